@@ -1,0 +1,13 @@
+// Types for assets imported with `with { type: "text" }` (see src/assets.ts).
+declare module "*.c" {
+  const text: string;
+  export default text;
+}
+declare module "*.Dockerfile" {
+  const text: string;
+  export default text;
+}
+declare module "*.sh" {
+  const text: string;
+  export default text;
+}

@@ -1,0 +1,10 @@
+# isol8 deno runtime: Deno from its npm package (fetched and verified by setup).
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+ADD deno.tgz /opt/isol8-deno/
+RUN mv /opt/isol8-deno/package/deno /usr/local/bin/deno && rm -rf /opt/isol8-deno \
+ && chmod 755 /usr/local/bin/deno && deno --version
+ENV DENO_DIR=/tmp/.deno \
+    DENO_CERT=/etc/ssl/certs/ca-certificates.crt \
+    DENO_NO_UPDATE_CHECK=1 \
+    DENO_NO_PROMPT=1

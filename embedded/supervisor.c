@@ -1,0 +1,932 @@
+/*
+ * isol8-supervisor: the in-container helper that runs every execution.
+ *
+ * Runs as root (caps: SETUID, SETGID, SETPCAP, KILL only) under tini, and talks to
+ * the engine over the container's attached stdin/stdout. User programs run as the
+ * sandbox uid with empty capability sets; they get their own pipes, never this
+ * process's stdin/stdout, and cannot signal or ptrace it (different uid, no caps),
+ * so the control channel cannot be read, forged or hijacked by user code.
+ *
+ * Frames in both directions: [u8 type][u32 big-endian length][payload].
+ *   engine -> supervisor
+ *     'W' write file   [u32 mode][u16 len][relpath][content]        -> 'w' status text
+ *     'G' read file    [u32 max][relpath]                           -> 'g' [u8 ok][content|error]
+ *     'X' execute      TLV list [u8 key][u32 len][value]            -> 'S', '1'/'2'..., 'E'
+ *     'K' abort the running execution (only while one runs)
+ *     'C' clean + verify (processes, /sandbox, /tmp, /dev/shm, IPC) -> 'c' status text
+ *     'P' ping                                                      -> 'p'
+ *     'H' hold: keep running after the engine detaches (for inspection)
+ *   supervisor -> engine
+ *     'R' ready, '1' stdout bytes, '2' stderr bytes, 'E' exit report (key=value lines)
+ *
+ * Process tree of one execution: supervisor -> runner (child subreaper, collects the
+ * execution's rusage) -> user program (own session). Orphans re-parent to the runner, so
+ * rusage covers every process of the execution and nothing of earlier ones.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SANDBOX_UID
+#define SANDBOX_UID 10000
+#endif
+#define SANDBOX_GID SANDBOX_UID
+#define SANDBOX_DIR "/sandbox"
+#define IO_CHUNK 65536
+#define KILL_BUDGET_MS 3000
+#define DRAIN_BUDGET_MS 2000
+
+static const char *WIPE_DIRS[] = {"/sandbox", "/tmp", "/dev/shm", "/dev/mqueue", NULL};
+
+/* ---------- small utilities ---------- */
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void logf_(const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (n > (int)sizeof buf - 2) n = sizeof buf - 2;
+  buf[n++] = '\n';
+  ssize_t ignored = write(2, buf, (size_t)n);
+  (void)ignored;
+}
+
+static int write_all(int fd, const void *data, size_t len) {
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        poll(&pfd, 1, 100);
+        continue;
+      }
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void send_frame(char type, const void *payload, uint32_t len) {
+  unsigned char hdr[5] = {(unsigned char)type, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                          (unsigned char)(len >> 8), (unsigned char)len};
+  if (write_all(1, hdr, 5) < 0 || (len && write_all(1, payload, len) < 0)) {
+    /* The engine is gone: nothing left to serve. */
+    _exit(3);
+  }
+}
+
+static void send_text(char type, const char *fmt, ...) {
+  char buf[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if (n >= (int)sizeof buf) n = sizeof buf - 1;
+  send_frame(type, buf, (uint32_t)n);
+}
+
+static uint32_t rd32(const unsigned char *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* ---------- control-channel reader ---------- */
+
+static unsigned char *in_buf;
+static size_t in_len, in_cap;
+static int in_eof;
+
+/* Reads whatever is available on fd 0 into the buffer. Returns -1 on EOF. */
+static int fill_input(void) {
+  if (in_cap - in_len < IO_CHUNK) {
+    size_t cap = in_cap ? in_cap * 2 : 4 * IO_CHUNK;
+    while (cap - in_len < IO_CHUNK) cap *= 2;
+    unsigned char *nb = realloc(in_buf, cap);
+    if (!nb) _exit(4);
+    in_buf = nb;
+    in_cap = cap;
+  }
+  ssize_t n = read(0, in_buf + in_len, in_cap - in_len);
+  if (n == 0) {
+    in_eof = 1;
+    return -1;
+  }
+  if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;
+  in_len += (size_t)n;
+  return 0;
+}
+
+/* If a complete frame is buffered, returns 1 and sets type/payload/len (valid until consume_frame). */
+static int peek_frame(char *type, unsigned char **payload, uint32_t *len) {
+  if (in_len < 5) return 0;
+  uint32_t l = rd32(in_buf + 1);
+  if (in_len < 5 + (size_t)l) return 0;
+  *type = (char)in_buf[0];
+  *payload = in_buf + 5;
+  *len = l;
+  return 1;
+}
+
+static void consume_frame(void) {
+  uint32_t l = rd32(in_buf + 1);
+  size_t total = 5 + (size_t)l;
+  memmove(in_buf, in_buf + total, in_len - total);
+  in_len -= total;
+}
+
+/* Blocks until a full frame is buffered. Returns 0 on EOF. */
+static int wait_frame(char *type, unsigned char **payload, uint32_t *len) {
+  for (;;) {
+    if (peek_frame(type, payload, len)) return 1;
+    if (in_eof || fill_input() < 0) return 0;
+  }
+}
+
+/* ---------- identity switching for file work ---------- */
+
+static void as_sandbox(void) {
+  setfsgid(SANDBOX_GID);
+  setfsuid(SANDBOX_UID);
+}
+
+static void as_root(void) {
+  setfsuid(0);
+  setfsgid(0);
+}
+
+static long openat2_(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (uint64_t)flags;
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = resolve;
+  return syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+#define BENEATH (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+
+static int sandbox_root_fd = -1;
+
+static const char *path_error(int err) {
+  if (err == EXDEV || err == ELOOP) return "path escapes /sandbox";
+  return strerror(err);
+}
+
+/* Creates every missing parent directory of relpath, each resolved beneath /sandbox. */
+static int make_parents(const char *relpath) {
+  char buf[4096];
+  size_t n = strlen(relpath);
+  if (n >= sizeof buf) return ENAMETOOLONG;
+  memcpy(buf, relpath, n + 1);
+  for (char *slash = strchr(buf, '/'); slash; slash = strchr(slash + 1, '/')) {
+    *slash = 0;
+    long fd = openat2_(sandbox_root_fd, buf, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, BENEATH);
+    if (fd >= 0) {
+      close((int)fd);
+    } else if (errno == ENOENT) {
+      char *last = strrchr(buf, '/');
+      int parent = sandbox_root_fd;
+      const char *name = buf;
+      if (last) {
+        *last = 0;
+        long pfd = openat2_(sandbox_root_fd, buf, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, BENEATH);
+        *last = '/';
+        if (pfd < 0) return errno;
+        parent = (int)pfd;
+        name = last + 1;
+      }
+      int rc = mkdirat(parent, name, 0755);
+      int err = errno;
+      if (parent != sandbox_root_fd) close(parent);
+      if (rc < 0 && err != EEXIST) return err;
+    } else {
+      return errno;
+    }
+    *slash = '/';
+  }
+  return 0;
+}
+
+static void handle_write(unsigned char *p, uint32_t len) {
+  if (len < 6) {
+    send_text('w', "error: malformed write frame");
+    return;
+  }
+  uint32_t mode = rd32(p) & 07777;
+  uint32_t plen = ((uint32_t)p[4] << 8) | p[5];
+  if (6 + plen > len || plen == 0 || plen >= 4096) {
+    send_text('w', "error: malformed write frame");
+    return;
+  }
+  char path[4096];
+  memcpy(path, p + 6, plen);
+  path[plen] = 0;
+  const unsigned char *content = p + 6 + plen;
+  size_t clen = len - 6 - plen;
+
+  as_sandbox();
+  int err = make_parents(path);
+  if (!err) {
+    long fd = openat2_(sandbox_root_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                       (mode_t)mode, BENEATH);
+    if (fd < 0) {
+      err = errno;
+    } else {
+      if (write_all((int)fd, content, clen) < 0) err = errno;
+      if (!err && fchmod((int)fd, (mode_t)mode) < 0) err = errno;
+      close((int)fd);
+    }
+  }
+  as_root();
+  if (err) send_text('w', "error: %s: %s", path, path_error(err));
+  else send_text('w', "ok");
+}
+
+static void handle_read(unsigned char *p, uint32_t len) {
+  if (len < 5 || len - 4 >= 4096) {
+    static const char bad[] = "\0malformed read frame";
+    send_frame('g', bad, sizeof bad - 1);
+    return;
+  }
+  uint32_t max = rd32(p);
+  char path[4096];
+  memcpy(path, p + 4, len - 4);
+  path[len - 4] = 0;
+
+  as_sandbox();
+  long fd = openat2_(sandbox_root_fd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0, BENEATH);
+  int err = fd < 0 ? errno : 0;
+  as_root();
+  char msg[512];
+  if (err) {
+    int n = snprintf(msg, sizeof msg, "%c%s", 0, path_error(err));
+    send_frame('g', msg, (uint32_t)n);
+    return;
+  }
+  struct stat st;
+  if (fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close((int)fd);
+    int n = snprintf(msg, sizeof msg, "%cnot a regular file", 0);
+    send_frame('g', msg, (uint32_t)n);
+    return;
+  }
+  if ((uint64_t)st.st_size > max) {
+    close((int)fd);
+    int n = snprintf(msg, sizeof msg, "%cfile is %lld bytes, over the %u byte limit", 0, (long long)st.st_size, max);
+    send_frame('g', msg, (uint32_t)n);
+    return;
+  }
+  size_t cap = (size_t)st.st_size + 1;
+  unsigned char *buf = malloc(cap + 1);
+  if (!buf) _exit(4);
+  buf[0] = 1;
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read((int)fd, buf + 1 + got, cap - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+    if (got >= cap) break;
+  }
+  close((int)fd);
+  if (got > max) got = max; /* grew while reading: keep the limit */
+  send_frame('g', buf, (uint32_t)(got + 1));
+  free(buf);
+}
+
+/* ---------- processes of the sandbox uid ---------- */
+
+/* Calls fn for every live (non-zombie) process owned by the sandbox uid. Returns the count. */
+static int each_sandbox_proc(void (*fn)(pid_t pid, char state)) {
+  DIR *d = opendir("/proc");
+  if (!d) return -1;
+  int count = 0;
+  struct dirent *e;
+  char path[64], buf[1024];
+  while ((e = readdir(d))) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    pid_t pid = (pid_t)atoi(e->d_name);
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = 0;
+    char *st = strstr(buf, "\nState:\t");
+    char *uid = strstr(buf, "\nUid:\t");
+    if (!st || !uid) continue;
+    char state = st[8];
+    if (state == 'Z' || state == 'X') continue;
+    unsigned r = 0, eff = 0, sv = 0, fs = 0;
+    if (sscanf(uid + 6, "%u %u %u %u", &r, &eff, &sv, &fs) != 4) continue;
+    if (r != SANDBOX_UID && eff != SANDBOX_UID && sv != SANDBOX_UID) continue;
+    count++;
+    if (fn) fn(pid, state);
+  }
+  closedir(d);
+  return count;
+}
+
+static int running_seen;
+static void stop_proc(pid_t pid, char state) {
+  if (state != 'T' && state != 't') running_seen++;
+  kill(pid, SIGSTOP);
+}
+static void kill_proc(pid_t pid, char state) {
+  (void)state;
+  kill(pid, SIGKILL);
+}
+
+/* Freeze-then-kill every process of the sandbox uid, looped until none remains
+ * (a re-forking loop cannot outrun it: stopped processes cannot fork). */
+static int kill_sandbox_procs(void) {
+  int64_t deadline = now_ms() + KILL_BUDGET_MS;
+  for (;;) {
+    running_seen = 0;
+    int n = each_sandbox_proc(stop_proc);
+    if (n <= 0) return n == 0 ? 0 : -1;
+    if (running_seen == 0) break;
+    if (now_ms() > deadline) break;
+  }
+  for (;;) {
+    int n = each_sandbox_proc(kill_proc);
+    if (n == 0) return 0;
+    if (n < 0 || now_ms() > deadline) return -1;
+    usleep(500);
+  }
+}
+
+/* ---------- cleaning ---------- */
+
+/* Removes everything inside dirfd (not dirfd itself), as the sandbox uid: directories
+ * are made searchable first, so chmod 000 cannot defeat it; names are never parsed. */
+static int wipe_dir(int dirfd, int depth) {
+  if (depth > 256) return ELOOP;
+  DIR *d = fdopendir(dirfd);
+  if (!d) return errno;
+  int err = 0;
+  struct dirent *e;
+  for (;;) {
+    errno = 0;
+    e = readdir(d);
+    if (!e) break;
+    const char *name = e->d_name;
+    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    if (unlinkat(dirfd, name, 0) == 0) continue;
+    if (errno != EISDIR && errno != EPERM) {
+      if (errno != ENOENT) err = errno;
+      continue;
+    }
+    fchmodat(dirfd, name, 0700, AT_SYMLINK_NOFOLLOW);
+    int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) {
+      err = errno;
+      continue;
+    }
+    int e2 = wipe_dir(sub, depth + 1); /* closes sub */
+    if (e2) err = e2;
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) err = errno;
+    rewinddir(d);
+  }
+  closedir(d);
+  return err;
+}
+
+static int dir_entries(const char *path, char *first, size_t first_len) {
+  DIR *d = opendir(path);
+  if (!d) return errno == ENOENT ? 0 : -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+    if (n == 0 && first) snprintf(first, first_len, "%s", e->d_name);
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* Counts (and, when remove is set, removes) SysV IPC objects of the sandbox uid. */
+static int sysv_ipc(int remove) {
+  static const char *files[] = {"/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem"};
+  int count = 0;
+  for (int i = 0; i < 3; i++) {
+    FILE *f = fopen(files[i], "re");
+    if (!f) continue;
+    char line[512];
+    if (!fgets(line, sizeof line, f)) {
+      fclose(f);
+      continue;
+    }
+    while (fgets(line, sizeof line, f)) {
+      long key, id;
+      if (sscanf(line, "%ld %ld", &key, &id) != 2) continue;
+      count++;
+      if (!remove) continue;
+      if (i == 0) shmctl((int)id, IPC_RMID, NULL);
+      else if (i == 1) msgctl((int)id, IPC_RMID, NULL);
+      else semctl((int)id, 0, IPC_RMID);
+    }
+    fclose(f);
+  }
+  return count;
+}
+
+static void handle_clean(void) {
+  char problem[512] = "";
+  if (kill_sandbox_procs() != 0) snprintf(problem, sizeof problem, "sandbox processes survive");
+
+  /* File and IPC removal as the sandbox uid: ownership grants every right needed, and
+   * nothing the user planted (symlinks, odd names) is followed. Real and saved uid stay
+   * 0, so no sandbox process could signal this one even if one were alive. */
+  if (setresgid((gid_t)-1, SANDBOX_GID, (gid_t)-1) < 0 || setresuid((uid_t)-1, SANDBOX_UID, (uid_t)-1) < 0) {
+    send_text('c', "fail: cannot switch to the sandbox uid: %s", strerror(errno));
+    return;
+  }
+  for (int i = 0; WIPE_DIRS[i]; i++) {
+    int fd = open(WIPE_DIRS[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (i == 0) fchmod(fd, 0755);
+    wipe_dir(fd, 0);
+  }
+  sysv_ipc(1);
+  if (setresuid((uid_t)-1, 0, (uid_t)-1) < 0 || setresgid((gid_t)-1, 0, (gid_t)-1) < 0) _exit(5);
+
+  /* Verify: every claim is re-read, not assumed. */
+  if (!problem[0] && each_sandbox_proc(NULL) != 0) snprintf(problem, sizeof problem, "sandbox processes survive");
+  for (int i = 0; !problem[0] && WIPE_DIRS[i]; i++) {
+    char first[256] = "";
+    int n = dir_entries(WIPE_DIRS[i], first, sizeof first);
+    if (n != 0) snprintf(problem, sizeof problem, "%s is not empty (%d entries)", WIPE_DIRS[i], n);
+  }
+  if (!problem[0] && sysv_ipc(0) != 0) snprintf(problem, sizeof problem, "SysV IPC objects survive");
+  if (problem[0]) send_text('c', "fail: %s", problem);
+  else send_text('c', "ok");
+}
+
+/* ---------- execution ---------- */
+
+struct exec_spec {
+  char *argv[256];
+  int argc;
+  char *envp[512];
+  int envc;
+  char *cwd;
+  int64_t timeout_ms;
+  uint64_t max_output;
+  unsigned char *stdin_data;
+  size_t stdin_len;
+  char *remove_after[16];
+  int removec;
+};
+
+static char *dup_n(const unsigned char *p, uint32_t n) {
+  char *s = malloc((size_t)n + 1);
+  if (!s) _exit(4);
+  memcpy(s, p, n);
+  s[n] = 0;
+  return s;
+}
+
+static int parse_spec(unsigned char *p, uint32_t len, struct exec_spec *s) {
+  memset(s, 0, sizeof *s);
+  s->timeout_ms = 30000;
+  s->max_output = 1 << 20;
+  uint32_t off = 0;
+  while (off + 5 <= len) {
+    char key = (char)p[off];
+    uint32_t l = rd32(p + off + 1);
+    off += 5;
+    if (off + l > len) return -1;
+    unsigned char *v = p + off;
+    off += l;
+    switch (key) {
+      case 'a':
+        if (s->argc >= 255) return -1;
+        s->argv[s->argc++] = dup_n(v, l);
+        break;
+      case 'e':
+        if (s->envc >= 511) return -1;
+        s->envp[s->envc++] = dup_n(v, l);
+        break;
+      case 'c': s->cwd = dup_n(v, l); break;
+      case 't': {
+        char *t = dup_n(v, l);
+        s->timeout_ms = atoll(t);
+        free(t);
+        break;
+      }
+      case 'o': {
+        char *t = dup_n(v, l);
+        s->max_output = strtoull(t, NULL, 10);
+        free(t);
+        break;
+      }
+      case 'i':
+        s->stdin_data = v;
+        s->stdin_len = l;
+        break;
+      case 'r':
+        if (s->removec < 16) s->remove_after[s->removec++] = dup_n(v, l);
+        break;
+      default: return -1;
+    }
+  }
+  if (off != len || s->argc == 0) return -1;
+  s->argv[s->argc] = NULL;
+  s->envp[s->envc] = NULL;
+  return 0;
+}
+
+static void free_spec(struct exec_spec *s) {
+  for (int i = 0; i < s->argc; i++) free(s->argv[i]);
+  for (int i = 0; i < s->envc; i++) free(s->envp[i]);
+  for (int i = 0; i < s->removec; i++) free(s->remove_after[i]);
+  free(s->cwd);
+}
+
+static long read_counter(const char *path, const char *key) {
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  char line[256];
+  long v = -1;
+  size_t kl = strlen(key);
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
+      v = atol(line + kl + 1);
+      break;
+    }
+  }
+  fclose(f);
+  return v;
+}
+
+static long oom_kills(void) {
+  long v = read_counter("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill");
+  if (v < 0) v = read_counter("/sys/fs/cgroup/memory.events", "oom_kill");
+  return v;
+}
+
+static long pids_max_hits(void) {
+  long v = read_counter("/sys/fs/cgroup/pids/pids.events", "max");
+  if (v < 0) v = read_counter("/sys/fs/cgroup/pids.events", "max");
+  return v;
+}
+
+/* The user's process: drop everything, then exec. Never returns. */
+static void exec_user(struct exec_spec *s, int in_fd, int out_fd, int err_fd) {
+  setsid();
+  if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
+  syscall(SYS_close_range, 3, ~0U, 0);
+  signal(SIGPIPE, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+
+  const char *fail = NULL;
+  for (int cap = 0; cap <= 63; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail = "cannot drop the bounding set";
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) fail = "cannot clear ambient capabilities";
+  if (setgroups(0, NULL) < 0) fail = "cannot clear groups";
+  if (setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) < 0) fail = "cannot set gid";
+  if (setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) < 0) fail = "cannot set uid";
+  struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  if (syscall(SYS_capset, &hdr, data) < 0) fail = "cannot clear capabilities";
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail = "cannot set no_new_privs";
+  if (fail) {
+    dprintf(2, "isol8: %s: %s\n", fail, strerror(errno));
+    _exit(126);
+  }
+  struct rlimit core = {0, 0};
+  setrlimit(RLIMIT_CORE, &core);
+  umask(022);
+  if (chdir(s->cwd ? s->cwd : SANDBOX_DIR) < 0) {
+    dprintf(2, "isol8: cannot enter %s: %s\n", s->cwd ? s->cwd : SANDBOX_DIR, strerror(errno));
+    _exit(126);
+  }
+  /* The image's environment (PATH, HOME, CA bundle paths...) plus the request's entries;
+   * per-execution values never touch the container's own environment. */
+  for (int i = 0; i < s->envc; i++) putenv(s->envp[i]);
+  execvp(s->argv[0], s->argv);
+  dprintf(2, "isol8: cannot run %s: %s\n", s->argv[0], strerror(errno));
+  _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* The per-execution subreaper: starts the user process, reaps every descendant, then
+ * reports "M <status>" when the main process ends and "U <user_us> <sys_us> <maxrss_kb>"
+ * when no descendant remains. */
+static void run_runner(struct exec_spec *s, int in_fd, int out_fd, int err_fd, int rep_fd) {
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  pid_t child = fork();
+  if (child < 0) {
+    dprintf(rep_fd, "M %d\n", 126 << 8);
+    dprintf(rep_fd, "U 0 0 0\n");
+    _exit(0);
+  }
+  if (child == 0) {
+    close(rep_fd);
+    exec_user(s, in_fd, out_fd, err_fd);
+  }
+  close(in_fd);
+  close(out_fd);
+  close(err_fd);
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, 0);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p == child) dprintf(rep_fd, "M %d\n", st);
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  dprintf(rep_fd, "U %lld %lld %ld\n", (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
+          (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, ru.ru_maxrss);
+  _exit(0);
+}
+
+enum end_reason { END_NONE, END_EXITED, END_TIMEOUT, END_OUTPUT_CAP, END_ABORTED };
+
+struct stream {
+  int fd;
+  char frame;
+  uint64_t bytes;     /* bytes forwarded */
+  uint64_t produced;  /* bytes read from the program */
+  int truncated;
+};
+
+static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+/* Reads once from a stream; forwards up to the cap. Returns 1 when the cap was crossed. */
+static int pump(struct stream *st, uint64_t cap, unsigned char *buf) {
+  ssize_t n = read(st->fd, buf, IO_CHUNK);
+  if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+    close(st->fd);
+    st->fd = -1;
+    return 0;
+  }
+  if (n < 0) return 0;
+  st->produced += (uint64_t)n;
+  if (st->truncated) return 0;
+  uint64_t room = cap > st->bytes ? cap - st->bytes : 0;
+  uint64_t fwd = (uint64_t)n < room ? (uint64_t)n : room;
+  if (fwd) send_frame(st->frame, buf, (uint32_t)fwd);
+  st->bytes += fwd;
+  if ((uint64_t)n > fwd) {
+    st->truncated = 1;
+    return 1;
+  }
+  return 0;
+}
+
+static void handle_execute(unsigned char *p, uint32_t len) {
+  struct exec_spec s;
+  if (parse_spec(p, len, &s) < 0) {
+    send_text('E', "error=malformed execute frame\n");
+    return;
+  }
+  int in_p[2], out_p[2], err_p[2], rep_p[2];
+  if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(rep_p, O_CLOEXEC)) {
+    send_text('E', "error=cannot create pipes: %s\n", strerror(errno));
+    free_spec(&s);
+    return;
+  }
+  long oom_before = oom_kills(), pids_before = pids_max_hits();
+  int64_t start_us = now_us();
+  int64_t deadline = now_ms() + s.timeout_ms;
+  pid_t runner = fork();
+  if (runner < 0) {
+    send_text('E', "error=cannot fork: %s\n", strerror(errno));
+    free_spec(&s);
+    return;
+  }
+  if (runner == 0) {
+    close(in_p[1]);
+    close(out_p[0]);
+    close(err_p[0]);
+    close(rep_p[0]);
+    run_runner(&s, in_p[0], out_p[1], err_p[1], rep_p[1]);
+  }
+  close(in_p[0]);
+  close(out_p[1]);
+  close(err_p[1]);
+  close(rep_p[1]);
+  int stdin_fd = in_p[1];
+  set_nonblock(stdin_fd);
+  set_nonblock(out_p[0]);
+  set_nonblock(err_p[0]);
+  set_nonblock(rep_p[0]);
+  size_t stdin_off = 0;
+  if (s.stdin_len == 0) {
+    close(stdin_fd);
+    stdin_fd = -1;
+  }
+  send_text('S', "pid=%d\n", runner);
+
+  struct stream out = {.fd = out_p[0], .frame = '1'}, err = {.fd = err_p[0], .frame = '2'};
+  int rep_fd = rep_p[0];
+  char rep[256];
+  size_t rep_len = 0;
+  int main_status = -1, have_usage = 0, clean = 1;
+  long long u_us = 0, s_us = 0, maxrss = 0;
+  enum end_reason reason = END_NONE;
+  int64_t drain_deadline = 0;
+  static unsigned char buf[IO_CHUNK];
+
+  while (out.fd >= 0 || err.fd >= 0 || rep_fd >= 0) {
+    if (reason != END_NONE && now_ms() > drain_deadline) {
+      clean = 0; /* something still holds a pipe or the runner hangs */
+      break;
+    }
+    struct pollfd fds[5];
+    int nf = 0, i_ctl = -1, i_out = -1, i_err = -1, i_rep = -1, i_in = -1;
+    if (reason == END_NONE) {
+      i_ctl = nf;
+      fds[nf++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    }
+    if (out.fd >= 0) { i_out = nf; fds[nf++] = (struct pollfd){.fd = out.fd, .events = POLLIN}; }
+    if (err.fd >= 0) { i_err = nf; fds[nf++] = (struct pollfd){.fd = err.fd, .events = POLLIN}; }
+    if (rep_fd >= 0) { i_rep = nf; fds[nf++] = (struct pollfd){.fd = rep_fd, .events = POLLIN}; }
+    if (stdin_fd >= 0) { i_in = nf; fds[nf++] = (struct pollfd){.fd = stdin_fd, .events = POLLOUT}; }
+    int64_t wait = (reason == END_NONE ? deadline : drain_deadline) - now_ms();
+    if (wait < 0) wait = 0;
+    int r = poll(fds, (nfds_t)nf, (int)(wait > 1000 ? 1000 : wait));
+    if (r < 0 && errno != EINTR) break;
+    if (reason == END_NONE && now_ms() >= deadline) reason = END_TIMEOUT;
+
+    if (i_ctl >= 0 && fds[i_ctl].revents) {
+      if (fill_input() < 0 && in_eof) reason = END_ABORTED;
+      char t;
+      unsigned char *fp;
+      uint32_t fl;
+      while (peek_frame(&t, &fp, &fl)) {
+        consume_frame();
+        if (t == 'K') reason = END_ABORTED;
+      }
+    }
+    if (i_in >= 0 && fds[i_in].revents) {
+      ssize_t n = write(stdin_fd, s.stdin_data + stdin_off, s.stdin_len - stdin_off);
+      if (n > 0) stdin_off += (size_t)n;
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || stdin_off >= s.stdin_len) {
+        close(stdin_fd);
+        stdin_fd = -1;
+      }
+    }
+    if (i_out >= 0 && fds[i_out].revents && pump(&out, s.max_output, buf) && reason == END_NONE) reason = END_OUTPUT_CAP;
+    if (i_err >= 0 && fds[i_err].revents && pump(&err, s.max_output, buf) && reason == END_NONE) reason = END_OUTPUT_CAP;
+    if (i_rep >= 0 && fds[i_rep].revents) {
+      ssize_t n = read(rep_fd, rep + rep_len, sizeof rep - 1 - rep_len);
+      if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
+        close(rep_fd);
+        rep_fd = -1;
+      } else if (n > 0) {
+        rep_len += (size_t)n;
+        rep[rep_len] = 0;
+        char *nl;
+        while ((nl = strchr(rep, '\n'))) {
+          *nl = 0;
+          if (rep[0] == 'M') {
+            main_status = atoi(rep + 2);
+            if (reason == END_NONE) reason = END_EXITED;
+          } else if (rep[0] == 'U') {
+            sscanf(rep + 2, "%lld %lld %lld", &u_us, &s_us, &maxrss);
+            have_usage = 1;
+          }
+          size_t used = (size_t)(nl - rep) + 1;
+          memmove(rep, nl + 1, rep_len - used + 1);
+          rep_len -= used;
+        }
+      }
+    }
+    if (reason != END_NONE && drain_deadline == 0) {
+      /* The execution is over: nothing it started may outlive it. */
+      if (stdin_fd >= 0) {
+        close(stdin_fd);
+        stdin_fd = -1;
+      }
+      if (kill_sandbox_procs() != 0) clean = 0;
+      drain_deadline = now_ms() + DRAIN_BUDGET_MS;
+    }
+  }
+  if (stdin_fd >= 0) close(stdin_fd);
+  if (out.fd >= 0) close(out.fd);
+  if (err.fd >= 0) close(err.fd);
+  if (rep_fd >= 0) close(rep_fd);
+  int rst;
+  if (clean) {
+    waitpid(runner, &rst, 0);
+  } else {
+    kill(runner, SIGKILL);
+    waitpid(runner, &rst, 0);
+  }
+  int64_t duration_us = now_us() - start_us;
+
+  as_sandbox();
+  for (int i = 0; i < s.removec; i++) unlinkat(sandbox_root_fd, s.remove_after[i], 0);
+  as_root();
+
+  int exit_code = -1, sig = 0;
+  if (main_status >= 0) {
+    if (WIFEXITED(main_status)) exit_code = WEXITSTATUS(main_status);
+    else if (WIFSIGNALED(main_status)) {
+      sig = WTERMSIG(main_status);
+      exit_code = 128 + sig;
+    }
+  }
+  long oom_after = oom_kills(), pids_after = pids_max_hits();
+  static const char *reasons[] = {"none", "exited", "timeout", "output-cap", "aborted"};
+  send_text('E',
+            "exit=%d\nsignal=%d\nreason=%s\ntruncated_stdout=%d\ntruncated_stderr=%d\n"
+            "oom_killed=%d\npids_limit_hit=%d\ncpu_user_us=%lld\ncpu_sys_us=%lld\nmax_rss_kb=%lld\n"
+            "stdout_bytes=%llu\nstderr_bytes=%llu\nduration_us=%lld\nusage=%d\nclean=%d\n",
+            exit_code, sig, reasons[reason], out.truncated, err.truncated,
+            oom_before >= 0 && oom_after > oom_before, pids_before >= 0 && pids_after > pids_before, u_us, s_us,
+            maxrss, (unsigned long long)out.produced, (unsigned long long)err.produced, (long long)duration_us,
+            have_usage, clean);
+  free_spec(&s);
+}
+
+int main(void) {
+  int hold = 0;
+  signal(SIGPIPE, SIG_IGN);
+  sandbox_root_fd = open(SANDBOX_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (sandbox_root_fd < 0) {
+    logf_("isol8-supervisor: cannot open %s: %s", SANDBOX_DIR, strerror(errno));
+    return 1;
+  }
+  send_text('R', "version=1\nuid=%d\npid=%d\n", SANDBOX_UID, getpid());
+  for (;;) {
+    char type;
+    unsigned char *payload;
+    uint32_t len;
+    if (!wait_frame(&type, &payload, &len)) break;
+    /* Copy out: handlers may read more input (abort frames) and move the buffer. */
+    unsigned char *copy = malloc(len ? len : 1);
+    if (!copy) _exit(4);
+    memcpy(copy, payload, len);
+    consume_frame();
+    switch (type) {
+      case 'W': handle_write(copy, len); break;
+      case 'G': handle_read(copy, len); break;
+      case 'X': handle_execute(copy, len); break;
+      case 'C': handle_clean(); break;
+      case 'P': send_frame('p', NULL, 0); break;
+      case 'K': break; /* abort with nothing running */
+      case 'H': hold = 1; break;
+      default: logf_("isol8-supervisor: unknown frame type %d", type);
+    }
+    free(copy);
+  }
+  kill_sandbox_procs();
+  /* Kept for inspection (isol8 run --persist): the container stays up, its tmpfs intact. */
+  while (hold) pause();
+  return 0;
+}

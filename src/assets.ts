@@ -1,0 +1,26 @@
+// The ONLY importer of embedded/: every asset is bundled into the binary and the
+// library through import attributes; nothing is looked up on disk at run time.
+import seccompStrict from "../embedded/seccomp-strict.json" with { type: "json" };
+import supervisorSource from "../embedded/supervisor.c" with { type: "text" };
+import baseDockerfile from "../embedded/base.Dockerfile" with { type: "text" };
+import pythonDockerfile from "../embedded/python.Dockerfile" with { type: "text" };
+import nodeDockerfile from "../embedded/node.Dockerfile" with { type: "text" };
+import bunDockerfile from "../embedded/bun.Dockerfile" with { type: "text" };
+import denoDockerfile from "../embedded/deno.Dockerfile" with { type: "text" };
+import bashDockerfile from "../embedded/bash.Dockerfile" with { type: "text" };
+
+/** The strict seccomp profile (an allowlist), as JSON text for Docker's `seccomp=` option. */
+export const SECCOMP_STRICT_PROFILE: string = JSON.stringify(seccompStrict);
+
+/** C source of the in-container supervisor, compiled into the base image. */
+export const SUPERVISOR_SOURCE: string = supervisorSource;
+
+/** Dockerfiles by name: `base` plus one per runtime. */
+export const DOCKERFILES: Readonly<Record<string, string>> = {
+  base: baseDockerfile,
+  python: pythonDockerfile,
+  node: nodeDockerfile,
+  bun: bunDockerfile,
+  deno: denoDockerfile,
+  bash: bashDockerfile,
+};

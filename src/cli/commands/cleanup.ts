@@ -1,0 +1,43 @@
+import { createInterface } from "node:readline/promises";
+import { defineCommand } from "citty";
+import { createDockerClient } from "../../engine/docker";
+import { DockerIsol8 } from "../../engine/engine";
+import { LABEL_KIND, LABEL_MANAGED } from "../../engine/labels";
+import { rejectUnknownFlags } from "../args";
+
+const cleanupArgs = {
+  force: { type: "boolean", description: "Do not ask for confirmation" },
+  images: { type: "boolean", description: "Also remove isol8 images" },
+} as const;
+
+export default defineCommand({
+  meta: { name: "cleanup", description: "Remove containers (and with --images, images) carrying isol8 labels" },
+  args: cleanupArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, cleanupArgs, "cleanup");
+    const docker = createDockerClient();
+    await docker.ping();
+    const containers = await docker.listContainers({ [LABEL_MANAGED]: "true" });
+    const images = args.images ? await docker.listImages({ [LABEL_MANAGED]: "true" }) : [];
+    for (const c of containers) {
+      process.stdout.write(`container ${c.id.slice(0, 12)} ${c.state} ${c.labels[LABEL_KIND] ?? ""} ${c.image}\n`);
+    }
+    for (const i of images) process.stdout.write(`image ${i.id.slice(7, 19)} ${i.tags.join(",") || "(untagged)"}\n`);
+    if (containers.length + images.length === 0) {
+      process.stdout.write("nothing to remove\n");
+      return 0;
+    }
+    if (!args.force && process.stdin.isTTY) {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await rl.question(`Remove ${containers.length} container(s) and ${images.length} image(s)? [y/N] `);
+      rl.close();
+      if (!/^y(es)?$/i.test(answer.trim())) {
+        process.stdout.write("nothing removed\n");
+        return 1;
+      }
+    }
+    const removed = await DockerIsol8.cleanup({ docker, images: Boolean(args.images) });
+    process.stdout.write(`removed ${removed.containers} container(s), ${removed.images} image(s)\n`);
+    return 0;
+  },
+});

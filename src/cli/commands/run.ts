@@ -1,0 +1,151 @@
+import { createWriteStream, type WriteStream } from "node:fs";
+import { defineCommand } from "citty";
+import { loadConfig } from "../../config/load";
+import { DockerIsol8 } from "../../engine/engine";
+import type { ExecutionRequest } from "../../engine/request";
+import type { ExecutionResult, ExecutionSummary } from "../../engine/result";
+import { Isol8Error } from "../../errors";
+import { createRuntimeRegistry } from "../../runtimes/registry";
+import { keyValues, listOf, numberFlag, rejectUnknownFlags } from "../args";
+import { createProgressRenderer } from "../progress";
+import { resolveCodeSource } from "../run/code-source";
+import { collectLocalFiles } from "../run/local-files";
+import { writeOutputFiles } from "../run/output-files";
+import { outputWriter } from "../terminal";
+import { stderrLog } from "../log";
+
+export const runArgs = {
+  file: { type: "positional", required: false, description: "Program file; the runtime follows its extension" },
+  eval: { type: "string", alias: "e", description: "Code to run (python unless --runtime says otherwise)" },
+  runtime: { type: "string", alias: "r", description: "python | node | bun | deno | bash" },
+  net: { type: "string", description: "Network: none (default) | host" },
+  timeout: { type: "string", description: "Wall-clock limit for the whole execution, in ms" },
+  memory: { type: "string", description: 'Memory limit incl. swap, e.g. "512m"' },
+  cpu: { type: "string", description: "CPU limit in cores, e.g. 0.5" },
+  "pids-limit": { type: "string", description: "Maximum number of processes and threads" },
+  image: { type: "string", description: "Custom image (built FROM an isol8 image)" },
+  "max-output": { type: "string", description: "Output cap per stream, in bytes (default 1 MiB)" },
+  secret: { type: "string", description: "KEY=VALUE env var masked as *** in output (repeatable)" },
+  env: { type: "string", description: "KEY=VALUE env var (repeatable)" },
+  "sandbox-size": { type: "string", description: 'Size of the /sandbox tmpfs, e.g. "512m"' },
+  "tmp-size": { type: "string", description: 'Size of the /tmp tmpfs, e.g. "256m"' },
+  stdin: { type: "string", description: "Data for the program's standard input" },
+  stream: { type: "boolean", default: true, description: "Stream output as produced (--no-stream collects it)" },
+  out: { type: "string", description: "Write the program's stdout (or the --json document) to this file" },
+  json: { type: "boolean", description: "Print the result as one JSON document (collects output)" },
+  persist: { type: "boolean", description: "Keep the container running afterwards and print its id" },
+  debug: { type: "boolean", description: "Engine logs on stderr" },
+  files: { type: "string", description: "Local file or directory copied into /sandbox (repeatable)" },
+  "output-path": { type: "string", description: "/sandbox path copied back after the run (repeatable)" },
+  "output-dir": { type: "string", description: "Where --output-path files are written (default: .)" },
+} as const;
+
+/** Exit code of `isol8 run` for a finished execution (see README: exit codes). */
+export function exitCodeFor(summary: ExecutionSummary): number {
+  if (summary.timedOut) return 124;
+  if (summary.oomKilled) return 137;
+  return summary.exitCode;
+}
+
+export default defineCommand({
+  meta: { name: "run", description: "Run code in a sandbox" },
+  args: runArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, runArgs, "run");
+    const { config } = loadConfig({ file: process.env.ISOL8_CONFIG });
+    const runtimes = createRuntimeRegistry();
+    const source = await resolveCodeSource({
+      file: args.file,
+      evalCode: args.eval,
+      runtime: args.runtime,
+      stdin: process.stdin,
+      runtimes,
+    });
+    const files = listOf(args.files);
+    const request: ExecutionRequest = {
+      code: source.code,
+      runtime: source.runtime.name,
+      fileExtension: source.fileExtension,
+      ...defined({
+        network: args.net as ExecutionRequest["network"],
+        timeoutMs: numberFlag("timeout", args.timeout),
+        memoryLimit: args.memory,
+        cpuLimit: numberFlag("cpu", args.cpu),
+        pidsLimit: numberFlag("pids-limit", args["pids-limit"]),
+        image: args.image,
+        maxOutputSize: numberFlag("max-output", args["max-output"]),
+        sandboxSize: args["sandbox-size"],
+        tmpSize: args["tmp-size"],
+        stdin: args.stdin,
+        env: keyValues("env", args.env),
+        secrets: keyValues("secret", args.secret),
+        files: files.length ? collectLocalFiles(files) : undefined,
+        outputPaths: listOf(args["output-path"]).length ? listOf(args["output-path"]) : undefined,
+      }),
+    };
+
+    const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
+    const engine = new DockerIsol8({
+      config,
+      persist: Boolean(args.persist),
+      log: args.debug ? stderrLog : undefined,
+      onImageProgress: progress,
+    });
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    let outFile: WriteStream | undefined;
+    try {
+      await engine.start();
+      outFile = args.out ? createWriteStream(args.out) : undefined;
+      const writeStdout = outFile ? (text: string) => void outFile!.write(text) : outputWriter(process.stdout);
+      const writeStderr = outputWriter(process.stderr);
+      let summary: ExecutionSummary | undefined;
+      if (args.stream && !args.json) {
+        for await (const event of engine.executeStream(request, { signal: abort.signal })) {
+          if (event.type === "stdout") writeStdout(event.data);
+          else if (event.type === "stderr") writeStderr(event.data);
+          else if (event.type === "exit") summary = event.data;
+          else throw new Isol8Error(event.data);
+        }
+      } else {
+        const result: ExecutionResult = await engine.execute(request, { signal: abort.signal });
+        summary = result;
+        if (args.json) {
+          const doc = `${JSON.stringify(result, null, 2)}\n`;
+          if (outFile) outFile.write(doc);
+          else process.stdout.write(doc);
+        } else {
+          writeStdout(result.stdout);
+          writeStderr(result.stderr);
+        }
+      }
+      progress.done();
+      if (!summary) throw new Isol8Error("Cannot run the program: the execution ended without a result");
+      report(summary, request, Boolean(args.persist));
+      if (summary.files && Object.keys(summary.files).length) writeOutputFiles(summary.files, args["output-dir"] ?? ".");
+      return abort.signal.aborted ? 130 : exitCodeFor(summary);
+    } finally {
+      progress.done();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      if (outFile) await new Promise<void>((resolve) => outFile!.end(resolve));
+      await engine.stop();
+    }
+  },
+});
+
+function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** One line on stderr for each thing the user should know about the run. */
+function report(summary: ExecutionSummary, request: ExecutionRequest, persist: boolean): void {
+  const say = (line: string) => process.stderr.write(`isol8: ${line}\n`);
+  if (summary.truncated) say(`output truncated at ${request.maxOutputSize ?? "the maxOutputSize"} bytes per stream`);
+  if (summary.timedOut) say(`timed out after ${summary.durationMs} ms (every process of the run was killed)`);
+  if (summary.oomKilled) say("killed by the memory limit");
+  for (const missing of summary.missingFiles ?? []) say(`output path not found: ${missing}`);
+  if (persist) say(`container ${summary.containerId} kept for inspection (remove it with: isol8 cleanup)`);
+}

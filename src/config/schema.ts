@@ -1,0 +1,111 @@
+import * as v from "valibot";
+import { isSize, SIZE_HINT, type Size } from "./sizes";
+
+/** Every runtime isol8 ships an image for. */
+export const RUNTIME_NAMES = ["python", "node", "bun", "deno", "bash"] as const;
+export type RuntimeName = (typeof RUNTIME_NAMES)[number];
+
+export const NETWORK_MODES = ["none", "filtered", "host"] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+export const SECCOMP_MODES = ["strict", "unconfined", "custom"] as const;
+export type SeccompMode = (typeof SECCOMP_MODES)[number];
+
+const size = v.pipe(
+  v.union([v.string(), v.number()], SIZE_HINT),
+  v.check((value) => isSize(value), SIZE_HINT),
+) as v.GenericSchema<Size, Size>;
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
+const packageList = v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []);
+
+/** Limits and behaviour applied to every execution unless a request or flag says otherwise. */
+export const DefaultsSchema = v.strictObject({
+  timeoutMs: v.optional(positiveInt, 30_000),
+  memoryLimit: v.optional(size, "512m"),
+  cpuLimit: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1024)), 1),
+  network: v.optional(v.picklist(NETWORK_MODES), "none"),
+  sandboxSize: v.optional(size, "512m"),
+  tmpSize: v.optional(size, "256m"),
+  pidsLimit: v.optional(positiveInt, 64),
+  maxOutputSize: v.optional(size, 1_048_576),
+});
+
+export const PoolSizeSchema = v.union([
+  nonNegativeInt,
+  v.strictObject({ clean: v.optional(nonNegativeInt, 1), dirty: v.optional(nonNegativeInt, 1) }),
+]);
+
+export const ConfigSchema = v.strictObject({
+  $schema: v.optional(v.string()),
+  maxConcurrent: v.optional(positiveInt, 10),
+  defaults: v.optional(DefaultsSchema, {}),
+  network: v.optional(
+    v.strictObject({
+      whitelist: v.optional(v.array(v.string()), []),
+      blacklist: v.optional(v.array(v.string()), []),
+    }),
+    {},
+  ),
+  poolStrategy: v.optional(v.picklist(["fast", "secure"]), "fast"),
+  poolSize: v.optional(PoolSizeSchema, { clean: 1, dirty: 1 }),
+  cleanup: v.optional(
+    v.strictObject({
+      autoPrune: v.optional(v.boolean(), true),
+      maxContainerAgeMs: v.optional(positiveInt, 3_600_000),
+    }),
+    {},
+  ),
+  security: v.optional(
+    v.strictObject({
+      seccomp: v.optional(v.picklist(SECCOMP_MODES), "strict"),
+      customProfilePath: v.optional(v.string()),
+    }),
+    {},
+  ),
+  audit: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), false),
+      destination: v.optional(v.picklist(["filesystem", "file", "stdout"]), "filesystem"),
+      logDir: v.optional(v.string(), "./.isol8_audit"),
+      includeCode: v.optional(v.boolean(), false),
+      includeOutput: v.optional(v.boolean(), false),
+      retentionDays: v.optional(positiveInt, 30),
+      postLogScript: v.optional(v.string()),
+      required: v.optional(v.boolean(), false),
+    }),
+    {},
+  ),
+  dependencies: v.optional(
+    v.strictObject({
+      python: packageList,
+      node: packageList,
+      bun: packageList,
+      deno: packageList,
+      bash: packageList,
+    }),
+    {},
+  ),
+  images: v.optional(
+    v.strictObject({
+      /** Debian-family slim image the sandbox images build on. */
+      baseImage: v.optional(v.string(), "debian:bookworm-slim"),
+      /** Trust the host's extra CA certificates inside the images (TLS-intercepting proxies). */
+      hostCaCertificates: v.optional(v.boolean(), true),
+      /** More PEM files to trust inside the images. */
+      caCertificateFiles: v.optional(v.array(v.string()), []),
+    }),
+    {},
+  ),
+});
+
+/** The resolved configuration: every key present. */
+export type Isol8Config = v.InferOutput<typeof ConfigSchema>;
+/** What a config file may contain: every key optional. */
+export type Isol8ConfigInput = v.InferInput<typeof ConfigSchema>;
+export type ExecutionDefaults = Isol8Config["defaults"];
+
+/** The built-in defaults (the schema applied to an empty document). */
+export function defaultConfig(): Isol8Config {
+  return v.parse(ConfigSchema, {});
+}

@@ -1,0 +1,81 @@
+import type Docker from "dockerode";
+import type { NetworkMode } from "../config/schema";
+
+/** uid/gid of the unprivileged user that runs programs (baked into the images). */
+export const SANDBOX_UID = 10000;
+export const SANDBOX_DIR = "/sandbox";
+
+/** Capabilities the root supervisor keeps; user programs get none of them (see supervisor.c). */
+export const SUPERVISOR_CAPS = ["SETUID", "SETGID", "SETPCAP", "KILL"] as const;
+
+export type SeccompSetting = { mode: "strict" | "custom"; profile: string } | { mode: "unconfined" };
+
+/** Everything that decides how a sandbox container is created. */
+export interface SandboxSpec {
+  image: string;
+  memoryBytes: number;
+  cpu: number;
+  pidsLimit: number;
+  sandboxBytes: number;
+  tmpBytes: number;
+  network: NetworkMode;
+  /** Docker network to join in `filtered` mode. */
+  networkName?: string;
+  seccomp: SeccompSetting;
+  labels: Record<string, string>;
+  name?: string;
+}
+
+const SHM_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The security-critical mapping from a sandbox spec to Docker's create options.
+ * Pure: the same spec always gives the same options (table-tested in container-options.test.ts).
+ */
+export function toContainerOptions(spec: SandboxSpec): Docker.ContainerCreateOptions {
+  const securityOpt = ["no-new-privileges:true"];
+  securityOpt.push(spec.seccomp.mode === "unconfined" ? "seccomp=unconfined" : `seccomp=${spec.seccomp.profile}`);
+  return {
+    Image: spec.image,
+    ...(spec.name ? { name: spec.name } : {}),
+    Labels: spec.labels,
+    // The supervisor starts as root with the four capabilities below and runs each
+    // program as SANDBOX_UID with empty capability sets.
+    User: "0:0",
+    WorkingDir: SANDBOX_DIR,
+    Env: [],
+    Tty: false,
+    OpenStdin: true,
+    StdinOnce: false,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    NetworkDisabled: spec.network === "none",
+    HostConfig: {
+      ReadonlyRootfs: true,
+      Tmpfs: {
+        [SANDBOX_DIR]: `rw,exec,nosuid,nodev,size=${spec.sandboxBytes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0755`,
+        "/tmp": `rw,noexec,nosuid,nodev,size=${spec.tmpBytes},mode=1777`,
+      },
+      ShmSize: Math.min(SHM_BYTES, spec.tmpBytes),
+      CapDrop: ["ALL"],
+      CapAdd: [...SUPERVISOR_CAPS],
+      SecurityOpt: securityOpt,
+      Privileged: false,
+      NetworkMode: spec.network === "host" ? "host" : spec.network === "filtered" ? (spec.networkName ?? "none") : "none",
+      IpcMode: "private",
+      Memory: spec.memoryBytes,
+      MemorySwap: spec.memoryBytes, // swap included: no swapping past the limit
+      NanoCpus: Math.round(spec.cpu * 1e9),
+      PidsLimit: spec.pidsLimit,
+      Ulimits: [
+        { Name: "nofile", Soft: 4096, Hard: 4096 },
+        { Name: "core", Soft: 0, Hard: 0 },
+      ],
+      // Program output travels over the attach stream; nothing is written to container logs.
+      LogConfig: { Type: "none", Config: {} },
+      AutoRemove: false,
+      Init: false,
+    },
+  };
+}

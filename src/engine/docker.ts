@@ -1,0 +1,228 @@
+// The only module that imports dockerode. Everything else talks to this interface,
+// which tests can replace.
+import type { Duplex, Readable } from "node:stream";
+import Docker from "dockerode";
+import { DockerUnavailableError, ImageError, Isol8Error } from "../errors";
+
+export interface ContainerSummary {
+  id: string;
+  names: string[];
+  image: string;
+  state: string;
+  labels: Record<string, string>;
+  created: number;
+}
+
+export interface ImageSummary {
+  id: string;
+  tags: string[];
+  labels: Record<string, string>;
+}
+
+export interface ImageInspect {
+  id: string;
+  labels: Record<string, string>;
+  created: string;
+}
+
+export interface BuildOptions {
+  tag: string;
+  labels: Record<string, string>;
+  buildArgs?: Record<string, string>;
+  /** Called for every line of build output. */
+  onLine?: (line: string) => void;
+}
+
+export interface DockerClient {
+  /** Where the daemon is expected, for messages. */
+  readonly endpoint: string;
+  ping(): Promise<void>;
+  createContainer(options: Docker.ContainerCreateOptions): Promise<string>;
+  /** Attaches stdin/stdout/stderr (multiplexed) as one raw duplex stream. */
+  attach(id: string): Promise<Duplex>;
+  start(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  inspectContainer(id: string): Promise<Docker.ContainerInspectInfo | null>;
+  listContainers(labels: Record<string, string | undefined>): Promise<ContainerSummary[]>;
+  inspectImage(ref: string): Promise<ImageInspect | null>;
+  listImages(labels: Record<string, string | undefined>): Promise<ImageSummary[]>;
+  removeImage(ref: string): Promise<void>;
+  pull(ref: string, onLine?: (line: string) => void): Promise<void>;
+  build(context: Readable, options: BuildOptions): Promise<void>;
+  createNetwork(options: Docker.NetworkCreateOptions): Promise<string>;
+  removeNetwork(id: string): Promise<void>;
+  listNetworks(labels: Record<string, string | undefined>): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
+  connectNetwork(networkId: string, containerId: string): Promise<void>;
+  /** The raw client, for the few calls that have no wrapper yet. */
+  readonly raw: Docker;
+}
+
+function endpointOf(): string {
+  return process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+/** Turns connection failures into one clear DockerUnavailableError; passes others through. */
+function wrap(endpoint: string, error: unknown): Error {
+  const code = (error as { code?: string }).code;
+  if (code && ["ENOENT", "ECONNREFUSED", "EACCES", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"].includes(code)) {
+    return new DockerUnavailableError(
+      `Cannot connect to Docker at "${endpoint}": ${code === "EACCES" ? "permission denied" : "the daemon is not answering"} (${code})`,
+      code === "EACCES"
+        ? "run as root or add your user to the docker group"
+        : "start the Docker daemon (e.g. `sudo systemctl start docker`, or `.ci/provision-docker` in the isol8 repo on Debian), or set DOCKER_HOST",
+    );
+  }
+  if (error instanceof Isol8Error) return error;
+  const message = (error as { json?: { message?: string } }).json?.message ?? (error as Error).message ?? String(error);
+  return new Isol8Error(message.trim());
+}
+
+export function createDockerClient(options: Docker.DockerOptions = {}): DockerClient {
+  const docker = new Docker(options);
+  const endpoint = endpointOf();
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      throw wrap(endpoint, error);
+    }
+  };
+  const notFoundToNull = async <T>(fn: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw wrap(endpoint, error);
+    }
+  };
+  const follow = (stream: NodeJS.ReadableStream, onLine?: (line: string) => void) =>
+    new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(
+        stream,
+        (err: Error | null) => (err ? reject(err) : resolve()),
+        (event: { stream?: string; status?: string; progress?: string; error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error) return; // reported through the finish callback
+          const text = event.stream ?? (event.status ? `${event.status}${event.progress ? ` ${event.progress}` : ""}` : "");
+          for (const line of text.split("\n")) if (line.trim()) onLine?.(line.trimEnd());
+        },
+      );
+    });
+
+  return {
+    endpoint,
+    raw: docker,
+    ping: () =>
+      call(async () => {
+        await Promise.race([
+          docker.ping(),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), 10_000).unref(),
+          ),
+        ]);
+      }),
+    createContainer: (opts) => call(async () => (await docker.createContainer(opts)).id),
+    attach: (id) =>
+      call(
+        async () =>
+          (await docker
+            .getContainer(id)
+            .attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as unknown as Duplex,
+      ),
+    start: (id) => call(async () => void (await docker.getContainer(id).start())),
+    remove: async (id) => {
+      try {
+        await docker.getContainer(id).remove({ force: true, v: true });
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 404 || status === 409) return; // gone, or removal already in progress
+        throw wrap(endpoint, error);
+      }
+    },
+    inspectContainer: (id) => notFoundToNull(() => docker.getContainer(id).inspect()),
+    listContainers: (labels) =>
+      call(async () =>
+        (await docker.listContainers({ all: true, filters: { label: toLabelFilters(labels) } })).map((c) => ({
+          id: c.Id,
+          names: c.Names,
+          image: c.Image,
+          state: c.State,
+          labels: c.Labels ?? {},
+          created: c.Created,
+        })),
+      ),
+    inspectImage: (ref) =>
+      notFoundToNull(async () => {
+        const info = await docker.getImage(ref).inspect();
+        return { id: info.Id, labels: info.Config?.Labels ?? {}, created: info.Created };
+      }),
+    listImages: (labels) =>
+      call(async () =>
+        (await docker.listImages({ filters: { label: toLabelFilters(labels) } })).map((i) => ({
+          id: i.Id,
+          tags: i.RepoTags ?? [],
+          labels: i.Labels ?? {},
+        })),
+      ),
+    removeImage: async (ref) => {
+      try {
+        await docker.getImage(ref).remove({ force: true });
+      } catch (error) {
+        if (statusOf(error) === 404) return;
+        throw wrap(endpoint, error);
+      }
+    },
+    pull: (ref, onLine) =>
+      call(async () => {
+        const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;
+        await follow(stream, onLine);
+      }),
+    build: (context, opts) =>
+      call(async () => {
+        let stream: NodeJS.ReadableStream;
+        try {
+          stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+            t: opts.tag,
+            labels: opts.labels,
+            buildargs: opts.buildArgs,
+            forcerm: true,
+            rm: true,
+            pull: false,
+          } as Docker.ImageBuildOptions);
+        } catch (error) {
+          throw wrap(endpoint, error);
+        }
+        try {
+          await follow(stream, opts.onLine);
+        } catch (error) {
+          throw new ImageError(`Cannot build image "${opts.tag}": ${(error as Error).message.trim()}`);
+        }
+      }),
+    createNetwork: (opts) => call(async () => (await docker.createNetwork(opts)).id),
+    removeNetwork: async (id) => {
+      try {
+        await docker.getNetwork(id).remove();
+      } catch (error) {
+        if (statusOf(error) === 404) return;
+        throw wrap(endpoint, error);
+      }
+    },
+    listNetworks: (labels) =>
+      call(async () =>
+        (await docker.listNetworks({ filters: { label: toLabelFilters(labels) } })).map((n) => ({
+          id: n.Id,
+          name: n.Name,
+          labels: n.Labels ?? {},
+        })),
+      ),
+    connectNetwork: (networkId, containerId) =>
+      call(async () => void (await docker.getNetwork(networkId).connect({ Container: containerId }))),
+  };
+}
+
+function toLabelFilters(labels: Record<string, string | undefined>): string[] {
+  return Object.entries(labels).map(([key, value]) => (value === undefined ? key : `${key}=${value}`));
+}

@@ -1,0 +1,66 @@
+import * as v from "valibot";
+import { formatIssues } from "../config/issues";
+import { NETWORK_MODES, RUNTIME_NAMES, type NetworkMode, type RuntimeName } from "../config/schema";
+import { isSize, SIZE_HINT, type Size } from "../config/sizes";
+import { RequestError } from "../errors";
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const size = v.pipe(
+  v.union([v.string(), v.number()], SIZE_HINT),
+  v.check((value) => isSize(value), SIZE_HINT),
+) as v.GenericSchema<Size, Size>;
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const envRecord = v.record(
+  v.pipe(v.string(), v.regex(ENV_NAME, "must be a valid environment variable name")),
+  v.pipe(v.string(), v.check((s) => !s.includes("\0"), "must not contain NUL bytes")),
+);
+
+/** The schema every execution request is validated against (library, CLI and HTTP). */
+export const ExecutionRequestSchema = v.strictObject({
+  /** The program's source code. */
+  code: v.string(),
+  /** Runtime; default `python`. */
+  runtime: v.optional(v.picklist(RUNTIME_NAMES)),
+  /** Extension of the program file, e.g. `.cjs` to run Node code as CommonJS. */
+  fileExtension: v.optional(v.pipe(v.string(), v.regex(/^\.[A-Za-z0-9]{1,10}$/, 'must look like ".mjs"'))),
+  /** Wall-clock limit for the whole execution, in milliseconds. */
+  timeoutMs: v.optional(positiveInt),
+  memoryLimit: v.optional(size),
+  cpuLimit: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1024))),
+  pidsLimit: v.optional(positiveInt),
+  sandboxSize: v.optional(size),
+  tmpSize: v.optional(size),
+  /** Cap per output stream, in bytes. */
+  maxOutputSize: v.optional(size),
+  network: v.optional(v.picklist(NETWORK_MODES)),
+  /** A custom image (must contain the isol8 supervisor, i.e. be built FROM an isol8 image). */
+  image: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** Environment variables for the program. */
+  env: v.optional(envRecord),
+  /** Environment variables whose values are masked as `***` in all output. */
+  secrets: v.optional(envRecord),
+  /** Data for the program's standard input (closed after it). */
+  stdin: v.optional(v.string()),
+  /** Files written under /sandbox before the run: path -> text or bytes. */
+  files: v.optional(v.record(v.string(), v.union([v.string(), v.instance(Uint8Array as new () => Uint8Array<ArrayBufferLike>)]))),
+  /** Files read back after the run (base64 in `files` of the result). */
+  outputPaths: v.optional(v.array(v.string())),
+  /** Free-form data recorded with the execution (audit). */
+  metadata: v.optional(v.record(v.string(), v.unknown())),
+});
+
+export type ExecutionRequest = v.InferInput<typeof ExecutionRequestSchema>;
+
+/** Validates a request; throws one RequestError naming the first bad field. */
+export function validateRequest(request: unknown): ExecutionRequest {
+  const result = v.safeParse(ExecutionRequestSchema, request);
+  if (!result.success) {
+    const first = result.issues[0]!;
+    const field = v.getDotPath(first) ?? "request";
+    const lines = formatIssues(result.issues);
+    throw new RequestError(`Invalid request: ${lines.join("; ")}`, field);
+  }
+  return result.output;
+}
+
+export type { NetworkMode, RuntimeName };

@@ -1,0 +1,95 @@
+import { SandboxError } from "../errors";
+import { OutputStream } from "./output/output-stream";
+import type { PreparedExecution } from "./prepare";
+import { MAX_FILE_BYTES } from "./prepare";
+import type { ExecutionResult, KillReason } from "./result";
+import type { Sandbox } from "./sandbox";
+
+export interface RunHandlers {
+  onStdout?: (text: string) => void;
+  onStderr?: (text: string) => void;
+  /** Keep the output in the result (collected mode). */
+  collect: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  result: ExecutionResult;
+  /** The supervisor proved every process of the run gone; the container may be reused after cleaning. */
+  clean: boolean;
+}
+
+/** Runs one prepared execution in a started sandbox: files in, program, output, files out. */
+export async function runExecution(sandbox: Sandbox, prepared: PreparedExecution, handlers: RunHandlers): Promise<RunOutcome> {
+  const started = performance.now();
+  const timestamp = new Date().toISOString();
+  const { channel } = sandbox;
+  sandbox.uses++;
+
+  for (const file of prepared.files) await channel.writeFile(file.path, file.content);
+  await channel.writeFile(prepared.codePath, Buffer.from(prepared.code, "utf8"));
+
+  const stdout = new OutputStream({ secrets: prepared.secrets, maxBytes: prepared.maxOutputBytes, onText: handlers.onStdout, collect: handlers.collect });
+  const stderr = new OutputStream({ secrets: prepared.secrets, maxBytes: prepared.maxOutputBytes, onText: handlers.onStderr, collect: handlers.collect });
+  const report = await channel.execute(
+    {
+      argv: prepared.argv,
+      env: prepared.env,
+      timeoutMs: Math.max(1, prepared.timeoutMs - (performance.now() - started)),
+      maxOutputBytes: prepared.maxOutputBytes,
+      ...(prepared.stdin ? { stdin: prepared.stdin } : {}),
+      removeAfter: [prepared.codePath],
+    },
+    { onStdout: (chunk) => stdout.push(chunk), onStderr: (chunk) => stderr.push(chunk) },
+    handlers.signal,
+  );
+  if (report.error) throw new SandboxError(`Cannot run the program: ${report.error}`);
+  stdout.end(report.truncatedStdout);
+  stderr.end(report.truncatedStderr);
+
+  const files: Record<string, string> = {};
+  const missingFiles: string[] = [];
+  for (const output of prepared.outputPaths) {
+    const read = await channel.readFile(output.path, MAX_FILE_BYTES);
+    if (read.ok) files[output.requested] = read.content.toString("base64");
+    else missingFiles.push(output.requested);
+  }
+
+  const timedOut = report.reason === "timeout";
+  const truncated = stdout.truncated || stderr.truncated;
+  const killReason: KillReason | null = timedOut
+    ? "timeout"
+    : report.oomKilled
+      ? "memory-limit"
+      : report.reason === "output-cap" || truncated
+        ? "output-cap"
+        : report.reason === "aborted"
+          ? "aborted"
+          : report.pidsLimitHit
+            ? "pids-limit"
+            : null;
+  const result: ExecutionResult = {
+    executionId: prepared.executionId,
+    runtime: prepared.runtime.name,
+    timestamp,
+    stdout: stdout.text,
+    stderr: stderr.text,
+    exitCode: report.exitCode < 0 ? 137 : report.exitCode,
+    durationMs: Math.round(performance.now() - started),
+    truncated,
+    timedOut,
+    oomKilled: report.oomKilled,
+    containerId: sandbox.id,
+    ...(prepared.outputPaths.length ? { files, missingFiles } : {}),
+    resourceUsage: {
+      cpuTimeMs: Math.round((report.cpuUserUs + report.cpuSysUs) / 1000),
+      peakMemoryBytes: report.maxRssKb * 1024,
+      stdoutBytes: report.stdoutBytes,
+      stderrBytes: report.stderrBytes,
+      networkBytesIn: null,
+      networkBytesOut: null,
+      killReason,
+    },
+  };
+  return { result, clean: report.clean };
+}

@@ -1,0 +1,177 @@
+import type { Duplex } from "node:stream";
+import { SandboxError } from "../../errors";
+import {
+  createDockerDemuxer,
+  createFrameParser,
+  encodeExec,
+  encodeFrame,
+  encodeRead,
+  encodeWrite,
+  type ExecSpec,
+  type ExitReport,
+  type Frame,
+  parseExitReport,
+} from "./protocol";
+
+export interface ExecHandlers {
+  onStdout(chunk: Buffer): void;
+  onStderr(chunk: Buffer): void;
+}
+
+export type ReadResult = { ok: true; content: Buffer } | { ok: false; error: string };
+
+/** Extra time the supervisor gets past the program's timeout before it counts as hung. */
+const SUPERVISOR_GRACE_MS = 10_000;
+const READY_TIMEOUT_MS = 30_000;
+
+/**
+ * The engine's end of one container's control channel: requests go one at a time,
+ * in order; a broken stream fails whatever is pending and every later request.
+ */
+export class SupervisorChannel {
+  private handler: ((frame: Frame) => void) | null = null;
+  private failure: Error | null = null;
+  private onFailure: ((error: Error) => void) | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly stream: Duplex,
+    private readonly log: (line: string) => void,
+  ) {
+    const parse = createFrameParser((frame) => this.handler?.(frame));
+    const demux = createDockerDemuxer(parse, (chunk) => {
+      for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) log(`supervisor: ${line}`);
+    });
+    stream.on("data", demux);
+    stream.on("error", (error) => this.fail(new SandboxError(`Cannot talk to the sandbox: ${error.message}`)));
+    stream.on("close", () => this.fail(new SandboxError("Cannot talk to the sandbox: the container stopped")));
+    stream.on("end", () => this.fail(new SandboxError("Cannot talk to the sandbox: the container stopped")));
+  }
+
+  /** Wraps an attached stream and waits for the supervisor's ready frame. */
+  static async open(stream: Duplex, log: (line: string) => void = () => {}): Promise<SupervisorChannel> {
+    const channel = new SupervisorChannel(stream, log);
+    await channel.request<void>(null, READY_TIMEOUT_MS, (frame, done) => {
+      if (frame.type === "R") done.resolve();
+    });
+    return channel;
+  }
+
+  get broken(): boolean {
+    return this.failure !== null;
+  }
+
+  async writeFile(relPath: string, content: Uint8Array, mode = 0o644): Promise<void> {
+    const reply = await this.request<string>(encodeWrite(relPath, content, mode), 60_000, (frame, done) => {
+      if (frame.type === "w") done.resolve(frame.payload.toString("utf8"));
+    });
+    if (reply !== "ok") throw new SandboxError(`Cannot write "/sandbox/${relPath}": ${reply.replace(/^error: [^:]*: /, "")}`);
+  }
+
+  readFile(relPath: string, maxBytes: number): Promise<ReadResult> {
+    return this.request<ReadResult>(encodeRead(relPath, maxBytes), 60_000, (frame, done) => {
+      if (frame.type !== "g") return;
+      if (frame.payload[0] === 1) done.resolve({ ok: true, content: Buffer.from(frame.payload.subarray(1)) });
+      else done.resolve({ ok: false, error: frame.payload.subarray(1).toString("utf8") });
+    });
+  }
+
+  /** Removes every process of the sandbox user and empties /sandbox, /tmp, /dev/shm, IPC; then verifies. */
+  async clean(): Promise<{ ok: boolean; detail: string }> {
+    const reply = await this.request<string>(encodeFrame("C"), 30_000, (frame, done) => {
+      if (frame.type === "c") done.resolve(frame.payload.toString("utf8"));
+    });
+    return { ok: reply === "ok", detail: reply };
+  }
+
+  async ping(): Promise<void> {
+    await this.request<void>(encodeFrame("P"), 10_000, (frame, done) => {
+      if (frame.type === "p") done.resolve();
+    });
+  }
+
+  /**
+   * Runs one program. Output reaches the handlers as it is produced; the promise
+   * resolves with the supervisor's exit report. `signal` aborts the run (the
+   * supervisor kills every process of it and still reports).
+   */
+  execute(spec: ExecSpec, handlers: ExecHandlers, signal?: AbortSignal): Promise<ExitReport> {
+    let onAbort: (() => void) | undefined;
+    const result = this.request<ExitReport>(
+      encodeExec(spec),
+      spec.timeoutMs + SUPERVISOR_GRACE_MS,
+      (frame, done) => {
+        if (frame.type === "1") handlers.onStdout(frame.payload);
+        else if (frame.type === "2") handlers.onStderr(frame.payload);
+        else if (frame.type === "E") done.resolve(parseExitReport(frame.payload));
+      },
+      () => {
+        if (!signal) return;
+        onAbort = () => this.write(encodeFrame("K"));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      },
+    );
+    return result.finally(() => onAbort && signal?.removeEventListener("abort", onAbort));
+  }
+
+  /** Asks the supervisor to keep the container running after this channel closes. */
+  hold(): void {
+    this.write(encodeFrame("H"));
+  }
+
+  /** Ends the channel; the container's supervisor exits when its stdin closes. */
+  close(): void {
+    this.fail(new SandboxError("Cannot talk to the sandbox: the channel was closed"));
+    this.stream.destroy();
+  }
+
+  private write(data: Buffer): void {
+    if (!this.failure) this.stream.write(data);
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.onFailure?.(error);
+  }
+
+  private request<T>(
+    payload: Buffer | null,
+    timeoutMs: number,
+    onFrame: (frame: Frame, done: { resolve: (value: T) => void }) => void,
+    onSent?: () => void,
+  ): Promise<T> {
+    const run = () =>
+      new Promise<T>((resolve, reject) => {
+        if (this.failure) return reject(this.failure);
+        const timer = setTimeout(() => {
+          finish();
+          const error = new SandboxError("Cannot talk to the sandbox: the supervisor did not answer in time");
+          this.fail(error);
+          reject(error);
+        }, timeoutMs);
+        const finish = () => {
+          clearTimeout(timer);
+          this.handler = null;
+          this.onFailure = null;
+        };
+        this.onFailure = (error) => {
+          finish();
+          reject(error);
+        };
+        this.handler = (frame) =>
+          onFrame(frame, {
+            resolve: (value) => {
+              finish();
+              resolve(value);
+            },
+          });
+        if (payload) this.write(payload);
+        onSent?.();
+      });
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+}

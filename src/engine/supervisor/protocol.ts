@@ -1,0 +1,189 @@
+// Wire format between the engine and the in-container supervisor (embedded/supervisor.c):
+// frames of [u8 type][u32 big-endian length][payload] over the container's attach stream.
+
+export type FrameType = "W" | "G" | "X" | "K" | "C" | "P" | "H";
+
+export interface Frame {
+  type: string;
+  payload: Buffer;
+}
+
+export function encodeFrame(type: FrameType, payload: Uint8Array = new Uint8Array()): Buffer {
+  const header = Buffer.allocUnsafe(5);
+  header.write(type, 0, "latin1");
+  header.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([header, payload]);
+}
+
+/** What the supervisor needs to run one program. */
+export interface ExecSpec {
+  argv: readonly string[];
+  env: readonly string[];
+  cwd?: string;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  stdin?: Uint8Array;
+  /** Paths (relative to /sandbox) removed after the run. */
+  removeAfter?: readonly string[];
+}
+
+function tlv(key: string, value: string | Uint8Array): Buffer {
+  const data = typeof value === "string" ? Buffer.from(value, "utf8") : Buffer.from(value);
+  const header = Buffer.allocUnsafe(5);
+  header.write(key, 0, "latin1");
+  header.writeUInt32BE(data.length, 1);
+  return Buffer.concat([header, data]);
+}
+
+export function encodeExec(spec: ExecSpec): Buffer {
+  const parts: Buffer[] = [];
+  for (const arg of spec.argv) parts.push(tlv("a", arg));
+  for (const entry of spec.env) parts.push(tlv("e", entry));
+  if (spec.cwd) parts.push(tlv("c", spec.cwd));
+  parts.push(tlv("t", String(Math.max(1, Math.round(spec.timeoutMs)))));
+  parts.push(tlv("o", String(spec.maxOutputBytes)));
+  if (spec.stdin && spec.stdin.length > 0) parts.push(tlv("i", spec.stdin));
+  for (const path of spec.removeAfter ?? []) parts.push(tlv("r", path));
+  return encodeFrame("X", Buffer.concat(parts));
+}
+
+export function encodeWrite(relPath: string, content: Uint8Array, mode = 0o644): Buffer {
+  const path = Buffer.from(relPath, "utf8");
+  const head = Buffer.allocUnsafe(6);
+  head.writeUInt32BE(mode, 0);
+  head.writeUInt16BE(path.length, 4);
+  return encodeFrame("W", Buffer.concat([head, path, content]));
+}
+
+export function encodeRead(relPath: string, maxBytes: number): Buffer {
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(Math.min(maxBytes, 0xffffffff), 0);
+  return encodeFrame("G", Buffer.concat([head, Buffer.from(relPath, "utf8")]));
+}
+
+/** The supervisor's report at the end of an execution. */
+export interface ExitReport {
+  exitCode: number;
+  signal: number;
+  reason: "exited" | "timeout" | "output-cap" | "aborted" | "none";
+  truncatedStdout: boolean;
+  truncatedStderr: boolean;
+  oomKilled: boolean;
+  pidsLimitHit: boolean;
+  cpuUserUs: number;
+  cpuSysUs: number;
+  maxRssKb: number;
+  stdoutBytes: number;
+  stderrBytes: number;
+  durationUs: number;
+  /** False when processes of the run could not be proven gone: the container must not be reused. */
+  clean: boolean;
+  error?: string;
+}
+
+export function parseKeyValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+export function parseExitReport(payload: Buffer): ExitReport {
+  const kv = parseKeyValues(payload.toString("utf8"));
+  const num = (key: string) => Number(kv[key] ?? 0) || 0;
+  const flag = (key: string) => kv[key] === "1";
+  return {
+    exitCode: kv.exit === undefined ? -1 : Number(kv.exit),
+    signal: num("signal"),
+    reason: (kv.reason ?? "none") as ExitReport["reason"],
+    truncatedStdout: flag("truncated_stdout"),
+    truncatedStderr: flag("truncated_stderr"),
+    oomKilled: flag("oom_killed"),
+    pidsLimitHit: flag("pids_limit_hit"),
+    cpuUserUs: num("cpu_user_us"),
+    cpuSysUs: num("cpu_sys_us"),
+    maxRssKb: num("max_rss_kb"),
+    stdoutBytes: num("stdout_bytes"),
+    stderrBytes: num("stderr_bytes"),
+    durationUs: num("duration_us"),
+    clean: kv.clean === undefined ? false : flag("clean"),
+    ...(kv.error ? { error: kv.error } : {}),
+  };
+}
+
+/**
+ * Bytes received in chunks, consumed from the front. Chunks are joined only when a
+ * caller needs more contiguous bytes than the first chunk holds, so a large frame
+ * arriving in many chunks is copied once, not once per chunk.
+ */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** The first n bytes as one buffer (n <= length), without consuming them. */
+  peek(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    const joined = Buffer.concat(this.chunks, this.length);
+    this.chunks = [joined];
+    return joined.subarray(0, n);
+  }
+
+  /** Removes and returns the first n bytes (n <= length). */
+  take(n: number): Buffer {
+    const out = this.peek(n);
+    const first = this.chunks[0]!;
+    if (first.length === n) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.length -= n;
+    return out;
+  }
+}
+
+/**
+ * Incremental parser for a byte stream of frames. Feed it chunks in any sizes; it calls
+ * onFrame once per complete frame, in order.
+ */
+export function createFrameParser(onFrame: (frame: Frame) => void): (chunk: Buffer) => void {
+  const queue = new ByteQueue();
+  return (chunk) => {
+    queue.push(chunk);
+    while (queue.length >= 5) {
+      const length = queue.peek(5).readUInt32BE(1);
+      if (queue.length < 5 + length) break;
+      const frame = queue.take(5 + length);
+      onFrame({ type: String.fromCharCode(frame[0]!), payload: frame.subarray(5) });
+    }
+  };
+}
+
+/**
+ * Splits Docker's multiplexed attach stream ([u8 stream][3 zero bytes][u32 size] headers)
+ * into stdout and stderr payloads.
+ */
+export function createDockerDemuxer(
+  onStdout: (chunk: Buffer) => void,
+  onStderr: (chunk: Buffer) => void,
+): (chunk: Buffer) => void {
+  const queue = new ByteQueue();
+  return (chunk) => {
+    queue.push(chunk);
+    while (queue.length >= 8) {
+      const header = queue.peek(8);
+      const stream = header[0]!;
+      const size = header.readUInt32BE(4);
+      if (queue.length < 8 + size) break;
+      const payload = queue.take(8 + size).subarray(8);
+      if (stream === 2) onStderr(payload);
+      else onStdout(payload);
+    }
+  };
+}

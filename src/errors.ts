@@ -1,0 +1,64 @@
+/**
+ * isol8's own failures. Outcomes of user code (exit codes, timeouts, OOM kills,
+ * truncation) are never errors: they are fields of the execution result.
+ *
+ * Messages follow `Cannot <action> "<value>": <current state>`; `hint` says what to do.
+ */
+export class Isol8Error extends Error {
+  override name = "Isol8Error";
+  /** Exit code the CLI uses for this failure. */
+  readonly exitCode: number = 125;
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Invalid configuration file or value (CLI exit 2). */
+export class ConfigError extends Isol8Error {
+  override name = "ConfigError";
+  override readonly exitCode = 2;
+}
+
+/** Invalid command-line usage (CLI exit 2). */
+export class UsageError extends Isol8Error {
+  override name = "UsageError";
+  override readonly exitCode = 2;
+}
+
+/** An execution request that fails validation; `field` names the offending field. */
+export class RequestError extends Isol8Error {
+  override name = "RequestError";
+  override readonly exitCode = 2;
+  constructor(
+    message: string,
+    readonly field?: string,
+    hint?: string,
+  ) {
+    super(message, hint);
+  }
+}
+
+/** The Docker daemon cannot be reached. */
+export class DockerUnavailableError extends Isol8Error {
+  override name = "DockerUnavailableError";
+}
+
+/** A sandbox image is missing and could not be built. */
+export class ImageError extends Isol8Error {
+  override name = "ImageError";
+}
+
+/** The sandbox container or its supervisor failed (not the user's program). */
+export class SandboxError extends Isol8Error {
+  override name = "SandboxError";
+}
+
+/** One line for a user: the message, then the hint on its own line when there is one. */
+export function formatError(error: unknown): string {
+  if (error instanceof Isol8Error) return error.hint ? `${error.message}\nhint: ${error.hint}` : error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

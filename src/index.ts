@@ -1,0 +1,22 @@
+/**
+ * isol8: run untrusted Python, Node.js, Bun, Deno and Bash code in locked-down Docker containers.
+ *
+ * @module
+ */
+export { DockerIsol8, type DockerIsol8Options } from "./engine/engine";
+export type { ExecutionRequest } from "./engine/request";
+export type { ExecutionResult, ExecutionSummary, KillReason, ResourceUsage, StreamEvent } from "./engine/result";
+export type { ImageProgress } from "./engine/images/image-manager";
+export { loadConfig, parseConfig, type LoadConfigOptions, type LoadedConfig } from "./config/load";
+export { defaultConfig, type Isol8Config, type Isol8ConfigInput, type NetworkMode, type RuntimeName } from "./config/schema";
+export { parseSize } from "./config/sizes";
+export {
+  ConfigError,
+  DockerUnavailableError,
+  ImageError,
+  Isol8Error,
+  RequestError,
+  SandboxError,
+  UsageError,
+} from "./errors";
+export { VERSION } from "./version";

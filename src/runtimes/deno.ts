@@ -1,0 +1,14 @@
+import type { RuntimeDefinition } from "./types";
+
+export const deno: RuntimeDefinition = {
+  name: "deno",
+  // Deno needs a file: inline code is always written to one first (as for every runtime).
+  extensions: [".mts"],
+  defaultExtension: ".mts",
+  // The container is the sandbox; inside it the program may use everything it can reach.
+  command: ["deno", "run", "--allow-all", "--quiet", "{file}"],
+  dockerfile: "deno",
+  artifacts: [
+    { file: "deno.tgz", packages: { x64: "@deno/linux-x64-glibc", arm64: "@deno/linux-arm64-glibc" }, major: 2 },
+  ],
+};

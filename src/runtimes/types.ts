@@ -1,0 +1,33 @@
+import type { RuntimeName } from "../config/schema";
+
+export type { RuntimeName };
+
+/** A file fetched from the npm registry into an image's build context. */
+export interface NpmArtifact {
+  /** Name in the build context, e.g. `node.tgz`. */
+  file: string;
+  /** Package name per CPU architecture (Node's `process.arch`). */
+  packages: Partial<Record<string, string>>;
+  /** Highest published version with this major is used. */
+  major: number;
+}
+
+/**
+ * Everything isol8 knows about one runtime, as plain data: no behaviour, no imports
+ * beyond types. The engine turns it into commands and images.
+ */
+export interface RuntimeDefinition {
+  name: RuntimeName;
+  /** File extensions that select this runtime, with the leading dot. */
+  extensions: readonly string[];
+  /** Extension used for inline code when the request does not choose one. */
+  defaultExtension: string;
+  /** Command that runs a program file; `{file}` is replaced by its absolute path. */
+  command: readonly string[];
+  /** Extra environment for the program. */
+  env?: Readonly<Record<string, string>>;
+  /** Asset name of the Dockerfile (see src/assets.ts). */
+  dockerfile: string;
+  /** Binaries fetched from the npm registry for the image. */
+  artifacts: readonly NpmArtifact[];
+}

@@ -88,6 +88,7 @@ export default defineCommand({
     const engine = new DockerIsol8({
       config,
       persist: Boolean(args.persist),
+      ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
       log: args.debug ? stderrLog : undefined,
       onImageProgress: progress,
     });

@@ -1,0 +1,44 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { DockerIsol8, type DockerIsol8Options } from "../src/engine/engine";
+import { createDockerClient } from "../src/engine/docker";
+import { LABEL_PID, LABEL_SCOPE } from "../src/engine/labels";
+
+/** Label value on every container a test creates (swept by test/preload.ts). */
+export const TEST_SCOPE = "isol8-test";
+export const ROOT = join(import.meta.dir, "..");
+export const BINARY = join(ROOT, "dist", "isol8");
+
+/** An engine whose containers carry the test scope label. Stop it in afterAll. */
+export function testEngine(options: DockerIsol8Options = {}): DockerIsol8 {
+  return new DockerIsol8({ scope: TEST_SCOPE, ...options });
+}
+
+/** Containers of this test process that still exist. */
+export async function liveTestContainers(): Promise<string[]> {
+  const docker = createDockerClient();
+  const list = await docker.listContainers({ [LABEL_SCOPE]: TEST_SCOPE, [LABEL_PID]: String(process.pid) });
+  return list.map((c) => c.id);
+}
+
+/** Runs the compiled binary (build it first: npm run build). */
+export function runBinary(
+  args: string[],
+  options: { cwd?: string; input?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(BINARY, args, {
+    cwd: options.cwd ?? ROOT,
+    input: options.input ?? "",
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
+    timeout: options.timeoutMs ?? 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Host processes whose command line contains the marker (proves nothing of a run survived). */
+export function hostProcessesMatching(marker: string): string[] {
+  const ps = spawnSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
+  return ps.stdout.split("\n").filter((line) => line.includes(marker) && !line.includes("ps -eo"));
+}

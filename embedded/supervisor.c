@@ -48,6 +48,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -449,6 +450,19 @@ static int dir_entries(const char *path, char *first, size_t first_len) {
   return n;
 }
 
+/* Removes extended attributes the user set on a directory it owns (e.g. /sandbox itself). */
+static int wipe_xattrs(int fd, int remove) {
+  char names[4096];
+  ssize_t n = flistxattr(fd, names, sizeof names);
+  int count = 0;
+  for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(names + off) + 1) {
+    if (strncmp(names + off, "user.", 5) != 0) continue;
+    count++;
+    if (remove) fremovexattr(fd, names + off);
+  }
+  return count;
+}
+
 /* Counts (and, when remove is set, removes) SysV IPC objects of the sandbox uid. */
 static int sysv_ipc(int remove) {
   static const char *files[] = {"/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem"};
@@ -489,7 +503,10 @@ static void handle_clean(void) {
   for (int i = 0; WIPE_DIRS[i]; i++) {
     int fd = open(WIPE_DIRS[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) continue;
-    if (i == 0) fchmod(fd, 0755);
+    if (i == 0) {
+      fchmod(fd, 0755);
+      wipe_xattrs(fd, 1);
+    }
     wipe_dir(fd, 0);
   }
   sysv_ipc(1);
@@ -503,6 +520,13 @@ static void handle_clean(void) {
     if (n != 0) snprintf(problem, sizeof problem, "%s is not empty (%d entries)", WIPE_DIRS[i], n);
   }
   if (!problem[0] && sysv_ipc(0) != 0) snprintf(problem, sizeof problem, "SysV IPC objects survive");
+  if (!problem[0]) {
+    int fd = open(SANDBOX_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || (st.st_mode & 07777) != 0755 || st.st_uid != SANDBOX_UID || wipe_xattrs(fd, 0) != 0)
+      snprintf(problem, sizeof problem, "/sandbox itself was changed");
+    if (fd >= 0) close(fd);
+  }
   if (problem[0]) send_text('c', "fail: %s", problem);
   else send_text('c', "ok");
 }

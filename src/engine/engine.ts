@@ -3,13 +3,20 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../config/load";
 import type { Isol8Config, Isol8ConfigInput } from "../config/schema";
-import { formatError } from "../errors";
+import { formatError, Isol8Error } from "../errors";
 import { createRuntimeRegistry, type RuntimeRegistry } from "../runtimes/registry";
 import { createDockerClient, type DockerClient } from "./docker";
 import { EventQueue } from "./event-queue";
 import { createImageManager, type ImageManager, type ImageProgress } from "./images/image-manager";
 import { LABEL_MANAGED, LABEL_SCOPE } from "./labels";
-import { type PreparedExecution, prepareExecution } from "./prepare";
+import { PersistentSession } from "./persistent-session";
+import { createColdProvider } from "./pool/cold-provider";
+import type { SandboxProvider } from "./pool/provider";
+import { SandboxPool } from "./pool/sandbox-pool";
+import { MAX_FILE_BYTES, type PreparedExecution, prepareExecution } from "./prepare";
+import { toSandboxPath } from "./paths";
+import type { RuntimeName } from "../runtimes/types";
+import type { SandboxSpec } from "./container-options";
 import { type ExecutionRequest, validateRequest } from "./request";
 import type { ExecutionResult, ExecutionSummary, StreamEvent } from "./result";
 import { type RunHandlers, runExecution } from "./run-execution";
@@ -18,6 +25,16 @@ import { resolveSeccomp } from "./seccomp";
 import { Semaphore } from "./semaphore";
 
 export interface DockerIsol8Options {
+  /**
+   * `ephemeral` (default): every execution gets a container with no trace of earlier ones
+   * (from the warm pool, or cold). `persistent`: one container for the engine's life; files
+   * persist across executions; bound to its first runtime.
+   */
+  mode?: "ephemeral" | "persistent";
+  /** Keep warm containers between executions (ephemeral mode; default true). */
+  pool?: boolean;
+  /** Runtime of a persistent container created by putFile/getFile before any execution (default python). */
+  runtime?: RuntimeName;
   /** Configuration (as in isol8.config.json); missing keys take the defaults. Use loadConfig() to read the files. */
   config?: Isol8Config | Isol8ConfigInput;
   /** A Docker client (default: the local daemon via DOCKER_HOST or /var/run/docker.sock). */
@@ -58,8 +75,14 @@ export class DockerIsol8 {
   private readonly runtimes: RuntimeRegistry;
   private readonly images: ImageManager;
   private readonly semaphore: Semaphore;
-  private readonly live = new Set<Sandbox>();
   private readonly log: (line: string) => void;
+  private readonly provider: SandboxProvider;
+  private readonly pool: SandboxPool | null = null;
+  private readonly session: PersistentSession | null = null;
+  /** Images known to exist (checked once per engine, not per execution). */
+  private readonly ensured = new Set<string>();
+  /** Container removals still running; stop() waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(private readonly options: DockerIsol8Options = {}) {
     this.config = parseConfig(options.config ?? {}, "(options.config)");
@@ -72,16 +95,78 @@ export class DockerIsol8 {
       images: this.config.images,
       cacheDir: options.cacheDir ?? join(homedir(), ".isol8", "cache"),
     });
+    const create = (spec: SandboxSpec, key: string) => createSandbox({ docker: this.docker, spec, key, log: this.log });
+    const destroy = (sandbox: Sandbox) => this.track(sandbox.dispose());
+    const size = this.config.poolSize;
+    const { clean, dirty } = typeof size === "number" ? { clean: size, dirty: size } : size;
+    if (options.mode === "persistent") {
+      this.session = new PersistentSession((prepared) => create(prepared.spec, prepared.key), destroy);
+      this.provider = createColdProvider(create, destroy);
+    } else if (options.pool !== false && clean > 0) {
+      this.pool = new SandboxPool({
+        strategy: this.config.poolStrategy,
+        clean,
+        dirty,
+        maxAgeMs: this.config.cleanup.maxContainerAgeMs,
+        create,
+        destroy,
+        log: this.log,
+      });
+      this.provider = this.pool;
+    } else {
+      this.provider = createColdProvider(create, destroy);
+    }
   }
 
-  /** Checks that Docker answers. Throws DockerUnavailableError with a hint when it does not. */
-  async start(): Promise<void> {
+  /**
+   * Checks that Docker answers (throws DockerUnavailableError with a hint when it does not).
+   * `prewarm` starts pool containers for all (`true`) or the listed runtimes and waits for them.
+   */
+  async start(options: { prewarm?: boolean | readonly RuntimeName[] } = {}): Promise<void> {
     await this.docker.ping();
+    const { prewarm } = options;
+    if (!prewarm || !this.pool) return;
+    const names = prewarm === true ? this.runtimes.all.map((r) => r.name) : prewarm;
+    await Promise.all(
+      names.map(async (name) => {
+        const prepared = this.prepare({ code: "", runtime: name });
+        await this.ensureImage(prepared);
+        await this.pool!.prewarm(prepared.spec, prepared.key);
+      }),
+    );
   }
 
-  /** Removes every container this engine still holds. */
+  /** Removes every container this engine holds (pool, persistent container, in-flight ones). */
   async stop(): Promise<void> {
-    await Promise.allSettled([...this.live].map((sandbox) => this.dispose(sandbox)));
+    await Promise.allSettled([this.provider.stop(), this.session?.close()]);
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Pool counts (ready, dirty, busy, creating), or null without a pool. */
+  poolStats(): ReturnType<SandboxPool["stats"]> | null {
+    return this.pool?.stats() ?? null;
+  }
+
+  /** Writes a file into the persistent container (created on demand). Paths are confined to /sandbox. */
+  async putFile(path: string, content: string | Uint8Array): Promise<void> {
+    const session = this.requireSession("putFile");
+    const relative = toSandboxPath(path);
+    const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content);
+    if (data.length > MAX_FILE_BYTES) throw new Isol8Error(`Cannot write "${path}": ${data.length} bytes is over the ${MAX_FILE_BYTES} byte limit`);
+    const prepared = this.prepare({ code: "", runtime: session.boundRuntime ?? this.options.runtime ?? "python" });
+    await this.ensureImage(prepared);
+    await session.use(prepared, (sandbox) => sandbox.channel.writeFile(relative, data));
+  }
+
+  /** Reads a file from the persistent container. Paths are confined to /sandbox; symlinks out are refused. */
+  async getFile(path: string): Promise<Buffer> {
+    const session = this.requireSession("getFile");
+    const relative = toSandboxPath(path);
+    const prepared = this.prepare({ code: "", runtime: session.boundRuntime ?? this.options.runtime ?? "python" });
+    await this.ensureImage(prepared);
+    const read = await session.use(prepared, (sandbox) => sandbox.channel.readFile(relative, MAX_FILE_BYTES));
+    if (!read.ok) throw new Isol8Error(`Cannot read "${path}": ${read.error}`);
+    return read.content;
   }
 
   /** Runs code and collects its output. Outcomes of the code (exit code, timeout, OOM, truncation) are fields of the result. */
@@ -154,23 +239,39 @@ export class DockerIsol8 {
     });
   }
 
+  private requireSession(operation: string): PersistentSession {
+    if (!this.session) {
+      throw new Isol8Error(`Cannot ${operation}: files persist only in a persistent engine`, 'create it with new DockerIsol8({ mode: "persistent" })');
+    }
+    return this.session;
+  }
+
+  private async ensureImage(prepared: PreparedExecution): Promise<void> {
+    const ref = prepared.spec.image;
+    if (this.ensured.has(ref)) return;
+    if (prepared.builtinImage) await this.images.ensure(prepared.runtime, this.options.onImageProgress);
+    else await this.images.ensurePresent(ref, prepared.runtime.name);
+    this.ensured.add(ref);
+  }
+
   private async run(prepared: PreparedExecution, handlers: RunHandlers): Promise<ExecutionResult> {
     const release = await this.semaphore.acquire();
     try {
-      if (prepared.builtinImage) await this.images.ensure(prepared.runtime, this.options.onImageProgress);
-      else await this.images.ensurePresent(prepared.spec.image, prepared.runtime.name);
-      const sandbox = await createSandbox({ docker: this.docker, spec: prepared.spec, key: prepared.key, log: this.log });
-      this.live.add(sandbox);
+      await this.ensureImage(prepared);
+      if (this.session) return (await this.session.use(prepared, (sandbox) => runExecution(sandbox, prepared, handlers))).result;
+      const sandbox = await this.provider.acquire(prepared);
+      let reusable = false;
       try {
-        const { result } = await runExecution(sandbox, prepared, handlers);
-        return result;
+        const outcome = await runExecution(sandbox, prepared, handlers);
+        reusable = outcome.clean;
+        return outcome.result;
       } finally {
         if (this.options.persist) {
           sandbox.detach();
-          this.live.delete(sandbox);
           this.log(`container ${sandbox.id} kept for inspection`);
         } else {
-          await this.dispose(sandbox);
+          // Not awaited: cleaning (pool) or removal (cold) happens after the result is returned.
+          this.track(this.provider.release(sandbox, reusable));
         }
       }
     } finally {
@@ -178,9 +279,14 @@ export class DockerIsol8 {
     }
   }
 
-  private async dispose(sandbox: Sandbox): Promise<void> {
-    this.live.delete(sandbox);
-    await sandbox.dispose().catch((error) => this.log(`cannot remove container ${sandbox.id}: ${formatError(error)}`));
+  private track<T>(work: Promise<T>): Promise<T> {
+    const guarded = work.catch((error) => {
+      this.log(`cleanup failed: ${formatError(error)}`);
+      return undefined as T;
+    });
+    this.pending.add(guarded);
+    void guarded.finally(() => this.pending.delete(guarded));
+    return guarded;
   }
 }
 

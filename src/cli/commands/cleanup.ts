@@ -2,7 +2,7 @@ import { createInterface } from "node:readline/promises";
 import { defineCommand } from "citty";
 import { createDockerClient } from "../../engine/docker";
 import { DockerIsol8 } from "../../engine/engine";
-import { LABEL_KIND, LABEL_MANAGED } from "../../engine/labels";
+import { LABEL_KIND, LABEL_MANAGED, LABEL_SCOPE } from "../../engine/labels";
 import { rejectUnknownFlags } from "../args";
 
 const cleanupArgs = {
@@ -17,7 +17,9 @@ export default defineCommand({
     rejectUnknownFlags(rawArgs, cleanupArgs, "cleanup");
     const docker = createDockerClient();
     await docker.ping();
-    const containers = await docker.listContainers({ [LABEL_MANAGED]: "true" });
+    // ISOL8_SCOPE narrows the sweep to one scope label (used by the test suite).
+    const scope = process.env.ISOL8_SCOPE;
+    const containers = await docker.listContainers({ [LABEL_MANAGED]: "true", ...(scope ? { [LABEL_SCOPE]: scope } : {}) });
     const images = args.images ? await docker.listImages({ [LABEL_MANAGED]: "true" }) : [];
     for (const c of containers) {
       process.stdout.write(`container ${c.id.slice(0, 12)} ${c.state} ${c.labels[LABEL_KIND] ?? ""} ${c.image}\n`);
@@ -36,7 +38,7 @@ export default defineCommand({
         return 1;
       }
     }
-    const removed = await DockerIsol8.cleanup({ docker, images: Boolean(args.images) });
+    const removed = await DockerIsol8.cleanup({ docker, images: Boolean(args.images), ...(scope ? { scope } : {}) });
     process.stdout.write(`removed ${removed.containers} container(s), ${removed.images} image(s)\n`);
     return 0;
   },

@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { defineCommand } from "citty";
 import { loadConfig } from "../../config/load";
+import { sizeToBytes } from "../../config/sizes";
 import { DockerIsol8 } from "../../engine/engine";
 import type { ExecutionRequest } from "../../engine/request";
 import type { ExecutionResult, ExecutionSummary } from "../../engine/result";
@@ -34,6 +35,7 @@ export const runArgs = {
   out: { type: "string", description: "Write the program's stdout (or the --json document) to this file" },
   json: { type: "boolean", description: "Print the result as one JSON document (collects output)" },
   persist: { type: "boolean", description: "Keep the container running afterwards and print its id" },
+  persistent: { type: "boolean", description: "Use a persistent-mode engine (one container kept for the engine's life)" },
   debug: { type: "boolean", description: "Engine logs on stderr" },
   files: { type: "string", description: "Local file or directory copied into /sandbox (repeatable)" },
   "output-path": { type: "string", description: "/sandbox path copied back after the run (repeatable)" },
@@ -88,6 +90,8 @@ export default defineCommand({
     const engine = new DockerIsol8({
       config,
       persist: Boolean(args.persist),
+      pool: false,
+      ...(args.persistent ? { mode: "persistent" as const } : {}),
       ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
       log: args.debug ? stderrLog : undefined,
       onImageProgress: progress,
@@ -124,7 +128,7 @@ export default defineCommand({
       }
       progress.done();
       if (!summary) throw new Isol8Error("Cannot run the program: the execution ended without a result");
-      report(summary, request, Boolean(args.persist));
+      report(summary, sizeToBytes(request.maxOutputSize ?? config.defaults.maxOutputSize), Boolean(args.persist));
       if (summary.files && Object.keys(summary.files).length) writeOutputFiles(summary.files, args["output-dir"] ?? ".");
       return abort.signal.aborted ? 130 : exitCodeFor(summary);
     } finally {
@@ -142,9 +146,9 @@ function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
 }
 
 /** One line on stderr for each thing the user should know about the run. */
-function report(summary: ExecutionSummary, request: ExecutionRequest, persist: boolean): void {
+function report(summary: ExecutionSummary, maxOutput: number, persist: boolean): void {
   const say = (line: string) => process.stderr.write(`isol8: ${line}\n`);
-  if (summary.truncated) say(`output truncated at ${request.maxOutputSize ?? "the maxOutputSize"} bytes per stream`);
+  if (summary.truncated) say(`output truncated at ${maxOutput} bytes per stream (maxOutputSize)`);
   if (summary.timedOut) say(`timed out after ${summary.durationMs} ms (every process of the run was killed)`);
   if (summary.oomKilled) say("killed by the memory limit");
   for (const missing of summary.missingFiles ?? []) say(`output path not found: ${missing}`);

@@ -1,0 +1,198 @@
+import { describe, expect, test } from "bun:test";
+import { SANDBOX_UID, type SandboxSpec, SUPERVISOR_CAPS, toContainerOptions } from "./container-options";
+
+const MiB = 1024 ** 2;
+const PROFILE = JSON.stringify({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] });
+
+function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
+  return {
+    image: "isol8:python",
+    memoryBytes: 512 * MiB,
+    cpu: 1,
+    pidsLimit: 64,
+    sandboxBytes: 512 * MiB,
+    tmpBytes: 256 * MiB,
+    network: "none",
+    seccomp: { mode: "strict", profile: PROFILE },
+    labels: { "org.isol8.managed": "true", "org.isol8.kind": "sandbox" },
+    ...overrides,
+  };
+}
+
+/** Splits Docker's tmpfs option string into its flags and key=value settings. */
+function tmpfsOptions(value: string | undefined): { flags: string[]; settings: Record<string, string> } {
+  const flags: string[] = [];
+  const settings: Record<string, string> = {};
+  for (const part of (value ?? "").split(",")) {
+    const eq = part.indexOf("=");
+    if (eq === -1) flags.push(part);
+    else settings[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return { flags, settings };
+}
+
+describe("toContainerOptions: invariants that hold for every spec", () => {
+  const specs: [string, SandboxSpec][] = [
+    ["defaults", spec()],
+    ["host network", spec({ network: "host" })],
+    ["filtered network", spec({ network: "filtered", networkName: "isol8-filtered" })],
+    ["unconfined seccomp", spec({ seccomp: { mode: "unconfined" } })],
+    ["custom seccomp", spec({ seccomp: { mode: "custom", profile: PROFILE } })],
+    ["small limits", spec({ memoryBytes: 6 * MiB, cpu: 0.01, pidsLimit: 1, sandboxBytes: 1, tmpBytes: 1 })],
+    ["named", spec({ name: "isol8-abc" })],
+  ];
+
+  test.each(specs)("%s: read-only root, not privileged", (_, s) => {
+    const host = toContainerOptions(s).HostConfig!;
+    expect(host.ReadonlyRootfs).toBe(true);
+    expect(host.Privileged).toBe(false);
+  });
+
+  test.each(specs)("%s: drops ALL capabilities, adds back exactly SETUID SETGID SETPCAP KILL", (_, s) => {
+    const host = toContainerOptions(s).HostConfig!;
+    expect(host.CapDrop).toEqual(["ALL"]);
+    expect([...(host.CapAdd ?? [])].sort()).toEqual(["KILL", "SETGID", "SETPCAP", "SETUID"]);
+    expect(SUPERVISOR_CAPS).toEqual(["SETUID", "SETGID", "SETPCAP", "KILL"]);
+  });
+
+  test.each(specs)("%s: no-new-privileges and exactly one seccomp option", (_, s) => {
+    const securityOpt = toContainerOptions(s).HostConfig!.SecurityOpt ?? [];
+    expect(securityOpt).toContain("no-new-privileges:true");
+    expect(securityOpt.filter((o) => o.startsWith("seccomp")).length).toBe(1);
+    expect(securityOpt).toHaveLength(2);
+  });
+
+  test.each(specs)("%s: /sandbox tmpfs is exec, sized, owned by the sandbox uid", (_, s) => {
+    const { flags, settings } = tmpfsOptions(toContainerOptions(s).HostConfig!.Tmpfs?.["/sandbox"]);
+    expect(flags).toContain("exec");
+    expect(flags).not.toContain("noexec");
+    expect(flags).toContain("nosuid");
+    expect(flags).toContain("nodev");
+    expect(settings.size).toBe(String(s.sandboxBytes));
+    expect(settings.uid).toBe(String(SANDBOX_UID));
+    expect(settings.gid).toBe(String(SANDBOX_UID));
+    expect(SANDBOX_UID).toBe(10000);
+  });
+
+  test.each(specs)("%s: /tmp tmpfs is noexec, nosuid, sized", (_, s) => {
+    const { flags, settings } = tmpfsOptions(toContainerOptions(s).HostConfig!.Tmpfs?.["/tmp"]);
+    expect(flags).toContain("noexec");
+    expect(flags).not.toContain("exec");
+    expect(flags).toContain("nosuid");
+    expect(flags).toContain("nodev");
+    expect(settings.size).toBe(String(s.tmpBytes));
+  });
+
+  test.each(specs)("%s: only /sandbox and /tmp are writable mounts; no binds, volumes or devices", (_, s) => {
+    const options = toContainerOptions(s);
+    const host = options.HostConfig!;
+    expect(Object.keys(host.Tmpfs ?? {}).sort()).toEqual(["/sandbox", "/tmp"]);
+    expect(host.Binds).toBeUndefined();
+    expect(host.Mounts).toBeUndefined();
+    expect(host.Devices).toBeUndefined();
+    expect(options.Volumes).toBeUndefined();
+  });
+
+  test.each(specs)("%s: memory limit includes swap", (_, s) => {
+    const host = toContainerOptions(s).HostConfig!;
+    expect(host.Memory).toBe(s.memoryBytes);
+    expect(host.MemorySwap).toBe(s.memoryBytes);
+  });
+
+  test.each(specs)("%s: pids and cpu limits", (_, s) => {
+    const host = toContainerOptions(s).HostConfig!;
+    expect(host.PidsLimit).toBe(s.pidsLimit);
+    expect(host.NanoCpus).toBe(Math.round(s.cpu * 1e9));
+  });
+
+  test.each(specs)("%s: labels passed through, no container logs, no environment", (_, s) => {
+    const options = toContainerOptions(s);
+    expect(options.Labels).toEqual(s.labels);
+    expect(options.HostConfig!.LogConfig?.Type).toBe("none");
+    expect(options.Env).toEqual([]);
+    expect(options.Image).toBe(s.image);
+  });
+
+  test.each(specs)("%s: private IPC, no host namespaces", (_, s) => {
+    const host = toContainerOptions(s).HostConfig!;
+    expect(host.IpcMode).toBe("private");
+    expect(host.PidMode).toBeUndefined();
+    expect(host.UsernsMode).toBeUndefined();
+    expect(host.CgroupnsMode).toBeUndefined();
+  });
+});
+
+describe("toContainerOptions: seccomp", () => {
+  const cases: [string, SandboxSpec["seccomp"], string][] = [
+    ["strict", { mode: "strict", profile: PROFILE }, `seccomp=${PROFILE}`],
+    ["custom", { mode: "custom", profile: '{"defaultAction":"SCMP_ACT_ALLOW"}' }, 'seccomp={"defaultAction":"SCMP_ACT_ALLOW"}'],
+    ["unconfined", { mode: "unconfined" }, "seccomp=unconfined"],
+  ];
+  test.each(cases)("%s", (_, seccomp, expected) => {
+    const securityOpt = toContainerOptions(spec({ seccomp })).HostConfig!.SecurityOpt;
+    expect(securityOpt).toEqual(["no-new-privileges:true", expected]);
+  });
+});
+
+describe("toContainerOptions: network", () => {
+  const cases: [string, Partial<SandboxSpec>, { disabled: boolean; mode: string }][] = [
+    ["none", { network: "none" }, { disabled: true, mode: "none" }],
+    ["host", { network: "host" }, { disabled: false, mode: "host" }],
+    ["filtered with its network", { network: "filtered", networkName: "isol8-net" }, { disabled: false, mode: "isol8-net" }],
+    ["filtered without a network falls back to none", { network: "filtered" }, { disabled: false, mode: "none" }],
+    ["none ignores a network name", { network: "none", networkName: "isol8-net" }, { disabled: true, mode: "none" }],
+  ];
+  test.each(cases)("%s", (_, overrides, expected) => {
+    const options = toContainerOptions(spec(overrides));
+    expect(options.NetworkDisabled).toBe(expected.disabled);
+    expect(options.HostConfig!.NetworkMode).toBe(expected.mode);
+  });
+});
+
+describe("toContainerOptions: resources", () => {
+  const cases: [number, number][] = [
+    [1, 1_000_000_000],
+    [0.5, 500_000_000],
+    [2.25, 2_250_000_000],
+    [0.01, 10_000_000],
+    [0.1, 100_000_000], // 0.1 * 1e9 is not exact in floating point: rounded
+  ];
+  test.each(cases)("cpu %p is %p NanoCpus", (cpu, nano) => {
+    const nanoCpus = toContainerOptions(spec({ cpu })).HostConfig!.NanoCpus!;
+    expect(nanoCpus).toBe(nano);
+    expect(Number.isInteger(nanoCpus)).toBe(true);
+  });
+
+  test("/dev/shm is never larger than /tmp", () => {
+    expect(toContainerOptions(spec({ tmpBytes: MiB })).HostConfig!.ShmSize).toBe(MiB);
+    expect(toContainerOptions(spec({ tmpBytes: 1024 * MiB })).HostConfig!.ShmSize).toBe(64 * MiB);
+  });
+});
+
+describe("toContainerOptions: process", () => {
+  test("the supervisor starts as root in /sandbox with an attached stdin", () => {
+    const options = toContainerOptions(spec());
+    expect(options.User).toBe("0:0");
+    expect(options.WorkingDir).toBe("/sandbox");
+    expect(options.OpenStdin).toBe(true);
+    expect(options.Tty).toBe(false);
+  });
+
+  test("a name is set only when given", () => {
+    expect("name" in toContainerOptions(spec())).toBe(false);
+    expect(toContainerOptions(spec({ name: "isol8-x" })).name).toBe("isol8-x");
+  });
+
+  test("is pure: the same spec gives equal options and the spec is not changed", () => {
+    const s = spec();
+    const before = structuredClone(s);
+    expect(toContainerOptions(s)).toEqual(toContainerOptions(s));
+    expect(s).toEqual(before);
+  });
+
+  test("the returned capability list is a copy", () => {
+    const options = toContainerOptions(spec());
+    options.HostConfig!.CapAdd!.push("SYS_ADMIN");
+    expect(toContainerOptions(spec()).HostConfig!.CapAdd).toEqual(["SETUID", "SETGID", "SETPCAP", "KILL"]);
+  });
+});

@@ -1,0 +1,247 @@
+import { describe, expect, test } from "bun:test";
+import { OutputStream, type OutputStreamOptions } from "./output-stream";
+
+const MiB = 1024 * 1024;
+
+function stream(options: Partial<OutputStreamOptions> = {}): { out: OutputStream; pieces: string[] } {
+  const pieces: string[] = [];
+  const out = new OutputStream({
+    secrets: [],
+    maxBytes: MiB,
+    collect: true,
+    onText: (text) => pieces.push(text),
+    ...options,
+  });
+  return { out, pieces };
+}
+
+/** True when the text survives a UTF-8 round trip without replacement characters. */
+function isCleanUtf8(text: string): boolean {
+  return !text.includes("\uFFFD") && Buffer.from(text, "utf8").toString("utf8") === text && text.isWellFormed();
+}
+
+describe("OutputStream cap (UTF-8 bytes)", () => {
+  test("output of exactly maxBytes is not truncated", () => {
+    const { out } = stream({ maxBytes: 100 });
+    out.push(Buffer.from("x".repeat(100)));
+    out.end(false);
+    expect(out.truncated).toBe(false);
+    expect(out.bytes).toBe(100);
+    expect(out.text).toBe("x".repeat(100));
+  });
+
+  test("maxBytes + 1 bytes is truncated to maxBytes", () => {
+    const { out } = stream({ maxBytes: 100 });
+    out.push(Buffer.from("x".repeat(101)));
+    out.end(false);
+    expect(out.truncated).toBe(true);
+    expect(out.bytes).toBe(100);
+    expect(out.text).toBe("x".repeat(100));
+  });
+
+  test("maxBytes + 1 bytes over many chunks is truncated", () => {
+    const { out } = stream({ maxBytes: 100 });
+    for (let i = 0; i < 101; i++) out.push(Buffer.from("y"));
+    out.end(false);
+    expect(out.truncated).toBe(true);
+    expect(out.text).toBe("y".repeat(100));
+  });
+
+  test("the cap counts bytes, not characters", () => {
+    const { out } = stream({ maxBytes: 10 });
+    out.push(Buffer.from("é".repeat(5))); // 10 bytes, 5 characters
+    out.end(false);
+    expect(out.truncated).toBe(false);
+    const { out: over } = stream({ maxBytes: 10 });
+    over.push(Buffer.from("é".repeat(6))); // 12 bytes, 6 characters
+    over.end(false);
+    expect(over.truncated).toBe(true);
+    expect(over.text).toBe("é".repeat(5));
+  });
+
+  test("'é' x 600000 with a 1 MiB cap: valid UTF-8 of at most 1048576 bytes", () => {
+    const { out } = stream({ maxBytes: MiB });
+    out.push(Buffer.from("é".repeat(600_000)));
+    out.end(false);
+    expect(out.truncated).toBe(true);
+    expect(Buffer.byteLength(out.text)).toBeLessThanOrEqual(1_048_576);
+    expect(out.text).toBe("é".repeat(MiB / 2));
+    expect(isCleanUtf8(out.text)).toBe(true);
+  });
+
+  test("a character straddling the cap is dropped whole, never cut", () => {
+    for (const [char, cap] of [["é", 7], ["€", 8], ["🙂", 10], ["🙂", 9], ["🙂", 11]] as const) {
+      const { out } = stream({ maxBytes: cap });
+      out.push(Buffer.from(char.repeat(20)));
+      out.end(false);
+      expect(out.truncated).toBe(true);
+      expect(Buffer.byteLength(out.text)).toBeLessThanOrEqual(cap);
+      expect(isCleanUtf8(out.text)).toBe(true);
+      const width = Buffer.byteLength(char);
+      expect(out.text).toBe(char.repeat(Math.floor(cap / width)));
+    }
+  });
+
+  test("multibyte characters split across chunks, with the cap mid-character", () => {
+    const data = Buffer.from("ü".repeat(1000));
+    const { out } = stream({ maxBytes: 1001 });
+    for (const byte of data) out.push(Buffer.from([byte]));
+    out.end(false);
+    expect(out.text).toBe("ü".repeat(500));
+    expect(isCleanUtf8(out.text)).toBe(true);
+  });
+
+  test("nothing is passed on after the cap", () => {
+    const { out, pieces } = stream({ maxBytes: 5 });
+    out.push(Buffer.from("123456"));
+    const count = pieces.length;
+    out.push(Buffer.from("more"));
+    out.end(false);
+    expect(pieces.length).toBe(count);
+    expect(out.text).toBe("12345");
+  });
+
+  test("end(true) marks the stream truncated (the producer was cut off)", () => {
+    const { out } = stream({ maxBytes: 100 });
+    out.push(Buffer.from("partial"));
+    out.end(true);
+    expect(out.truncated).toBe(true);
+    expect(out.text).toBe("partial");
+  });
+
+  test("end(true) drops an incomplete trailing character", () => {
+    const { out } = stream({ maxBytes: 100 });
+    out.push(Buffer.from([0x61, 0xc3])); // "a" and the first byte of "é"
+    out.end(true);
+    expect(out.text).toBe("a");
+  });
+
+  test("end twice and push after end change nothing", () => {
+    const { out } = stream();
+    out.push(Buffer.from("once"));
+    out.end(false);
+    out.push(Buffer.from("late"));
+    out.end(true);
+    expect(out.text).toBe("once");
+    expect(out.truncated).toBe(false);
+  });
+});
+
+describe("OutputStream masking", () => {
+  test("masks a secret split across chunks", () => {
+    const { out } = stream({ secrets: ["s3cr3t"] });
+    for (const piece of ["val: s3", "c", "r3", "t\n"]) out.push(Buffer.from(piece));
+    out.end(false);
+    expect(out.text).toBe("val: ***\n");
+  });
+
+  test("mask then truncate: a secret right at the cap is masked, not shown in part", () => {
+    const cap = 100;
+    const secret = "TOPSECRET";
+    const filler = "f".repeat(cap - 4);
+    const { out } = stream({ secrets: [secret], maxBytes: cap });
+    out.push(Buffer.from(filler + secret));
+    out.end(true);
+    expect(out.truncated).toBe(true);
+    expect(out.text).toBe(`${filler}***`);
+    expect(Buffer.byteLength(out.text)).toBeLessThanOrEqual(cap);
+  });
+
+  test("mask then truncate: a producer cut off inside a secret never shows its prefix", () => {
+    const cap = 100;
+    const secret = "TOPSECRET";
+    const filler = "f".repeat(cap - 4);
+    // What arrives when the supervisor stops the producer at the cap: filler + the first 4 secret bytes.
+    const raw = Buffer.from(filler + secret).subarray(0, cap);
+    for (let cut = 0; cut <= raw.length; cut++) {
+      const { out } = stream({ secrets: [secret], maxBytes: cap });
+      out.push(raw.subarray(0, cut));
+      out.push(raw.subarray(cut));
+      out.end(true);
+      expect(out.text).toBe(filler);
+      expect(out.truncated).toBe(true);
+    }
+  });
+
+  test("mask then truncate: one byte at a time, the cap never reveals part of a secret", () => {
+    const cap = 20;
+    const secret = "PASSWORD";
+    for (let fill = 0; fill <= cap; fill++) {
+      const { out } = stream({ secrets: [secret], maxBytes: cap });
+      for (const byte of Buffer.from(`${"-".repeat(fill)}${secret}${"-".repeat(30)}`)) out.push(Buffer.from([byte]));
+      out.end(false);
+      expect(out.text).not.toContain("P");
+      expect(out.text).toMatch(/^-*\**-*$/);
+      expect(Buffer.byteLength(out.text)).toBeLessThanOrEqual(cap);
+    }
+  });
+
+  test("a multibyte secret is masked in a stream", () => {
+    const { out } = stream({ secrets: ["clé🔑"] });
+    for (const byte of Buffer.from("la clé🔑 est là")) out.push(Buffer.from([byte]));
+    out.end(false);
+    expect(out.text).toBe("la *** est là");
+  });
+});
+
+describe("OutputStream text", () => {
+  test("onText pieces concatenate to the collected text", () => {
+    const { out, pieces } = stream({ secrets: ["key"], maxBytes: 1000 });
+    const data = Buffer.from("a key, é, 🙂, another key\n".repeat(20));
+    for (let i = 0; i < data.length; i += 7) out.push(data.subarray(i, i + 7));
+    out.end(false);
+    expect(pieces.join("")).toBe(out.text);
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.every(isCleanUtf8)).toBe(true);
+    expect(out.text).not.toContain("key");
+    expect(out.bytes).toBe(Buffer.byteLength(out.text));
+  });
+
+  test("onText pieces concatenate to the collected text when truncated", () => {
+    const { out, pieces } = stream({ maxBytes: 50 });
+    for (let i = 0; i < 20; i++) out.push(Buffer.from("é🙂x"));
+    out.end(false);
+    expect(pieces.join("")).toBe(out.text);
+    expect(out.truncated).toBe(true);
+  });
+
+  test("without collect, onText still streams and text stays empty", () => {
+    const { out, pieces } = stream({ collect: false });
+    out.push(Buffer.from("streamed"));
+    out.end(false);
+    expect(pieces.join("")).toBe("streamed");
+    expect(out.text).toBe("");
+    expect(out.bytes).toBe(8);
+  });
+
+  test("invalid UTF-8 bytes become U+FFFD", () => {
+    const { out } = stream();
+    out.push(Buffer.from([0x61, 0xff, 0x62, 0xc3, 0x28, 0x63]));
+    out.end(false);
+    expect(out.text).toBe("a\uFFFDb\uFFFD(c");
+  });
+
+  test("a truncated character at the end of a complete stream becomes U+FFFD", () => {
+    const { out } = stream();
+    out.push(Buffer.from([0x61, 0xe2, 0x82]));
+    out.end(false);
+    expect(out.text).toBe("a\uFFFD");
+  });
+
+  test("a character split across chunks is decoded whole", () => {
+    const { out, pieces } = stream();
+    const bytes = Buffer.from("🙂");
+    for (const byte of bytes) out.push(Buffer.from([byte]));
+    out.end(false);
+    expect(out.text).toBe("🙂");
+    expect(pieces).toEqual(["🙂"]);
+  });
+
+  test("empty output", () => {
+    const { out, pieces } = stream();
+    out.end(false);
+    expect(out.text).toBe("");
+    expect(out.truncated).toBe(false);
+    expect(pieces).toEqual([]);
+  });
+});

@@ -1,0 +1,304 @@
+import { describe, expect, test } from "bun:test";
+import {
+  createDockerDemuxer,
+  createFrameParser,
+  encodeExec,
+  encodeFrame,
+  encodeRead,
+  encodeWrite,
+  type Frame,
+  parseExitReport,
+  parseKeyValues,
+} from "./protocol";
+
+/** Decodes a TLV payload ([u8 key][u32 BE length][value]...) by hand. */
+function decodeTlv(payload: Buffer): [string, Buffer][] {
+  const out: [string, Buffer][] = [];
+  let at = 0;
+  while (at < payload.length) {
+    const key = String.fromCharCode(payload[at]!);
+    const length = payload.readUInt32BE(at + 1);
+    out.push([key, payload.subarray(at + 5, at + 5 + length)]);
+    at += 5 + length;
+  }
+  expect(at).toBe(payload.length);
+  return out;
+}
+
+function collect(): { frames: Frame[]; feed: (chunk: Buffer) => void } {
+  const frames: Frame[] = [];
+  return { frames, feed: createFrameParser((frame) => frames.push({ type: frame.type, payload: Buffer.from(frame.payload) })) };
+}
+
+function simplify(frames: Frame[]): [string, string][] {
+  return frames.map((f) => [f.type, f.payload.toString("utf8")]);
+}
+
+describe("encodeFrame", () => {
+  test("[u8 type][u32 BE length][payload]", () => {
+    expect(encodeFrame("H", Buffer.from("hi"))).toEqual(Buffer.from([0x48, 0, 0, 0, 2, 0x68, 0x69]));
+    expect(encodeFrame("K")).toEqual(Buffer.from([0x4b, 0, 0, 0, 0]));
+  });
+});
+
+describe("createFrameParser", () => {
+  const frames = [
+    encodeFrame("H", Buffer.from("hello")),
+    encodeFrame("K"),
+    encodeFrame("P", Buffer.from("é🙂 multibyte")),
+    encodeFrame("C", Buffer.alloc(300, 0x41)),
+    encodeFrame("X", Buffer.from([0, 1, 2, 3, 255])),
+  ];
+  const stream = Buffer.concat(frames);
+  const expected: [string, string][] = [
+    ["H", "hello"],
+    ["K", ""],
+    ["P", "é🙂 multibyte"],
+    ["C", "A".repeat(300)],
+    ["X", Buffer.from([0, 1, 2, 3, 255]).toString("utf8")],
+  ];
+
+  test("many frames in one chunk", () => {
+    const { frames: got, feed } = collect();
+    feed(stream);
+    expect(simplify(got)).toEqual(expected);
+  });
+
+  test("split at every byte boundary into two chunks", () => {
+    for (let i = 0; i <= stream.length; i++) {
+      const { frames: got, feed } = collect();
+      feed(stream.subarray(0, i));
+      feed(stream.subarray(i));
+      expect(simplify(got)).toEqual(expected);
+    }
+  });
+
+  test("one byte at a time", () => {
+    const { frames: got, feed } = collect();
+    for (const byte of stream) feed(Buffer.from([byte]));
+    expect(simplify(got)).toEqual(expected);
+  });
+
+  test("empty chunks are harmless", () => {
+    const { frames: got, feed } = collect();
+    feed(Buffer.alloc(0));
+    feed(stream.subarray(0, 3));
+    feed(Buffer.alloc(0));
+    feed(stream.subarray(3));
+    expect(simplify(got)).toEqual(expected);
+  });
+
+  test("an incomplete frame is held until the rest arrives", () => {
+    const { frames: got, feed } = collect();
+    const frame = encodeFrame("H", Buffer.from("abcdef"));
+    feed(frame.subarray(0, frame.length - 1));
+    expect(got).toHaveLength(0);
+    feed(frame.subarray(frame.length - 1));
+    expect(simplify(got)).toEqual([["H", "abcdef"]]);
+  });
+
+  test("payloads stay intact when the caller reuses its chunk buffer", () => {
+    const frames: Frame[] = [];
+    const feed = createFrameParser((frame) => frames.push(frame));
+    const buffer = Buffer.alloc(stream.length);
+    stream.copy(buffer);
+    feed(buffer.subarray(0, 20));
+    feed(buffer.subarray(20));
+    expect(simplify(frames)).toEqual(expected);
+  });
+});
+
+describe("createDockerDemuxer", () => {
+  function dockerFrame(stream: 1 | 2, data: string | Buffer): Buffer {
+    const payload = typeof data === "string" ? Buffer.from(data) : data;
+    const header = Buffer.alloc(8);
+    header[0] = stream;
+    header.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([header, payload]);
+  }
+
+  const input = Buffer.concat([
+    dockerFrame(1, "out one\n"),
+    dockerFrame(2, "err one\n"),
+    dockerFrame(1, ""),
+    dockerFrame(1, "out é🙂\n"),
+    dockerFrame(2, Buffer.alloc(1000, 0x45)),
+  ]);
+
+  function run(chunks: Buffer[]): { stdout: string; stderr: string; order: string[] } {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const order: string[] = [];
+    const feed = createDockerDemuxer(
+      (chunk) => {
+        out.push(Buffer.from(chunk));
+        order.push("out");
+      },
+      (chunk) => {
+        err.push(Buffer.from(chunk));
+        order.push("err");
+      },
+    );
+    for (const chunk of chunks) feed(chunk);
+    return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), order };
+  }
+
+  test("splits stdout and stderr in one chunk", () => {
+    const { stdout, stderr, order } = run([input]);
+    expect(stdout).toBe("out one\nout é🙂\n");
+    expect(stderr).toBe(`err one\n${"E".repeat(1000)}`);
+    expect(order).toEqual(["out", "err", "out", "out", "err"]);
+  });
+
+  test("split at every byte boundary", () => {
+    for (let i = 0; i <= input.length; i++) {
+      const { stdout, stderr } = run([input.subarray(0, i), input.subarray(i)]);
+      expect(stdout).toBe("out one\nout é🙂\n");
+      expect(stderr).toBe(`err one\n${"E".repeat(1000)}`);
+    }
+  });
+
+  test("one byte at a time", () => {
+    const { stdout, stderr } = run([...input].map((b) => Buffer.from([b])));
+    expect(stdout).toBe("out one\nout é🙂\n");
+    expect(stderr).toBe(`err one\n${"E".repeat(1000)}`);
+  });
+});
+
+describe("encodeExec", () => {
+  test("TLV round trip", () => {
+    const frame = encodeExec({
+      argv: ["python3", "/sandbox/main.py", "é"],
+      env: ["A=1", "B=two words"],
+      cwd: "/sandbox",
+      timeoutMs: 1500.6,
+      maxOutputBytes: 1_048_576,
+      stdin: Buffer.from([0, 1, 2, 0xff]),
+      removeAfter: ["main.py", "stdin.txt"],
+    });
+    expect(String.fromCharCode(frame[0]!)).toBe("X");
+    expect(frame.readUInt32BE(1)).toBe(frame.length - 5);
+    const fields = decodeTlv(frame.subarray(5));
+    expect(fields.map(([k, v]) => [k, k === "i" ? [...v] : v.toString("utf8")])).toEqual([
+      ["a", "python3"],
+      ["a", "/sandbox/main.py"],
+      ["a", "é"],
+      ["e", "A=1"],
+      ["e", "B=two words"],
+      ["c", "/sandbox"],
+      ["t", "1501"],
+      ["o", "1048576"],
+      ["i", [0, 1, 2, 0xff]],
+      ["r", "main.py"],
+      ["r", "stdin.txt"],
+    ]);
+  });
+
+  test("optional fields are left out; the timeout is at least 1 ms", () => {
+    const frame = encodeExec({ argv: ["true"], env: [], timeoutMs: 0, maxOutputBytes: 10, stdin: new Uint8Array() });
+    const fields = decodeTlv(frame.subarray(5)).map(([k, v]) => [k, v.toString()]);
+    expect(fields).toEqual([
+      ["a", "true"],
+      ["t", "1"],
+      ["o", "10"],
+    ]);
+  });
+
+  test("an empty argument is kept as an empty value", () => {
+    const fields = decodeTlv(encodeExec({ argv: ["echo", ""], env: [], timeoutMs: 5, maxOutputBytes: 1 }).subarray(5));
+    expect(fields.map(([k, v]) => [k, v.toString()])).toContainEqual(["a", ""]);
+  });
+});
+
+describe("encodeWrite and encodeRead", () => {
+  test("encodeWrite: [u32 mode][u16 path length][path][content]", () => {
+    const frame = encodeWrite("dir/é.txt", Buffer.from("data"), 0o755);
+    expect(String.fromCharCode(frame[0]!)).toBe("W");
+    const payload = frame.subarray(5);
+    expect(frame.readUInt32BE(1)).toBe(payload.length);
+    expect(payload.readUInt32BE(0)).toBe(0o755);
+    const pathLength = payload.readUInt16BE(4);
+    expect(payload.subarray(6, 6 + pathLength).toString()).toBe("dir/é.txt");
+    expect(payload.subarray(6 + pathLength).toString()).toBe("data");
+  });
+
+  test("encodeWrite defaults to mode 0644", () => {
+    expect(encodeWrite("a", Buffer.alloc(0)).subarray(5).readUInt32BE(0)).toBe(0o644);
+  });
+
+  test("encodeRead: [u32 max bytes][path], max clamped to u32", () => {
+    const frame = encodeRead("out.bin", 4096);
+    expect(String.fromCharCode(frame[0]!)).toBe("G");
+    expect(frame.subarray(5).readUInt32BE(0)).toBe(4096);
+    expect(frame.subarray(9).toString()).toBe("out.bin");
+    expect(encodeRead("x", 2 ** 40).subarray(5).readUInt32BE(0)).toBe(0xffffffff);
+  });
+});
+
+describe("parseKeyValues", () => {
+  test("splits lines at the first '='", () => {
+    expect(parseKeyValues("a=1\nb=x=y\n\nnoequals\n=novalue\nc=")).toEqual({ a: "1", b: "x=y", c: "" });
+  });
+});
+
+describe("parseExitReport", () => {
+  test("a full report", () => {
+    const report = parseExitReport(
+      Buffer.from(
+        [
+          "exit=3",
+          "signal=9",
+          "reason=timeout",
+          "truncated_stdout=1",
+          "truncated_stderr=0",
+          "oom_killed=1",
+          "pids_limit_hit=1",
+          "cpu_user_us=1200",
+          "cpu_sys_us=300",
+          "max_rss_kb=20480",
+          "stdout_bytes=10",
+          "stderr_bytes=20",
+          "duration_us=123456",
+          "clean=1",
+          "error=setpriv failed: x=y",
+        ].join("\n"),
+      ),
+    );
+    expect(report).toEqual({
+      exitCode: 3,
+      signal: 9,
+      reason: "timeout",
+      truncatedStdout: true,
+      truncatedStderr: false,
+      oomKilled: true,
+      pidsLimitHit: true,
+      cpuUserUs: 1200,
+      cpuSysUs: 300,
+      maxRssKb: 20480,
+      stdoutBytes: 10,
+      stderrBytes: 20,
+      durationUs: 123456,
+      clean: true,
+      error: "setpriv failed: x=y",
+    });
+  });
+
+  test("an empty report: no exit code, not clean, no error", () => {
+    const report = parseExitReport(Buffer.alloc(0));
+    expect(report.exitCode).toBe(-1);
+    expect(report.reason).toBe("none");
+    expect(report.clean).toBe(false);
+    expect(report.truncatedStdout).toBe(false);
+    expect(report.cpuUserUs).toBe(0);
+    expect("error" in report).toBe(false);
+  });
+
+  test("garbage numbers become 0; flags are true only for '1'", () => {
+    const report = parseExitReport(Buffer.from("exit=0\nsignal=abc\noom_killed=yes\nclean=0\nmax_rss_kb="));
+    expect(report.exitCode).toBe(0);
+    expect(report.signal).toBe(0);
+    expect(report.oomKilled).toBe(false);
+    expect(report.clean).toBe(false);
+    expect(report.maxRssKb).toBe(0);
+  });
+});

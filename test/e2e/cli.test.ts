@@ -1,0 +1,306 @@
+// The compiled binary as a user runs it (NO_COLOR=1): output and exit codes.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
+
+const env = { ISOL8_SCOPE: TEST_SCOPE };
+let work: string;
+
+beforeAll(() => {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run npm run build first`);
+  work = mkdtempSync(join(tmpdir(), "isol8-e2e-"));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const run = (args: string[], options: Parameters<typeof runBinary>[1] = {}) =>
+  runBinary(args, { cwd: work, ...options, env: { ...env, ...options.env } });
+
+describe("binary", () => {
+  test("--version prints the package version", () => {
+    const r = run(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  test("works when copied alone into an empty directory", () => {
+    const dir = mkdtempSync(join(tmpdir(), "isol8-alone-"));
+    try {
+      copyFileSync(BINARY, join(dir, "isol8"));
+      const r = runBinary(["run", "-e", "print(6*7)"], { cwd: dir, env: { ...env, HOME: dir } });
+      expect(r.stdout).toBe("42\n");
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("no arguments prints usage and exits 2; an unknown command exits 2", () => {
+    expect(run([]).code).toBe(2);
+    const r = run(["frobnicate"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+});
+
+describe("run: hardening visible to the program", () => {
+  test("the program runs as a non-root uid", () => {
+    const r = run(["run", "-e", "import os; print(os.getuid())"]);
+    expect(r.code).toBe(0);
+    expect(Number(r.stdout.trim())).toBeGreaterThan(0);
+  });
+
+  test("writing outside /sandbox fails with a read-only error", () => {
+    const r = run(["run", "-e", "open('/etc/x','w')"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("Read-only file system");
+  });
+
+  test("still works: writing inside /sandbox succeeds", () => {
+    const r = run(["run", "-e", "open('/sandbox/x','w').write('ok'); print(open('/sandbox/x').read())"]);
+    expect(r.stdout).toBe("ok\n");
+    expect(r.code).toBe(0);
+  });
+});
+
+describe("run: code sources and runtimes", () => {
+  const hello: Record<string, string> = {
+    "hello.py": 'print("hello from python")',
+    "hello.mjs": 'console.log("hello from " + (typeof require === "undefined" ? "esm" : "cjs"))',
+    "hello.cjs": 'console.log("hello from " + (typeof require === "undefined" ? "esm" : "cjs"))',
+    "hello.ts": 'const who: string = "bun"; console.log(`hello from ${who}`)',
+    "hello.mts": 'console.log("hello from deno " + Deno.version.deno.split(".")[0])',
+    "hello.sh": 'echo "hello from bash"',
+  };
+  const expected: Record<string, string> = {
+    "hello.py": "hello from python\n",
+    "hello.mjs": "hello from esm\n",
+    "hello.cjs": "hello from cjs\n",
+    "hello.ts": "hello from bun\n",
+    "hello.mts": "hello from deno 2\n",
+    "hello.sh": "hello from bash\n",
+  };
+  for (const [file, code] of Object.entries(hello)) {
+    test(`isol8 run ${file}`, () => {
+      writeFileSync(join(work, file), code);
+      const r = run(["run", file]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(expected[file]!);
+      expect(r.code).toBe(0);
+    });
+  }
+
+  test("code on standard input with -r node", () => {
+    const r = run(["run", "-r", "node"], { input: "console.log(1+1)\n" });
+    expect(r.stdout).toBe("2\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("an undetectable file names the available runtimes (exit 2)", () => {
+    writeFileSync(join(work, "x.rb"), "puts 1");
+    const r = run(["run", "x.rb"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("python, node, bun, deno, bash");
+  });
+
+  test("a missing file: File not found, exit 2", () => {
+    const r = run(["run", "nope.py"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("File not found: nope.py");
+  });
+});
+
+describe("run: exit codes", () => {
+  test("the program's own exit code passes through", () => {
+    expect(run(["run", "-e", "import sys; sys.exit(3)"]).code).toBe(3);
+  });
+
+  test("timeout → 124, and the run returns promptly", () => {
+    const r = run(["run", "-e", "import time; time.sleep(30)", "--timeout", "1000"]);
+    expect(r.code).toBe(124);
+    expect(r.stderr).toContain("timed out");
+  });
+
+  test("killed by the memory limit → 137", () => {
+    const r = run(["run", "-e", "a=bytearray(2**31)", "--memory", "256m"]);
+    expect(r.code).toBe(137);
+  });
+
+  test("usage errors → 2: unknown flag, malformed --secret, --net filtered not supported yet", () => {
+    expect(run(["run", "--bogus", "-e", "1"]).code).toBe(2);
+    const secret = run(["run", "--secret", "NOEQUALS", "-e", "1"]);
+    expect(secret.code).toBe(2);
+    expect(secret.stderr).toContain("KEY=VALUE");
+    const net = run(["run", "--net", "filtered", "-e", "1"]);
+    expect(net.code).toBe(2);
+    expect(net.stderr).toContain("not supported yet");
+  });
+
+  test("Docker unreachable → one line with the fix, exit 125, no stack trace", () => {
+    const r = run(["run", "-e", "print(1)"], { env: { DOCKER_HOST: `unix://${join(work, "no-such.sock")}` } });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain("Cannot connect to Docker");
+    expect(r.stderr).toContain("hint:");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe("");
+  });
+});
+
+describe("run: output", () => {
+  test("--no-stream --json reports truncation with at most 1 MiB of stdout", () => {
+    const r = run(["run", "-e", "print('x'*5000000)", "--no-stream", "--json"]);
+    const result = JSON.parse(r.stdout);
+    expect(result.truncated).toBe(true);
+    expect(Buffer.byteLength(result.stdout)).toBeLessThanOrEqual(1_048_576);
+    expect(r.stderr).toContain("output truncated");
+  });
+
+  test("streaming also stops at the cap", () => {
+    const r = run(["run", "-e", "print('x'*5000000)"]);
+    expect(Buffer.byteLength(r.stdout)).toBe(1_048_576);
+  });
+
+  const splitSecret =
+    "import os,sys,time; t=os.environ['TOKEN']; sys.stdout.write(t[:5]); sys.stdout.flush(); time.sleep(0.2); print(t[5:])";
+  for (const mode of [[], ["--no-stream"]]) {
+    test(`a secret split across writes is masked ${mode.length ? "(collected)" : "(streamed)"}`, () => {
+      const r = run(["run", "--secret", "TOKEN=s3cr3t-value", ...mode, "-e", splitSecret]);
+      expect(r.stdout).toBe("***\n");
+      expect(r.stdout + r.stderr).not.toContain("s3cr3t");
+    });
+  }
+
+  test("--out writes stdout to a file, streamed and collected", () => {
+    for (const mode of [[], ["--no-stream"]]) {
+      const out = join(work, `out-${mode.length}.txt`);
+      const r = run(["run", ...mode, "--out", out, "-e", "print('to file')"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe("");
+      expect(readFileSync(out, "utf8")).toBe("to file\n");
+    }
+  });
+
+  test("--json prints exactly one JSON document with the result fields", () => {
+    const r = run(["run", "--json", "-e", "print('hi')"]);
+    const result = JSON.parse(r.stdout);
+    for (const key of ["stdout", "stderr", "exitCode", "durationMs", "truncated", "timedOut", "oomKilled", "executionId", "runtime", "timestamp", "containerId"]) {
+      expect(result).toHaveProperty(key);
+    }
+    expect(result.stdout).toBe("hi\n");
+  });
+
+  test("terminal control sequences are shown, not executed, only when stdout is a terminal (pipe keeps bytes)", () => {
+    const r = run(["run", "-e", "print('\\x1b]52;c;ZXZpbA==\\x07')"]);
+    expect(r.stdout).toBe("\x1b]52;c;ZXZpbA==\x07\n");
+  });
+});
+
+describe("run: files", () => {
+  test("--files copies a file in; --output-path brings a binary file back byte-identical", () => {
+    writeFileSync(join(work, "in.txt"), "input data");
+    const r = run([
+      "run",
+      "--files",
+      "./in.txt",
+      "--output-path",
+      "/sandbox/out.bin",
+      "--output-dir",
+      join(work, "outdir"),
+      "-e",
+      "print(open('/sandbox/in.txt').read()); open('/sandbox/out.bin','wb').write(bytes(range(256)))",
+    ]);
+    expect(r.stdout).toBe("input data\n");
+    expect(r.code).toBe(0);
+    expect([...readFileSync(join(work, "outdir", "out.bin"))]).toEqual([...Array(256).keys()]);
+  });
+
+  test("--files with a directory skips .git and node_modules", () => {
+    const dir = join(work, "proj");
+    for (const [path, text] of [["proj/a.txt", "a"], ["proj/.git/HEAD", "x"], ["proj/node_modules/m.js", "x"], ["proj/sub/b.txt", "b"]]) {
+      const full = join(work, path!);
+      require("node:fs").mkdirSync(join(full, ".."), { recursive: true });
+      writeFileSync(full, text!);
+    }
+    const r = run(["run", "--files", dir, "-r", "bash", "-e", "cd /sandbox/proj && find . -type f | sort"]);
+    expect(r.stdout).toBe("./a.txt\n./sub/b.txt\n");
+  });
+});
+
+describe("run: --persist keeps the container", () => {
+  test("prints the container id and the container still runs", async () => {
+    const r = run(["run", "--persist", "-e", "open('/sandbox/kept','w').write('1')"]);
+    expect(r.code).toBe(0);
+    const id = /container ([0-9a-f]{64}) kept/.exec(r.stderr)?.[1];
+    expect(id).toBeDefined();
+    const { createDockerClient } = await import("../../src/engine/docker");
+    const docker = createDockerClient();
+    try {
+      const info = await docker.inspectContainer(id!);
+      expect(info?.State.Running).toBe(true);
+    } finally {
+      await docker.remove(id!);
+    }
+  });
+});
+
+describe("config", () => {
+  test("an invalid size names defaults.memoryLimit and exits 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "isol8-cfg-"));
+    writeFileSync(join(dir, "isol8.config.json"), JSON.stringify({ defaults: { memoryLimit: "12x" } }));
+    const r = runBinary(["config"], { cwd: dir, env: { HOME: dir } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("defaults.memoryLimit");
+    expect(r.stderr).toContain(join(dir, "isol8.config.json"));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("--json prints one document: a valid partial file merged over the defaults", () => {
+    const dir = mkdtempSync(join(tmpdir(), "isol8-cfg-"));
+    writeFileSync(join(dir, "isol8.config.json"), JSON.stringify({ defaults: { timeoutMs: 5000 } }));
+    const r = runBinary(["config", "--json"], { cwd: dir, env: { HOME: dir } });
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.source).toBe(join(dir, "isol8.config.json"));
+    expect(doc.config.defaults.timeoutMs).toBe(5000);
+    expect(doc.config.defaults.memoryLimit).toBe("512m");
+    expect(doc.config.maxConcurrent).toBe(10);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("config network default reaches run unless --net overrides it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "isol8-cfg-"));
+    writeFileSync(join(dir, "isol8.config.json"), JSON.stringify({ defaults: { network: "host" } }));
+    const probe = "import os; print(sorted(os.listdir('/sys/class/net')) != ['lo'])";
+    const fromConfig = runBinary(["run", "-e", probe], { cwd: dir, env: { ...env, HOME: dir } });
+    expect(fromConfig.stdout).toBe("True\n");
+    const fromFlag = runBinary(["run", "--net", "none", "-e", probe], { cwd: dir, env: { ...env, HOME: dir } });
+    expect(fromFlag.stdout).toBe("False\n");
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("setup", () => {
+  test("a second setup reports every image up to date", () => {
+    const r = run(["setup"], { timeoutMs: 900_000 });
+    expect(r.code).toBe(0);
+    const again = run(["setup"]);
+    expect(again.code).toBe(0);
+    for (const image of ["isol8:base", "isol8:python", "isol8:node", "isol8:bun", "isol8:deno", "isol8:bash"]) {
+      expect(again.stderr).toContain(`${image}: up to date`);
+    }
+    expect(again.stderr).toContain("0 built, 6 up to date");
+  }, 900_000);
+});
+
+describe("cleanup", () => {
+  test("removes labelled containers of its scope and prints counts", () => {
+    const kept = run(["run", "--persist", "-e", "1"]);
+    expect(kept.code).toBe(0);
+    const r = run(["cleanup", "--force"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/removed [1-9]\d* container\(s\)/);
+  });
+});

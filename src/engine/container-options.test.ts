@@ -58,7 +58,7 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
   test.each(specs)("%s: no-new-privileges and exactly one seccomp option", (_, s) => {
     const securityOpt = toContainerOptions(s).HostConfig!.SecurityOpt ?? [];
     expect(securityOpt).toContain("no-new-privileges:true");
-    expect(securityOpt.filter((o) => o.startsWith("seccomp")).length).toBe(1);
+    expect(securityOpt.filter((o: string) => o.startsWith("seccomp")).length).toBe(1);
     expect(securityOpt).toHaveLength(2);
   });
 
@@ -118,7 +118,7 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
     expect(host.IpcMode).toBe("private");
     expect(host.PidMode).toBeUndefined();
     expect(host.UsernsMode).toBeUndefined();
-    expect(host.CgroupnsMode).toBeUndefined();
+    expect((host as Record<string, unknown>).CgroupnsMode).toBeUndefined();
   });
 });
 

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../errors";
 import { BUILTIN_RUNTIMES, createRuntimeRegistry } from "./registry";
-import type { RuntimeDefinition } from "./types";
 
 const registry = createRuntimeRegistry();
 
@@ -31,7 +30,7 @@ describe("detect", () => {
     ["archive.tar.py", "python"],
   ];
   test.each(cases)("%p → %p", (file, runtime) => {
-    expect(registry.detect(file).name).toBe(runtime);
+    expect<string>(registry.detect(file).name).toBe(runtime);
   });
 
   const unknown: [string, string][] = [
@@ -49,8 +48,8 @@ describe("detect", () => {
 });
 
 describe("get and has", () => {
-  test.each(["python", "node", "bun", "deno", "bash"])("%p", (name) => {
-    expect(registry.get(name).name).toBe(name as RuntimeDefinition["name"]);
+  test.each(["python", "node", "bun", "deno", "bash"] as const)("%p", (name) => {
+    expect<string>(registry.get(name).name).toBe(name);
     expect(registry.has(name)).toBe(true);
   });
 

@@ -204,6 +204,32 @@ describe("encodeExec", () => {
     ]);
   });
 
+  test("files travel in the frame as [u32 mode][u16 path length][path][content] records", () => {
+    const frame = encodeExec({
+      argv: ["true"],
+      env: [],
+      timeoutMs: 5,
+      maxOutputBytes: 1,
+      files: [
+        { path: "main.py", content: Buffer.from("print(1)\n") },
+        { path: "bin/é", content: Buffer.from([0, 255]), mode: 0o755 },
+      ],
+    });
+    const records = decodeTlv(frame.subarray(5)).filter(([key]) => key === "f").map(([, value]) => value);
+    const decoded = records.map((record) => {
+      const pathLength = record.readUInt16BE(4);
+      return {
+        mode: record.readUInt32BE(0),
+        path: record.subarray(6, 6 + pathLength).toString("utf8"),
+        content: [...record.subarray(6 + pathLength)],
+      };
+    });
+    expect(decoded).toEqual([
+      { mode: 0o644, path: "main.py", content: [...Buffer.from("print(1)\n")] },
+      { mode: 0o755, path: "bin/é", content: [0, 255] },
+    ]);
+  });
+
   test("an empty argument is kept as an empty value", () => {
     const fields = decodeTlv(encodeExec({ argv: ["echo", ""], env: [], timeoutMs: 5, maxOutputBytes: 1 }).subarray(5));
     expect(fields.map(([k, v]) => [k, v.toString()])).toContainEqual(["a", ""]);

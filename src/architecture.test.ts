@@ -1,0 +1,233 @@
+// Keeps the layout rules of DESIGN.md §1 true by scanning the source: which module may
+// import what, and who may end the process or open a server. Tests are not scanned.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, posix, relative } from "node:path";
+
+/** One import (or re-export, dynamic import, require) found in a source file. */
+interface Import {
+  /** The module specifier as written. */
+  spec: string;
+  /** Repository-relative path for relative specifiers, without extension (`src/errors`); else the specifier. */
+  target: string;
+  /** `import type` / `export type`: erased at compile time. */
+  typeOnly: boolean;
+}
+
+interface ImportRule {
+  rule: string;
+  /** Files the rule applies to (repository-relative paths). */
+  appliesTo: (file: string) => boolean;
+  /** True when the file may have this import. */
+  allows: (imp: Import, file: string) => boolean;
+}
+
+interface CallRule {
+  rule: string;
+  pattern: RegExp;
+  /** Files that may contain the pattern. */
+  allowedIn: (file: string) => boolean;
+}
+
+const under = (...dirs: string[]) => (file: string) => dirs.some((dir) => file.startsWith(dir));
+const everyFile = () => true;
+const isPackage = (name: string) => (imp: Import) => imp.spec === name || imp.spec.startsWith(`${name}/`);
+const sibling = (imp: Import, file: string) => imp.spec.startsWith("./") && posix.dirname(imp.target) === posix.dirname(file);
+
+// ---------------------------------------------------------------------------------------
+// The rules (DESIGN.md §1). Edit this table, not the scanner, when the design changes.
+// ---------------------------------------------------------------------------------------
+const IMPORT_RULES: ImportRule[] = [
+  {
+    rule: 'only src/engine/docker.ts imports "dockerode" (type-only imports are erased and allowed in engine/)',
+    appliesTo: everyFile,
+    allows: (imp, file) => !isPackage("dockerode")(imp) || file === "src/engine/docker.ts" || (imp.typeOnly && file.startsWith("src/engine/")),
+  },
+  {
+    rule: "only src/assets.ts imports from embedded/",
+    appliesTo: everyFile,
+    allows: (imp, file) => !imp.target.startsWith("embedded/") || file === "src/assets.ts",
+  },
+  {
+    rule: "runtimes/ imports nothing but types and its siblings (the registry also node:path and ../errors)",
+    appliesTo: under("src/runtimes/"),
+    allows: (imp, file) =>
+      (imp.typeOnly && imp.target.startsWith("src/")) ||
+      sibling(imp, file) ||
+      (file === "src/runtimes/registry.ts" && (imp.spec === "node:path" || imp.target === "src/errors")),
+  },
+  {
+    rule: "client/ imports nothing of engine/ or server/ (it is published without them)",
+    appliesTo: under("src/client/"),
+    allows: (imp) => !imp.target.startsWith("src/engine/") && !imp.target.startsWith("src/server/"),
+  },
+  {
+    rule: "engine/ does not depend on cli/, server/ or client/",
+    appliesTo: under("src/engine/"),
+    allows: (imp) => !["src/cli/", "src/server/", "src/client/"].some((dir) => imp.target.startsWith(dir)),
+  },
+  {
+    rule: "config/ does not depend on engine/, runtimes/, cli/, server/ or client/",
+    appliesTo: under("src/config/"),
+    allows: (imp) =>
+      !["src/engine/", "src/runtimes/", "src/cli/", "src/server/", "src/client/"].some((dir) => imp.target.startsWith(dir)),
+  },
+];
+
+const CALL_RULES: CallRule[] = [
+  {
+    rule: "only cli/ (and the server entry) call process.exit",
+    pattern: /\bprocess\s*\.\s*exit\s*\(/,
+    allowedIn: (file) => file.startsWith("src/cli/") || file === "src/server/serve.ts",
+  },
+  {
+    rule: "only cli/ (and the server entry) call Bun.serve",
+    pattern: /\bBun\s*\.\s*serve\s*\(/,
+    allowedIn: (file) => file.startsWith("src/cli/") || file === "src/server/serve.ts",
+  },
+  {
+    rule: "no path probing for embedded/ outside src/assets.ts",
+    pattern: /["'`](?:[^"'`\n]*\/)?embedded(?:\/[^"'`\n]*)?["'`]/,
+    allowedIn: (file) => file === "src/assets.ts",
+  },
+];
+// ---------------------------------------------------------------------------------------
+
+const ROOT = join(import.meta.dir, "..");
+const SOURCE = /\.(?:ts|tsx|mts|cts|js|mjs|cjs)$/;
+const TEST = /\.test\.[cm]?[jt]sx?$/;
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...sourceFiles(path));
+    else if (SOURCE.test(name) && !TEST.test(name)) out.push(relative(ROOT, path).split("\\").join("/"));
+  }
+  return out;
+}
+
+/** Drops comment lines (`//`, `/*`, ` * `) and trailing `// ...` comments, so prose never counts as code. */
+function stripComments(text: string): string {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, (block) => block.replace(/[^\n]/g, " "))
+    .split("\n")
+    .map((line) => (/^\s*\/\//.test(line) ? "" : line.replace(/\s\/\/\s.*$/, "")))
+    .join("\n");
+}
+
+/** The imports of one file's text; `file` is its repository-relative path. */
+function findImports(text: string, file: string): Import[] {
+  const code = stripComments(text);
+  const found: { spec: string; typeOnly: boolean }[] = [];
+  const staticForm = /^\s*(?:import|export)\s+(type\s+)?[\w$\s,{}*]*?\s*from\s*["']([^"']+)["']/gm;
+  const bareForm = /^\s*import\s*["']([^"']+)["']/gm;
+  const callForm = /\b(?:import|require)\s*\(\s*["']([^"']+)["']\s*\)/g;
+  for (const m of code.matchAll(staticForm)) found.push({ spec: m[2]!, typeOnly: Boolean(m[1]) });
+  for (const m of code.matchAll(bareForm)) found.push({ spec: m[1]!, typeOnly: false });
+  for (const m of code.matchAll(callForm)) found.push({ spec: m[1]!, typeOnly: false });
+  return found.map(({ spec, typeOnly }) => ({ spec, typeOnly, target: resolveTarget(spec, file) }));
+}
+
+function resolveTarget(spec: string, file: string): string {
+  if (!spec.startsWith(".")) return spec;
+  const path = posix.normalize(posix.join(posix.dirname(file), spec));
+  return path.replace(/\.(?:ts|tsx|mts|js|mjs)$/, "").replace(/\/index$/, "");
+}
+
+const FILES = sourceFiles(join(ROOT, "src"));
+
+describe("architecture (DESIGN.md §1)", () => {
+  test("the scanner sees the source tree", () => {
+    expect(FILES).toContain("src/engine/docker.ts");
+    expect(FILES).toContain("src/assets.ts");
+    expect(FILES.some((file) => TEST.test(file))).toBe(false);
+  });
+
+  test.each(IMPORT_RULES.map((r) => [r.rule, r] as const))("%s", (_, rule) => {
+    const violations: string[] = [];
+    for (const file of FILES.filter(rule.appliesTo)) {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      for (const imp of findImports(text, file)) {
+        if (!rule.allows(imp, file)) violations.push(`${file} imports ${imp.typeOnly ? "type from " : ""}"${imp.spec}"`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  test.each(CALL_RULES.map((r) => [r.rule, r] as const))("%s", (_, rule) => {
+    const violations = FILES.filter((file) => !rule.allowedIn(file)).filter((file) =>
+      rule.pattern.test(stripComments(readFileSync(join(ROOT, file), "utf8"))),
+    );
+    expect(violations).toEqual([]);
+  });
+});
+
+describe("the import scanner", () => {
+  const sample = [
+    "// import x from \"commented-out\";",
+    "/* import y from \"block-comment\"; */",
+    'import Docker from "dockerode";',
+    'import type { A } from "./types";',
+    'import { type B, c } from "../errors";',
+    "import {",
+    "  d,",
+    "  type E,",
+    '} from "./multi-line";',
+    'import * as v from "valibot";',
+    'export { f } from "./re-export";',
+    'export type { G } from "./type-re-export";',
+    'export * from "./star";',
+    'import "./side-effect";',
+    'const lazy = () => import("./lazy");',
+    'import data from "../../embedded/x.json" with { type: "json" };',
+    'const s = "from \\"not-an-import\\"";',
+  ].join("\n");
+
+  test("finds static, multi-line, type-only, re-export, side-effect and dynamic imports", () => {
+    const imports = findImports(sample, "src/engine/sample.ts");
+    expect(imports.map((i) => [i.spec, i.target, i.typeOnly]).sort()).toEqual(
+      [
+        ["dockerode", "dockerode", false],
+        ["./types", "src/engine/types", true],
+        ["../errors", "src/errors", false],
+        ["./multi-line", "src/engine/multi-line", false],
+        ["valibot", "valibot", false],
+        ["./re-export", "src/engine/re-export", false],
+        ["./type-re-export", "src/engine/type-re-export", true],
+        ["./star", "src/engine/star", false],
+        ["./side-effect", "src/engine/side-effect", false],
+        ["./lazy", "src/engine/lazy", false],
+        ["../../embedded/x.json", "embedded/x.json", false],
+      ].sort(),
+    );
+  });
+
+  test("the rules catch violations", () => {
+    const file = "src/cli/sample.ts";
+    const imports = findImports(sample, file);
+    const broken = IMPORT_RULES.filter((rule) => rule.appliesTo(file))
+      .filter((rule) => imports.some((imp) => !rule.allows(imp, file)))
+      .map((r) => r.rule);
+    expect(broken).toHaveLength(2);
+    expect(broken[0]).toContain("dockerode");
+    expect(broken[1]).toContain("embedded/");
+    const runtimeFile = "src/runtimes/sample.ts";
+    const runtimeRule = IMPORT_RULES.find((r) => r.rule.startsWith("runtimes/"))!;
+    expect(findImports('import { x } from "../config/schema";', runtimeFile).every((i) => runtimeRule.allows(i, runtimeFile))).toBe(false);
+    expect(findImports('import type { x } from "../config/schema";', runtimeFile).every((i) => runtimeRule.allows(i, runtimeFile))).toBe(true);
+    expect(findImports('import { python } from "./python";', runtimeFile).every((i) => runtimeRule.allows(i, runtimeFile))).toBe(true);
+  });
+
+  test("call rules ignore comments but not code", () => {
+    const exit = CALL_RULES[0]!.pattern;
+    expect(exit.test(stripComments("// we never call process.exit(1) here"))).toBe(false);
+    expect(exit.test(stripComments("foo(); // process.exit(1) is for the cli"))).toBe(false);
+    expect(exit.test(stripComments("if (x) process.exit(1);"))).toBe(true);
+    const probe = CALL_RULES[2]!.pattern;
+    expect(probe.test('join(import.meta.dir, "..", "embedded", "x")')).toBe(true);
+    expect(probe.test('readFileSync("../embedded/seccomp.json")')).toBe(true);
+    expect(probe.test('const embeddedProfile = "strict"')).toBe(false);
+  });
+});

@@ -250,37 +250,48 @@ static int make_parents(const char *relpath) {
   return 0;
 }
 
-static void handle_write(unsigned char *p, uint32_t len) {
-  if (len < 6) {
-    send_text('w', "error: malformed write frame");
-    return;
-  }
-  uint32_t mode = rd32(p) & 07777;
-  uint32_t plen = ((uint32_t)p[4] << 8) | p[5];
-  if (6 + plen > len || plen == 0 || plen >= 4096) {
-    send_text('w', "error: malformed write frame");
-    return;
-  }
-  char path[4096];
-  memcpy(path, p + 6, plen);
-  path[plen] = 0;
-  const unsigned char *content = p + 6 + plen;
-  size_t clen = len - 6 - plen;
-
+/* Writes a file beneath /sandbox as the sandbox user (parents created). Returns 0 or an errno. */
+static int write_beneath(const char *path, mode_t mode, const unsigned char *content, size_t clen) {
   as_sandbox();
   int err = make_parents(path);
   if (!err) {
-    long fd = openat2_(sandbox_root_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                       (mode_t)mode, BENEATH);
+    long fd = openat2_(sandbox_root_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode, BENEATH);
     if (fd < 0) {
       err = errno;
     } else {
       if (write_all((int)fd, content, clen) < 0) err = errno;
-      if (!err && fchmod((int)fd, (mode_t)mode) < 0) err = errno;
+      if (!err && fchmod((int)fd, mode) < 0) err = errno;
       close((int)fd);
     }
   }
   as_root();
+  return err;
+}
+
+/* Parses [u32 mode][u16 len][relpath][content]. Returns 0 on success. */
+static int parse_file(unsigned char *p, uint32_t len, char *path, mode_t *mode, unsigned char **content, size_t *clen) {
+  if (len < 6) return -1;
+  uint32_t plen = ((uint32_t)p[4] << 8) | p[5];
+  if (6 + plen > len || plen == 0 || plen >= 4096) return -1;
+  *mode = (mode_t)(rd32(p) & 07777);
+  memcpy(path, p + 6, plen);
+  path[plen] = 0;
+  if (memchr(path, 0, plen)) return -1;
+  *content = p + 6 + plen;
+  *clen = len - 6 - plen;
+  return 0;
+}
+
+static void handle_write(unsigned char *p, uint32_t len) {
+  char path[4096];
+  mode_t mode;
+  unsigned char *content;
+  size_t clen;
+  if (parse_file(p, len, path, &mode, &content, &clen) < 0) {
+    send_text('w', "error: malformed write frame");
+    return;
+  }
+  int err = write_beneath(path, mode, content, clen);
   if (err) send_text('w', "error: %s: %s", path, path_error(err));
   else send_text('w', "ok");
 }
@@ -545,6 +556,9 @@ struct exec_spec {
   size_t stdin_len;
   char *remove_after[16];
   int removec;
+  unsigned char *files[16]; /* written before the run: [u32 mode][u16 len][relpath][content] */
+  uint32_t file_lens[16];
+  int filec;
 };
 
 static char *dup_n(const unsigned char *p, uint32_t n) {
@@ -595,6 +609,11 @@ static int parse_spec(unsigned char *p, uint32_t len, struct exec_spec *s) {
         break;
       case 'r':
         if (s->removec < 16) s->remove_after[s->removec++] = dup_n(v, l);
+        break;
+      case 'f':
+        if (s->filec >= 16) return -1;
+        s->files[s->filec] = v;
+        s->file_lens[s->filec++] = l;
         break;
       default: return -1;
     }
@@ -756,6 +775,19 @@ static void handle_execute(unsigned char *p, uint32_t len) {
   if (parse_spec(p, len, &s) < 0) {
     send_text('E', "error=malformed execute frame\n");
     return;
+  }
+  for (int i = 0; i < s.filec; i++) {
+    char path[4096] = "";
+    mode_t mode;
+    unsigned char *content;
+    size_t clen;
+    int err = parse_file(s.files[i], s.file_lens[i], path, &mode, &content, &clen) < 0 ? EINVAL
+              : write_beneath(path, mode, content, clen);
+    if (err) {
+      send_text('E', "error=cannot write /sandbox/%s: %s\n", path, path_error(err));
+      free_spec(&s);
+      return;
+    }
   }
   int in_p[2], out_p[2], err_p[2], rep_p[2];
   if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(rep_p, O_CLOEXEC)) {

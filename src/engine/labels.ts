@@ -10,6 +10,8 @@ export const LABEL_OWNER = "org.isol8.owner";
 export const LABEL_RUNTIME = "org.isol8.runtime";
 /** Hash of everything an image was built from. */
 export const LABEL_INPUTS = "org.isol8.inputs";
+/** Hash of the supervisor source an image carries: an engine only uses images with its own. */
+export const LABEL_SUPERVISOR = "org.isol8.supervisor";
 /** Free-form scope, e.g. a test run, so parallel users can clean up only their own objects. */
 export const LABEL_SCOPE = "org.isol8.scope";
 /** The process that owns a container (used to reclaim leftovers of dead owners). */

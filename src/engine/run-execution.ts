@@ -27,7 +27,6 @@ export async function runExecution(sandbox: Sandbox, prepared: PreparedExecution
   sandbox.uses++;
 
   for (const file of prepared.files) await channel.writeFile(file.path, file.content);
-  await channel.writeFile(prepared.codePath, Buffer.from(prepared.code, "utf8"));
 
   const stdout = new OutputStream({ secrets: prepared.secrets, maxBytes: prepared.maxOutputBytes, onText: handlers.onStdout, collect: handlers.collect });
   const stderr = new OutputStream({ secrets: prepared.secrets, maxBytes: prepared.maxOutputBytes, onText: handlers.onStderr, collect: handlers.collect });
@@ -38,6 +37,8 @@ export async function runExecution(sandbox: Sandbox, prepared: PreparedExecution
       timeoutMs: Math.max(1, prepared.timeoutMs - (performance.now() - started)),
       maxOutputBytes: prepared.maxOutputBytes,
       ...(prepared.stdin ? { stdin: prepared.stdin } : {}),
+      // The program file travels in the execute frame itself: one round trip per run.
+      files: [{ path: prepared.codePath, content: Buffer.from(prepared.code, "utf8") }],
       removeAfter: [prepared.codePath],
     },
     { onStdout: (chunk) => stdout.push(chunk), onStderr: (chunk) => stderr.push(chunk) },

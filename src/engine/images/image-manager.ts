@@ -5,7 +5,7 @@ import { ImageError } from "../../errors";
 import type { RuntimeDefinition, RuntimeName } from "../../runtimes/types";
 import { SANDBOX_UID } from "../container-options";
 import type { DockerClient } from "../docker";
-import { isol8Labels, LABEL_INPUTS, LABEL_RUNTIME } from "../labels";
+import { isol8Labels, LABEL_INPUTS, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
 import { ensureBaseOs } from "./base-os";
 import { collectCaCertificates } from "./ca-certs";
 import { fetchArtifact, npmRegistry, type ResolvedArtifact, resolveArtifact } from "./npm-artifacts";
@@ -45,6 +45,9 @@ export interface SetupResult {
 }
 
 const hashOf = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 24);
+
+/** Identifies the supervisor wire protocol an image speaks (its source's hash). */
+export const SUPERVISOR_HASH = hashOf(SUPERVISOR_SOURCE);
 
 export interface ImageManager {
   /** Makes sure a runtime's image exists, building it (and the base) when missing. */
@@ -105,7 +108,13 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
       { name: "ca/.keep", content: "" },
       ...certificates.map((c) => ({ name: `ca/${c.name}`, content: c.pem })),
     ];
-    await build(image, entries, { BASE_IMAGE: baseOs.ref, SANDBOX_UID: String(SANDBOX_UID) }, { [LABEL_INPUTS]: inputs }, onProgress);
+    await build(
+      image,
+      entries,
+      { BASE_IMAGE: baseOs.ref, SANDBOX_UID: String(SANDBOX_UID) },
+      { [LABEL_INPUTS]: inputs, [LABEL_SUPERVISOR]: SUPERVISOR_HASH },
+      onProgress,
+    );
     return { image, state: "built", ms: performance.now() - t0 };
   }
 
@@ -154,6 +163,7 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
       {
         [LABEL_INPUTS]: inputs,
         [LABEL_RUNTIME]: runtime.name,
+        [LABEL_SUPERVISOR]: base.labels[LABEL_SUPERVISOR] ?? "",
         ...Object.fromEntries(resolved.map((a) => [`org.isol8.artifact.${a.name}`, a.version])),
       },
       onProgress,
@@ -202,16 +212,20 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
     onProgress({ image, state: "built" });
   }
 
+  /** Present and built with this engine's supervisor (older images speak an older protocol). */
+  const current = async (ref: string) => (await docker.inspectImage(ref))?.labels[LABEL_SUPERVISOR] === SUPERVISOR_HASH;
+
   const ensureBase = (onProgress: (e: ImageProgress) => void) =>
     once("base", async () => {
-      if (!(await docker.inspectImage(BASE_IMAGE_TAG))) await buildBase(false, onProgress);
+      if (!(await current(BASE_IMAGE_TAG))) await buildBase(false, onProgress);
     });
 
   return {
     ensure: (runtime, onProgress = () => {}) =>
       once(`runtime:${runtime.name}`, async () => {
         const image = runtimeImageTag(runtime.name);
-        if (await docker.inspectImage(image)) return image;
+        if (await current(image)) return image;
+        if (await docker.inspectImage(image)) onProgress({ image, message: "built by another isol8 version: rebuilding" });
         await ensureBase(onProgress);
         await buildRuntime(runtime, false, onProgress);
         return image;

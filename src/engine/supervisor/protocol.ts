@@ -25,6 +25,8 @@ export interface ExecSpec {
   stdin?: Uint8Array;
   /** Paths (relative to /sandbox) removed after the run. */
   removeAfter?: readonly string[];
+  /** Small files written (as the sandbox user) right before the run, in the same frame. */
+  files?: readonly { path: string; content: Uint8Array; mode?: number }[];
 }
 
 function tlv(key: string, value: string | Uint8Array): Buffer {
@@ -44,15 +46,21 @@ export function encodeExec(spec: ExecSpec): Buffer {
   parts.push(tlv("o", String(spec.maxOutputBytes)));
   if (spec.stdin && spec.stdin.length > 0) parts.push(tlv("i", spec.stdin));
   for (const path of spec.removeAfter ?? []) parts.push(tlv("r", path));
+  for (const file of spec.files ?? []) parts.push(tlv("f", fileRecord(file.path, file.content, file.mode)));
   return encodeFrame("X", Buffer.concat(parts));
 }
 
-export function encodeWrite(relPath: string, content: Uint8Array, mode = 0o644): Buffer {
+/** [u32 mode][u16 path length][path][content], as in 'W' frames and 'f' entries. */
+function fileRecord(relPath: string, content: Uint8Array, mode = 0o644): Buffer {
   const path = Buffer.from(relPath, "utf8");
   const head = Buffer.allocUnsafe(6);
   head.writeUInt32BE(mode, 0);
   head.writeUInt16BE(path.length, 4);
-  return encodeFrame("W", Buffer.concat([head, path, content]));
+  return Buffer.concat([head, path, content]);
+}
+
+export function encodeWrite(relPath: string, content: Uint8Array, mode = 0o644): Buffer {
+  return encodeFrame("W", fileRecord(relPath, content, mode));
 }
 
 export function encodeRead(relPath: string, maxBytes: number): Buffer {

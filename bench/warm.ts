@@ -1,0 +1,79 @@
+/**
+ * bench/warm: warm execute() of a hello world per runtime, against a baseline measured in
+ * the same run: the same program started with one `docker exec` per execution in an
+ * already-running container of the same image.
+ *
+ *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno]
+ */
+import { DockerIsol8 } from "../src/engine/engine";
+import { createDockerClient } from "../src/engine/docker";
+import { isol8Labels, LABEL_SCOPE } from "../src/engine/labels";
+import type { RuntimeName } from "../src/runtimes/types";
+import { arg, ms, summary } from "./stats";
+
+const N = Number(arg("n", "40"));
+const runtimes = arg("runtimes", "python,bash,node,bun,deno").split(",") as RuntimeName[];
+const PROGRAMS: Record<RuntimeName, { code: string; argv: string[] }> = {
+  python: { code: "print('hello')", argv: ["python3", "-c", "print('hello')"] },
+  bash: { code: "echo hello", argv: ["bash", "-c", "echo hello"] },
+  node: { code: "console.log('hello')", argv: ["node", "-e", "console.log('hello')"] },
+  bun: { code: "console.log('hello')", argv: ["bun", "-e", "console.log('hello')"] },
+  deno: { code: "console.log('hello')", argv: ["deno", "eval", "console.log('hello')"] },
+};
+const SCOPE = "isol8-bench";
+
+const docker = createDockerClient();
+const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 } } });
+await engine.start({ prewarm: runtimes });
+
+/** One `docker exec` round trip of the program in a running container, as the sandbox user. */
+async function dockerExec(id: string, argv: string[]): Promise<string> {
+  const exec = await docker.raw.getContainer(id).exec({ Cmd: argv, User: "10000:10000", AttachStdout: true, AttachStderr: true, WorkingDir: "/sandbox" });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", resolve);
+    stream.on("error", reject);
+  });
+  return Buffer.concat(chunks).toString("latin1");
+}
+
+console.log(`bench/warm: ${N} sequential executions per runtime after 3 warm-ups (medians; ratio = isol8 / docker exec)`);
+console.log("runtime  isol8 p50   isol8 p95   exec p50    exec p95    ratio(p50)");
+for (const runtime of runtimes) {
+  const program = PROGRAMS[runtime];
+  const id = await docker.createContainer({
+    Image: `isol8:${runtime}`,
+    Entrypoint: ["sleep", "infinity"],
+    Labels: isol8Labels("sandbox", { [LABEL_SCOPE]: SCOPE }),
+    HostConfig: { NetworkMode: "none", ReadonlyRootfs: true, Tmpfs: { "/sandbox": "rw,exec,uid=10000,gid=10000", "/tmp": "rw" } },
+  });
+  await docker.start(id);
+  try {
+    const warm: number[] = [];
+    const exec: number[] = [];
+    for (let i = 0; i < N + 3; i++) {
+      let t = performance.now();
+      const result = await engine.execute({ runtime, code: program.code });
+      const dt = performance.now() - t;
+      if (result.stdout !== "hello\n") throw new Error(`${runtime}: unexpected output ${JSON.stringify(result)}`);
+      t = performance.now();
+      const out = await dockerExec(id, program.argv);
+      const dx = performance.now() - t;
+      if (!out.includes("hello")) throw new Error(`${runtime}: docker exec printed ${JSON.stringify(out)}`);
+      if (i >= 3) {
+        warm.push(dt);
+        exec.push(dx);
+      }
+    }
+    const a = summary(warm);
+    const b = summary(exec);
+    console.log(
+      `${runtime.padEnd(8)} ${ms(a.p50).padEnd(11)} ${ms(a.p95).padEnd(11)} ${ms(b.p50).padEnd(11)} ${ms(b.p95).padEnd(11)} ${(a.p50 / b.p50).toFixed(2)}`,
+    );
+  } finally {
+    await docker.remove(id);
+  }
+}
+await engine.stop();

@@ -1,0 +1,13 @@
+import { createDockerClient } from "../../src/engine/docker";
+import type { DockerIsol8 } from "../../src/engine/engine";
+import { LABEL_OWNER } from "../../src/engine/labels";
+
+/**
+ * Containers (running or not) that still carry this engine's owner label. Selecting by
+ * owner rather than by the test scope keeps the check true when other test files or
+ * other engineers' runs share the Docker daemon.
+ */
+export async function ownedContainers(engine: DockerIsol8): Promise<string[]> {
+  const list = await createDockerClient().listContainers({ [LABEL_OWNER]: engine.instanceId });
+  return list.map((c) => c.id);
+}

@@ -43,7 +43,10 @@ export function rejectUnknownFlags(rawArgs: readonly string[], args: ArgsDef, co
     known.add(name);
     known.add(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
     for (const alias of [("alias" in def ? def.alias : undefined) ?? []].flat()) known.add(alias);
-    if (def.type === "boolean") known.add(`no-${name}`);
+    if (def.type === "boolean") {
+      known.add(`no-${name}`);
+      known.add(`no-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    }
   }
   for (const raw of rawArgs) {
     if (raw === "--") break;

@@ -5,7 +5,7 @@
  */
 export function sanitizeForTerminal(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-  return text.replace(/[\x00-\x07\x0b\x0c\x0e-\x1f\x7f\x9b]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return text.replace(/[\x00-\x07\x0b\x0c\x0e-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** A writer for program output: sanitized when the destination is a terminal. */

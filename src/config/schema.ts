@@ -19,8 +19,16 @@ const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 const packageList = v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []);
 
+/** A strict object that also refuses arrays (valibot's object schemas accept them). */
+function section<const T extends v.ObjectEntries>(entries: T) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "expected an object"),
+    v.strictObject(entries),
+  );
+}
+
 /** Limits and behaviour applied to every execution unless a request or flag says otherwise. */
-export const DefaultsSchema = v.strictObject({
+export const DefaultsSchema = section({
   timeoutMs: v.optional(positiveInt, 30_000),
   memoryLimit: v.optional(size, "512m"),
   cpuLimit: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1024)), 1),
@@ -33,15 +41,15 @@ export const DefaultsSchema = v.strictObject({
 
 export const PoolSizeSchema = v.union([
   nonNegativeInt,
-  v.strictObject({ clean: v.optional(nonNegativeInt, 1), dirty: v.optional(nonNegativeInt, 1) }),
+  section({ clean: v.optional(nonNegativeInt, 1), dirty: v.optional(nonNegativeInt, 1) }),
 ]);
 
-export const ConfigSchema = v.strictObject({
+export const ConfigSchema = section({
   $schema: v.optional(v.string()),
   maxConcurrent: v.optional(positiveInt, 10),
   defaults: v.optional(DefaultsSchema, {}),
   network: v.optional(
-    v.strictObject({
+    section({
       whitelist: v.optional(v.array(v.string()), []),
       blacklist: v.optional(v.array(v.string()), []),
     }),
@@ -50,21 +58,21 @@ export const ConfigSchema = v.strictObject({
   poolStrategy: v.optional(v.picklist(["fast", "secure"]), "fast"),
   poolSize: v.optional(PoolSizeSchema, { clean: 1, dirty: 1 }),
   cleanup: v.optional(
-    v.strictObject({
+    section({
       autoPrune: v.optional(v.boolean(), true),
       maxContainerAgeMs: v.optional(positiveInt, 3_600_000),
     }),
     {},
   ),
   security: v.optional(
-    v.strictObject({
+    section({
       seccomp: v.optional(v.picklist(SECCOMP_MODES), "strict"),
       customProfilePath: v.optional(v.string()),
     }),
     {},
   ),
   audit: v.optional(
-    v.strictObject({
+    section({
       enabled: v.optional(v.boolean(), false),
       destination: v.optional(v.picklist(["filesystem", "file", "stdout"]), "filesystem"),
       logDir: v.optional(v.string(), "./.isol8_audit"),
@@ -77,7 +85,7 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   dependencies: v.optional(
-    v.strictObject({
+    section({
       python: packageList,
       node: packageList,
       bun: packageList,
@@ -87,7 +95,7 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   images: v.optional(
-    v.strictObject({
+    section({
       /** Debian-family slim image the sandbox images build on. */
       baseImage: v.optional(v.string(), "debian:bookworm-slim"),
       /** Trust the host's extra CA certificates inside the images (TLS-intercepting proxies). */

@@ -142,6 +142,11 @@ export class DockerIsol8 {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
+  /** Resolves when the pool has finished its background work (cleaning, refilling). */
+  async poolIdle(): Promise<void> {
+    await this.pool?.idle();
+  }
+
   /** Pool counts (ready, dirty, busy, creating), or null without a pool. */
   poolStats(): ReturnType<SandboxPool["stats"]> | null {
     return this.pool?.stats() ?? null;

@@ -17,55 +17,64 @@ export function createMasker(secrets: readonly string[]): Masker {
     .map((s) => Buffer.from(s, "utf8"))
     .sort((a, b) => b.length - a.length);
   if (needles.length === 0) return { push: (chunk) => chunk, flush: () => Buffer.alloc(0) };
+  const longest = needles[0]!.length;
   let held: Buffer = Buffer.alloc(0);
 
-  const replaceAll = (data: Buffer): Buffer => {
+  /** Earliest whole match at or after `from`: leftmost, then longest. */
+  const nextMatch = (data: Buffer, from: number): { at: number; len: number } | null => {
+    let best: { at: number; len: number } | null = null;
+    for (const needle of needles) {
+      const at = data.indexOf(needle, from);
+      if (at !== -1 && (!best || at < best.at)) best = { at, len: needle.length };
+    }
+    return best;
+  };
+
+  /**
+   * Earliest position at or after `from` where the rest of the data is a proper prefix
+   * of a secret longer than that rest: undecided until more bytes arrive.
+   */
+  const undecidedFrom = (data: Buffer, from: number): number => {
+    for (let at = Math.max(from, data.length - (longest - 1)); at < data.length; at++) {
+      const rest = data.subarray(at);
+      if (needles.some((n) => n.length > rest.length && n.subarray(0, rest.length).equals(rest))) return at;
+    }
+    return -1;
+  };
+
+  /** Masks data; with `final`, nothing is held back. Returns [output, held]. */
+  const process = (data: Buffer, final: boolean): [Buffer, Buffer] => {
     const parts: Buffer[] = [];
     let from = 0;
     for (;;) {
-      let at = -1;
-      let len = 0;
-      for (const needle of needles) {
-        const i = data.indexOf(needle, from);
-        if (i !== -1 && (at === -1 || i < at)) {
-          at = i;
-          len = needle.length;
-        }
+      const match = nextMatch(data, from);
+      const open = final ? -1 : undecidedFrom(data, from);
+      // A longer secret may still be completing where (or before) a shorter one matched: wait.
+      if (open !== -1 && (!match || open <= match.at)) {
+        parts.push(data.subarray(from, open));
+        return [Buffer.concat(parts), Buffer.from(data.subarray(open))];
       }
-      if (at === -1) break;
-      parts.push(data.subarray(from, at), MASK);
-      from = at + len;
+      if (!match) break;
+      parts.push(data.subarray(from, match.at), MASK);
+      from = match.at + match.len;
     }
-    if (parts.length === 0) return data;
     parts.push(data.subarray(from));
-    return Buffer.concat(parts);
-  };
-
-  /** Length of the longest suffix of data that is a proper prefix of some secret. */
-  const partialSuffix = (data: Buffer): number => {
-    const max = Math.min(data.length, needles[0]!.length - 1);
-    for (let k = max; k > 0; k--) {
-      const tail = data.subarray(data.length - k);
-      if (needles.some((n) => n.length > k && n.subarray(0, k).equals(tail))) return k;
-    }
-    return 0;
+    return [Buffer.concat(parts), Buffer.alloc(0)];
   };
 
   return {
     push(chunk) {
-      const joined = held.length ? Buffer.concat([held, chunk]) : chunk;
-      // Replace whole secrets first; then hold back a suffix that may still grow into one.
-      // A replacement never creates a new match (the mask is not a secret prefix), and the
-      // held suffix is re-scanned together with the next chunk.
-      const masked = replaceAll(joined);
-      const keep = partialSuffix(masked);
-      held = Buffer.from(masked.subarray(masked.length - keep));
-      return masked.subarray(0, masked.length - keep);
+      const [out, rest] = process(held.length ? Buffer.concat([held, chunk]) : chunk, false);
+      held = rest;
+      return out;
     },
     flush(dropPartial = false) {
-      const out = dropPartial ? Buffer.alloc(0) : held;
+      const data = held;
       held = Buffer.alloc(0);
-      return out;
+      if (!dropPartial) return process(data, true)[0];
+      // Cut off: whole secrets are still masked, a trailing secret prefix is dropped.
+      const open = undecidedFrom(data, 0);
+      return process(open === -1 ? data : data.subarray(0, open), true)[0];
     },
   };
 }

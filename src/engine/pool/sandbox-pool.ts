@@ -27,7 +27,14 @@ interface Bucket {
   creating: number;
   /** Handed out and expected back. */
   busy: number;
+  /** Being cleaned right now. */
+  cleaning: number;
+  /** Callers waiting for a container that is being cleaned. */
+  waiters: ((sandbox: Sandbox | null) => void)[];
 }
+
+/** How long a caller waits for a container being cleaned before starting one cold. */
+const HANDOFF_WAIT_MS = 2_000;
 
 /**
  * Warm containers per container kind (same image, limits, network and seccomp).
@@ -44,6 +51,7 @@ export class SandboxPool implements SandboxProvider {
   private readonly busy = new Set<Sandbox>();
   private stopped = false;
   private cleaning = false;
+  private idleWaiters: (() => void)[] = [];
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: PoolOptions) {
@@ -71,9 +79,18 @@ export class SandboxPool implements SandboxProvider {
       bucket.busy++;
       return sandbox;
     }
-    // Empty: never fail, start one cold (and top the pool up behind it).
-    this.refill(bucket, prepared.key);
+    // A used container is being cleaned: it is ready in milliseconds, much sooner than a cold start.
+    if (this.options.strategy === "fast" && bucket.dirty.length + bucket.cleaning > bucket.waiters.length) {
+      const handed = await this.waitForHandoff(bucket);
+      if (handed) {
+        this.busy.add(handed);
+        bucket.busy++;
+        return handed;
+      }
+    }
+    // Empty: never fail, start one cold (and top the pool up behind it; this one counts as coming back).
     bucket.busy++;
+    this.refill(bucket, prepared.key);
     try {
       const sandbox = await this.options.create(prepared.spec, prepared.key);
       this.busy.add(sandbox);
@@ -98,7 +115,8 @@ export class SandboxPool implements SandboxProvider {
       else await this.discard(sandbox, "pool full");
       return;
     }
-    if (bucket.dirty.length >= this.options.dirty || bucket.ready.length >= this.options.clean) {
+    const wanted = bucket.waiters.length > bucket.dirty.length + bucket.cleaning;
+    if (!wanted && (bucket.dirty.length >= this.options.dirty || bucket.ready.length >= this.options.clean)) {
       await this.discard(sandbox, "pool full");
       return;
     }
@@ -108,10 +126,27 @@ export class SandboxPool implements SandboxProvider {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+    for (const bucket of this.buckets.values()) for (const wake of bucket.waiters.splice(0)) wake(null);
     const all = [...this.busy];
     for (const bucket of this.buckets.values()) all.push(...bucket.ready.splice(0), ...bucket.dirty.splice(0));
     this.busy.clear();
     await Promise.allSettled(all.map((sandbox) => this.options.destroy(sandbox)));
+  }
+
+  /** Resolves when no used container is waiting to be cleaned and no container is being created. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return !this.cleaning && [...this.buckets.values()].every((b) => b.dirty.length === 0 && b.creating === 0);
+  }
+
+  private notifyIdle(): void {
+    if (!this.isIdle()) return;
+    for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   /** Counts per state, for tests and benchmarks. */
@@ -130,7 +165,7 @@ export class SandboxPool implements SandboxProvider {
   private bucket(spec: SandboxSpec, key: string): Bucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      bucket = { spec, ready: [], dirty: [], creating: 0, busy: 0 };
+      bucket = { spec, ready: [], dirty: [], creating: 0, busy: 0, cleaning: 0, waiters: [] };
       this.buckets.set(key, bucket);
     }
     return bucket;
@@ -158,7 +193,32 @@ export class SandboxPool implements SandboxProvider {
       throw error;
     } finally {
       bucket.creating--;
+      this.notifyIdle();
     }
+  }
+
+  private waitForHandoff(bucket: Bucket): Promise<Sandbox | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = bucket.waiters.indexOf(give);
+        if (i !== -1) bucket.waiters.splice(i, 1);
+        resolve(null);
+      }, HANDOFF_WAIT_MS);
+      timer.unref?.();
+      const give = (sandbox: Sandbox | null) => {
+        clearTimeout(timer);
+        resolve(sandbox);
+      };
+      bucket.waiters.push(give);
+    });
+  }
+
+  /** A cleaned container goes to a waiting caller first, else to the ready list (or away when full). */
+  private async deliver(bucket: Bucket, sandbox: Sandbox): Promise<void> {
+    const waiter = bucket.waiters.shift();
+    if (waiter) waiter(sandbox);
+    else if (bucket.ready.length < this.options.clean && !this.stopped) bucket.ready.push(sandbox);
+    else await this.discard(sandbox, "pool full");
   }
 
   private scheduleCleaning(): void {
@@ -176,15 +236,18 @@ export class SandboxPool implements SandboxProvider {
             await this.discard(sandbox, "pool stopped");
             continue;
           }
-          if (!(await this.cleanOne(sandbox))) continue;
-          if (bucket.ready.length < this.options.clean && !this.stopped) bucket.ready.push(sandbox);
-          else await this.discard(sandbox, "pool full");
+          bucket.cleaning++;
+          const ok = await this.cleanOne(sandbox);
+          bucket.cleaning--;
+          if (ok) await this.deliver(bucket, sandbox);
+          else for (const wake of bucket.waiters.splice(0, Math.max(0, bucket.waiters.length - bucket.dirty.length - bucket.cleaning))) wake(null);
         }
         this.refill(bucket, key);
       }
     } finally {
       this.cleaning = false;
       if (!this.stopped && [...this.buckets.values()].some((b) => b.dirty.length)) this.scheduleCleaning();
+      else this.notifyIdle();
     }
   }
 

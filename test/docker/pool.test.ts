@@ -26,7 +26,7 @@ echo written
 // The reader assembles the canary at run time, so its own source never contains it.
 const [HEAD, TAIL] = [CANARY.slice(0, 4), CANARY.slice(4)];
 const READER = `
-C="${HEAD}"; C="$C${TAIL}"
+C="${HEAD}"; C="${"$"}{C}${TAIL}"
 found=0
 report() { echo "LEAK: $*"; found=1; }
 [ -z "$(ls -A /sandbox | grep -v '^\\.isol8-')" ] || report "sandbox: $(ls -A /sandbox | tr '\\n' ' ')"

@@ -48,6 +48,8 @@ export interface DockerIsol8Options {
   persist?: boolean;
   /** Extra label value on every container, so a caller can sweep only its own (tests). */
   scope?: string;
+  /** Owner label of this engine's containers (default: a random id). A server gives all its engines its own id. */
+  owner?: string;
   /** Where downloaded runtime binaries are cached (default ~/.isol8/cache). */
   cacheDir?: string;
 }
@@ -70,7 +72,7 @@ export interface ExecuteOptions {
 export class DockerIsol8 {
   readonly config: Isol8Config;
   /** Identifies this engine's containers (label org.isol8.owner). */
-  readonly instanceId = randomUUID().slice(0, 12);
+  readonly instanceId: string;
   private readonly docker: DockerClient;
   private readonly runtimes: RuntimeRegistry;
   private readonly images: ImageManager;
@@ -85,6 +87,7 @@ export class DockerIsol8 {
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(private readonly options: DockerIsol8Options = {}) {
+    this.instanceId = options.owner ?? randomUUID().slice(0, 12);
     this.config = parseConfig(options.config ?? {}, "(options.config)");
     this.docker = options.docker ?? createDockerClient();
     this.runtimes = options.runtimes ?? createRuntimeRegistry();
@@ -234,11 +237,12 @@ export class DockerIsol8 {
     return this.images;
   }
 
-  private prepare(request: ExecutionRequest): PreparedExecution {
-    return prepareExecution(validateRequest(request), {
+  private prepare(input: ExecutionRequest): PreparedExecution {
+    const request = validateRequest(input);
+    return prepareExecution(request, {
       config: this.config,
       runtimes: this.runtimes,
-      seccomp: resolveSeccomp(this.config.security),
+      seccomp: resolveSeccomp(request.security ? { ...this.config.security, ...request.security } : this.config.security),
       owner: this.instanceId,
       scope: this.options.scope,
     });

@@ -67,7 +67,12 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   const env = { ...(runtime.env ?? {}), ...(request.env ?? {}), ...secrets };
 
   const files = Object.entries(request.files ?? {}).map(([requested, content]) => {
-    const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content);
+    const data =
+      typeof content === "string"
+        ? Buffer.from(content, "utf8")
+        : content instanceof Uint8Array
+          ? Buffer.from(content)
+          : Buffer.from(content.base64, "base64");
     if (data.length > MAX_FILE_BYTES) {
       throw new RequestError(`Cannot write "${requested}": ${data.length} bytes is over the ${MAX_FILE_BYTES} byte limit`, "files");
     }

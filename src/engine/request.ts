@@ -41,10 +41,26 @@ export const ExecutionRequestSchema = v.strictObject({
   secrets: v.optional(envRecord),
   /** Data for the program's standard input (closed after it). */
   stdin: v.optional(v.string()),
-  /** Files written under /sandbox before the run: path -> text or bytes. */
-  files: v.optional(v.record(v.string(), v.union([v.string(), v.instance(Uint8Array as new () => Uint8Array<ArrayBufferLike>)]))),
+  /** Files written under /sandbox before the run: path -> text, bytes, or `{ base64 }` (for JSON callers). */
+  files: v.optional(
+    v.record(
+      v.string(),
+      v.union([
+        v.string(),
+        v.instance(Uint8Array as new () => Uint8Array<ArrayBufferLike>),
+        v.strictObject({ base64: v.pipe(v.string(), v.base64("must be base64")) }),
+      ]),
+    ),
+  ),
   /** Files read back after the run (base64 in `files` of the result). */
   outputPaths: v.optional(v.array(v.string())),
+  /** Seccomp for this execution (default: the config's `security`). A custom profile must be readable. */
+  security: v.optional(
+    v.strictObject({
+      seccomp: v.picklist(["strict", "unconfined", "custom"]),
+      customProfilePath: v.optional(v.string()),
+    }),
+  ),
   /** Free-form data recorded with the execution (audit). */
   metadata: v.optional(v.record(v.string(), v.unknown())),
 });

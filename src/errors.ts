@@ -51,6 +51,11 @@ export class ImageError extends Isol8Error {
   override name = "ImageError";
 }
 
+/** A request conflicts with the state it addresses (e.g. another runtime on a persistent container). */
+export class ConflictError extends Isol8Error {
+  override name = "ConflictError";
+}
+
 /** The sandbox container or its supervisor failed (not the user's program). */
 export class SandboxError extends Isol8Error {
   override name = "SandboxError";

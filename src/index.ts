@@ -12,6 +12,7 @@ export { defaultConfig, type Isol8Config, type Isol8ConfigInput, type NetworkMod
 export { parseSize } from "./config/sizes";
 export {
   ConfigError,
+  ConflictError,
   DockerUnavailableError,
   ImageError,
   Isol8Error,

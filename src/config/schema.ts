@@ -94,6 +94,41 @@ export const ConfigSchema = section({
     }),
     {},
   ),
+  server: v.optional(
+    section({
+      /** Largest accepted HTTP request body; larger ones get 413. */
+      maxBodySize: v.optional(size, "16m"),
+      /** Requests that may wait for an execution slot beyond maxConcurrent; more get 429. */
+      maxQueue: v.optional(nonNegativeInt, 100),
+      /** On SIGTERM/SIGINT, how long in-flight executions may take to finish. */
+      shutdownGraceMs: v.optional(nonNegativeInt, 30_000),
+      /** Largest file accepted or returned by the /file endpoints. */
+      maxFileSize: v.optional(size, "10m"),
+      /** Most sessions (persistent containers) at once. */
+      maxSessions: v.optional(positiveInt, 100),
+      /**
+       * Highest values a client may ask for; above them the request gets 403 naming the
+       * option. A limit not set here is capped at its defaults.* value.
+       */
+      limits: v.optional(
+        section({
+          timeoutMs: v.optional(positiveInt),
+          memoryLimit: v.optional(size),
+          cpuLimit: v.optional(v.pipe(v.number(), v.minValue(0.01))),
+          pidsLimit: v.optional(positiveInt),
+          sandboxSize: v.optional(size),
+          tmpSize: v.optional(size),
+          maxOutputSize: v.optional(size),
+        }),
+        {},
+      ),
+      /** Let clients ask for `network: "host"`. */
+      allowHostNetwork: v.optional(v.boolean(), false),
+      /** Images clients may ask for besides the built-in runtime images. */
+      allowedImages: v.optional(v.array(v.string()), []),
+    }),
+    {},
+  ),
   images: v.optional(
     section({
       /** Debian-family slim image the sandbox images build on. */

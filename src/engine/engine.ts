@@ -57,6 +57,8 @@ export interface DockerIsol8Options {
 export interface ExecuteOptions {
   /** Stops the program (every process of it) when aborted; the result says so. */
   signal?: AbortSignal;
+  /** Who asked, for the audit record (set by the server). */
+  audit?: { sessionId?: string; principal?: string };
 }
 
 /**
@@ -143,6 +145,21 @@ export class DockerIsol8 {
   async stop(): Promise<void> {
     await Promise.allSettled([this.provider.stop(), this.session?.close()]);
     while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Validates a request as execute() would, without running it (throws RequestError). */
+  validate(request: ExecutionRequest): void {
+    this.prepare(request);
+  }
+
+  /** Runtime a persistent engine is bound to (null before its first use or when ephemeral). */
+  get sessionRuntime(): RuntimeName | null {
+    return this.session?.boundRuntime ?? null;
+  }
+
+  /** Container of a persistent engine (null before its first use or when ephemeral). */
+  get sessionContainerId(): string | null {
+    return this.session?.containerId ?? null;
   }
 
   /** Resolves when the pool has finished its background work (cleaning, refilling). */

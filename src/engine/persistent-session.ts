@@ -1,4 +1,4 @@
-import { Isol8Error } from "../errors";
+import { ConflictError, Isol8Error } from "../errors";
 import type { RuntimeName } from "../runtimes/types";
 import type { PreparedExecution } from "./prepare";
 import type { Sandbox } from "./sandbox";
@@ -36,7 +36,7 @@ export class PersistentSession {
   use<T>(prepared: PreparedExecution, fn: (sandbox: Sandbox) => Promise<T>): Promise<T> {
     if (this.runtime && this.runtime !== prepared.runtime.name) {
       return Promise.reject(
-        new Isol8Error(
+        new ConflictError(
           `Cannot switch runtime from "${this.runtime}" to "${prepared.runtime.name}": a persistent container is bound to its first runtime`,
           `use a separate persistent engine or session for ${prepared.runtime.name}`,
         ),

@@ -5,6 +5,8 @@ import { parseConfig } from "../config/load";
 import type { Isol8Config, Isol8ConfigInput } from "../config/schema";
 import { formatError, Isol8Error } from "../errors";
 import { createRuntimeRegistry, type RuntimeRegistry } from "../runtimes/registry";
+import { type AuditIo, type AuditLog, createAuditLog } from "./audit/audit-log";
+import type { AuditContext } from "./audit/audit-record";
 import { createDockerClient, type DockerClient } from "./docker";
 import { EventQueue } from "./event-queue";
 import { createImageManager, type ImageManager, type ImageProgress } from "./images/image-manager";
@@ -52,6 +54,8 @@ export interface DockerIsol8Options {
   owner?: string;
   /** Where downloaded runtime binaries are cached (default ~/.isol8/cache). */
   cacheDir?: string;
+  /** Audit log I/O (`audit.*` in the config turns it on): the `stdout` destination's writer, error reporting. */
+  audit?: AuditIo;
 }
 
 export interface ExecuteOptions {
@@ -83,6 +87,7 @@ export class DockerIsol8 {
   private readonly provider: SandboxProvider;
   private readonly pool: SandboxPool | null = null;
   private readonly session: PersistentSession | null = null;
+  private readonly audit: AuditLog | null;
   /** Images known to exist (checked once per engine, not per execution). */
   private readonly ensured = new Set<string>();
   /** Container removals still running; stop() waits for them. */
@@ -95,6 +100,9 @@ export class DockerIsol8 {
     this.runtimes = options.runtimes ?? createRuntimeRegistry();
     this.log = options.log ?? (() => {});
     this.semaphore = new Semaphore(this.config.maxConcurrent);
+    this.audit = this.config.audit.enabled
+      ? createAuditLog({ config: this.config.audit, inspectImage: (ref) => this.docker.inspectImage(ref), ...options.audit })
+      : null;
     this.images = createImageManager({
       docker: this.docker,
       images: this.config.images,
@@ -143,6 +151,7 @@ export class DockerIsol8 {
 
   /** Removes every container this engine holds (pool, persistent container, in-flight ones). */
   async stop(): Promise<void> {
+    this.audit?.close();
     await Promise.allSettled([this.provider.stop(), this.session?.close()]);
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
@@ -197,7 +206,7 @@ export class DockerIsol8 {
   /** Runs code and collects its output. Outcomes of the code (exit code, timeout, OOM, truncation) are fields of the result. */
   async execute(request: ExecutionRequest, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     const prepared = this.prepare(request);
-    return this.run(prepared, { collect: true, ...(options.signal ? { signal: options.signal } : {}) });
+    return this.run(prepared, { collect: true, ...(options.signal ? { signal: options.signal } : {}) }, options.audit);
   }
 
   /**
@@ -216,7 +225,7 @@ export class DockerIsol8 {
       signal: abort.signal,
       onStdout: (data) => queue.push({ type: "stdout", data }),
       onStderr: (data) => queue.push({ type: "stderr", data }),
-    }).then(
+    }, options.audit).then(
       (result) => queue.push({ type: "exit", data: summarize(result) }),
       (error) => queue.push({ type: "error", data: formatError(error) }),
     );
@@ -280,7 +289,13 @@ export class DockerIsol8 {
     this.ensured.add(ref);
   }
 
-  private async run(prepared: PreparedExecution, handlers: RunHandlers): Promise<ExecutionResult> {
+  /** One execution, audited when the audit log is on (one record whatever the outcome). */
+  private run(prepared: PreparedExecution, handlers: RunHandlers, context: AuditContext = {}): Promise<ExecutionResult> {
+    if (!this.audit) return this.runInSandbox(prepared, handlers);
+    return this.audit.run(prepared, handlers, context, (teed) => this.runInSandbox(prepared, teed));
+  }
+
+  private async runInSandbox(prepared: PreparedExecution, handlers: RunHandlers): Promise<ExecutionResult> {
     const release = await this.semaphore.acquire();
     try {
       await this.ensureImage(prepared);

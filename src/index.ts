@@ -3,7 +3,8 @@
  *
  * @module
  */
-export { DockerIsol8, type DockerIsol8Options } from "./engine/engine";
+export { DockerIsol8, type DockerIsol8Options, type ExecuteOptions } from "./engine/engine";
+export { RemoteError, RemoteIsol8, type RemoteIsol8Options } from "./client/remote";
 export type { ExecutionRequest } from "./engine/request";
 export type { ExecutionResult, ExecutionSummary, KillReason, ResourceUsage, StreamEvent } from "./engine/result";
 export type { ImageProgress } from "./engine/images/image-manager";

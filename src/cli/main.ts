@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<CommandDef>> = {
   setup: () => import("./commands/setup").then((m) => m.default as CommandDef),
   config: () => import("./commands/config").then((m) => m.default as CommandDef),
   cleanup: () => import("./commands/cleanup").then((m) => m.default as CommandDef),
+  serve: () => import("./commands/serve").then((m) => m.default as CommandDef),
 };
 
 export const main = defineCommand({

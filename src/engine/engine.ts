@@ -156,6 +156,11 @@ export class DockerIsol8 {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
+  /** Removes the pool's idle containers (the engine keeps working); returns how many. */
+  async releaseIdle(): Promise<number> {
+    return (await this.pool?.clear()) ?? 0;
+  }
+
   /** Validates a request as execute() would, without running it (throws RequestError). */
   validate(request: ExecutionRequest): void {
     this.prepare(request);

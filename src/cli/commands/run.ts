@@ -5,7 +5,8 @@ import { sizeToBytes } from "../../config/sizes";
 import { DockerIsol8 } from "../../engine/engine";
 import type { ExecutionRequest } from "../../engine/request";
 import type { ExecutionResult, ExecutionSummary } from "../../engine/result";
-import { Isol8Error } from "../../errors";
+import { RemoteIsol8 } from "../../client/remote";
+import { Isol8Error, UsageError } from "../../errors";
 import { createRuntimeRegistry } from "../../runtimes/registry";
 import { keyValues, listOf, numberFlag, rejectUnknownFlags } from "../args";
 import { createProgressRenderer } from "../progress";
@@ -40,6 +41,9 @@ export const runArgs = {
   files: { type: "string", description: "Local file or directory copied into /sandbox (repeatable)" },
   "output-path": { type: "string", description: "/sandbox path copied back after the run (repeatable)" },
   "output-dir": { type: "string", description: "Where --output-path files are written (default: .)" },
+  host: { type: "string", description: "Run on an isol8 server at this URL instead of local Docker" },
+  key: { type: "string", description: "API key for --host (default: $ISOL8_API_KEY)" },
+  "session-id": { type: "string", description: "With --host: run in this server session (files persist)" },
 } as const;
 
 /** Exit code of `isol8 run` for a finished execution (see README: exit codes). */
@@ -87,15 +91,25 @@ export default defineCommand({
     };
 
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
-    const engine = new DockerIsol8({
-      config,
-      persist: Boolean(args.persist),
-      pool: false,
-      ...(args.persistent ? { mode: "persistent" as const } : {}),
-      ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
-      log: args.debug ? stderrLog : undefined,
-      onImageProgress: progress,
-    });
+    if (!args.host && (args.key || args["session-id"])) throw new UsageError("Cannot use --key or --session-id without --host");
+    if (args.host && (args.persist || args.persistent)) {
+      throw new UsageError("Cannot use --persist or --persistent with --host", "use --session-id for a persistent container on the server");
+    }
+    const engine = args.host
+      ? new RemoteIsol8({
+          host: args.host,
+          ...(args.key ? { apiKey: args.key } : {}),
+          ...(args["session-id"] ? { sessionId: args["session-id"] } : {}),
+        })
+      : new DockerIsol8({
+          config,
+          persist: Boolean(args.persist),
+          pool: false,
+          ...(args.persistent ? { mode: "persistent" as const } : {}),
+          ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
+          log: args.debug ? stderrLog : undefined,
+          onImageProgress: progress,
+        });
     const abort = new AbortController();
     const onSignal = () => abort.abort();
     process.on("SIGINT", onSignal);
@@ -136,7 +150,8 @@ export default defineCommand({
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       if (outFile) await new Promise<void>((resolve) => outFile!.end(resolve));
-      await engine.stop();
+      // A remote session outlives the run (that is its point); a local engine removes its containers.
+      if (!(engine instanceof RemoteIsol8)) await engine.stop();
     }
   },
 });

@@ -134,6 +134,14 @@ export class SandboxPool implements SandboxProvider {
     await Promise.allSettled(all.map((sandbox) => this.options.destroy(sandbox)));
   }
 
+  /** Destroys the idle containers (ready and dirty); the pool keeps working and refills on demand. */
+  async clear(): Promise<number> {
+    const idle: Sandbox[] = [];
+    for (const bucket of this.buckets.values()) idle.push(...bucket.ready.splice(0), ...bucket.dirty.splice(0));
+    await Promise.allSettled(idle.map((sandbox) => this.options.destroy(sandbox)));
+    return idle.length;
+  }
+
   /** Resolves when no used container is waiting to be cleaned and no container is being created. */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();

@@ -1,0 +1,165 @@
+// RemoteIsol8: the DockerIsol8 interface over isol8's HTTP API. Publishable on its own:
+// plain fetch and web streams, no Bun-only APIs, nothing of the engine at run time.
+import type { ExecutionRequest } from "../engine/request";
+import type { ExecutionResult, StreamEvent } from "../engine/result";
+import { Isol8Error, RequestError } from "../errors";
+
+export interface RemoteIsol8Options {
+  /** Base URL of an `isol8 serve` instance, e.g. `http://127.0.0.1:3000`. */
+  host: string;
+  /** API key (default: ISOL8_API_KEY). */
+  apiKey?: string;
+  /** Run every request in this session (a persistent container on the server). */
+  sessionId?: string;
+  fetch?: typeof fetch;
+}
+
+/** An HTTP failure of the isol8 server: one line with the status. */
+export class RemoteError extends Isol8Error {
+  override name = "RemoteError";
+  constructor(
+    readonly status: number,
+    message: string,
+    hint?: string,
+  ) {
+    super(message, hint);
+  }
+}
+
+type WireRequest = Omit<ExecutionRequest, "files"> & { files?: Record<string, string | { base64: string }> };
+
+function toWire(request: ExecutionRequest): WireRequest {
+  if (!request.files) return request as WireRequest;
+  const files: Record<string, string | { base64: string }> = {};
+  for (const [path, content] of Object.entries(request.files)) {
+    files[path] = content instanceof Uint8Array ? { base64: Buffer.from(content).toString("base64") } : content;
+  }
+  return { ...request, files };
+}
+
+/** Runs code on a remote isol8 server; same methods as DockerIsol8. */
+export class RemoteIsol8 {
+  private readonly base: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly key: string | undefined;
+
+  constructor(private readonly options: RemoteIsol8Options) {
+    this.base = options.host.replace(/\/+$/, "");
+    this.fetchImpl = options.fetch ?? fetch;
+    this.key = options.apiKey ?? process.env.ISOL8_API_KEY;
+  }
+
+  /** Checks the server answers /health. */
+  async start(): Promise<void> {
+    const response = await this.call("reach the server", "GET", "/health", undefined, false);
+    const body = (await response.json()) as { status?: string };
+    if (body.status !== "ok") throw new RemoteError(response.status, `Cannot use the server at "${this.base}": it reports "${body.status}"`);
+  }
+
+  /** Deletes this client's session, if it has one. */
+  async stop(): Promise<void> {
+    if (!this.options.sessionId) return;
+    try {
+      await this.call("delete the session", "DELETE", `/session/${encodeURIComponent(this.options.sessionId)}`);
+    } catch (error) {
+      if (!(error instanceof RemoteError && error.status === 404)) throw error;
+    }
+  }
+
+  async execute(request: ExecutionRequest, options: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
+    const response = await this.call("execute", "POST", "/execute", this.body(request), true, options.signal);
+    return (await response.json()) as ExecutionResult;
+  }
+
+  /** Streams events over Server-Sent Events; breaking out of the loop stops the program. */
+  async *executeStream(request: ExecutionRequest, options: { signal?: AbortSignal } = {}): AsyncGenerator<StreamEvent> {
+    const abort = new AbortController();
+    const forward = () => abort.abort();
+    options.signal?.addEventListener("abort", forward, { once: true });
+    try {
+      const response = await this.call("execute", "POST", "/execute/stream", this.body(request), true, abort.signal);
+      if (!response.body) throw new RemoteError(response.status, "Cannot execute: the server sent no stream");
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffered = "";
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffered += decoder.decode(value, { stream: true });
+        let end = buffered.indexOf("\n\n");
+        while (end !== -1) {
+          const frame = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const data = frame
+            .split("\n")
+            .filter((line) => line.startsWith("data:"))
+            .map((line) => line.slice(5).trimStart())
+            .join("\n");
+          if (data) yield JSON.parse(data) as StreamEvent;
+          end = buffered.indexOf("\n\n");
+        }
+      }
+    } finally {
+      options.signal?.removeEventListener("abort", forward);
+      abort.abort();
+    }
+  }
+
+  /** Writes a file into this client's session container. */
+  async putFile(path: string, content: string | Uint8Array): Promise<void> {
+    const sessionId = this.requireSession("putFile");
+    const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content);
+    await this.call("write the file", "POST", "/file", { sessionId, path, content: data.toString("base64") });
+  }
+
+  /** Reads a file from this client's session container. */
+  async getFile(path: string): Promise<Buffer> {
+    const sessionId = this.requireSession("getFile");
+    const query = new URLSearchParams({ sessionId, path });
+    const response = await this.call("read the file", "GET", `/file?${query}`);
+    return Buffer.from(((await response.json()) as { content: string }).content, "base64");
+  }
+
+  private body(request: ExecutionRequest): unknown {
+    return { request: toWire(request), ...(this.options.sessionId ? { sessionId: this.options.sessionId } : {}) };
+  }
+
+  private requireSession(operation: string): string {
+    if (!this.options.sessionId) {
+      throw new Isol8Error(`Cannot ${operation}: files need a session`, "create the client with a sessionId");
+    }
+    return this.options.sessionId;
+  }
+
+  private async call(
+    action: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    auth = true,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (auth && this.key) headers.authorization = `Bearer ${this.key}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.base}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      throw new RemoteError(0, `Cannot ${action}: the server at "${this.base}" does not answer (${(error as Error).message})`, "check --host and that isol8 serve runs");
+    }
+    if (response.ok) return response;
+    let message = response.statusText;
+    try {
+      message = ((await response.json()) as { error?: string }).error ?? message;
+    } catch {}
+    if (response.status === 400) throw new RequestError(`Cannot ${action}: HTTP 400: ${message}`);
+    const hint = response.status === 401 || response.status === 403 ? "pass the server's key with --key or ISOL8_API_KEY" : undefined;
+    throw new RemoteError(response.status, `Cannot ${action}: HTTP ${response.status}: ${message}`, hint);
+  }
+}

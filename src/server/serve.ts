@@ -1,0 +1,135 @@
+// The server entry: the only place (with cli/) that calls Bun.serve or process.exit.
+import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline/promises";
+import type { Isol8Config } from "../config/schema";
+import { createDockerClient, type DockerClient } from "../engine/docker";
+import { DockerIsol8 } from "../engine/engine";
+import { LABEL_MANAGED, LABEL_OWNER } from "../engine/labels";
+import { VERSION } from "../version";
+import { createServerApp } from "./app";
+import { ExecutionLimiter } from "./limiter";
+import { reclaimDeadServers, removeOwned, SERVER_OWNER_PREFIX } from "./reclaim";
+import { SessionManager } from "./sessions";
+
+export interface ServeOptions {
+  config: Isol8Config;
+  apiKey: string;
+  port: number;
+  hostname: string;
+  log: (line: string) => void;
+  /** Printed once the server listens (the CLI writes it on stdout). */
+  onListening: (url: string) => void;
+  docker?: DockerClient;
+  scope?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  /** Drains and removes this server's containers; resolves when done. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Is the port busy? Tries to listen (Bun.serve throws EADDRINUSE). */
+function listen(options: Parameters<typeof Bun.serve>[0]) {
+  try {
+    return Bun.serve(options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE" || /in use/i.test(String(error))) return null;
+    throw error;
+  }
+}
+
+async function askForOtherPort(port: number): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`Port ${port} is in use. Listen on a free port instead? [Y/n] `);
+  rl.close();
+  return !/^n(o)?$/i.test(answer.trim());
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { config, log } = options;
+  const docker = options.docker ?? createDockerClient();
+  const owner = `${SERVER_OWNER_PREFIX}${randomUUID().slice(0, 12)}`;
+  const engineOptions = { config, docker, owner, log, ...(options.scope ? { scope: options.scope } : {}) };
+  const engine = new DockerIsol8(engineOptions);
+  await engine.start();
+  const reclaimed = await reclaimDeadServers(docker, owner);
+  if (reclaimed) log(`removed ${reclaimed} container(s) left by server instances that are gone`);
+  // Warm the default runtime in the background; requests never wait for it.
+  void engine.start({ prewarm: ["python"] }).catch((error) => log(`prewarm failed: ${(error as Error).message}`));
+
+  const sessions = new SessionManager(() => new DockerIsol8({ ...engineOptions, mode: "persistent" }), {
+    maxSessions: config.server.maxSessions,
+    idleMs: config.cleanup.maxContainerAgeMs,
+  });
+  const limiter = new ExecutionLimiter(config.maxConcurrent, config.server.maxQueue);
+  const app = createServerApp({
+    config,
+    apiKey: options.apiKey,
+    version: VERSION,
+    engine,
+    sessions,
+    limiter,
+    log,
+    cleanup: async (images) => {
+      const containers = await engine.releaseIdle();
+      let removedImages = 0;
+      if (images) {
+        for (const image of await docker.listImages({ [LABEL_MANAGED]: "true" })) {
+          for (const ref of image.tags.length ? image.tags : [image.id]) await docker.removeImage(ref);
+          removedImages++;
+        }
+      }
+      return { containers, images: removedImages };
+    },
+  });
+
+  const serveOptions = (port: number) => ({
+    port,
+    hostname: options.hostname,
+    fetch: app.fetch,
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER, // the app enforces its own limit (413)
+    idleTimeout: 0, // executions may run for minutes without a byte on the wire
+  });
+  let server = listen(serveOptions(options.port));
+  if (!server) {
+    const other = process.stdin.isTTY ? await askForOtherPort(options.port) : true;
+    if (!other) {
+      await engine.stop();
+      throw Object.assign(new Error(`Cannot listen on port ${options.port}: it is in use`), { exitCode: 1 });
+    }
+    log(`port ${options.port} is in use: listening on a free port instead`);
+    server = listen(serveOptions(0));
+    if (!server) throw new Error("Cannot listen on a free port");
+  }
+  const url = `http://${options.hostname === "0.0.0.0" ? "127.0.0.1" : options.hostname}:${server.port}`;
+  options.onListening(url);
+
+  const pruner = setInterval(() => {
+    if (!config.cleanup.autoPrune) return;
+    void sessions.prune().then((ids) => ids.length && log(`pruned ${ids.length} idle session(s)`));
+  }, Math.min(60_000, Math.max(1_000, config.cleanup.maxContainerAgeMs / 4)));
+  pruner.unref();
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    shutdown(reason) {
+      stopping ??= (async () => {
+        log(`${reason}: no new requests; waiting for ${limiter.inFlight} in-flight execution(s)`);
+        app.close();
+        clearInterval(pruner);
+        const deadline = Date.now() + config.server.shutdownGraceMs;
+        while (limiter.inFlight > 0 && Date.now() < deadline) await Bun.sleep(50);
+        server!.stop(true);
+        await sessions.stopAll();
+        await engine.stop();
+        const left = await removeOwned(docker, owner);
+        if (left) log(`removed ${left} remaining container(s)`);
+        const still = await docker.listContainers({ [LABEL_MANAGED]: "true", [LABEL_OWNER]: owner });
+        log(`stopped (${still.length} container(s) of this server left)`);
+      })();
+      return stopping;
+    },
+  };
+}

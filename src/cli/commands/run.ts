@@ -13,6 +13,7 @@ import { createProgressRenderer } from "../progress";
 import { resolveCodeSource } from "../run/code-source";
 import { collectLocalFiles } from "../run/local-files";
 import { writeOutputFiles } from "../run/output-files";
+import { statsLine } from "../run/stats-line";
 import { outputWriter } from "../terminal";
 import { stderrLog } from "../log";
 
@@ -35,6 +36,7 @@ export const runArgs = {
   stream: { type: "boolean", default: true, description: "Stream output as produced (--no-stream collects it)" },
   out: { type: "string", description: "Write the program's stdout (or the --json document) to this file" },
   json: { type: "boolean", description: "Print the result as one JSON document (collects output)" },
+  stats: { type: "boolean", description: "Print a one-line resource summary (cpu, memory, output, duration) on stderr" },
   persist: { type: "boolean", description: "Keep the container running afterwards and print its id" },
   persistent: { type: "boolean", description: "Use a persistent-mode engine (one container kept for the engine's life)" },
   debug: { type: "boolean", description: "Engine logs on stderr" },
@@ -109,6 +111,8 @@ export default defineCommand({
           ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
           log: args.debug ? stderrLog : undefined,
           onImageProgress: progress,
+          // stdout carries the program's output: audit destination "stdout" goes to stderr.
+          audit: { write: (line) => void process.stderr.write(line) },
         });
     const abort = new AbortController();
     const onSignal = () => abort.abort();
@@ -143,6 +147,7 @@ export default defineCommand({
       progress.done();
       if (!summary) throw new Isol8Error("Cannot run the program: the execution ended without a result");
       report(summary, sizeToBytes(request.maxOutputSize ?? config.defaults.maxOutputSize), Boolean(args.persist));
+      if (args.stats) process.stderr.write(`isol8: ${statsLine(summary)}\n`);
       if (summary.files && Object.keys(summary.files).length) writeOutputFiles(summary.files, args["output-dir"] ?? ".");
       return abort.signal.aborted ? 130 : exitCodeFor(summary);
     } finally {

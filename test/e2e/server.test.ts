@@ -1,0 +1,160 @@
+// `isol8 serve` of the compiled binary over real HTTP on loopback.
+import { afterAll, describe, expect, test } from "bun:test";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RemoteIsol8 } from "../../src/client/remote";
+import { createDockerClient } from "../../src/engine/docker";
+import { LABEL_MANAGED, LABEL_PID } from "../../src/engine/labels";
+import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
+
+const KEY = "e2e-key";
+const work = mkdtempSync(join(tmpdir(), "isol8-serve-"));
+const servers: ChildProcess[] = [];
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  stderr: () => string;
+  exited: Promise<number>;
+}
+
+function startServer(config: object = {}): Promise<Started> {
+  const dir = mkdtempSync(join(work, "srv-"));
+  writeFileSync(join(dir, "isol8.config.json"), JSON.stringify(config));
+  const child = spawn(BINARY, ["serve", "--port", "0", "--key", KEY, "--hostname", "127.0.0.1"], {
+    cwd: dir,
+    env: { ...process.env, HOME: dir, ISOL8_SCOPE: TEST_SCOPE, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  servers.push(child);
+  let err = "";
+  child.stderr!.on("data", (c) => (err += c));
+  const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk) => {
+      out += chunk;
+      const url = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
+      if (url) resolve({ child, url, stderr: () => err, exited });
+    });
+    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+}
+
+const post = (url: string, path: string, body: unknown, key = KEY) =>
+  fetch(`${url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+async function ownedBy(pid: number): Promise<string[]> {
+  const list = await createDockerClient().listContainers({ [LABEL_MANAGED]: "true", [LABEL_PID]: String(pid) });
+  return list.map((c) => c.id);
+}
+
+afterAll(() => {
+  for (const child of servers) if (child.exitCode === null) child.kill("SIGKILL");
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("isol8 serve", () => {
+  let server: Started;
+
+  test("prints its URL; /health without a key; /execute 401, 403, then the result", async () => {
+    server = await startServer();
+    const health = await fetch(`${server.url}/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { status: string }).status).toBe("ok");
+    expect((await fetch(`${server.url}/execute`, { method: "POST", body: "{}" })).status).toBe(401);
+    expect((await post(server.url, "/execute", { request: { code: "print(1)" } }, "wrong")).status).toBe(403);
+    const ok = await post(server.url, "/execute", { request: { code: "print(1)" } });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { stdout: string }).stdout).toBe("1\n");
+  }, 60_000);
+
+  test("host networking is refused with 403 under the default config", async () => {
+    const response = await post(server.url, "/execute", { request: { code: "print(1)" }, options: { network: "host" } });
+    expect(response.status).toBe(403);
+  });
+
+  test("isol8 run --host streams; --session-id keeps files between runs", async () => {
+    const args = ["run", "--host", server.url, "--key", KEY];
+    const streamed = runBinary([...args, "-e", "import time\nfor i in range(3): print(i, flush=True); time.sleep(0.1)"]);
+    expect(streamed.stdout).toBe("0\n1\n2\n");
+    expect(streamed.code).toBe(0);
+    expect(runBinary([...args, "--session-id", "s1", "-e", "open('/sandbox/kept.txt','w').write('from run 1')"]).code).toBe(0);
+    const second = runBinary([...args, "--session-id", "s1", "-e", "print(open('/sandbox/kept.txt').read())"]);
+    expect(second.stdout).toBe("from run 1\n");
+    expect(runBinary([...args, "-e", "import sys; sys.exit(3)"]).code).toBe(3);
+    const bad = runBinary(["run", "--host", server.url, "--key", "nope", "-e", "1"]);
+    expect(bad.stderr).toContain("HTTP 403");
+  }, 60_000);
+
+  test("RemoteIsol8: SSE streaming, session file round trip and deletion", async () => {
+    const client = new RemoteIsol8({ host: server.url, apiKey: KEY, sessionId: "lib-1" });
+    await client.start();
+    const events = [];
+    for await (const event of client.executeStream({ code: "print('a'); import sys; print('b', file=sys.stderr)" })) events.push(event);
+    const text = (type: string) => events.filter((e) => e.type === type).map((e) => e.data).join("");
+    expect(text("stdout")).toBe("a\n");
+    expect(text("stderr")).toBe("b\n");
+    expect(events.at(-1)?.type).toBe("exit");
+    await client.putFile("/sandbox/in.bin", new Uint8Array([0, 1, 2, 255]));
+    const result = await client.execute({ code: "import sys; sys.stdout.write(open('/sandbox/in.bin','rb').read().hex())" });
+    expect(result.stdout).toBe("000102ff");
+    expect([...(await client.getFile("/sandbox/in.bin"))]).toEqual([0, 1, 2, 255]);
+    const sessions = (await (await fetch(`${server.url}/sessions`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as {
+      sessions: { id: string }[];
+    };
+    expect(sessions.sessions.map((s) => s.id)).toContain("lib-1");
+    await client.stop();
+    const gone = await fetch(`${server.url}/session/lib-1`, { method: "DELETE", headers: { authorization: `Bearer ${KEY}` } });
+    expect(gone.status).toBe(404);
+  }, 60_000);
+
+  test("SIGTERM with 5 executions in flight: all answered, then none of its containers remain", async () => {
+    const inFlight = Array.from({ length: 5 }, (_, i) =>
+      post(server.url, "/execute", { request: { code: `import time; time.sleep(1.5); print(${i})` } }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { stdout?: string },
+      })),
+    );
+    await Bun.sleep(700);
+    server.child.kill("SIGTERM");
+    const answers = await Promise.all(inFlight);
+    answers.forEach((a, i) => {
+      expect(a.status).toBe(200);
+      expect(a.body.stdout).toBe(`${i}\n`);
+    });
+    expect(await server.exited).toBe(0);
+    expect(await ownedBy(server.child.pid!)).toEqual([]);
+  }, 60_000);
+});
+
+describe("isol8 serve: leftovers and pruning", () => {
+  test("a restart after SIGKILL reclaims the dead server's containers", async () => {
+    const first = await startServer();
+    await post(first.url, "/execute", { request: { code: "print(1)" }, sessionId: "left" });
+    expect((await ownedBy(first.child.pid!)).length).toBeGreaterThan(0);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const second = await startServer();
+    expect(await ownedBy(first.child.pid!)).toEqual([]);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  }, 60_000);
+
+  test("idle sessions are pruned after maxContainerAgeMs, never one that is executing", async () => {
+    const server = await startServer({ cleanup: { autoPrune: true, maxContainerAgeMs: 1000 } });
+    await post(server.url, "/execute", { request: { code: "print(1)" }, sessionId: "idle" });
+    const busy = post(server.url, "/execute", { request: { code: "import time; time.sleep(3); print('done')" }, sessionId: "busy" });
+    await Bun.sleep(2500);
+    const list = (await (await fetch(`${server.url}/sessions`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as {
+      sessions: { id: string }[];
+    };
+    expect(list.sessions.map((s) => s.id)).toEqual(["busy"]);
+    const answer = (await (await busy).json()) as { stdout: string };
+    expect(answer.stdout).toBe("done\n");
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  }, 60_000);
+});

@@ -49,6 +49,10 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -950,6 +954,171 @@ static void handle_execute(unsigned char *p, uint32_t len) {
   free_spec(&s);
 }
 
+
+/* ---------- filtered networking: the in-container forwarder ----------
+ * In filtered mode the container has no network but loopback. This process (uid 0, no
+ * capabilities, not signalable by the sandbox uid) listens on 127.0.0.1:<port> and relays
+ * each connection byte for byte to isol8's filtering proxy through a unix socket that the
+ * engine bind-mounts from the host (root-only: the sandbox uid cannot open it). The proxy
+ * decides; this process only carries bytes. */
+
+#define RELAY_MAX 256
+#define RELAY_BUF 16384
+
+struct half {
+  unsigned char buf[RELAY_BUF];
+  size_t len, off;
+  int eof; /* the reading side finished */
+  int shut; /* shutdown(SHUT_WR) sent to the writing side */
+};
+
+struct relay {
+  int fd[2];        /* 0: sandbox client, 1: proxy */
+  struct half dir[2]; /* dir[0]: client -> proxy, dir[1]: proxy -> client */
+};
+
+static void drop_all_caps(void) {
+  for (int cap = 0; cap <= 63; cap++) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  syscall(SYS_capset, &hdr, data);
+}
+
+static void relay_close(struct relay *r) {
+  close(r->fd[0]);
+  close(r->fd[1]);
+  r->fd[0] = r->fd[1] = -1;
+}
+
+/* Moves bytes for one direction; returns -1 when the relay must close. */
+static int relay_step(struct relay *r, int d, short rev_in, short rev_out) {
+  struct half *h = &r->dir[d];
+  int from = r->fd[d], to = r->fd[1 - d];
+  if ((rev_in & (POLLIN | POLLHUP | POLLERR)) && !h->eof && h->len == 0) {
+    ssize_t n = read(from, h->buf, RELAY_BUF);
+    if (n > 0) {
+      h->len = (size_t)n;
+      h->off = 0;
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      h->eof = 1;
+    }
+  }
+  if (h->len > h->off && (rev_out & POLLOUT)) {
+    ssize_t n = write(to, h->buf + h->off, h->len - h->off);
+    if (n > 0) h->off += (size_t)n;
+    else if (n < 0 && errno != EAGAIN && errno != EINTR) return -1;
+    if (h->off >= h->len) h->len = h->off = 0;
+  }
+  if (h->eof && h->len == 0 && !h->shut) {
+    shutdown(to, SHUT_WR);
+    h->shut = 1;
+  }
+  return 0;
+}
+
+static void run_forwarder(int port, const char *socket_path, int ready_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  drop_all_caps();
+  signal(SIGPIPE, SIG_IGN);
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int one = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(lfd, 128) < 0) {
+    dprintf(ready_fd, "cannot listen on 127.0.0.1:%d: %s", port, strerror(errno));
+    _exit(1);
+  }
+  ssize_t ignored = write(ready_fd, "ok", 2);
+  (void)ignored;
+  close(ready_fd);
+  static struct relay relays[RELAY_MAX];
+  int count = 0;
+  for (;;) {
+    struct pollfd fds[1 + 2 * RELAY_MAX];
+    int nf = 0;
+    fds[nf++] = (struct pollfd){.fd = lfd, .events = count < RELAY_MAX ? POLLIN : 0};
+    for (int i = 0; i < count; i++) {
+      for (int side = 0; side < 2; side++) {
+        short ev = 0;
+        /* read from this side when its outgoing buffer is empty; write when the other side has data */
+        if (!relays[i].dir[side].eof && relays[i].dir[side].len == 0) ev |= POLLIN;
+        if (relays[i].dir[1 - side].len > relays[i].dir[1 - side].off) ev |= POLLOUT;
+        fds[nf++] = (struct pollfd){.fd = relays[i].fd[side], .events = ev};
+      }
+    }
+    if (poll(fds, (nfds_t)nf, -1) < 0 && errno != EINTR) _exit(2);
+    for (int i = 0; i < count; i++) {
+      struct pollfd *c = &fds[1 + 2 * i], *p = &fds[2 + 2 * i];
+      if (relay_step(&relays[i], 0, c->revents, p->revents) < 0 || relay_step(&relays[i], 1, p->revents, c->revents) < 0 ||
+          (relays[i].dir[0].shut && relays[i].dir[1].shut) || ((c->revents | p->revents) & POLLNVAL)) {
+        relay_close(&relays[i]);
+      }
+    }
+    /* compact closed relays (poll indexes were used above, so only now) */
+    int w = 0;
+    for (int i = 0; i < count; i++) {
+      if (relays[i].fd[0] >= 0) {
+        if (w != i) relays[w] = relays[i];
+        w++;
+      }
+    }
+    count = w;
+    if (fds[0].revents & POLLIN) {
+      for (;;) {
+        int client = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (client < 0) break;
+        if (count >= RELAY_MAX) {
+          close(client);
+          continue;
+        }
+        int up = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un ua = {.sun_family = AF_UNIX};
+        snprintf(ua.sun_path, sizeof ua.sun_path, "%s", socket_path);
+        if (up < 0 || connect(up, (struct sockaddr *)&ua, sizeof ua) < 0) {
+          /* fail closed: the program sees a refused connection, never another route */
+          if (up >= 0) close(up);
+          close(client);
+          continue;
+        }
+        fcntl(up, F_SETFL, fcntl(up, F_GETFL) | O_NONBLOCK);
+        memset(&relays[count], 0, sizeof relays[count]);
+        relays[count].fd[0] = client;
+        relays[count].fd[1] = up;
+        count++;
+      }
+    }
+  }
+}
+
+/* Starts the forwarder when the engine asked for filtered networking; waits until it listens. */
+static int start_forwarder(void) {
+  const char *port = getenv("ISOL8_PROXY_PORT");
+  const char *path = getenv("ISOL8_PROXY_SOCKET");
+  if (!port || !path) return 0;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    close(p[0]);
+    close(0);
+    close(1);
+    run_forwarder(atoi(port), path, p[1]);
+  }
+  close(p[1]);
+  char msg[256] = "";
+  ssize_t n = read(p[0], msg, sizeof msg - 1);
+  close(p[0]);
+  if (n != 2 || memcmp(msg, "ok", 2) != 0) {
+    logf_("isol8-supervisor: network forwarder failed: %s", n > 0 ? msg : "exited");
+    return -1;
+  }
+  return 0;
+}
+
 int main(void) {
   int hold = 0;
   signal(SIGPIPE, SIG_IGN);
@@ -958,6 +1127,7 @@ int main(void) {
     logf_("isol8-supervisor: cannot open %s: %s", SANDBOX_DIR, strerror(errno));
     return 1;
   }
+  if (start_forwarder() < 0) return 1;
   send_text('R', "version=1\nuid=%d\npid=%d\n", SANDBOX_UID, getpid());
   for (;;) {
     char type;

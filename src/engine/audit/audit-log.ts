@@ -38,7 +38,7 @@ export interface AuditLog {
     context: AuditContext,
     execute: (handlers: RunHandlers) => Promise<ExecutionResult>,
   ): Promise<ExecutionResult>;
-  /** Resolves when background work (post-log scripts) is done. */
+  /** Resolves when background work (retention, post-log scripts) is done. */
   idle(): Promise<void>;
   /** Stops the daily retention timer. */
   close(): void;
@@ -76,9 +76,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       onError(new Isol8Error(`Cannot apply audit.retentionDays in "${config.logDir}": ${(error as Error).message}`)),
     );
   let timer: ReturnType<typeof setInterval> | null = null;
+  let pruning: Promise<unknown> = Promise.resolve();
   if (toFile) {
-    void prune();
-    timer = setInterval(prune, DAY_MS);
+    pruning = prune();
+    timer = setInterval(() => void (pruning = prune()), DAY_MS);
     timer.unref();
   }
 
@@ -143,6 +144,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       return result!;
     },
     async idle() {
+      await pruning;
       await script?.idle();
     },
     close() {

@@ -15,7 +15,7 @@ export interface RetentionOptions {
 /**
  * Deletes the daily audit files whose every record is older than `retentionDays` (by the
  * UTC date in the file name). Touches nothing but `audit-YYYY-MM-DD.jsonl` files.
- * Returns the names deleted; a missing directory deletes nothing.
+ * Returns the names deleted; a missing directory (or a file in its place) deletes nothing.
  */
 export async function pruneAuditFiles(options: RetentionOptions): Promise<string[]> {
   const dir = resolve(options.dir);
@@ -23,7 +23,9 @@ export async function pruneAuditFiles(options: RetentionOptions): Promise<string
   try {
     names = await readdir(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    // No directory, nothing to prune (a write reports why it cannot create one).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return [];
     throw error;
   }
   const today = Date.parse(options.now.toISOString().slice(0, 10));

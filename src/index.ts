@@ -8,6 +8,8 @@ export { RemoteError, RemoteIsol8, type RemoteIsol8Options } from "./client/remo
 export type { ExecutionRequest } from "./engine/request";
 export type { ExecutionResult, ExecutionSummary, KillReason, ResourceUsage, StreamEvent } from "./engine/result";
 export type { ImageProgress } from "./engine/images/image-manager";
+export type { AuditIo } from "./engine/audit/audit-log";
+export type { AuditContext, AuditOutcome, AuditRecord } from "./engine/audit/audit-record";
 export { loadConfig, parseConfig, type LoadConfigOptions, type LoadedConfig } from "./config/load";
 export { defaultConfig, type Isol8Config, type Isol8ConfigInput, type NetworkMode, type RuntimeName } from "./config/schema";
 export { parseSize } from "./config/sizes";

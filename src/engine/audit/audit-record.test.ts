@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { prepared, resultOf } from "../../../test/audit-fixtures";
 import { ImageError } from "../../errors";
-import { type AuditRecordInput, buildAuditRecord, outcomeOf, serializeRecord } from "./audit-record";
+import { type AuditableResult, type AuditRecordInput, buildAuditRecord, outcomeOf, serializeRecord } from "./audit-record";
 
 const startedAt = new Date("2026-03-04T05:06:06.000Z");
 
@@ -120,13 +120,27 @@ describe("buildAuditRecord", () => {
   });
 
   test("networkLogs only in filtered mode with logNetwork on", () => {
-    const logs = [{ host: "sink.test", action: "ALLOW" }];
+    // Typed loosely: the entries are the network log's; the audit log only passes them on.
+    const logs = [{ timestamp: startedAt.toISOString(), method: "GET", host: "sink.test", port: 80, path: "/", action: "ALLOW" }] as unknown as AuditableResult["networkLogs"];
+    const policy = (logNetwork: boolean) => ({ allow: ["^sink\\.test$"], deny: [], logNetwork });
     const filtered = { ...prepared(), network: "filtered" as const };
     const withLogs = (p: AuditRecordInput["prepared"]) => buildAuditRecord(input({ prepared: p, result: { ...resultOf(p), networkLogs: logs } }));
-    expect(withLogs({ ...filtered, logNetwork: true }).networkLogs).toEqual(logs);
-    expect(withLogs({ ...filtered, logNetwork: false }).networkLogs).toBeUndefined();
+    expect(withLogs({ ...filtered, policy: policy(true) }).networkLogs).toEqual(logs);
+    expect(withLogs({ ...filtered, policy: policy(false) }).networkLogs).toBeUndefined();
     expect(withLogs(prepared()).networkLogs).toBeUndefined();
-    expect(buildAuditRecord(input({ prepared: { ...filtered, logNetwork: true } })).networkLogs).toBeUndefined();
+    expect(buildAuditRecord(input({ prepared: { ...filtered, policy: policy(true) } })).networkLogs).toBeUndefined();
+  });
+
+  test("filtered mode records the host policy; installs record the packages", () => {
+    const p = { ...prepared(), network: "filtered" as const, policy: { allow: ["^a\\.test$"], deny: ["b"], logNetwork: false }, install: { argv: ["pip", "install", "six"], packages: ["six"] } };
+    expect(buildAuditRecord(input({ prepared: p, result: resultOf(p) }))).toMatchObject({
+      network: "filtered",
+      networkPolicy: { allow: ["^a\\.test$"], deny: ["b"] },
+      installPackages: ["six"],
+    });
+    const none = buildAuditRecord(input());
+    expect(Object.keys(none)).not.toContain("networkPolicy");
+    expect(Object.keys(none)).not.toContain("installPackages");
   });
 });
 

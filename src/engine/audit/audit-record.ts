@@ -40,6 +40,10 @@ export interface AuditRecord {
     maxOutputBytes: number;
   };
   network: NetworkMode;
+  /** Filtered mode: the host patterns the execution was held to. */
+  networkPolicy?: { allow: string[]; deny: string[] };
+  /** Packages installed before the program ran. */
+  installPackages?: string[];
   seccomp: "strict" | "custom" | "unconfined";
   containerId: string | null;
   sessionId?: string;
@@ -59,8 +63,14 @@ export interface AuditRecord {
 /** A result as the audit log reads it: filtered networking may add `networkLogs`. */
 export type AuditableResult = ExecutionResult & { networkLogs?: unknown[] };
 
+/** What the audit log reads of a prepared execution (filtered networking adds `policy` and `install`). */
+export type AuditablePrepared = PreparedExecution & {
+  policy?: { allow: string[]; deny: string[]; logNetwork: boolean };
+  install?: { packages: string[] };
+};
+
 export interface AuditRecordInput {
-  prepared: PreparedExecution & { logNetwork?: boolean };
+  prepared: AuditablePrepared;
   context: AuditContext;
   imageId: string | null;
   /** When the engine began the execution (used when there is no result). */
@@ -108,6 +118,8 @@ export function buildAuditRecord(input: AuditRecordInput): AuditRecord {
       maxOutputBytes: prepared.maxOutputBytes,
     },
     network: prepared.network,
+    ...(prepared.network === "filtered" && prepared.policy ? { networkPolicy: { allow: prepared.policy.allow, deny: prepared.policy.deny } } : {}),
+    ...(prepared.install ? { installPackages: prepared.install.packages } : {}),
     seccomp: spec.seccomp.mode,
     containerId: result?.containerId ?? null,
     ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
@@ -120,7 +132,7 @@ export function buildAuditRecord(input: AuditRecordInput): AuditRecord {
     record.stdout = input.output?.stdout ?? result.stdout;
     record.stderr = input.output?.stderr ?? result.stderr;
   }
-  if (prepared.network === "filtered" && prepared.logNetwork !== false && Array.isArray(result?.networkLogs)) {
+  if (prepared.network === "filtered" && prepared.policy?.logNetwork === true && Array.isArray(result?.networkLogs)) {
     record.networkLogs = result.networkLogs;
   }
   return record;

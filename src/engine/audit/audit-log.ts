@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Isol8Config } from "../../config/schema";
 import { Isol8Error } from "../../errors";
 import type { PreparedExecution } from "../prepare";
@@ -54,8 +55,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? reportToStderr;
   const toFile = config.destination !== "stdout";
+  // Resolved once: a later chdir of the process does not move the log.
+  const logDir = resolve(config.logDir);
   const sink: AuditSink = toFile
-    ? createFileSink({ dir: config.logDir, now })
+    ? createFileSink({ dir: logDir, now })
     : createStreamSink(options.write ?? ((line) => void process.stdout.write(line)));
   const script = toFile && config.postLogScript ? createPostLogScript(config.postLogScript, onError) : null;
 
@@ -72,8 +75,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   };
 
   const prune = () =>
-    pruneAuditFiles({ dir: config.logDir, retentionDays: config.retentionDays, now: now(), keep: sink.current() }).catch((error) =>
-      onError(new Isol8Error(`Cannot apply audit.retentionDays in "${config.logDir}": ${(error as Error).message}`)),
+    pruneAuditFiles({ dir: logDir, retentionDays: config.retentionDays, now: now(), keep: sink.current() }).catch((error) =>
+      onError(new Isol8Error(`Cannot apply audit.retentionDays in "${logDir}": ${(error as Error).message}`)),
     );
   let timer: ReturnType<typeof setInterval> | null = null;
   let pruning: Promise<unknown> = Promise.resolve();

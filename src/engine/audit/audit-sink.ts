@@ -47,7 +47,8 @@ export function createFileSink(options: { dir: string; now?: () => Date }): Audi
 
   const prepareDir = async () => {
     try {
-      await mkdir(dir, { recursive: true });
+      // Records may hold code and output: not world-readable.
+      await mkdir(dir, { recursive: true, mode: 0o750 });
     } catch (error) {
       throw sinkError("create the audit log directory", dir, error);
     }

@@ -1,0 +1,90 @@
+import { realpathSync, statSync } from "node:fs";
+import { VERSION } from "../version";
+import { type DownloadOptions, downloadText } from "./download";
+import { ReleaseError } from "./errors";
+import { installBinary } from "./install";
+import { latestManifestUrl, releaseBaseUrl, versionFileUrl } from "./layout";
+import { parseManifest } from "./manifest";
+import { hasGlibc, isReleaseTarget, platformName } from "./platform";
+import { compareVersions } from "./versions";
+
+export interface SelfUpdateOptions extends DownloadOptions {
+  /** The release base URL (see layout.ts). */
+  baseUrl: string;
+  /** The running version. */
+  currentVersion: string;
+  /** The binary to replace (default: this process's executable, which must be the compiled isol8). */
+  executablePath?: string;
+  /** Default `process.platform`. */
+  platform?: string;
+  /** Default `process.arch`. */
+  arch?: string;
+}
+
+export interface SelfUpdateResult {
+  /** True when `executablePath` now holds `to`. */
+  updated: boolean;
+  from: string;
+  /** The version installed now (`from` when nothing changed). */
+  to: string;
+  /** The version the release's latest manifest names. */
+  latest: string;
+}
+
+/**
+ * Replaces the isol8 binary with the release's latest version when that is newer. Reads
+ * `<base>/latest/manifest.json`, downloads this platform's binary, checks its SHA-256
+ * against the manifest and that it runs, then renames it over `executablePath` (same
+ * directory, same permission bits). On any failure it throws and the binary is untouched.
+ * An older "latest" is never installed over a newer build.
+ */
+export async function selfUpdate(options: SelfUpdateOptions): Promise<SelfUpdateResult> {
+  const { baseUrl, currentVersion: from } = options;
+  const target = platformName(options.platform ?? process.platform, options.arch ?? process.arch, hasGlibc());
+  if (!isReleaseTarget(target)) throw new ReleaseError(`Cannot update isol8: no release binary exists for platform "${target}"`);
+  const manifestUrl = latestManifestUrl(baseUrl);
+  const manifest = parseManifest(await downloadText(manifestUrl, options), manifestUrl);
+  if (compareVersions(manifest.version, from) <= 0) return { updated: false, from, to: from, latest: manifest.version };
+  const entry = manifest.files[target];
+  if (!entry) throw new ReleaseError(`Cannot update to ${manifest.version}: "${manifestUrl}" has no binary for "${target}"`);
+  const path = realpathSync(options.executablePath ?? compiledExecutable());
+  await installBinary({
+    fetch: options.fetch,
+    signal: options.signal,
+    idleTimeoutMs: options.idleTimeoutMs,
+    url: versionFileUrl(baseUrl, manifest.version, entry.file),
+    sha256: entry.sha256,
+    path,
+    version: manifest.version,
+    mode: statSync(path).mode & 0o7777,
+  });
+  return { updated: true, from, to: manifest.version, latest: manifest.version };
+}
+
+/**
+ * `selfUpdate` for the running binary, from ISOL8_RELEASE_URL (or the default release
+ * location): what `isol8 serve --update` calls before serving. `log` receives one line
+ * per step for stderr.
+ */
+export async function updateSelf(
+  options: { env?: Record<string, string | undefined>; log?: (line: string) => void } & DownloadOptions = {},
+): Promise<SelfUpdateResult> {
+  const baseUrl = releaseBaseUrl(options.env ?? process.env);
+  options.log?.(`checking ${latestManifestUrl(baseUrl)} for a newer isol8 than ${VERSION}`);
+  const result = await selfUpdate({ ...options, baseUrl, currentVersion: VERSION });
+  options.log?.(result.updated ? `updated isol8 ${result.from} → ${result.to}` : `isol8 ${result.from} is up to date (latest release: ${result.latest})`);
+  return result;
+}
+
+/** This process's executable when it is the compiled isol8 (never the bun or node running the sources). */
+function compiledExecutable(): string {
+  // A compiled Bun executable runs its entry from the embedded /$bunfs/ file system.
+  const compiled = typeof Bun !== "undefined" && Bun.main.startsWith("/$bunfs/");
+  if (!compiled) {
+    throw new ReleaseError(
+      `Cannot update "${process.execPath}": isol8 is not running as its compiled binary`,
+      "self-update works on the isol8 executable; from the sources, rebuild instead",
+    );
+  }
+  return process.execPath;
+}

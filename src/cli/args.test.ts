@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { ArgsDef } from "citty";
 import { UsageError } from "../errors";
-import { keyValues, listOf, numberFlag, rejectUnknownFlags } from "./args";
+import { keyValues, listOf, numberFlag, rejectUnknownFlags, repeatedFlag } from "./args";
 
 function usageError(fn: () => unknown): UsageError {
   try {
@@ -136,5 +136,21 @@ describe("rejectUnknownFlags", () => {
     const error = usageError(() => rejectUnknownFlags(raw, args, "run"));
     expect(error.message).toBe(`Cannot run "isol8 run": unknown flag "${flag}"`);
     expect(error.hint).toBe("see isol8 run --help");
+  });
+});
+
+describe("repeatedFlag", () => {
+  test("collects every value in order, in both spellings and by alias", () => {
+    const raw = ["--env", "A=1", "-e", "code", "--env=B=2", "--other", "x", "--env", "C=3"];
+    expect(repeatedFlag(raw, "env")).toEqual(["A=1", "B=2", "C=3"]);
+    expect(repeatedFlag(raw, "eval", "e")).toEqual(["code"]);
+  });
+
+  test("a value that starts with a dash is a value; nothing after -- counts", () => {
+    expect(repeatedFlag(["--install", "--index-url=x", "--", "--install", "y"], "install")).toEqual(["--index-url=x"]);
+  });
+
+  test("rejectUnknownFlags does not read a string flag's value as a flag", () => {
+    expect(() => rejectUnknownFlags(["--install", "--index-url=x"], { install: { type: "string" } }, "run")).not.toThrow();
   });
 });

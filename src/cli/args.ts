@@ -7,6 +7,24 @@ export function listOf(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
+/**
+ * Every value of a repeatable string flag, in order, read from the raw arguments (citty
+ * keeps only the last one): `--name v`, `--name=v`, and `-a v` for an alias.
+ */
+export function repeatedFlag(rawArgs: readonly string[], name: string, alias?: string): string[] {
+  const values: string[] = [];
+  const long = `--${name}`;
+  const short = alias ? `-${alias}` : undefined;
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (arg.startsWith(`${long}=`)) values.push(arg.slice(long.length + 1));
+    else if (short && arg.startsWith(`${short}=`)) values.push(arg.slice(short.length + 1));
+    else if ((arg === long || arg === short) && i + 1 < rawArgs.length) values.push(rawArgs[++i]!);
+  }
+  return values;
+}
+
 /** Parses repeated `KEY=VALUE` flags; a malformed one is a usage error naming the flag. */
 export function keyValues(flag: string, values: unknown): Record<string, string> | undefined {
   const list = listOf(values);
@@ -48,8 +66,19 @@ export function rejectUnknownFlags(rawArgs: readonly string[], args: ArgsDef, co
       known.add(`no-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     }
   }
-  for (const raw of rawArgs) {
+  const takesValue = new Set<string>();
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type !== "string") continue;
+    takesValue.add(`--${name}`);
+    for (const alias of [("alias" in def ? def.alias : undefined) ?? []].flat()) takesValue.add(`-${alias}`);
+  }
+  for (let i = 0; i < rawArgs.length; i++) {
+    const raw = rawArgs[i]!;
     if (raw === "--") break;
+    if (takesValue.has(raw)) {
+      i++; // its value may start with "-": it is data, not a flag
+      continue;
+    }
     if (!raw.startsWith("-") || raw === "-") continue;
     const name = raw.replace(/^--?/, "").split("=")[0]!;
     const names = raw.startsWith("--") ? [name] : name.split("");

@@ -50,8 +50,18 @@ export const ConfigSchema = section({
   defaults: v.optional(DefaultsSchema, {}),
   network: v.optional(
     section({
+      /** Filtered mode: host name patterns (regular expressions, whole host) every execution may reach. */
       whitelist: v.optional(v.array(v.string()), []),
+      /** Filtered mode: host name patterns refused everywhere (deny wins over allow). */
       blacklist: v.optional(v.array(v.string()), []),
+      /** Filtered mode: destination ports the proxy connects to. */
+      allowedPorts: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))), [80, 443]),
+      /** Filtered mode: address ranges (CIDR) that IP literals and internal addresses may be in; default none. */
+      allowedCidrs: v.optional(v.array(v.string()), []),
+      /** Filtered mode: static name → address entries the proxy uses before DNS (split-horizon, tests). */
+      hosts: v.optional(v.record(v.string(), v.string()), {}),
+      /** Filtered mode: port of the proxy inside the sandbox (HTTP_PROXY=http://127.0.0.1:<port>). */
+      proxyPort: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(65535)), 8118),
     }),
     {},
   ),

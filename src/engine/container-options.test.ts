@@ -35,7 +35,7 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
   const specs: [string, SandboxSpec][] = [
     ["defaults", spec()],
     ["host network", spec({ network: "host" })],
-    ["filtered network", spec({ network: "filtered", networkName: "isol8-filtered" })],
+    ["filtered network", spec({ network: "filtered" })],
     ["unconfined seccomp", spec({ seccomp: { mode: "unconfined" } })],
     ["custom seccomp", spec({ seccomp: { mode: "custom", profile: PROFILE } })],
     ["small limits", spec({ memoryBytes: 6 * MiB, cpu: 0.01, pidsLimit: 1, sandboxBytes: 1, tmpBytes: 1 })],
@@ -138,14 +138,27 @@ describe("toContainerOptions: network", () => {
   const cases: [string, Partial<SandboxSpec>, { disabled: boolean; mode: string }][] = [
     ["none", { network: "none" }, { disabled: true, mode: "none" }],
     ["host", { network: "host" }, { disabled: false, mode: "host" }],
-    ["filtered with its network", { network: "filtered", networkName: "isol8-net" }, { disabled: false, mode: "isol8-net" }],
-    ["filtered without a network falls back to none", { network: "filtered" }, { disabled: false, mode: "none" }],
-    ["none ignores a network name", { network: "none", networkName: "isol8-net" }, { disabled: true, mode: "none" }],
+    // Filtered mode has no network of its own: only loopback, where the forwarder listens.
+    ["filtered", { network: "filtered" }, { disabled: true, mode: "none" }],
   ];
   test.each(cases)("%s", (_, overrides, expected) => {
     const options = toContainerOptions(spec(overrides));
     expect(options.NetworkDisabled).toBe(expected.disabled);
     expect(options.HostConfig!.NetworkMode).toBe(expected.mode);
+  });
+
+  const proxy = { hostDir: "/run/isol8/x", mount: "/run/isol8-proxy", socket: "proxy.sock", port: 8118 };
+  test("filtered: the proxy socket directory is mounted read-only and named in the container env", () => {
+    const options = toContainerOptions(spec({ network: "filtered" }), { proxy });
+    expect(options.HostConfig!.Binds).toEqual(["/run/isol8/x:/run/isol8-proxy:ro"]);
+    expect(options.Env).toEqual(["ISOL8_PROXY_PORT=8118", "ISOL8_PROXY_SOCKET=/run/isol8-proxy/proxy.sock"]);
+    expect(options.HostConfig!.CapAdd).toEqual(["SETUID", "SETGID", "SETPCAP", "KILL"]);
+  });
+
+  test("without a proxy attachment there are no binds and an empty env", () => {
+    const options = toContainerOptions(spec({ network: "none" }));
+    expect(options.HostConfig!.Binds).toBeUndefined();
+    expect(options.Env).toEqual([]);
   });
 });
 

@@ -19,8 +19,6 @@ export interface SandboxSpec {
   sandboxBytes: number;
   tmpBytes: number;
   network: NetworkMode;
-  /** Docker network to join in `filtered` mode. */
-  networkName?: string;
   seccomp: SeccompSetting;
   labels: Record<string, string>;
   name?: string;
@@ -28,11 +26,18 @@ export interface SandboxSpec {
 
 const SHM_BYTES = 64 * 1024 * 1024;
 
+/** Per-container resources created just before the container (not part of the pool key). */
+export interface SandboxAttachments {
+  /** Filtered mode: host directory with the proxy's root-only socket, and the in-container port. */
+  proxy?: { hostDir: string; mount: string; socket: string; port: number };
+}
+
 /**
  * The security-critical mapping from a sandbox spec to Docker's create options.
  * Pure: the same spec always gives the same options (table-tested in container-options.test.ts).
  */
-export function toContainerOptions(spec: SandboxSpec): Docker.ContainerCreateOptions {
+export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttachments = {}): Docker.ContainerCreateOptions {
+  const { proxy } = attachments;
   const securityOpt = ["no-new-privileges:true"];
   securityOpt.push(spec.seccomp.mode === "unconfined" ? "seccomp=unconfined" : `seccomp=${spec.seccomp.profile}`);
   return {
@@ -43,14 +48,16 @@ export function toContainerOptions(spec: SandboxSpec): Docker.ContainerCreateOpt
     // program as SANDBOX_UID with empty capability sets.
     User: "0:0",
     WorkingDir: SANDBOX_DIR,
-    Env: [],
+    // Container env never carries per-execution values (secrets travel with each execution).
+    Env: proxy ? [`ISOL8_PROXY_PORT=${proxy.port}`, `ISOL8_PROXY_SOCKET=${proxy.mount}/${proxy.socket}`] : [],
     Tty: false,
     OpenStdin: true,
     StdinOnce: false,
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
-    NetworkDisabled: spec.network === "none",
+    // Filtered mode has no network either: only loopback, where the forwarder to the proxy listens.
+    NetworkDisabled: spec.network !== "host",
     HostConfig: {
       ReadonlyRootfs: true,
       Tmpfs: {
@@ -62,7 +69,8 @@ export function toContainerOptions(spec: SandboxSpec): Docker.ContainerCreateOpt
       CapAdd: [...SUPERVISOR_CAPS],
       SecurityOpt: securityOpt,
       Privileged: false,
-      NetworkMode: spec.network === "host" ? "host" : spec.network === "filtered" ? (spec.networkName ?? "none") : "none",
+      NetworkMode: spec.network === "host" ? "host" : "none",
+      ...(proxy ? { Binds: [`${proxy.hostDir}:${proxy.mount}:ro`] } : {}),
       IpcMode: "private",
       Memory: spec.memoryBytes,
       MemorySwap: spec.memoryBytes, // swap included: no swapping past the limit

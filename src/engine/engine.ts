@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { homedir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../config/load";
 import type { Isol8Config, Isol8ConfigInput } from "../config/schema";
@@ -21,7 +21,8 @@ import type { RuntimeName } from "../runtimes/types";
 import type { SandboxSpec } from "./container-options";
 import { type ExecutionRequest, validateRequest } from "./request";
 import type { ExecutionResult, ExecutionSummary, StreamEvent } from "./result";
-import { type RunHandlers, runExecution } from "./run-execution";
+import { type RunHandlers, type RunOutcome, runExecution } from "./run-execution";
+import { SandboxNetwork } from "./network/sandbox-network";
 import { createSandbox, type Sandbox } from "./sandbox";
 import { resolveSeccomp } from "./seccomp";
 import { Semaphore } from "./semaphore";
@@ -92,6 +93,8 @@ export class DockerIsol8 {
   private readonly ensured = new Set<string>();
   /** Container removals still running; stop() waits for them. */
   private readonly pending = new Set<Promise<unknown>>();
+  /** Filtered networking (proxy and per-container sockets), created on first use. */
+  private network: SandboxNetwork | null = null;
 
   constructor(private readonly options: DockerIsol8Options = {}) {
     this.instanceId = options.owner ?? randomUUID().slice(0, 12);
@@ -108,7 +111,15 @@ export class DockerIsol8 {
       images: this.config.images,
       cacheDir: options.cacheDir ?? join(homedir(), ".isol8", "cache"),
     });
-    const create = (spec: SandboxSpec, key: string) => createSandbox({ docker: this.docker, spec, key, log: this.log });
+    const create = (spec: SandboxSpec, key: string) =>
+      createSandbox({
+        docker: this.docker,
+        spec,
+        key,
+        log: this.log,
+        attachProxy: () => this.sandboxNetwork().attach(),
+        proxyPort: this.config.network.proxyPort,
+      });
     const destroy = (sandbox: Sandbox) => this.track(sandbox.dispose());
     const size = this.config.poolSize;
     const { clean, dirty } = typeof size === "number" ? { clean: size, dirty: size } : size;
@@ -154,6 +165,8 @@ export class DockerIsol8 {
     this.audit?.close();
     await Promise.allSettled([this.provider.stop(), this.session?.close()]);
     while (this.pending.size) await Promise.allSettled([...this.pending]);
+    await this.network?.close();
+    this.network = null;
   }
 
   /** Removes the pool's idle containers (the engine keeps working); returns how many. */
@@ -304,11 +317,11 @@ export class DockerIsol8 {
     const release = await this.semaphore.acquire();
     try {
       await this.ensureImage(prepared);
-      if (this.session) return (await this.session.use(prepared, (sandbox) => runExecution(sandbox, prepared, handlers))).result;
+      if (this.session) return (await this.session.use(prepared, (sandbox) => this.runIn(sandbox, prepared, handlers))).result;
       const sandbox = await this.provider.acquire(prepared);
       let reusable = false;
       try {
-        const outcome = await runExecution(sandbox, prepared, handlers);
+        const outcome = await this.runIn(sandbox, prepared, handlers);
         reusable = outcome.clean;
         return outcome.result;
       } finally {
@@ -323,6 +336,44 @@ export class DockerIsol8 {
     } finally {
       release();
     }
+  }
+
+  /** The engine's filtering proxy, started with the first filtered container. */
+  private sandboxNetwork(): SandboxNetwork {
+    this.network ??= new SandboxNetwork(join(process.env.ISOL8_RUN_DIR ?? join(tmpdir(), "isol8"), this.instanceId), {
+      hosts: this.config.network.hosts,
+      allowedPorts: this.config.network.allowedPorts,
+      allowedCidrs: this.config.network.allowedCidrs,
+      log: this.log,
+    });
+    return this.network;
+  }
+
+  /** Runs an execution; in filtered mode under its own network policy, whose logs and bytes it returns. */
+  private async runIn(sandbox: Sandbox, prepared: PreparedExecution, handlers: RunHandlers): Promise<RunOutcome> {
+    const proxy = this.network?.proxy;
+    if (!sandbox.proxy || !proxy || !prepared.policy) return runExecution(sandbox, prepared, handlers);
+    const { key } = sandbox.proxy;
+    const registryHosts = prepared.install ? await this.images.registryHosts(prepared.spec.image) : [];
+    proxy.setPolicy(key, {
+      allow: prepared.policy.allow,
+      deny: prepared.policy.deny,
+      alwaysAllowHosts: registryHosts,
+      logRequests: prepared.policy.logNetwork,
+      maskValues: prepared.secrets,
+    });
+    let outcome: RunOutcome;
+    try {
+      outcome = await runExecution(sandbox, prepared, handlers);
+    } finally {
+      proxy.clearPolicy(key); // cuts whatever is still connected (and logs it)
+    }
+    const bytes = proxy.takeBytes(key);
+    const logs = proxy.takeLogs(key);
+    outcome.result.resourceUsage.networkBytesIn = bytes.in;
+    outcome.result.resourceUsage.networkBytesOut = bytes.out;
+    if (prepared.policy.logNetwork) outcome.result.networkLogs = logs;
+    return outcome;
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

@@ -12,6 +12,8 @@ export const LABEL_RUNTIME = "org.isol8.runtime";
 export const LABEL_INPUTS = "org.isol8.inputs";
 /** Hash of the supervisor source an image carries: an engine only uses images with its own. */
 export const LABEL_SUPERVISOR = "org.isol8.supervisor";
+/** Package-registry hosts of a runtime image, read from its package manager at setup. */
+export const LABEL_REGISTRY_HOSTS = "org.isol8.registry-hosts";
 /** Free-form scope, e.g. a test run, so parallel users can clean up only their own objects. */
 export const LABEL_SCOPE = "org.isol8.scope";
 /** The process that owns a container (used to reclaim leftovers of dead owners). */

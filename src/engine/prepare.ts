@@ -8,6 +8,7 @@ import { SANDBOX_DIR, type SandboxSpec, type SeccompSetting } from "./container-
 import { runtimeImageTag } from "./images/image-manager";
 import { isol8Labels, LABEL_OWNER, LABEL_PID, LABEL_RUNTIME, LABEL_SCOPE } from "./labels";
 import { toSandboxPath } from "./paths";
+import { proxyEnv } from "./network/sandbox-network";
 import type { ExecutionRequest } from "./request";
 
 /** Largest file accepted in `files` or returned for `outputPaths`. */
@@ -28,6 +29,10 @@ export interface PreparedExecution {
   files: { path: string; content: Buffer }[];
   outputPaths: { requested: string; path: string }[];
   network: NetworkMode;
+  /** Packages to install before the program: the argv of the install command. */
+  install?: { argv: string[]; packages: string[] };
+  /** Filtered mode: the execution's own policy (registry hosts are added for installs). */
+  policy?: { allow: string[]; deny: string[]; logNetwork: boolean };
   /** How the container must be created; `key` says which containers are interchangeable. */
   spec: SandboxSpec;
   key: string;
@@ -45,6 +50,28 @@ export interface PrepareContext {
   scope?: string;
 }
 
+/** Validates package names (data only: never options, URLs, paths or shell syntax) and builds the install argv. */
+function prepareInstall(runtime: RuntimeDefinition, packages: readonly string[] | undefined): PreparedExecution["install"] {
+  if (!packages || packages.length === 0) return undefined;
+  if (!runtime.install) {
+    throw new RequestError(`Cannot install packages for ${runtime.name}: not supported for ${runtime.name}`, "installPackages", "use a custom image with the tools baked in (isol8 build)");
+  }
+  const pattern = new RegExp(runtime.install.pattern);
+  const names = packages.map((name) => {
+    if (!pattern.test(name)) {
+      throw new RequestError(
+        `Cannot install ${JSON.stringify(name)}: not a plain ${runtime.name} package name`,
+        "installPackages",
+        "options, URLs, paths and shell characters are not accepted",
+      );
+    }
+    const prefix = runtime.install!.prefix;
+    return prefix && !/^[a-z]+:/.test(name) ? `${prefix}${name}` : name;
+  });
+  const argv = runtime.install.argv.flatMap((part) => (part === "{packages}" ? names : [part]));
+  return { argv, packages: names };
+}
+
 /** Turns a validated request into everything the engine needs, applying config defaults. */
 export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext): PreparedExecution {
   const defaults = ctx.config.defaults;
@@ -57,14 +84,33 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
       `use one of: ${runtime.extensions.join(", ")}`,
     );
   }
-  const network = request.network ?? defaults.network;
-  if (network === "filtered") {
-    throw new RequestError('Cannot use network "filtered": not supported yet', "network", 'use "none" or "host"');
+  const install = prepareInstall(runtime, request.installPackages);
+  // Installing needs a network: an execution that names none gets the filtered one.
+  const network = request.network ?? (install && defaults.network === "none" ? "filtered" : defaults.network);
+  if (install && network === "none") {
+    throw new RequestError("Cannot install packages without a network", "installPackages", 'use network "filtered" (or leave network unset)');
+  }
+  for (const field of ["allow", "deny", "logNetwork"] as const) {
+    if (request[field] !== undefined && network !== "filtered") {
+      throw new RequestError(`Cannot use ${field} with network "${network}": it applies to the filtered network only`, field, 'set network "filtered"');
+    }
+  }
+  for (const pattern of [...(request.allow ?? []), ...(request.deny ?? [])]) {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      throw new RequestError(`Cannot use host pattern ${JSON.stringify(pattern)}: ${(error as Error).message}`, "allow");
+    }
   }
   const executionId = randomUUID();
   const codePath = `.isol8-${executionId.slice(0, 8)}${extension}`;
   const secrets = request.secrets ?? {};
-  const env = { ...(runtime.env ?? {}), ...(request.env ?? {}), ...secrets };
+  const env = {
+    ...(runtime.env ?? {}),
+    ...(network === "filtered" ? proxyEnv(ctx.config.network.proxyPort) : {}),
+    ...(request.env ?? {}),
+    ...secrets,
+  };
 
   const files = Object.entries(request.files ?? {}).map(([requested, content]) => {
     const data =
@@ -115,6 +161,16 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     files,
     outputPaths,
     network,
+    ...(install ? { install } : {}),
+    ...(network === "filtered"
+      ? {
+          policy: {
+            allow: [...ctx.config.network.whitelist, ...(request.allow ?? [])],
+            deny: [...ctx.config.network.blacklist, ...(request.deny ?? [])],
+            logNetwork: request.logNetwork ?? false,
+          },
+        }
+      : {}),
     spec,
     key: JSON.stringify({ ...keyed, seccomp: keyed.seccomp.mode === "unconfined" ? "unconfined" : keyed.seccomp.profile }),
     builtinImage: request.image === undefined,

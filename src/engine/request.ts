@@ -54,6 +54,18 @@ export const ExecutionRequestSchema = v.strictObject({
   ),
   /** Files read back after the run (base64 in `files` of the result). */
   outputPaths: v.optional(v.array(v.string())),
+  /**
+   * Packages installed (into /sandbox, as the sandbox user) before the program runs, within
+   * the same timeout. Needs a network: without one set, the execution uses `filtered` with the
+   * runtime's package registry allowed.
+   */
+  installPackages: v.optional(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(214)))),
+  /** Filtered mode: host name patterns (regular expressions) the program may reach. */
+  allow: v.optional(v.array(v.string())),
+  /** Filtered mode: host name patterns refused even when allowed (deny wins). */
+  deny: v.optional(v.array(v.string())),
+  /** Filtered mode: return one log entry per request in `networkLogs`. */
+  logNetwork: v.optional(v.boolean()),
   /** Seccomp for this execution (default: the config's `security`). A custom profile must be readable. */
   security: v.optional(
     v.strictObject({

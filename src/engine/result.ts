@@ -1,4 +1,7 @@
 import type { RuntimeName } from "../config/schema";
+import type { NetworkLogEntry } from "./network/network-log";
+
+export type { NetworkLogEntry };
 
 /** Why the engine stopped a program, if it did. */
 export type KillReason = "timeout" | "memory-limit" | "output-cap" | "pids-limit" | "aborted";
@@ -37,6 +40,8 @@ export interface ExecutionSummary {
   /** outputPaths that did not exist (or could not be read). */
   missingFiles?: string[];
   resourceUsage: ResourceUsage;
+  /** Filtered network with logNetwork: one entry per request the program made, in order. */
+  networkLogs?: NetworkLogEntry[];
 }
 
 export interface ExecutionResult extends ExecutionSummary {

@@ -3,6 +3,7 @@ import { OutputStream } from "./output/output-stream";
 import type { PreparedExecution } from "./prepare";
 import { MAX_FILE_BYTES } from "./prepare";
 import type { ExecutionResult, KillReason } from "./result";
+import type { ExitReport } from "./supervisor/protocol";
 import type { Sandbox } from "./sandbox";
 
 export interface RunHandlers {
@@ -28,13 +29,40 @@ export async function runExecution(sandbox: Sandbox, prepared: PreparedExecution
 
   for (const file of prepared.files) await channel.writeFile(file.path, file.content);
 
-  const stdout = new OutputStream({ secrets: prepared.secrets, maxBytes: prepared.maxOutputBytes, onText: handlers.onStdout, collect: handlers.collect });
-  const stderr = new OutputStream({ secrets: prepared.secrets, maxBytes: prepared.maxOutputBytes, onText: handlers.onStderr, collect: handlers.collect });
+  const remaining = () => Math.max(1, prepared.timeoutMs - (performance.now() - started));
+  const streams = (onStdout?: (t: string) => void, onStderr?: (t: string) => void, collect = handlers.collect) => ({
+    stdout: new OutputStream({ secrets: prepared.secrets, maxBytes: prepared.maxOutputBytes, onText: onStdout, collect }),
+    stderr: new OutputStream({ secrets: prepared.secrets, maxBytes: prepared.maxOutputBytes, onText: onStderr, collect }),
+  });
+
+  // Packages first, within the same timeout; their output is shown only when they fail.
+  if (prepared.install) {
+    const install = streams(undefined, undefined, true);
+    const report = await channel.execute(
+      { argv: prepared.install.argv, env: prepared.env, timeoutMs: remaining(), maxOutputBytes: prepared.maxOutputBytes },
+      { onStdout: (chunk) => install.stdout.push(chunk), onStderr: (chunk) => install.stderr.push(chunk) },
+      handlers.signal,
+    );
+    if (report.error) throw new SandboxError(`Cannot install packages: ${report.error}`);
+    install.stdout.end(report.truncatedStdout);
+    install.stderr.end(report.truncatedStderr);
+    if (report.exitCode !== 0 || report.reason !== "exited") {
+      const note = `isol8: installing ${prepared.install.packages.join(" ")} failed (${report.reason === "timeout" ? "timeout" : `exit ${report.exitCode}`})\n`;
+      const shown = streams(handlers.onStdout, handlers.onStderr);
+      shown.stdout.push(Buffer.from(install.stdout.text));
+      shown.stderr.push(Buffer.from(note + install.stderr.text));
+      shown.stdout.end(false);
+      shown.stderr.end(false);
+      return finish(sandbox, prepared, started, timestamp, report, shown, { files: {}, missingFiles: prepared.outputPaths.map((o) => o.requested) });
+    }
+  }
+
+  const { stdout, stderr } = streams(handlers.onStdout, handlers.onStderr);
   const report = await channel.execute(
     {
       argv: prepared.argv,
       env: prepared.env,
-      timeoutMs: Math.max(1, prepared.timeoutMs - (performance.now() - started)),
+      timeoutMs: remaining(),
       maxOutputBytes: prepared.maxOutputBytes,
       ...(prepared.stdin ? { stdin: prepared.stdin } : {}),
       // The program file travels in the execute frame itself: one round trip per run.
@@ -55,7 +83,19 @@ export async function runExecution(sandbox: Sandbox, prepared: PreparedExecution
     if (read.ok) files[output.requested] = read.content.toString("base64");
     else missingFiles.push(output.requested);
   }
+  return finish(sandbox, prepared, started, timestamp, report, { stdout, stderr }, { files, missingFiles });
+}
 
+/** The result of an execution from the supervisor's report and the output streams. */
+function finish(
+  sandbox: Sandbox,
+  prepared: PreparedExecution,
+  started: number,
+  timestamp: string,
+  report: ExitReport,
+  { stdout, stderr }: { stdout: OutputStream; stderr: OutputStream },
+  { files, missingFiles }: { files: Record<string, string>; missingFiles: string[] },
+): RunOutcome {
   const timedOut = report.reason === "timeout";
   const truncated = stdout.truncated || stderr.truncated;
   const killReason: KillReason | null = timedOut

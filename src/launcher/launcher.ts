@@ -5,6 +5,7 @@ import { type ChildOutcome, runForwarding } from "../update/run-forwarding";
 import { ensureBinary } from "./ensure-binary";
 import { confirm, isInteractive } from "./prompt";
 
+/** The launcher's inputs: its arguments, environment and version. */
 export interface LauncherOptions {
   args: readonly string[];
   env: Record<string, string | undefined>;

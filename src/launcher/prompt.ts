@@ -6,6 +6,7 @@ export function isInteractive(): boolean {
   return isatty(0) && isatty(2);
 }
 
+/** Where confirm writes the question and reads the answer (a test passes its own). */
 export interface PromptIO {
   write: (text: string) => void;
   /** One line of input without its newline; undefined at end of input. */
@@ -18,6 +19,7 @@ export function confirm(question: string, io: PromptIO = { write: (text) => void
   return isYes(io.readLine());
 }
 
+/** Whether an answer to a [y/N] question is a yes. */
 export function isYes(answer: string | undefined): boolean {
   return /^\s*y(?:es)?\s*$/i.test(answer ?? "");
 }

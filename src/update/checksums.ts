@@ -1,5 +1,6 @@
 import { ReleaseError } from "./errors";
 
+/** One line of SHA256SUMS. */
 export interface ChecksumEntry {
   file: string;
   /** Lower-case hex SHA-256. */

@@ -5,6 +5,7 @@ import { ReleaseError } from "./errors";
 /** The subset of `fetch` the downloads use (inject one in tests). */
 export type FetchLike = (url: string, init: { signal: AbortSignal; redirect: "follow" }) => Promise<Response>;
 
+/** Options shared by every download. */
 export interface DownloadOptions {
   fetch?: FetchLike;
   /** Aborts the download (the launcher aborts on SIGINT/SIGTERM). */
@@ -13,6 +14,7 @@ export interface DownloadOptions {
   idleTimeoutMs?: number;
 }
 
+/** Options of a download into a file (binaries). */
 export interface FileDownloadOptions extends DownloadOptions {
   /** Refuse bodies larger than this (default 512 MiB). */
   maxBytes?: number;
@@ -76,14 +78,14 @@ async function stream(url: string, options: FileDownloadOptions, onChunk: (chunk
   } catch (error) {
     if (options.signal?.aborted || error instanceof ReleaseError) throw error;
     if (idle.signal.aborted) throw new ReleaseError(`Cannot download "${url}": no data for ${idleMs / 1000} s`);
-    throw new ReleaseError(`Cannot download "${url}": ${describe(error)}`, "check the network, or set ISOL8_RELEASE_URL to a reachable mirror");
+    throw new ReleaseError(`Cannot download "${url}": ${failureReason(error)}`, "check the network, or set ISOL8_RELEASE_URL to a reachable mirror");
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS failure) is in `cause`. */
-function describe(error: unknown): string {
+function failureReason(error: unknown): string {
   const err = error as { message?: string; cause?: { message?: string; code?: string } };
   const cause = err.cause?.code ?? err.cause?.message;
   return cause ? `${err.message}: ${cause}` : String(err.message ?? error);

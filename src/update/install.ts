@@ -5,6 +5,7 @@ import { binaryVersion } from "./binary-version";
 import { type FileDownloadOptions, downloadToFile } from "./download";
 import { ChecksumError, ReleaseError } from "./errors";
 
+/** What installBinary needs: where from, what checksum and version, where to. */
 export interface InstallBinaryOptions extends FileDownloadOptions {
   /** Where the binary comes from. */
   url: string;

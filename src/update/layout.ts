@@ -15,6 +15,7 @@ import { ReleaseError } from "./errors";
 
 /** The project's release location; ISOL8_RELEASE_URL overrides it (a mirror, a test server). */
 export const DEFAULT_RELEASE_URL = "https://github.com/isol8/isol8/releases/download";
+/** File names inside a version directory, and the directory holding the newest manifest. */
 export const CHECKSUMS_FILE = "SHA256SUMS";
 export const MANIFEST_FILE = "manifest.json";
 export const LAUNCHER_FILE = "launcher.cjs";

@@ -18,6 +18,7 @@ const ManifestSchema = v.object({
 /** `manifest.json` of a release: its version and one binary per `<os>-<arch>`. */
 export type Manifest = v.InferOutput<typeof ManifestSchema>;
 
+/** The manifest build.ts writes for `version` and the binaries it built. */
 export function createManifest(version: string, files: Partial<Record<ReleaseTarget, { file: string; sha256: string }>>): Manifest {
   return { version, files: files as Manifest["files"] };
 }

@@ -1,7 +1,9 @@
 /** The platforms isol8 publishes binaries for (`<os>-<arch>`, the names used in a release). */
 export const RELEASE_TARGETS = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"] as const;
+/** One of RELEASE_TARGETS. */
 export type ReleaseTarget = (typeof RELEASE_TARGETS)[number];
 
+/** Whether isol8 publishes a binary for `name` (`<os>-<arch>`). */
 export function isReleaseTarget(name: string): name is ReleaseTarget {
   return (RELEASE_TARGETS as readonly string[]).includes(name);
 }

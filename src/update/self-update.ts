@@ -8,6 +8,7 @@ import { parseManifest } from "./manifest";
 import { hasGlibc, isReleaseTarget, platformName } from "./platform";
 import { compareVersions } from "./versions";
 
+/** What selfUpdate needs; `fetch` and `signal` as for every download. */
 export interface SelfUpdateOptions extends DownloadOptions {
   /** The release base URL (see layout.ts). */
   baseUrl: string;
@@ -21,6 +22,7 @@ export interface SelfUpdateOptions extends DownloadOptions {
   arch?: string;
 }
 
+/** What selfUpdate did. */
 export interface SelfUpdateResult {
   /** True when `executablePath` now holds `to`. */
   updated: boolean;

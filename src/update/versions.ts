@@ -1,6 +1,7 @@
 /** `1.2.3`, `1.2.3-beta.1`, `1.2.3+build.5`: what a release may be called (it becomes part of a URL). */
 export const VERSION_PATTERN = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
+/** Whether `text` is a version a release may carry. */
 export function isVersion(text: string): boolean {
   return VERSION_PATTERN.test(text);
 }

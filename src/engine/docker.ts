@@ -47,6 +47,8 @@ export interface DockerClient {
   inspectImage(ref: string): Promise<ImageInspect | null>;
   listImages(labels: Record<string, string | undefined>): Promise<ImageSummary[]>;
   removeImage(ref: string): Promise<void>;
+  /** Gives an image another name (`repo:tag`). */
+  tag(source: string, target: string): Promise<void>;
   pull(ref: string, onLine?: (line: string) => void): Promise<void>;
   build(context: Readable, options: BuildOptions): Promise<void>;
   createNetwork(options: Docker.NetworkCreateOptions): Promise<string>;
@@ -99,13 +101,18 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
       throw wrap(endpoint, error);
     }
   };
+  /** Follows a build or pull progress stream; an error event in it fails the operation. */
   const follow = (stream: NodeJS.ReadableStream, onLine?: (line: string) => void) =>
     new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
       docker.modem.followProgress(
         stream,
-        (err: Error | null) => (err ? reject(err) : resolve()),
+        (err: Error | null) => (err ? reject(err) : failure ? reject(new Error(failure)) : resolve()),
         (event: { stream?: string; status?: string; progress?: string; error?: string; errorDetail?: { message?: string } }) => {
-          if (event.error) return; // reported through the finish callback
+          if (event.error || event.errorDetail) {
+            failure ??= (event.errorDetail?.message ?? event.error ?? "failed").trim();
+            return;
+          }
           const text = event.stream ?? (event.status ? `${event.status}${event.progress ? ` ${event.progress}` : ""}` : "");
           for (const line of text.split("\n")) if (line.trim()) onLine?.(line.trimEnd());
         },
@@ -175,6 +182,12 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
         throw wrap(endpoint, error);
       }
     },
+    tag: (source, target) =>
+      call(async () => {
+        const colon = target.lastIndexOf(":");
+        const [repo, tag] = colon > target.lastIndexOf("/") ? [target.slice(0, colon), target.slice(colon + 1)] : [target, "latest"];
+        await docker.getImage(source).tag({ repo, tag });
+      }),
     pull: (ref, onLine) =>
       call(async () => {
         const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;

@@ -15,7 +15,8 @@ import { PersistentSession } from "./persistent-session";
 import { createColdProvider } from "./pool/cold-provider";
 import type { SandboxProvider } from "./pool/provider";
 import { SandboxPool } from "./pool/sandbox-pool";
-import { MAX_FILE_BYTES, type PreparedExecution, prepareExecution } from "./prepare";
+import { MAX_FILE_BYTES, onBakedImage, type PreparedExecution, prepareExecution } from "./prepare";
+import { findBakedImage } from "./images/baked-images";
 import { toSandboxPath } from "./paths";
 import type { RuntimeName } from "../runtimes/types";
 import type { SandboxSpec } from "./container-options";
@@ -313,9 +314,10 @@ export class DockerIsol8 {
     return this.audit.run(prepared, handlers, context, (teed) => this.runInSandbox(prepared, teed));
   }
 
-  private async runInSandbox(prepared: PreparedExecution, handlers: RunHandlers): Promise<ExecutionResult> {
+  private async runInSandbox(requested: PreparedExecution, handlers: RunHandlers): Promise<ExecutionResult> {
     const release = await this.semaphore.acquire();
     try {
+      const prepared = await this.useBakedImage(requested);
       await this.ensureImage(prepared);
       if (this.session) return (await this.session.use(prepared, (sandbox) => this.runIn(sandbox, prepared, handlers))).result;
       const sandbox = await this.provider.acquire(prepared);
@@ -336,6 +338,15 @@ export class DockerIsol8 {
     } finally {
       release();
     }
+  }
+
+  /** Packages already baked into an image (isol8 setup --<runtime>, isol8 build) are not installed again. */
+  private async useBakedImage(prepared: PreparedExecution): Promise<PreparedExecution> {
+    if (!prepared.install || !prepared.builtinImage || this.session) return prepared;
+    const baked = await findBakedImage(this.docker, prepared.runtime.name, prepared.install.packages);
+    if (!baked) return prepared;
+    this.log(`using ${baked.ref}: it holds ${prepared.install.packages.join(" ")}`);
+    return onBakedImage(prepared, baked.ref);
   }
 
   /** The engine's filtering proxy, started with the first filtered container. */

@@ -50,6 +50,19 @@ export interface PrepareContext {
   scope?: string;
 }
 
+/** Which containers are interchangeable: everything of the spec but its labels. */
+function containerKey(spec: SandboxSpec): string {
+  const { labels: _labels, ...keyed } = spec;
+  return JSON.stringify({ ...keyed, seccomp: keyed.seccomp.mode === "unconfined" ? "unconfined" : keyed.seccomp.profile });
+}
+
+/** The same execution on an image that already holds its packages: nothing to install. */
+export function onBakedImage(prepared: PreparedExecution, image: string): PreparedExecution {
+  const spec = { ...prepared.spec, image };
+  const { install: _install, ...rest } = prepared;
+  return { ...rest, spec, key: containerKey(spec), builtinImage: false };
+}
+
 /** Validates package names (data only: never options, URLs, paths or shell syntax) and builds the install argv. */
 function prepareInstall(runtime: RuntimeDefinition, packages: readonly string[] | undefined): PreparedExecution["install"] {
   if (!packages || packages.length === 0) return undefined;
@@ -146,7 +159,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
       [LABEL_PID]: String(process.pid),
     }),
   };
-  const { labels: _labels, ...keyed } = spec;
+  const key = containerKey(spec);
   return {
     executionId,
     runtime,
@@ -172,7 +185,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
         }
       : {}),
     spec,
-    key: JSON.stringify({ ...keyed, seccomp: keyed.seccomp.mode === "unconfined" ? "unconfined" : keyed.seccomp.profile }),
+    key,
     builtinImage: request.image === undefined,
     ...(request.metadata ? { metadata: request.metadata } : {}),
   };

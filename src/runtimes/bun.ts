@@ -14,5 +14,9 @@ export const bun: RuntimeDefinition = {
     pattern: "^(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9.^~*+_-]+)?$",
   },
   registryQuery: ["sh", "-c", "echo \"$NPM_CONFIG_REGISTRY\""],
-  bake: ["RUN cd / && bun add --no-summary {packages} && rm -rf /root/.bun /tmp/.bun-cache"],
+  bake: {
+    workdir: "/opt/isol8-deps",
+    argv: ["bun", "add", "--no-summary", "{packages}"],
+    then: [["ln", "-s", "/opt/isol8-deps/node_modules", "/node_modules"]],
+  },
 };

@@ -16,6 +16,11 @@ export const node: RuntimeDefinition = {
     pattern: "^(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9.^~*+_-]+)?$",
   },
   registryQuery: ["npm", "config", "get", "registry"],
-  // /node_modules is found from any program under /sandbox by node's resolution walk.
-  bake: ["RUN cd / && npm install --no-audit --no-fund --prefix / {packages} && rm -rf /root/.npm"],
+  // Installed in its own directory; /node_modules (a link to it) is found from any program
+  // under /sandbox by the module resolution walk.
+  bake: {
+    workdir: "/opt/isol8-deps",
+    argv: ["npm", "install", "--no-audit", "--no-fund", "{packages}"],
+    then: [["ln", "-s", "/opt/isol8-deps/node_modules", "/node_modules"]],
+  },
 };

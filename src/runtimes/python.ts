@@ -17,5 +17,5 @@ export const python: RuntimeDefinition = {
     "-c",
     "from pip._internal.models.index import PyPI; print(PyPI.netloc); print(PyPI.file_storage_domain)",
   ],
-  bake: ["RUN python3 -m pip install --no-cache-dir --break-system-packages {packages}"],
+  bake: { workdir: "/", argv: ["python3", "-m", "pip", "install", "--no-cache-dir", "--break-system-packages", "{packages}"] },
 };

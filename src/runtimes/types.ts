@@ -38,8 +38,11 @@ export interface RuntimeDefinition {
    * written into isol8 itself: they come from the package manager's own configuration.
    */
   registryQuery?: readonly string[];
-  /** Dockerfile lines that bake `{packages}` into a derived image (`isol8 setup --<runtime>`, `isol8 build`). */
-  bake?: readonly string[];
+  /**
+   * How packages are baked into a derived image (`isol8 setup --<runtime>`, `isol8 build`):
+   * an exec-form RUN (no shell) in `workdir`; `{packages}` expands to the package arguments.
+   */
+  bake?: { workdir: string; argv: readonly string[]; then?: readonly (readonly string[])[] };
 }
 
 export interface PackageInstall {

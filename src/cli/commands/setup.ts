@@ -2,11 +2,16 @@ import { defineCommand } from "citty";
 import { loadConfig } from "../../config/load";
 import { DockerIsol8 } from "../../engine/engine";
 import { createRuntimeRegistry } from "../../runtimes/registry";
+import { createDockerClient } from "../../engine/docker";
+import { bakeImage } from "../../engine/images/baked-images";
 import { listOf, rejectUnknownFlags } from "../args";
 import { createProgressRenderer } from "../progress";
 
 const setupArgs = {
   runtimes: { type: "positional", required: false, description: "Runtimes to build (default: all)" },
+  python: { type: "string", description: "Python packages to bake into an image, comma-separated (adds to config dependencies.python)" },
+  node: { type: "string", description: "Node.js packages to bake into an image, comma-separated" },
+  bun: { type: "string", description: "Bun packages to bake into an image, comma-separated" },
   force: { type: "boolean", description: "Rebuild every image even when up to date" },
   debug: { type: "boolean", description: "Show build output" },
 } as const;
@@ -26,6 +31,23 @@ export default defineCommand({
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
     try {
       const results = await engine.imageManager.setup(runtimes, { force: Boolean(args.force), onProgress: progress });
+      // Images with packages baked in: config `dependencies`, plus --python/--node/--bun.
+      for (const runtime of ["python", "node", "bun"] as const) {
+        const fromFlag = typeof args[runtime] === "string" ? args[runtime].split(",").map((p) => p.trim()).filter(Boolean) : [];
+        const packages = [...config.dependencies[runtime], ...fromFlag];
+        if (packages.length === 0) continue;
+        const image = `${runtime} + ${packages.join(" ")}`;
+        const t0 = performance.now();
+        progress({ image, state: "checking" });
+        progress({ image, state: "building" });
+        const baked = await bakeImage(createDockerClient(), registry.get(runtime), packages, {
+          force: Boolean(args.force),
+          onLine: (line) => progress({ image, line }),
+        });
+        progress.done();
+        process.stderr.write(`${baked.ref}: ${baked.built ? "built" : "up to date"} (${packages.join(" ")}, ${((performance.now() - t0) / 1000).toFixed(1)}s)\n`);
+        results.push({ image: baked.ref, state: baked.built ? "built" : "up-to-date", ms: performance.now() - t0 });
+      }
       progress.done();
       const built = results.filter((r) => r.state === "built").length;
       process.stderr.write(

@@ -1,0 +1,93 @@
+import { createHash } from "node:crypto";
+import { ImageError, RequestError } from "../../errors";
+import type { RuntimeDefinition } from "../../runtimes/types";
+import type { DockerClient } from "../docker";
+import { isol8Labels, LABEL_INPUTS, LABEL_MANAGED, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
+import { runtimeImageTag } from "./image-manager";
+import { tarStream } from "./tar";
+
+/** Packages baked into an image, sorted, space-separated. */
+export const LABEL_PACKAGES = "org.isol8.packages";
+
+export interface BakedImage {
+  ref: string;
+  runtime: string;
+  packages: string[];
+}
+
+/** Validates package names with the runtime's own pattern (data, never options, URLs or shell). */
+export function validatePackages(runtime: RuntimeDefinition, packages: readonly string[]): string[] {
+  if (!runtime.bake || !runtime.install) {
+    throw new RequestError(`Cannot bake packages for ${runtime.name}: not supported for ${runtime.name}`, "packages");
+  }
+  const pattern = new RegExp(runtime.install.pattern);
+  const bad = packages.find((p) => !pattern.test(p));
+  if (bad !== undefined) {
+    throw new RequestError(`Cannot install ${JSON.stringify(bad)}: not a plain ${runtime.name} package name`, "packages");
+  }
+  return [...new Set(packages)].sort();
+}
+
+/** The tag of the image with exactly these packages on the runtime image (by a hash). */
+export function bakedTag(runtime: RuntimeDefinition, packages: readonly string[], baseId: string): string {
+  const hash = createHash("sha256").update(JSON.stringify({ runtime: runtime.name, packages, baseId })).digest("hex").slice(0, 16);
+  return `isol8-deps:${runtime.name}-${hash}`;
+}
+
+/** The Dockerfile of a baked image (exec-form RUN: package names never meet a shell). */
+export function bakedDockerfile(runtime: RuntimeDefinition, packages: readonly string[]): string {
+  const argv = runtime.bake!.argv.flatMap((part) => (part === "{packages}" ? packages : [part]));
+  return [
+    `FROM ${runtimeImageTag(runtime.name)}`,
+    `WORKDIR ${runtime.bake!.workdir}`,
+    `RUN ${JSON.stringify(argv)}`,
+    ...(runtime.bake!.then ?? []).map((step) => `RUN ${JSON.stringify(step)}`),
+    "WORKDIR /sandbox",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Builds (or finds up to date) an image with packages installed at build time, `FROM` the
+ * runtime image; tagged by a hash of runtime + sorted packages (+ `tag` when given).
+ */
+export async function bakeImage(
+  docker: DockerClient,
+  runtime: RuntimeDefinition,
+  packages: readonly string[],
+  options: { tag?: string; force?: boolean; onLine?: (line: string) => void } = {},
+): Promise<{ ref: string; built: boolean }> {
+  const sorted = validatePackages(runtime, packages);
+  const base = await docker.inspectImage(runtimeImageTag(runtime.name));
+  if (!base) throw new ImageError(`Cannot bake packages: "${runtimeImageTag(runtime.name)}" is missing`, "run isol8 setup first");
+  const ref = bakedTag(runtime, sorted, base.id);
+  const inputs = ref.slice(ref.lastIndexOf("-") + 1);
+  const existing = await docker.inspectImage(ref);
+  const built = Boolean(options.force) || existing?.labels[LABEL_INPUTS] !== inputs;
+  if (built) {
+    const labels = isol8Labels("image", {
+      [LABEL_RUNTIME]: runtime.name,
+      [LABEL_PACKAGES]: sorted.join(" "),
+      [LABEL_INPUTS]: inputs,
+      [LABEL_SUPERVISOR]: base.labels[LABEL_SUPERVISOR],
+    });
+    const context = tarStream([{ name: "Dockerfile", content: bakedDockerfile(runtime, sorted) }]);
+    await docker.build(context, { tag: ref, labels, ...(options.onLine ? { onLine: options.onLine } : {}) });
+  }
+  if (options.tag) await docker.tag(ref, options.tag);
+  return { ref: options.tag ?? ref, built };
+}
+
+/** Baked images of a runtime whose packages include all of `wanted` (smallest first). */
+export async function findBakedImage(docker: DockerClient, runtime: string, wanted: readonly string[]): Promise<BakedImage | null> {
+  const images = await docker.listImages({ [LABEL_MANAGED]: "true", [LABEL_RUNTIME]: runtime, [LABEL_PACKAGES]: undefined });
+  const candidates = images
+    .map((image) => ({
+      ref: image.tags.find((t) => t.startsWith("isol8-deps:")) ?? image.tags[0] ?? image.id,
+      runtime,
+      packages: (image.labels[LABEL_PACKAGES] ?? "").split(" ").filter(Boolean),
+    }))
+    .filter((image) => wanted.every((p) => image.packages.includes(p)))
+    .sort((a, b) => a.packages.length - b.packages.length);
+  return candidates[0] ?? null;
+}

@@ -1,6 +1,12 @@
-import { Isol8Error } from "../errors";
+import { reexec, withoutFlag } from "../update/reexec";
+import { updateSelf } from "../update/self-update";
+import { stderrLog } from "./log";
 
-/** `isol8 serve --update`: wired to src/update once the updater lands. */
-export async function updateAndReexec(_rawArgs: string[]): Promise<number> {
-  throw new Isol8Error("Cannot update: the updater is not wired yet");
+/**
+ * `isol8 serve --update`: replaces this binary with the latest release (checksum verified,
+ * atomic), then serves with the new binary: the same arguments without `--update`.
+ */
+export async function updateAndReexec(rawArgs: string[]): Promise<number> {
+  await updateSelf({ log: stderrLog });
+  return reexec(["serve", ...withoutFlag(rawArgs, "--update")]);
 }

@@ -116,11 +116,8 @@ async function lineMatching(stream: ReadableStream<Uint8Array>, pattern: RegExp,
   }
 }
 
-// TODO(#5): drop the guard once `serve --update` calls updateSelf (src/cli/update-command.ts).
-const wired = readFileSync(join(ROOT, "src/cli/update-command.ts"), "utf8").includes("updateSelf");
-
 describe("isol8 serve --update", () => {
-  test.skipIf(!wired)("moves a running install to the served version, then serves as it", async () => {
+  test("moves a running install to the served version, then serves as it", async () => {
     const exe = installedCopy("serve");
     const proc = Bun.spawn([exe, "serve", "--update", "--port", "0", "--key", "k", "--hostname", "127.0.0.1"], {
       env: { ...process.env, NO_COLOR: "1", ISOL8_RELEASE_URL: server.url, ISOL8_SCOPE: TEST_SCOPE },

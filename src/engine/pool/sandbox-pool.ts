@@ -52,6 +52,8 @@ export class SandboxPool implements SandboxProvider {
   private stopped = false;
   private cleaning = false;
   private idleWaiters: (() => void)[] = [];
+  /** Containers being created: stop() waits for them, so none appears after it returns. */
+  private readonly inCreation = new Set<Promise<unknown>>();
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: PoolOptions) {
@@ -128,6 +130,8 @@ export class SandboxPool implements SandboxProvider {
     this.stopped = true;
     for (const wake of this.idleWaiters.splice(0)) wake();
     for (const bucket of this.buckets.values()) for (const wake of bucket.waiters.splice(0)) wake(null);
+    // Creations in flight destroy their container themselves once they see `stopped`.
+    while (this.inCreation.size) await Promise.allSettled([...this.inCreation]);
     const all = [...this.busy];
     for (const bucket of this.buckets.values()) all.push(...bucket.ready.splice(0), ...bucket.dirty.splice(0));
     this.busy.clear();
@@ -192,8 +196,11 @@ export class SandboxPool implements SandboxProvider {
 
   private async createInto(bucket: Bucket, key: string): Promise<void> {
     bucket.creating++;
+    const creation = this.options.create(bucket.spec, key);
+    this.inCreation.add(creation);
+    void creation.catch(() => {}).finally(() => this.inCreation.delete(creation));
     try {
-      const sandbox = await this.options.create(bucket.spec, key);
+      const sandbox = await creation;
       if (this.stopped || bucket.ready.length >= this.options.clean) await this.options.destroy(sandbox);
       else bucket.ready.push(sandbox);
     } catch (error) {

@@ -14,7 +14,13 @@ export type AddressClass =
   | "metadata"
   | "unspecified"
   | "multicast"
-  | "reserved";
+  | "reserved"
+  /**
+   * Documentation and benchmarking ranges (TEST-NET-1/2/3, 198.18.0.0/15): never routed on
+   * the Internet, so they reach nothing internal; transparent egress proxies answer DNS with
+   * them ("fake-IP"), so a name resolving there is treated like a public one.
+   */
+  | "test-net";
 
 /** An address range (`10.0.0.0/8`, `fd00::/8`). IPv4-mapped IPv6 ranges are stored as IPv4. */
 export interface Cidr {
@@ -65,12 +71,12 @@ const RANGES: [string, AddressClass][] = [
   ["169.254.0.0/16", "link-local"],
   ["172.16.0.0/12", "private"], // includes Docker's default bridges
   ["192.0.0.0/24", "reserved"], // IETF protocol assignments
-  ["192.0.2.0/24", "reserved"], // documentation
+  ["192.0.2.0/24", "test-net"], // documentation
   ["192.88.99.0/24", "reserved"], // 6to4 relay anycast
   ["192.168.0.0/16", "private"],
-  ["198.18.0.0/15", "reserved"], // benchmarking
-  ["198.51.100.0/24", "reserved"], // documentation
-  ["203.0.113.0/24", "reserved"], // documentation
+  ["198.18.0.0/15", "test-net"], // benchmarking
+  ["198.51.100.0/24", "test-net"], // documentation
+  ["203.0.113.0/24", "test-net"], // documentation
   ["224.0.0.0/4", "multicast"],
   ["240.0.0.0/4", "reserved"], // includes 255.255.255.255
   ["::/128", "unspecified"],

@@ -224,3 +224,17 @@ describe("resolution", () => {
 test("compileCidrs names the bad range", () => {
   expect(() => compileCidrs(["127.0.0.1/32", "10.0.0.0/99"])).toThrow('Cannot use address range "10.0.0.0/99"');
 });
+
+describe("fake-IP DNS of egress proxies", () => {
+  test("a name resolving to a test-net address passes; the same address as an IP literal does not", async () => {
+    const rules = {
+      allowedPorts: new Set([443]),
+      allowedCidrs: [],
+      hosts: new Map<string, readonly string[]>(),
+      resolve: async () => ["203.0.113.80"],
+    };
+    const policy = compileHostPolicy({ allow: ["pkgs\\.example\\.test", "203\\.0\\.113\\.80"], deny: [] });
+    expect((await decideDestination(policy, "pkgs.example.test", 443, rules)).allowed).toBe(true);
+    expect((await decideDestination(policy, "203.0.113.80", 443, rules)).allowed).toBe(false);
+  });
+});

@@ -121,7 +121,11 @@ export async function decideDestination(policy: HostPolicy, rawHost: string, por
     if (cls === "loopback" || cls === "unspecified") {
       if (rules.selfPorts?.has(port)) return refuse(`host "${host}" is the proxy itself`);
     }
-    if (cls !== "public" && !inAllowedCidr(ip, rules)) return refuse(`host "${host}" resolves to an internal address (${cls})`);
+    // A name may resolve to a public or test-net address (fake-IP DNS of egress proxies);
+    // anything internal needs an explicitly allowed range.
+    if (cls !== "public" && cls !== "test-net" && !inAllowedCidr(ip, rules)) {
+      return refuse(`host "${host}" resolves to an internal address (${cls})`);
+    }
     checked.push(formatIp(ip));
   }
   return { allowed: true, host, port, addresses: checked };

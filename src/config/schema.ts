@@ -134,6 +134,12 @@ export const ConfigSchema = section({
       ),
       /** Let clients ask for `network: "host"`. */
       allowHostNetwork: v.optional(v.boolean(), false),
+      /**
+       * Let clients widen the filtered network with their own `allow` patterns (their `deny`
+       * patterns, which only narrow it, are always accepted). Off: only the server's
+       * network.whitelist (and package registries for installs) can be reached.
+       */
+      allowClientNetworkPatterns: v.optional(v.boolean(), false),
       /** Images clients may ask for besides the built-in runtime images. */
       allowedImages: v.optional(v.array(v.string()), []),
     }),

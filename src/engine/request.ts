@@ -60,10 +60,10 @@ export const ExecutionRequestSchema = v.strictObject({
    * runtime's package registry allowed.
    */
   installPackages: v.optional(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(214)))),
-  /** Filtered mode: host name patterns (regular expressions) the program may reach. */
-  allow: v.optional(v.array(v.string())),
-  /** Filtered mode: host name patterns refused even when allowed (deny wins). */
-  deny: v.optional(v.array(v.string())),
+  /** Filtered mode: host name patterns (regular expressions, whole host) the program may reach. */
+  allow: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(256))), v.maxLength(64))),
+  /** Filtered mode: host name patterns (matching anywhere in the host) refused even when allowed (deny wins). */
+  deny: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(256))), v.maxLength(64))),
   /** Filtered mode: return one log entry per request in `networkLogs`. */
   logNetwork: v.optional(v.boolean()),
   /** Seccomp for this execution (default: the config's `security`). A custom profile must be readable. */

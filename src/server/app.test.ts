@@ -154,6 +154,16 @@ describe("policy clamps (403 naming the option)", () => {
     ["timeoutMs", { timeoutMs: 3_600_000 }],
     ["pidsLimit", { pidsLimit: 100000 }],
   ];
+
+  test("client allow patterns need server.allowClientNetworkPatterns; deny patterns are always accepted", async () => {
+    const { app } = makeApp();
+    const widen = await call(app, "POST", "/execute", { request: { code: "1", network: "filtered", allow: [".*"] } });
+    expect(widen.status).toBe(403);
+    expect(((await widen.json()) as { option: string }).option).toBe("allow");
+    expect((await call(app, "POST", "/execute", { request: { code: "1", network: "filtered", deny: ["evil"] } })).status).toBe(200);
+    const open = makeApp(parseConfig({ server: { allowClientNetworkPatterns: true } }));
+    expect((await call(open.app, "POST", "/execute", { request: { code: "1", network: "filtered", allow: ["x"] } })).status).toBe(200);
+  });
   for (const [option, options] of cases) {
     test(`${option}`, async () => {
       const { app, engine } = makeApp();

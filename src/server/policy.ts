@@ -24,6 +24,9 @@ export function applyServerPolicy(request: ExecutionRequest, options: ExecuteOpt
   const server = config.server;
 
   if (merged.network === "host" && !server.allowHostNetwork) refuse("network", "host networking is disabled on this server");
+  if (merged.allow?.length && !server.allowClientNetworkPatterns) {
+    refuse("allow", "this server decides which hosts the filtered network reaches (network.whitelist)");
+  }
 
   if (merged.image !== undefined) {
     const builtin = RUNTIME_NAMES.some((name) => merged.image === `isol8:${name}`);

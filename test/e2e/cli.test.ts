@@ -315,3 +315,26 @@ describe("cleanup", () => {
     expect(r.stdout).toMatch(/removed [1-9]\d* container\(s\)/);
   });
 });
+
+describe("run: Ctrl-C", () => {
+  test("SIGINT stops the program, removes the container and exits 130", async () => {
+    const scope = `isol8-test-sigint-${process.pid}`;
+    const child = Bun.spawn([BINARY, "run", "-e", "import time; print('started', flush=True); time.sleep(60)"], {
+      env: { ...process.env, ISOL8_SCOPE: scope, NO_COLOR: "1" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const reader = child.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("started")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    child.kill("SIGINT");
+    expect(await child.exited).toBe(130);
+    const { createDockerClient } = await import("../../src/engine/docker");
+    const { LABEL_SCOPE } = await import("../../src/engine/labels");
+    expect(await createDockerClient().listContainers({ [LABEL_SCOPE]: scope })).toEqual([]);
+  }, 60_000);
+});

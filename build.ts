@@ -72,6 +72,9 @@ async function compileBinary(target: string, outfile: string): Promise<void> {
     define,
     minify: true,
     sourcemap: "none",
+    // ssh2 (via dockerode) loads this optional native addon inside a try/catch; isol8 never
+    // uses SSH, and its build script is not run (package.json allowScripts).
+    external: ["cpu-features"],
     compile: {
       target: target as Bun.Build.CompileTarget,
       outfile,

@@ -65,6 +65,12 @@ async function buildLibrary(): Promise<void> {
   console.log("build: dist/index.js + dist/index.d.ts");
 }
 
+/** Bun.build throws an AggregateError whose message alone says only "Bundle failed". */
+function describe(error: unknown): string {
+  const inner = (error as { errors?: unknown[] }).errors;
+  return Array.isArray(inner) && inner.length ? inner.map(String).join("\n") : String((error as Error)?.message ?? error);
+}
+
 /** Compiles the CLI for `target`; throws when Bun cannot (e.g. a cross target's runtime cannot be fetched). */
 async function compileBinary(target: string, outfile: string): Promise<void> {
   const result = await Bun.build({
@@ -88,7 +94,7 @@ async function compileBinary(target: string, outfile: string): Promise<void> {
 }
 
 async function buildBinary(target: string, outfile: string): Promise<void> {
-  await compileBinary(target, outfile).catch((error: Error) => fail(`compile for ${target} failed:\n${error.message}`));
+  await compileBinary(target, outfile).catch((error: Error) => fail(`compile for ${target} failed:\n${describe(error)}`));
 }
 
 /** The Node launcher as one CommonJS file (no dependencies left to install), executable. */
@@ -149,7 +155,7 @@ async function buildRelease(root: string, names: ReleaseTarget[], hostName: Rele
       await compileBinary(`bun-${name}`, join(dir, binaryFileName(name)));
       built.push(name);
     } catch (error) {
-      if (name === hostName) fail(`compile for ${name} failed:\n${(error as Error).message}`);
+      if (name === hostName) fail(`compile for ${name} failed:\n${describe(error)}`);
       console.error(`build: skipped ${name}: ${(error as Error).message.split("\n")[0]}`);
     }
   }

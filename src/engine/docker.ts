@@ -71,11 +71,13 @@ function statusOf(error: unknown): number | undefined {
 function wrap(endpoint: string, error: unknown): Error {
   const code = (error as { code?: string }).code;
   if (code && ["ENOENT", "ECONNREFUSED", "EACCES", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"].includes(code)) {
-    return new DockerUnavailableError(
-      `Cannot connect to Docker at "${endpoint}": ${code === "EACCES" ? "permission denied" : "the daemon is not answering"} (${code})`,
+    // One line that says what is wrong and how to fix it (the CLI prints it as is).
+    const fix =
       code === "EACCES"
         ? "run as root or add your user to the docker group"
-        : "start the Docker daemon (e.g. `sudo systemctl start docker`, or `.ci/provision-docker` in the isol8 repo on Debian), or set DOCKER_HOST",
+        : "start the Docker daemon (sudo systemctl start docker, or .ci/provision-docker.sh from the isol8 repository) or set DOCKER_HOST";
+    return new DockerUnavailableError(
+      `Cannot connect to Docker at "${endpoint}": ${code === "EACCES" ? "permission denied" : "the daemon is not answering"} (${code}); ${fix}`,
     );
   }
   if (error instanceof Isol8Error) return error;

@@ -637,3 +637,30 @@ test("invalid options fail with errors naming the value", () => {
   expect(() => createFilteringProxy({ hosts: { "sink.test": "localhost" } })).toThrow('"localhost" is not an IP address');
   expect(() => createFilteringProxy().setPolicy("a", { allow: ["("], deny: [] })).toThrow('Cannot use allow pattern "("');
 });
+
+describe("connection slots", () => {
+  test("clients that close without sending a request free their slot at once", async () => {
+    const { FilteringProxy } = await import("./filtering-proxy");
+    const { connect } = await import("node:net");
+    // A head timeout far beyond the test timeout: only closing at once can free the slots.
+    const proxy = new FilteringProxy({ maxConnectionsPerKey: 4, allowedPorts: [80], limits: { headerTimeoutMs: 600_000 } });
+    const listener = await proxy.listenTcp("k");
+    proxy.setPolicy("k", { allow: [], deny: [] });
+    const { port } = listener.address as { port: number };
+    const openAndHalfClose = () =>
+      new Promise<void>((resolve) => {
+        const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () => socket.end());
+        socket.on("close", () => resolve());
+        socket.resume();
+      });
+    for (let i = 0; i < 8; i++) await openAndHalfClose();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect({ port, host: "127.0.0.1" }, () => socket.write("GET http://x.test/ HTTP/1.1\r\nHost: x.test\r\n\r\n"));
+      let text = "";
+      socket.on("data", (c) => (text += c));
+      socket.on("close", () => resolve(text));
+    });
+    expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 403 Forbidden");
+    await proxy.close();
+  });
+});

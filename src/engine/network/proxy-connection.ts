@@ -65,6 +65,9 @@ export class ProxyConnection {
     client.on("close", () => this.finish());
     client.on("timeout", () => this.onTimeout());
     client.on("data", this.onHeadData);
+    // A client that stops sending before its request head is complete will never send one:
+    // free its connection slot now instead of at the head timeout.
+    client.once("end", this.onEndBeforeHead);
     client.setTimeout(limits.idleTimeoutMs);
     this.headTimer = setTimeout(() => this.answer(408, "request head not received in time"), limits.headerTimeoutMs);
     this.headTimer.unref?.();
@@ -82,6 +85,8 @@ export class ProxyConnection {
     this.hooks.closed();
   }
 
+  private readonly onEndBeforeHead = (): void => this.finish("client closed before sending a request");
+
   private readonly onHeadData = (chunk: Buffer): void => {
     const searched = this.head.length;
     this.head = Buffer.concat([this.head, chunk]);
@@ -93,6 +98,7 @@ export class ProxyConnection {
     if (end === -1) return;
     this.clearHeadTimer();
     this.client.off("data", this.onHeadData);
+    this.client.off("end", this.onEndBeforeHead);
     this.client.pause();
     const rest = this.head.subarray(end);
     const parsed = parseHead(this.head.subarray(0, end).toString("latin1"));

@@ -12,6 +12,8 @@ import type { Sandbox } from "./sandbox";
 export class PersistentSession {
   private sandbox: Sandbox | null = null;
   private runtime: RuntimeName | null = null;
+  /** Security-relevant container settings fixed by the first use. */
+  private settings: { network: string; seccomp: string; image: string } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private creating: Promise<Sandbox> | null = null;
   /** Time of the last use, for idle pruning. */
@@ -42,6 +44,24 @@ export class PersistentSession {
         ),
       );
     }
+    const asked = {
+      network: prepared.spec.network,
+      seccomp: prepared.spec.seccomp.mode,
+      image: prepared.spec.image,
+    };
+    // The container cannot change its network, seccomp profile or image: refuse rather than
+    // run a request under settings it did not ask for.
+    for (const field of ["network", "seccomp", "image"] as const) {
+      if (this.settings && this.settings[field] !== asked[field]) {
+        return Promise.reject(
+          new ConflictError(
+            `Cannot switch ${field} from "${this.settings[field]}" to "${asked[field]}": a persistent container keeps the settings of its first use`,
+            `use a separate persistent engine or session for ${field} "${asked[field]}"`,
+          ),
+        );
+      }
+    }
+    this.settings ??= asked;
     this.runtime ??= prepared.runtime.name;
     this.active++;
     const run = async () => {

@@ -29,14 +29,20 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
 fi
 
 if [ -z "$started" ] && ! docker info >/dev/null 2>&1; then
-  # A killed daemon leaves pid files behind that stop the next one from starting.
-  for pidfile in /var/run/docker.pid /run/docker.pid /var/run/docker/containerd/containerd.pid /run/containerd/containerd.pid; do
-    if [ -f "$pidfile" ]; then
-      pid=$(cat "$pidfile" 2>/dev/null || true)
-      if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-        log "removing stale $pidfile"
-        rm -f "$pidfile"
-      fi
+  # A killed daemon leaves pid files behind that stop the next one from starting. A pid
+  # file is stale unless its process is alive (not a zombie) and is that daemon.
+  running() { # pid name
+    [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+    state=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)
+    [ "$state" != Z ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+  }
+  for entry in /var/run/docker.pid:dockerd /run/docker.pid:dockerd \
+    /var/run/docker/containerd/containerd.pid:containerd /run/containerd/containerd.pid:containerd; do
+    pidfile=${entry%%:*}
+    name=${entry##*:}
+    if [ -f "$pidfile" ] && ! running "$(cat "$pidfile" 2>/dev/null)" "$name"; then
+      log "removing stale $pidfile"
+      rm -f "$pidfile"
     fi
   done
   log "starting dockerd (log: /var/log/isol8-dockerd.log)"

@@ -24,6 +24,7 @@ import { type ExecutionRequest, validateRequest } from "./request";
 import type { ExecutionResult, ExecutionSummary, StreamEvent } from "./result";
 import { type RunHandlers, type RunOutcome, runExecution } from "./run-execution";
 import { SandboxNetwork } from "./network/sandbox-network";
+import { runUnderPolicy } from "./network/under-policy";
 import { createSandbox, type Sandbox } from "./sandbox";
 import { resolveSeccomp } from "./seccomp";
 import { Semaphore } from "./semaphore";
@@ -360,31 +361,15 @@ export class DockerIsol8 {
     return this.network;
   }
 
-  /** Runs an execution; in filtered mode under its own network policy, whose logs and bytes it returns. */
+  /** Runs an execution; a filtered one under its own network policy (see runUnderPolicy). */
   private async runIn(sandbox: Sandbox, prepared: PreparedExecution, handlers: RunHandlers): Promise<RunOutcome> {
     const proxy = this.network?.proxy;
-    if (!sandbox.proxy || !proxy || !prepared.policy) return runExecution(sandbox, prepared, handlers);
-    const { key } = sandbox.proxy;
+    const { policy } = prepared;
+    if (!sandbox.proxy || !proxy || !policy) return runExecution(sandbox, prepared, handlers);
     const registryHosts = prepared.install ? await this.images.registryHosts(prepared.spec.image) : [];
-    proxy.setPolicy(key, {
-      allow: prepared.policy.allow,
-      deny: prepared.policy.deny,
-      alwaysAllowHosts: registryHosts,
-      logRequests: prepared.policy.logNetwork,
-      maskValues: prepared.secrets,
-    });
-    let outcome: RunOutcome;
-    try {
-      outcome = await runExecution(sandbox, prepared, handlers);
-    } finally {
-      proxy.clearPolicy(key); // cuts whatever is still connected (and logs it)
-    }
-    const bytes = proxy.takeBytes(key);
-    const logs = proxy.takeLogs(key);
-    outcome.result.resourceUsage.networkBytesIn = bytes.in;
-    outcome.result.resourceUsage.networkBytesOut = bytes.out;
-    if (prepared.policy.logNetwork) outcome.result.networkLogs = logs;
-    return outcome;
+    return runUnderPolicy(proxy, sandbox.proxy.key, { ...prepared, policy }, registryHosts, () =>
+      runExecution(sandbox, prepared, handlers),
+    );
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

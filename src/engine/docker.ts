@@ -51,10 +51,6 @@ export interface DockerClient {
   tag(source: string, target: string): Promise<void>;
   pull(ref: string, onLine?: (line: string) => void): Promise<void>;
   build(context: Readable, options: BuildOptions): Promise<void>;
-  createNetwork(options: Docker.NetworkCreateOptions): Promise<string>;
-  removeNetwork(id: string): Promise<void>;
-  listNetworks(labels: Record<string, string | undefined>): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
-  connectNetwork(networkId: string, containerId: string): Promise<void>;
   /** The raw client, for the few calls that have no wrapper yet. */
   readonly raw: Docker;
 }
@@ -216,25 +212,6 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
           throw new ImageError(`Cannot build image "${opts.tag}": ${(error as Error).message.trim()}`);
         }
       }),
-    createNetwork: (opts) => call(async () => (await docker.createNetwork(opts)).id),
-    removeNetwork: async (id) => {
-      try {
-        await docker.getNetwork(id).remove();
-      } catch (error) {
-        if (statusOf(error) === 404) return;
-        throw wrap(endpoint, error);
-      }
-    },
-    listNetworks: (labels) =>
-      call(async () =>
-        (await docker.listNetworks({ filters: { label: toLabelFilters(labels) } })).map((n) => ({
-          id: n.Id,
-          name: n.Name,
-          labels: n.Labels ?? {},
-        })),
-      ),
-    connectNetwork: (networkId, containerId) =>
-      call(async () => void (await docker.getNetwork(networkId).connect({ Container: containerId }))),
   };
 }
 

@@ -17,6 +17,7 @@ import type { SandboxProvider } from "./pool/provider";
 import { SandboxPool } from "./pool/sandbox-pool";
 import { MAX_FILE_BYTES, onBakedImage, type PreparedExecution, prepareExecution } from "./prepare";
 import { findBakedImage } from "./images/baked-images";
+import { removeImages } from "./images/remove-images";
 import { toSandboxPath } from "./paths";
 import type { RuntimeName } from "../runtimes/types";
 import type { SandboxSpec } from "./container-options";
@@ -267,14 +268,7 @@ export class DockerIsol8 {
     const selector = { [LABEL_MANAGED]: "true", ...(options.scope ? { [LABEL_SCOPE]: options.scope } : {}) };
     const containers = await docker.listContainers(selector);
     await Promise.all(containers.map((c) => docker.remove(c.id)));
-    let images = 0;
-    if (options.images) {
-      const list = await docker.listImages({ [LABEL_MANAGED]: "true" });
-      for (const image of list) {
-        for (const ref of image.tags.length ? image.tags : [image.id]) await docker.removeImage(ref);
-        images++;
-      }
-    }
+    const images = options.images ? await removeImages(docker, { [LABEL_MANAGED]: "true" }) : 0;
     return { containers: containers.length, images };
   }
 

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline/promises";
 import type { Isol8Config } from "../config/schema";
 import { createDockerClient, type DockerClient } from "../engine/docker";
 import { DockerIsol8 } from "../engine/engine";
+import { removeImages } from "../engine/images/remove-images";
 import { LABEL_MANAGED, LABEL_OWNER } from "../engine/labels";
 import { VERSION } from "../version";
 import { createServerApp } from "./app";
@@ -73,14 +74,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log,
     cleanup: async (images) => {
       const containers = await engine.releaseIdle();
-      let removedImages = 0;
-      if (images) {
-        for (const image of await docker.listImages({ [LABEL_MANAGED]: "true" })) {
-          for (const ref of image.tags.length ? image.tags : [image.id]) await docker.removeImage(ref);
-          removedImages++;
-        }
-      }
-      return { containers, images: removedImages };
+      return { containers, images: images ? await removeImages(docker, { [LABEL_MANAGED]: "true" }) : 0 };
     },
   });
 

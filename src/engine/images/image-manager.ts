@@ -177,7 +177,8 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
       const hosts = hostsFrom(await queryImage(docker, image, runtime.registryQuery));
       onProgress({ image, message: `package registry: ${hosts.join(", ") || "(none found)"}` });
       const relabel: TarEntry[] = [{ name: "Dockerfile", content: `FROM ${image}\n` }];
-      await build(image, relabel, {}, { ...labels, [LABEL_REGISTRY_HOSTS]: hosts.join(",") }, onProgress);
+      const linesOnly = (event: ImageProgress) => event.line && onProgress({ image, line: event.line });
+      await build(image, relabel, {}, { ...labels, [LABEL_REGISTRY_HOSTS]: hosts.join(",") }, linesOnly);
     }
     return { image, state: "built", ms: performance.now() - t0 };
   }

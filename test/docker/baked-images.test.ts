@@ -1,0 +1,52 @@
+// Images with packages baked in: built FROM the runtime image, found by a run whose
+// packages they hold, which then installs nothing.
+import { afterAll, describe, expect, test } from "bun:test";
+import { createDockerClient } from "../../src/engine/docker";
+import { bakeImage, findBakedImage, validatePackages } from "../../src/engine/images/baked-images";
+import { RequestError } from "../../src/errors";
+import { node } from "../../src/runtimes/node";
+import { bash } from "../../src/runtimes/bash";
+import { testEngine } from "../helpers";
+
+const docker = createDockerClient();
+const TAG = `isol8-test-baked:${process.pid}`;
+const logs: string[] = [];
+const engine = testEngine({ pool: false, log: (line) => logs.push(line) });
+let baked: string | undefined;
+
+afterAll(async () => {
+  await engine.stop();
+  for (const ref of [TAG, baked].filter(Boolean) as string[]) await docker.removeImage(ref);
+});
+
+describe("baked images", () => {
+  test("isol8 build: node packages baked FROM isol8:node, named and reused when up to date", async () => {
+    const first = await bakeImage(docker, node, ["is-number"], { tag: TAG });
+    expect(first.ref).toBe(TAG);
+    const again = await bakeImage(docker, node, ["is-number"]);
+    expect(again.built).toBe(false);
+    baked = again.ref;
+    expect(baked).toMatch(/^isol8-deps:node-[0-9a-f]{16}$/);
+    const found = await findBakedImage(docker, "node", ["is-number"]);
+    expect(found?.packages).toEqual(["is-number"]);
+  }, 300_000);
+
+  test("a run whose packages are baked uses that image and installs nothing (no network needed)", async () => {
+    const result = await engine.execute({
+      runtime: "node",
+      code: "import n from 'is-number'; console.log(n(5), process.env.HTTP_PROXY ?? 'no proxy')",
+      installPackages: ["is-number"],
+      logNetwork: true,
+    });
+    expect(result.stdout).toBe("true http://127.0.0.1:8118\n");
+    expect(result.networkLogs).toEqual([]); // nothing was fetched
+    expect(logs).toContain(`using ${baked}: it holds is-number`);
+  }, 120_000);
+
+  test("package names are data: options, URLs and shell syntax are refused; bash cannot bake", () => {
+    for (const bad of ["--registry=x", "https://x/y.tgz", "a;rm -rf /", "$(id)", "../x"]) {
+      expect(() => validatePackages(node, [bad])).toThrow(RequestError);
+    }
+    expect(() => validatePackages(bash, ["jq"])).toThrow(/not supported for bash/);
+  });
+});

@@ -21,12 +21,13 @@ interface Started {
   exited: Promise<number>;
 }
 
-function startServer(config: object = {}): Promise<Started> {
+function startServer(config: object = {}, port = "0", env: Record<string, string> = {}): Promise<Started> {
   const dir = mkdtempSync(join(work, "srv-"));
   writeFileSync(join(dir, "isol8.config.json"), JSON.stringify(config));
-  const child = spawn(BINARY, ["serve", "--port", "0", "--key", KEY, "--hostname", "127.0.0.1"], {
+  const portArgs = port === "" ? [] : ["--port", port];
+  const child = spawn(BINARY, ["serve", ...portArgs, "--key", KEY, "--hostname", "127.0.0.1"], {
     cwd: dir,
-    env: { ...process.env, HOME: dir, ISOL8_SCOPE: TEST_SCOPE, NO_COLOR: "1" },
+    env: { ...process.env, HOME: dir, ISOL8_SCOPE: TEST_SCOPE, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   servers.push(child);
@@ -129,6 +130,35 @@ describe("isol8 serve", () => {
     expect(await server.exited).toBe(0);
     expect(await ownedBy(server.child.pid!)).toEqual([]);
   }, 60_000);
+});
+
+describe("isol8 serve: ports", () => {
+  test("a busy port (not a terminal) → a free port is chosen and printed; ISOL8_PORT is used without --port", async () => {
+    const blocker = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("busy") });
+    try {
+      const moved = await startServer({}, String(blocker.port));
+      expect(new URL(moved.url).port).not.toBe(String(blocker.port));
+      expect((await fetch(`${moved.url}/health`)).status).toBe(200);
+      expect(moved.stderr()).toContain("in use");
+      moved.child.kill("SIGTERM");
+      expect(await moved.exited).toBe(0);
+      const free = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+      const chosen = String(free.port);
+      free.stop(true);
+      const fromEnv = await startServer({}, "", { ISOL8_PORT: chosen, PORT: "1" });
+      expect(new URL(fromEnv.url).port).toBe(chosen);
+      fromEnv.child.kill("SIGTERM");
+      expect(await fromEnv.exited).toBe(0);
+    } finally {
+      blocker.stop(true);
+    }
+  }, 60_000);
+
+  test("without a key the server refuses to start (exit 2)", () => {
+    const r = runBinary(["serve", "--port", "0"], { env: { ISOL8_API_KEY: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("no API key");
+  });
 });
 
 describe("isol8 serve: leftovers and pruning", () => {

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { loadConfig } from "../../config/load";
 import { UsageError } from "../../errors";
-import { startServer } from "../../server/serve";
+import { type RunningServer, startServer } from "../../server/serve";
 import { numberFlag, rejectUnknownFlags } from "../args";
 import { stderrLog } from "../log";
 
@@ -37,20 +37,36 @@ export default defineCommand({
     if (!apiKey) throw new UsageError("Cannot start the server: no API key", "pass --key <key> or set ISOL8_API_KEY");
     const port = resolvePort(args.port, process.env);
     const log = (line: string) => stderrLog(line);
-    const server = await startServer({
-      config,
-      apiKey,
-      port,
-      hostname: args.hostname ?? "0.0.0.0",
-      log: args.debug ? log : (line) => (line.startsWith("container ") ? undefined : log(line)),
-      onListening: (url) => process.stdout.write(`isol8 ${url}\n`),
-      ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
-    });
-    log(`config: ${source ?? "(built-in defaults)"}`);
-    return new Promise<number>((resolve) => {
-      const stop = (signal: string) => void server.shutdown(signal).then(() => resolve(0));
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("SIGTERM", () => stop("SIGTERM"));
-    });
+    // Signals are handled from the start: one that arrives while the server is starting
+    // shuts it down as soon as it is up (never the default action, which would leave containers).
+    let server: RunningServer | undefined;
+    let signalled: string | undefined;
+    let resolveExit!: (code: number) => void;
+    const exit = new Promise<number>((resolve) => (resolveExit = resolve));
+    const stop = (signal: string) => {
+      signalled ??= signal;
+      if (server) void server.shutdown(signal).then(() => resolveExit(0));
+    };
+    const onInt = () => stop("SIGINT");
+    const onTerm = () => stop("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    try {
+      server = await startServer({
+        config,
+        apiKey,
+        port,
+        hostname: args.hostname ?? "0.0.0.0",
+        log: args.debug ? log : (line) => (line.startsWith("container ") ? undefined : log(line)),
+        onListening: (url) => process.stdout.write(`isol8 ${url}\n`),
+        ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
+      });
+      log(`config: ${source ?? "(built-in defaults)"}`);
+      if (signalled) stop(signalled);
+      return await exit;
+    } finally {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    }
   },
 });

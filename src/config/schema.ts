@@ -11,11 +11,14 @@ export type NetworkMode = (typeof NETWORK_MODES)[number];
 export const SECCOMP_MODES = ["strict", "unconfined", "custom"] as const;
 export type SeccompMode = (typeof SECCOMP_MODES)[number];
 
-const size = v.pipe(
+/** A size (`512m`, `1g`, `256k` or bytes); shared by the config and execution requests. */
+export const SizeSchema = v.pipe(
   v.union([v.string(), v.number()], SIZE_HINT),
   v.check((value) => isSize(value), SIZE_HINT),
 ) as v.GenericSchema<Size, Size>;
-const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+export const PositiveIntSchema = v.pipe(v.number(), v.integer(), v.minValue(1));
+const size = SizeSchema;
+const positiveInt = PositiveIntSchema;
 const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 const packageList = v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []);
 

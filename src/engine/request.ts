@@ -1,15 +1,11 @@
 import * as v from "valibot";
 import { formatIssues } from "../config/issues";
-import { NETWORK_MODES, RUNTIME_NAMES, type NetworkMode, type RuntimeName } from "../config/schema";
-import { isSize, SIZE_HINT, type Size } from "../config/sizes";
+import { NETWORK_MODES, PositiveIntSchema, RUNTIME_NAMES, SizeSchema, type NetworkMode, type RuntimeName } from "../config/schema";
 import { RequestError } from "../errors";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const size = v.pipe(
-  v.union([v.string(), v.number()], SIZE_HINT),
-  v.check((value) => isSize(value), SIZE_HINT),
-) as v.GenericSchema<Size, Size>;
-const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const size = SizeSchema;
+const positiveInt = PositiveIntSchema;
 const envRecord = v.record(
   v.pipe(v.string(), v.regex(ENV_NAME, "must be a valid environment variable name")),
   v.pipe(v.string(), v.check((s) => !s.includes("\0"), "must not contain NUL bytes")),

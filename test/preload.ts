@@ -2,21 +2,13 @@
 // behind. Selects by label only: the test scope, and an owner process that is gone.
 import { createDockerClient } from "../src/engine/docker";
 import { LABEL_PID, LABEL_SCOPE } from "../src/engine/labels";
+import { processAlive } from "../src/server/reclaim";
 import { TEST_SCOPE } from "./helpers";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 try {
   const docker = createDockerClient();
   const leftovers = await docker.listContainers({ [LABEL_SCOPE]: TEST_SCOPE });
-  const dead = leftovers.filter((c) => !alive(Number(c.labels[LABEL_PID])));
+  const dead = leftovers.filter((c) => !processAlive(Number(c.labels[LABEL_PID])));
   await Promise.all(dead.map((c) => docker.remove(c.id)));
   if (dead.length) console.error(`preload: removed ${dead.length} container(s) left by earlier test runs`);
 } catch {

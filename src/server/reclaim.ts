@@ -4,7 +4,8 @@ import { LABEL_KIND, LABEL_MANAGED, LABEL_OWNER, LABEL_PID } from "../engine/lab
 /** Owner ids of server instances start with this, so leftovers of dead servers can be found. */
 export const SERVER_OWNER_PREFIX = "srv-";
 
-function alive(pid: number): boolean {
+/** Is a process with this pid running (EPERM: yes, owned by someone else)? */
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -22,7 +23,7 @@ export async function reclaimDeadServers(docker: DockerClient, self: string): Pr
   const all = await docker.listContainers({ [LABEL_MANAGED]: "true", [LABEL_KIND]: "sandbox" });
   const dead = all.filter((c) => {
     const owner = c.labels[LABEL_OWNER] ?? "";
-    return owner.startsWith(SERVER_OWNER_PREFIX) && owner !== self && !alive(Number(c.labels[LABEL_PID]));
+    return owner.startsWith(SERVER_OWNER_PREFIX) && owner !== self && !processAlive(Number(c.labels[LABEL_PID]));
   });
   await Promise.all(dead.map((c) => docker.remove(c.id)));
   return dead.length;

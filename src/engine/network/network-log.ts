@@ -27,15 +27,11 @@ export interface NetworkLogEntry {
   bytesOut: number;
 }
 
-/** How one connection ended, before masking. */
-export interface ConnectionOutcome extends RequestSummary {
+/** How one connection ended, before masking (the entry's outcome fields, with the raw request). */
+export interface ConnectionOutcome
+  extends RequestSummary,
+    Pick<NetworkLogEntry, "action" | "reason" | "status" | "durationMs" | "bytesIn" | "bytesOut"> {
   startedAt: Date;
-  action: "ALLOW" | "BLOCK";
-  reason?: string;
-  status: number | null;
-  durationMs: number;
-  bytesIn: number;
-  bytesOut: number;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { defineCommand } from "citty";
 import { createDockerClient } from "../../engine/docker";
-import { DockerIsol8 } from "../../engine/engine";
+import { removeImages } from "../../engine/images/remove-images";
 import { LABEL_KIND, LABEL_MANAGED, LABEL_SCOPE } from "../../engine/labels";
 import { rejectUnknownFlags } from "../args";
 
@@ -38,8 +38,10 @@ export default defineCommand({
         return 1;
       }
     }
-    const removed = await DockerIsol8.cleanup({ docker, images: Boolean(args.images), ...(scope ? { scope } : {}) });
-    process.stdout.write(`removed ${removed.containers} container(s), ${removed.images} image(s)\n`);
+    // Remove exactly what was listed (and confirmed), not a second, later listing.
+    await Promise.all(containers.map((c) => docker.remove(c.id)));
+    const removedImages = args.images ? await removeImages(docker, { [LABEL_MANAGED]: "true" }) : 0;
+    process.stdout.write(`removed ${containers.length} container(s), ${removedImages} image(s)\n`);
     return 0;
   },
 });

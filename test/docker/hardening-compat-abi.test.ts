@@ -1,0 +1,97 @@
+// Item 1 of the isolation review: the 32-bit system-call ABIs. The strict profile filters
+// the native ABI only, so every int 0x80 (from a 32-bit or a 64-bit process) and every x32
+// call is refused, socketcall included, whose arguments sit in memory where seccomp
+// cannot check the socket family. Probes are tiny static programs (compat-abi-probes.ts);
+// each prints its name and exit status: 200 = the call succeeded, 159 = killed by SIGSYS.
+// No socket is ever connected: creating one is the proof.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { DockerIsol8 } from "../../src/engine/engine";
+import { testEngine } from "../helpers";
+import { type Abi, type Family, FORBIDDEN_FAMILIES, getpidProgram, socketcallProgram, socketProgram } from "./compat-abi-probes";
+import { ownedContainers } from "./owned-containers";
+
+const SUCCEEDED = 200;
+const KILLED_BY_SIGSYS = 128 + 31;
+const FAMILIES = Object.keys(FORBIDDEN_FAMILIES) as Family[];
+const FOREIGN: Abi[] = ["i386", "compat", "x32"];
+
+/** Every probe as a file under /sandbox/probes: name -> program. */
+function probeFiles(): Record<string, Uint8Array> {
+  const files: Record<string, Uint8Array> = {};
+  for (const abi of [...FOREIGN, "native"] as Abi[]) {
+    files[`probes/${abi}.getpid`] = getpidProgram(abi);
+    for (const family of FAMILIES) files[`probes/${abi}.socket.${family}`] = socketProgram(abi, family);
+  }
+  for (const abi of ["i386", "compat"] as const) {
+    for (const family of FAMILIES) files[`probes/${abi}.socketcall.${family}`] = socketcallProgram(abi, family);
+  }
+  return files;
+}
+
+const RUN_ALL = `cd /sandbox/probes && for p in *; do chmod 700 "$p"; ./"$p" 2>/dev/null; echo "$p $?"; done`;
+
+async function runProbes(engine: DockerIsol8): Promise<Record<string, number>> {
+  const result = await engine.execute({ runtime: "bash", code: RUN_ALL, files: probeFiles(), timeoutMs: 60_000 });
+  expect(result.exitCode).toBe(0);
+  return Object.fromEntries(
+    result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.split(" "))
+      .map(([name, status]) => [name!, Number(status)]),
+  );
+}
+
+const strictEngine = testEngine({ pool: false });
+const looseEngine = testEngine({ pool: false, config: { security: { seccomp: "unconfined" } } });
+let strict: Record<string, number> = {};
+let unconfined: Record<string, number> = {};
+
+beforeAll(async () => {
+  [strict, unconfined] = await Promise.all([runProbes(strictEngine), runProbes(looseEngine)]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([strictEngine.stop(), looseEngine.stop()]);
+  expect(await ownedContainers(strictEngine)).toEqual([]);
+  expect(await ownedContainers(looseEngine)).toEqual([]);
+});
+
+describe("strict profile: every 32-bit and x32 system call is refused", () => {
+  const foreignProbes = [
+    ...FOREIGN.map((abi) => `${abi}.getpid`),
+    ...FOREIGN.flatMap((abi) => FAMILIES.map((family) => `${abi}.socket.${family}`)),
+    ...(["i386", "compat"] as const).flatMap((abi) => FAMILIES.map((family) => `${abi}.socketcall.${family}`)),
+  ];
+
+  test("every probe ran", () => {
+    expect(Object.keys(strict).sort()).toEqual(Object.keys(probeFiles()).map((p) => p.slice("probes/".length)).sort());
+  });
+
+  test.each(foreignProbes)("%s: killed by SIGSYS before the call runs", (name) => {
+    expect(strict[name]).toBe(KILLED_BY_SIGSYS);
+  });
+});
+
+describe("still works: the native ABI", () => {
+  test("native socket(AF_INET) and getpid succeed", () => {
+    expect(strict["native.socket.AF_INET"]).toBe(SUCCEEDED);
+    expect(strict["native.getpid"]).toBe(SUCCEEDED);
+  });
+
+  test("native socket(AF_VSOCK / AF_ALG / AF_PACKET) stays refused with EPERM", () => {
+    for (const family of ["AF_VSOCK", "AF_ALG", "AF_PACKET"]) expect(strict[`native.socket.${family}`]).toBe(1);
+  });
+});
+
+describe("the probes are real: without seccomp the same programs create sockets", () => {
+  test.each(["i386", "compat"] as const)("%s: socketcall(AF_INET) and socketcall(AF_VSOCK) succeed unconfined", (abi) => {
+    expect(unconfined[`${abi}.socketcall.AF_INET`]).toBe(SUCCEEDED);
+    expect(unconfined[`${abi}.socketcall.AF_VSOCK`]).toBe(SUCCEEDED);
+    expect(unconfined[`${abi}.getpid`]).toBe(SUCCEEDED);
+  });
+
+  test("nothing is killed by SIGSYS without seccomp", () => {
+    expect(Object.entries(unconfined).filter(([, status]) => status === KILLED_BY_SIGSYS)).toEqual([]);
+  });
+});

@@ -8,7 +8,7 @@
 import { DockerIsol8 } from "../src/engine/engine";
 import { createDockerClient } from "../src/engine/docker";
 import { isol8Labels, LABEL_SCOPE } from "../src/engine/labels";
-import type { RuntimeName } from "../src/runtimes/types";
+import type { RuntimeName } from "../src/runtimes/registry";
 import { arg, ms, summary } from "./stats";
 
 const N = Number(arg("n", "40"));

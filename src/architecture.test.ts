@@ -67,10 +67,21 @@ const IMPORT_RULES: ImportRule[] = [
     allows: (imp) => !["src/cli/", "src/server/", "src/client/"].some((dir) => imp.target.startsWith(dir)),
   },
   {
-    rule: "config/ does not depend on engine/, runtimes/, cli/, server/ or client/",
+    rule: "config/ depends on protocol/ and the runtime list only (not engine/, cli/, server/ or client/)",
     appliesTo: under("src/config/"),
     allows: (imp) =>
-      !["src/engine/", "src/runtimes/", "src/cli/", "src/server/", "src/client/"].some((dir) => imp.target.startsWith(dir)),
+      !["src/engine/", "src/cli/", "src/server/", "src/client/"].some((dir) => imp.target.startsWith(dir)) &&
+      (!imp.target.startsWith("src/runtimes/") || imp.target === "src/runtimes/registry"),
+  },
+  {
+    rule: "protocol/ holds types and schemas: it imports valibot, errors, the runtime list and its siblings only",
+    appliesTo: under("src/protocol/"),
+    allows: (imp, file) =>
+      imp.typeOnly ||
+      isPackage("valibot")(imp) ||
+      sibling(imp, file) ||
+      imp.target === "src/errors" ||
+      imp.target === "src/runtimes/registry",
   },
 ];
 

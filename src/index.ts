@@ -5,14 +5,16 @@
  */
 export { DockerIsol8, type DockerIsol8Options, type ExecuteOptions } from "./engine/engine";
 export { RemoteError, RemoteIsol8, type RemoteIsol8Options } from "./client/remote";
-export type { ExecutionRequest } from "./engine/request";
-export type { ExecutionResult, ExecutionSummary, KillReason, ResourceUsage, StreamEvent } from "./engine/result";
+export type { ExecutionRequest } from "./protocol/execution";
+export type { ExecutionResult, ExecutionSummary, KillReason, ResourceUsage, StreamEvent } from "./protocol/execution";
 export type { ImageProgress } from "./engine/images/image-manager";
 export type { AuditIo } from "./engine/audit/audit-log";
 export type { AuditContext, AuditOutcome, AuditRecord } from "./engine/audit/audit-record";
 export { loadConfig, parseConfig, type LoadConfigOptions, type LoadedConfig } from "./config/load";
-export { defaultConfig, type Isol8Config, type Isol8ConfigInput, type NetworkMode, type RuntimeName } from "./config/schema";
-export { parseSize } from "./config/sizes";
+export { defaultConfig, type Isol8Config, type Isol8ConfigInput } from "./config/schema";
+export type { NetworkMode } from "./protocol/execution";
+export type { RuntimeName } from "./runtimes/registry";
+export { parseSize } from "./protocol/sizes";
 export {
   ConfigError,
   ConflictError,

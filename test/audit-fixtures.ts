@@ -2,8 +2,8 @@
 import { defaultConfig, type Isol8Config } from "../src/config/schema";
 import { createRuntimeRegistry } from "../src/runtimes/registry";
 import { type PreparedExecution, prepareExecution } from "../src/engine/prepare";
-import type { ExecutionRequest } from "../src/engine/request";
-import type { ExecutionResult } from "../src/engine/result";
+import type { ExecutionRequest } from "../src/protocol/execution";
+import type { ExecutionResult } from "../src/protocol/execution";
 
 /** A prepared execution as the engine makes it (unconfined seccomp: no profile needed). */
 export function prepared(request: Partial<ExecutionRequest> = {}): PreparedExecution {

@@ -1,7 +1,7 @@
 // RemoteIsol8: the DockerIsol8 interface over isol8's HTTP API. Publishable on its own:
 // plain fetch and web streams, no Bun-only APIs, nothing of the engine at run time.
-import type { ExecutionRequest } from "../engine/request";
-import type { ExecutionResult, StreamEvent } from "../engine/result";
+import type { ExecutionRequest } from "../protocol/execution";
+import type { ExecutionResult, StreamEvent } from "../protocol/execution";
 import { Isol8Error, RequestError } from "../errors";
 
 export interface RemoteIsol8Options {

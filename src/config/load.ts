@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { ConfigError } from "../errors";
-import { formatIssues } from "./issues";
+import { formatIssues } from "../protocol/issues";
 import { deepMerge } from "./merge";
 import { ConfigSchema, type Isol8Config, type Isol8ConfigInput } from "./schema";
 

@@ -1,165 +1,166 @@
 import * as v from "valibot";
-import { isSize, SIZE_HINT, type Size } from "./sizes";
+import { NETWORK_MODES, SECCOMP_MODES } from "../protocol/execution";
+import { defaultedLimitEntries, optionalLimitEntries } from "../protocol/limits";
+import { SizeSchema } from "../protocol/sizes";
+import { RUNTIME_NAMES, type RuntimeName } from "../runtimes/registry";
 
-/** Every runtime isol8 ships an image for. */
-export const RUNTIME_NAMES = ["python", "node", "bun", "deno", "bash"] as const;
-export type RuntimeName = (typeof RUNTIME_NAMES)[number];
+// Every key carries a description: the generated schema/isol8.config.schema.json documents
+// each one (and editors show it). `d(schema, text)` attaches it.
+const d = <S extends v.GenericSchema>(schema: S, text: string) => v.pipe(schema, v.description(text));
 
-export const NETWORK_MODES = ["none", "filtered", "host"] as const;
-export type NetworkMode = (typeof NETWORK_MODES)[number];
-
-export const SECCOMP_MODES = ["strict", "unconfined", "custom"] as const;
-export type SeccompMode = (typeof SECCOMP_MODES)[number];
-
-/** A size (`512m`, `1g`, `256k` or bytes); shared by the config and execution requests. */
-export const SizeSchema = v.pipe(
-  v.union([v.string(), v.number()], SIZE_HINT),
-  v.check((value) => isSize(value), SIZE_HINT),
-) as v.GenericSchema<Size, Size>;
-export const PositiveIntSchema = v.pipe(v.number(), v.integer(), v.minValue(1));
-const size = SizeSchema;
-const positiveInt = PositiveIntSchema;
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
-const packageList = v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []);
+const packageList = (runtime: string) =>
+  v.optional(d(v.array(v.pipe(v.string(), v.minLength(1))), `${runtime} packages baked into an image by isol8 setup`), []);
 
 /** A strict object that also refuses arrays (valibot's object schemas accept them). */
-function section<const T extends v.ObjectEntries>(entries: T) {
+function section<const T extends v.ObjectEntries>(entries: T, description: string) {
   return v.pipe(
     v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "expected an object"),
     v.strictObject(entries),
+    v.description(description),
   );
 }
 
 /** Limits and behaviour applied to every execution unless a request or flag says otherwise. */
-export const DefaultsSchema = section({
-  timeoutMs: v.optional(positiveInt, 30_000),
-  memoryLimit: v.optional(size, "512m"),
-  cpuLimit: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1024)), 1),
-  network: v.optional(v.picklist(NETWORK_MODES), "none"),
-  sandboxSize: v.optional(size, "512m"),
-  tmpSize: v.optional(size, "256m"),
-  pidsLimit: v.optional(positiveInt, 64),
-  maxOutputSize: v.optional(size, 1_048_576),
-});
+export const DefaultsSchema = section(
+  {
+    ...defaultedLimitEntries(),
+    network: v.optional(d(v.picklist(NETWORK_MODES), "Network of an execution that names none: none | filtered | host"), "none"),
+  },
+  "Limits and settings of every execution that does not set them itself",
+);
 
-export const PoolSizeSchema = v.union([
-  nonNegativeInt,
-  section({ clean: v.optional(nonNegativeInt, 1), dirty: v.optional(nonNegativeInt, 1) }),
-]);
+export const PoolSizeSchema = d(
+  v.union([
+    nonNegativeInt,
+    section(
+      {
+        clean: v.optional(d(nonNegativeInt, "Started, wiped containers kept ready per container kind"), 1),
+        dirty: v.optional(d(nonNegativeInt, "Used containers waiting to be wiped in the background (fast strategy)"), 1),
+      },
+      "Warm containers per container kind",
+    ),
+  ]),
+  "Warm pool size: a number sets both clean and dirty; 0 turns the pool off",
+);
 
-export const ConfigSchema = section({
-  $schema: v.optional(v.string()),
-  maxConcurrent: v.optional(positiveInt, 10),
-  defaults: v.optional(DefaultsSchema, {}),
-  network: v.optional(
-    section({
-      /** Filtered mode: host name patterns (regular expressions, whole host) every execution may reach. */
-      whitelist: v.optional(v.array(v.string()), []),
-      /** Filtered mode: host name patterns refused everywhere (deny wins over allow). */
-      blacklist: v.optional(v.array(v.string()), []),
-      /** Filtered mode: destination ports the proxy connects to. */
-      allowedPorts: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))), [80, 443]),
-      /** Filtered mode: address ranges (CIDR) that IP literals and internal addresses may be in; default none. */
-      allowedCidrs: v.optional(v.array(v.string()), []),
-      /** Filtered mode: static name → address entries the proxy uses before DNS (split-horizon, tests). */
-      hosts: v.optional(v.record(v.string(), v.string()), {}),
-      /** Filtered mode: port of the proxy inside the sandbox (HTTP_PROXY=http://127.0.0.1:<port>). */
-      proxyPort: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(65535)), 8118),
-    }),
-    {},
-  ),
-  poolStrategy: v.optional(v.picklist(["fast", "secure"]), "fast"),
-  poolSize: v.optional(PoolSizeSchema, { clean: 1, dirty: 1 }),
-  cleanup: v.optional(
-    section({
-      autoPrune: v.optional(v.boolean(), true),
-      maxContainerAgeMs: v.optional(positiveInt, 3_600_000),
-    }),
-    {},
-  ),
-  security: v.optional(
-    section({
-      seccomp: v.optional(v.picklist(SECCOMP_MODES), "strict"),
-      customProfilePath: v.optional(v.string()),
-    }),
-    {},
-  ),
-  audit: v.optional(
-    section({
-      enabled: v.optional(v.boolean(), false),
-      destination: v.optional(v.picklist(["filesystem", "file", "stdout"]), "filesystem"),
-      logDir: v.optional(v.string(), "./.isol8_audit"),
-      includeCode: v.optional(v.boolean(), false),
-      includeOutput: v.optional(v.boolean(), false),
-      retentionDays: v.optional(positiveInt, 30),
-      postLogScript: v.optional(v.string()),
-      required: v.optional(v.boolean(), false),
-    }),
-    {},
-  ),
-  dependencies: v.optional(
-    section({
-      python: packageList,
-      node: packageList,
-      bun: packageList,
-      deno: packageList,
-      bash: packageList,
-    }),
-    {},
-  ),
-  server: v.optional(
-    section({
-      /** Largest accepted HTTP request body; larger ones get 413. */
-      maxBodySize: v.optional(size, "16m"),
-      /** Requests that may wait for an execution slot beyond maxConcurrent; more get 429. */
-      maxQueue: v.optional(nonNegativeInt, 100),
-      /** On SIGTERM/SIGINT, how long in-flight executions may take to finish. */
-      shutdownGraceMs: v.optional(nonNegativeInt, 30_000),
-      /** Largest file accepted or returned by the /file endpoints. */
-      maxFileSize: v.optional(size, "10m"),
-      /** Most sessions (persistent containers) at once. */
-      maxSessions: v.optional(positiveInt, 100),
-      /**
-       * Highest values a client may ask for; above them the request gets 403 naming the
-       * option. A limit not set here is capped at its defaults.* value.
-       */
-      limits: v.optional(
-        section({
-          timeoutMs: v.optional(positiveInt),
-          memoryLimit: v.optional(size),
-          cpuLimit: v.optional(v.pipe(v.number(), v.minValue(0.01))),
-          pidsLimit: v.optional(positiveInt),
-          sandboxSize: v.optional(size),
-          tmpSize: v.optional(size),
-          maxOutputSize: v.optional(size),
-        }),
-        {},
+type DependencyEntries = { [K in RuntimeName]: ReturnType<typeof packageList> };
+const dependencyEntries = Object.fromEntries(RUNTIME_NAMES.map((name) => [name, packageList(name)])) as DependencyEntries;
+
+export const ConfigSchema = section(
+  {
+    $schema: v.optional(d(v.string(), "The JSON Schema this file follows (for editors)")),
+    maxConcurrent: v.optional(d(positiveInt, "Executions at once per engine; more wait in line"), 10),
+    defaults: v.optional(DefaultsSchema, {}),
+    network: v.optional(
+      section(
+        {
+          whitelist: v.optional(d(v.array(v.string()), "Filtered network: host patterns every execution may reach (whole host)"), []),
+          blacklist: v.optional(d(v.array(v.string()), "Filtered network: host patterns refused everywhere (deny wins over allow)"), []),
+          allowedPorts: v.optional(
+            d(v.array(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))), "Filtered network: destination ports the proxy connects to"),
+            [80, 443],
+          ),
+          allowedCidrs: v.optional(
+            d(v.array(v.string()), "Filtered network: address ranges (CIDR) that IP literals and internal addresses may be in; default none"),
+            [],
+          ),
+          hosts: v.optional(
+            d(v.record(v.string(), v.string()), "Filtered network: static name → address entries the proxy uses before DNS"),
+            {},
+          ),
+          proxyPort: v.optional(
+            d(v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(65535)), "Filtered network: port of the proxy inside the sandbox (HTTP_PROXY)"),
+            8118,
+          ),
+        },
+        "The filtered network mode's policy",
       ),
-      /** Let clients ask for `network: "host"`. */
-      allowHostNetwork: v.optional(v.boolean(), false),
-      /**
-       * Let clients widen the filtered network with their own `allow` patterns (their `deny`
-       * patterns, which only narrow it, are always accepted). Off: only the server's
-       * network.whitelist (and package registries for installs) can be reached.
-       */
-      allowClientNetworkPatterns: v.optional(v.boolean(), false),
-      /** Images clients may ask for besides the built-in runtime images. */
-      allowedImages: v.optional(v.array(v.string()), []),
-    }),
-    {},
-  ),
-  images: v.optional(
-    section({
-      /** Debian-family slim image the sandbox images build on. */
-      baseImage: v.optional(v.string(), "debian:bookworm-slim"),
-      /** Trust the host's extra CA certificates inside the images (TLS-intercepting proxies). */
-      hostCaCertificates: v.optional(v.boolean(), true),
-      /** More PEM files to trust inside the images. */
-      caCertificateFiles: v.optional(v.array(v.string()), []),
-    }),
-    {},
-  ),
-});
+      {},
+    ),
+    poolStrategy: v.optional(
+      d(v.picklist(["fast", "secure"]), "fast: used containers are wiped in the background; secure: wiped right before reuse"),
+      "fast",
+    ),
+    poolSize: v.optional(PoolSizeSchema, { clean: 1, dirty: 1 }),
+    cleanup: v.optional(
+      section(
+        {
+          autoPrune: v.optional(d(v.boolean(), "Remove idle server sessions after maxContainerAgeMs"), true),
+          maxContainerAgeMs: v.optional(d(positiveInt, "Pooled containers older than this are not reused; idle sessions older than this are removed"), 3_600_000),
+        },
+        "Container lifetimes",
+      ),
+      {},
+    ),
+    security: v.optional(
+      section(
+        {
+          seccomp: v.optional(d(v.picklist(SECCOMP_MODES), "strict (the embedded allowlist) | custom (customProfilePath) | unconfined"), "strict"),
+          customProfilePath: v.optional(d(v.string(), "Seccomp profile file for seccomp \"custom\"; an unreadable one fails every execution")),
+        },
+        "Seccomp for executions",
+      ),
+      {},
+    ),
+    audit: v.optional(
+      section(
+        {
+          enabled: v.optional(d(v.boolean(), "Write one audit record per execution"), false),
+          destination: v.optional(d(v.picklist(["filesystem", "file", "stdout"]), "filesystem (alias file): daily JSON Lines files in logDir; stdout"), "filesystem"),
+          logDir: v.optional(d(v.string(), "Directory of the daily audit files (created when missing)"), "./.isol8_audit"),
+          includeCode: v.optional(d(v.boolean(), "Also record the code (otherwise only its hash and size)"), false),
+          includeOutput: v.optional(d(v.boolean(), "Also record the masked, capped stdout and stderr"), false),
+          retentionDays: v.optional(d(positiveInt, "Daily audit files older than this are deleted"), 30),
+          postLogScript: v.optional(d(v.string(), "Executable run (without a shell) after writes, with the log file's path")),
+          required: v.optional(d(v.boolean(), "Refuse executions when no audit record can be written"), false),
+        },
+        "The audit log",
+      ),
+      {},
+    ),
+    dependencies: v.optional(section(dependencyEntries, "Packages baked into images by isol8 setup, per runtime"), {}),
+    server: v.optional(
+      section(
+        {
+          maxBodySize: v.optional(d(SizeSchema, "Largest accepted HTTP request body; larger ones get 413"), "16m"),
+          maxQueue: v.optional(d(nonNegativeInt, "Requests that may wait for an execution slot beyond maxConcurrent; more get 429"), 100),
+          shutdownGraceMs: v.optional(d(nonNegativeInt, "On SIGTERM/SIGINT, how long in-flight executions may take to finish"), 30_000),
+          maxFileSize: v.optional(d(SizeSchema, "Largest file accepted or returned by the /file endpoints"), "10m"),
+          maxSessions: v.optional(d(positiveInt, "Most sessions (persistent containers) at once"), 100),
+          limits: v.optional(
+            section(
+              optionalLimitEntries(),
+              "Highest limits a client may ask for (403 above them); a limit not set here is capped at its defaults.* value",
+            ),
+            {},
+          ),
+          allowHostNetwork: v.optional(d(v.boolean(), 'Let clients ask for network "host"'), false),
+          allowClientNetworkPatterns: v.optional(
+            d(v.boolean(), "Let clients widen the filtered network with their own allow patterns (deny patterns are always accepted)"),
+            false,
+          ),
+          allowedImages: v.optional(d(v.array(v.string()), "Images clients may ask for besides the built-in runtime images"), []),
+        },
+        "isol8 serve: limits and the policy clients are held to",
+      ),
+      {},
+    ),
+    images: v.optional(
+      section(
+        {
+          baseImage: v.optional(d(v.string(), "Debian-family slim image the sandbox images build on"), "debian:bookworm-slim"),
+          hostCaCertificates: v.optional(d(v.boolean(), "Trust the host's extra CA certificates inside the images (TLS-intercepting proxies)"), true),
+          caCertificateFiles: v.optional(d(v.array(v.string()), "More PEM files to trust inside the images"), []),
+        },
+        "How the sandbox images are built",
+      ),
+      {},
+    ),
+  },
+  "isol8 configuration",
+);
 
 /** The resolved configuration: every key present. */
 export type Isol8Config = v.InferOutput<typeof ConfigSchema>;

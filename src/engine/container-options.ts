@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import type { NetworkMode } from "../config/schema";
+import type { NetworkMode } from "../protocol/execution";
 
 /** uid/gid of the unprivileged user that runs programs (baked into the images). */
 export const SANDBOX_UID = 10000;

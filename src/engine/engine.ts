@@ -19,10 +19,10 @@ import { MAX_FILE_BYTES, onBakedImage, type PreparedExecution, prepareExecution 
 import { findBakedImage } from "./images/baked-images";
 import { removeImages } from "./images/remove-images";
 import { toSandboxPath } from "./paths";
-import type { RuntimeName } from "../runtimes/types";
+import type { RuntimeName } from "../runtimes/registry";
 import type { SandboxSpec } from "./container-options";
-import { type ExecutionRequest, validateRequest } from "./request";
-import type { ExecutionResult, ExecutionSummary, StreamEvent } from "./result";
+import { type ExecutionRequest, validateRequest } from "../protocol/execution";
+import type { ExecutionResult, ExecutionSummary, StreamEvent } from "../protocol/execution";
 import { type RunHandlers, type RunOutcome, runExecution } from "./run-execution";
 import { SandboxNetwork } from "./network/sandbox-network";
 import { runUnderPolicy } from "./network/under-policy";

@@ -1,5 +1,5 @@
 import { ConflictError, Isol8Error } from "../errors";
-import type { RuntimeName } from "../runtimes/types";
+import type { RuntimeName } from "../runtimes/registry";
 import type { PreparedExecution } from "./prepare";
 import type { Sandbox } from "./sandbox";
 

@@ -1,22 +1,23 @@
 import { randomUUID } from "node:crypto";
-import type { Isol8Config, NetworkMode } from "../config/schema";
-import { sizeToBytes } from "../config/sizes";
+import type { Isol8Config } from "../config/schema";
+import type { NetworkMode } from "../protocol/execution";
+import { sizeToBytes } from "../protocol/sizes";
 import { RequestError } from "../errors";
 import type { RuntimeRegistry } from "../runtimes/registry";
-import type { RuntimeDefinition } from "../runtimes/types";
+import type { Runtime } from "../runtimes/registry";
 import { SANDBOX_DIR, type SandboxSpec, type SeccompSetting } from "./container-options";
 import { runtimeImageTag } from "./images/image-manager";
 import { isol8Labels, LABEL_OWNER, LABEL_PID, LABEL_RUNTIME, LABEL_SCOPE } from "./labels";
 import { toSandboxPath } from "./paths";
 import { proxyEnv } from "./network/sandbox-network";
-import type { ExecutionRequest } from "./request";
+import type { ExecutionRequest } from "../protocol/execution";
 
 /** Largest file accepted in `files` or returned for `outputPaths`. */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface PreparedExecution {
   executionId: string;
-  runtime: RuntimeDefinition;
+  runtime: Runtime;
   code: string;
   /** Program file, relative to /sandbox; removed after the run. */
   codePath: string;
@@ -64,7 +65,7 @@ export function onBakedImage(prepared: PreparedExecution, image: string): Prepar
 }
 
 /** Validates package names (data only: never options, URLs, paths or shell syntax) and builds the install argv. */
-function prepareInstall(runtime: RuntimeDefinition, packages: readonly string[] | undefined): PreparedExecution["install"] {
+function prepareInstall(runtime: Runtime, packages: readonly string[] | undefined): PreparedExecution["install"] {
   if (!packages || packages.length === 0) return undefined;
   if (!runtime.install) {
     throw new RequestError(`Cannot install packages for ${runtime.name}: not supported for ${runtime.name}`, "installPackages", "use a custom image with the tools baked in (isol8 build)");

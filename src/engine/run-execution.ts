@@ -2,7 +2,7 @@ import { SandboxError } from "../errors";
 import { OutputStream } from "./output/output-stream";
 import type { PreparedExecution } from "./prepare";
 import { MAX_FILE_BYTES } from "./prepare";
-import type { ExecutionResult, KillReason } from "./result";
+import type { ExecutionResult, KillReason } from "../protocol/execution";
 import type { ExitReport } from "./supervisor/protocol";
 import type { Sandbox } from "./sandbox";
 

@@ -1,7 +1,7 @@
 import type { RuntimeDefinition } from "./types";
 
-export const bun: RuntimeDefinition = {
-  name: "bun",
+export const bun = {
+  name: "bun" as const,
   extensions: [".ts", ".tsx", ".jsx"],
   defaultExtension: ".ts",
   command: ["bun", "run", "{file}"],
@@ -19,4 +19,4 @@ export const bun: RuntimeDefinition = {
     argv: ["bun", "add", "--no-summary", "{packages}"],
     then: [["ln", "-s", "/opt/isol8-deps/node_modules", "/node_modules"]],
   },
-};
+} satisfies RuntimeDefinition;

@@ -1,7 +1,7 @@
 import type { RuntimeDefinition } from "./types";
 
-export const deno: RuntimeDefinition = {
-  name: "deno",
+export const deno = {
+  name: "deno" as const,
   // Deno needs a file: inline code is always written to one first (as for every runtime).
   extensions: [".mts"],
   defaultExtension: ".mts",
@@ -18,4 +18,4 @@ export const deno: RuntimeDefinition = {
     prefix: "npm:",
   },
   registryQuery: ["sh", "-c", "echo \"$NPM_CONFIG_REGISTRY\""],
-};
+} satisfies RuntimeDefinition;

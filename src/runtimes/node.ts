@@ -1,7 +1,7 @@
 import type { RuntimeDefinition } from "./types";
 
-export const node: RuntimeDefinition = {
-  name: "node",
+export const node = {
+  name: "node" as const,
   // `.mjs` (ES modules) is the default for inline code; `.js` and `.cjs` run as CommonJS.
   extensions: [".mjs", ".js", ".cjs"],
   defaultExtension: ".mjs",
@@ -23,4 +23,4 @@ export const node: RuntimeDefinition = {
     argv: ["npm", "install", "--no-audit", "--no-fund", "{packages}"],
     then: [["ln", "-s", "/opt/isol8-deps/node_modules", "/node_modules"]],
   },
-};
+} satisfies RuntimeDefinition;

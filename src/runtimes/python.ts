@@ -1,7 +1,7 @@
 import type { RuntimeDefinition } from "./types";
 
-export const python: RuntimeDefinition = {
-  name: "python",
+export const python = {
+  name: "python" as const,
   extensions: [".py"],
   defaultExtension: ".py",
   command: ["python3", "{file}"],
@@ -18,4 +18,4 @@ export const python: RuntimeDefinition = {
     "from pip._internal.models.index import PyPI; print(PyPI.netloc); print(PyPI.file_storage_domain)",
   ],
   bake: { workdir: "/", argv: ["python3", "-m", "pip", "install", "--no-cache-dir", "--break-system-packages", "{packages}"] },
-};
+} satisfies RuntimeDefinition;

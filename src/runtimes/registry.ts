@@ -5,21 +5,36 @@ import { bun } from "./bun";
 import { deno } from "./deno";
 import { node } from "./node";
 import { python } from "./python";
-import type { RuntimeDefinition, RuntimeName } from "./types";
+import type { RuntimeDefinition } from "./types";
 
-/** Every built-in runtime, in the order they are listed to users. */
-export const BUILTIN_RUNTIMES: readonly RuntimeDefinition[] = [python, node, bun, deno, bash];
+/**
+ * Every built-in runtime, in the order they are listed to users. THE list of runtimes:
+ * names in schemas, config `dependencies`, image names and CLI help derive from it.
+ */
+export const BUILTIN_RUNTIMES = [python, node, bun, deno, bash] as const;
+
+/** The name of a built-in runtime. */
+export type RuntimeName = (typeof BUILTIN_RUNTIMES)[number]["name"];
+
+/** A runtime definition with a built-in runtime's name. */
+export type Runtime = RuntimeDefinition<RuntimeName>;
+
+/** The built-in runtimes' names, in order. */
+export const RUNTIME_NAMES: readonly [RuntimeName, ...RuntimeName[]] = [
+  BUILTIN_RUNTIMES[0].name,
+  ...BUILTIN_RUNTIMES.slice(1).map((runtime) => runtime.name),
+];
 
 export interface RuntimeRegistry {
-  readonly all: readonly RuntimeDefinition[];
-  get(name: string): RuntimeDefinition;
+  readonly all: readonly Runtime[];
+  get(name: string): Runtime;
   /** The runtime for a file name, by extension. */
-  detect(fileName: string): RuntimeDefinition;
+  detect(fileName: string): Runtime;
   has(name: string): name is RuntimeName;
 }
 
 /** A lookup over runtime definitions; errors list the available runtimes. */
-export function createRuntimeRegistry(runtimes: readonly RuntimeDefinition[] = BUILTIN_RUNTIMES): RuntimeRegistry {
+export function createRuntimeRegistry(runtimes: readonly Runtime[] = BUILTIN_RUNTIMES): RuntimeRegistry {
   const names = () => runtimes.map((r) => r.name).join(", ");
   return {
     all: runtimes,

@@ -1,7 +1,3 @@
-import type { RuntimeName } from "../config/schema";
-
-export type { RuntimeName };
-
 /** A file fetched from the npm registry into an image's build context. */
 export interface NpmArtifact {
   /** Name in the build context, e.g. `node.tgz`. */
@@ -16,8 +12,8 @@ export interface NpmArtifact {
  * Everything isol8 knows about one runtime, as plain data: no behaviour, no imports
  * beyond types. The engine turns it into commands and images.
  */
-export interface RuntimeDefinition {
-  name: RuntimeName;
+export interface RuntimeDefinition<Name extends string = string> {
+  name: Name;
   /** File extensions that select this runtime, with the leading dot. */
   extensions: readonly string[];
   /** Extension used for inline code when the request does not choose one. */

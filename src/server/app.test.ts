@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { defaultConfig, type Isol8Config } from "../config/schema";
 import { parseConfig } from "../config/load";
 import type { DockerIsol8 } from "../engine/engine";
-import type { ExecutionRequest } from "../engine/request";
-import type { ExecutionResult } from "../engine/result";
+import type { ExecutionRequest } from "../protocol/execution";
+import type { ExecutionResult } from "../protocol/execution";
 import { RequestError } from "../errors";
 import { createServerApp } from "./app";
 import { ExecutionLimiter } from "./limiter";
@@ -64,6 +64,7 @@ function makeApp(config: Isol8Config = defaultConfig(), engine = fakeEngine()) {
   const sessions = new SessionManager(() => fakeEngine() as unknown as DockerIsol8, { maxSessions: 2, idleMs: 60_000 });
   const app = createServerApp({
     config,
+    builtinImages: ["isol8:python", "isol8:node", "isol8:bun", "isol8:deno", "isol8:bash"],
     apiKey: KEY,
     version: "1.2.3",
     engine: engine as unknown as DockerIsol8,

@@ -1,9 +1,9 @@
 import * as v from "valibot";
-import { formatIssues } from "../config/issues";
+import { formatIssues } from "../protocol/issues";
 import type { Isol8Config } from "../config/schema";
-import { sizeToBytes } from "../config/sizes";
+import { sizeToBytes } from "../protocol/sizes";
 import type { DockerIsol8 } from "../engine/engine";
-import type { ExecutionRequest } from "../engine/request";
+import type { ExecutionRequest } from "../protocol/execution";
 import {
   ConflictError,
   DockerUnavailableError,
@@ -17,13 +17,15 @@ import { createKeyCheck, principalOf } from "./auth";
 import { errorResponse, HttpError, json, readJson } from "./http";
 import type { ExecutionLimiter } from "./limiter";
 import { applyServerPolicy } from "./policy";
-import { CleanupBodySchema, ExecuteBodySchema, PutFileBodySchema, SESSION_ID } from "./schemas";
+import { CleanupBodySchema, ExecuteBodySchema, PutFileBodySchema, requestOfBody, SessionIdSchema } from "../protocol/http";
 import type { Session, SessionManager } from "./sessions";
 
 export interface ServerAppDeps {
   config: Isol8Config;
   apiKey: string;
   version: string;
+  /** The built-in runtime images (clients may always ask for them). */
+  builtinImages: readonly string[];
   /** The engine (and warm pool) shared by every ephemeral request. */
   engine: DockerIsol8;
   sessions: SessionManager;
@@ -92,7 +94,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
 
   const prepareBody = async (request: Request) => {
     const body = validate(ExecuteBodySchema, await readJson(request, maxBody));
-    const effective: ExecutionRequest = applyServerPolicy(body.request, body.options, config);
+    const effective: ExecutionRequest = applyServerPolicy(requestOfBody(body), { config, builtinImages: deps.builtinImages });
     return { effective, sessionId: body.sessionId };
   };
 
@@ -162,7 +164,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   };
 
   const getFile: Handler = async (_request, url) => {
-    const id = validate(SESSION_ID, url.searchParams.get("sessionId") ?? undefined);
+    const id = validate(SessionIdSchema, url.searchParams.get("sessionId") ?? undefined);
     const path = url.searchParams.get("path");
     if (!path) throw new HttpError(400, "path: required");
     const session = sessionFor(id, false)!;

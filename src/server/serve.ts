@@ -4,6 +4,8 @@ import { createInterface } from "node:readline/promises";
 import type { Isol8Config } from "../config/schema";
 import { createDockerClient, type DockerClient } from "../engine/docker";
 import { DockerIsol8 } from "../engine/engine";
+import { runtimeImageTag } from "../engine/images/image-manager";
+import { RUNTIME_NAMES } from "../runtimes/registry";
 import { removeImages } from "../engine/images/remove-images";
 import { LABEL_MANAGED, LABEL_OWNER } from "../engine/labels";
 import { VERSION } from "../version";
@@ -66,6 +68,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const limiter = new ExecutionLimiter(config.maxConcurrent, config.server.maxQueue);
   const app = createServerApp({
     config,
+    builtinImages: RUNTIME_NAMES.map(runtimeImageTag),
     apiKey: options.apiKey,
     version: VERSION,
     engine,

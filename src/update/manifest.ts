@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { formatIssues } from "../config/issues";
+import { formatIssues } from "../protocol/issues";
 import { ReleaseError } from "./errors";
 import type { ReleaseTarget } from "./platform";
 import { VERSION_PATTERN } from "./versions";

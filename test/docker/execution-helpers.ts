@@ -1,8 +1,8 @@
 // Shared pieces of the execution-semantics tests (real Docker). Not a test file itself.
 import type { DockerIsol8 } from "../../src/engine/engine";
 import { createDockerClient, type DockerClient } from "../../src/engine/docker";
-import type { ExecutionRequest } from "../../src/engine/request";
-import type { ExecutionSummary, StreamEvent } from "../../src/engine/result";
+import type { ExecutionRequest } from "../../src/protocol/execution";
+import type { ExecutionSummary, StreamEvent } from "../../src/protocol/execution";
 
 /** The real Docker client, counting the containers an engine asks it to create. */
 export function countingDocker(): { docker: DockerClient; created: () => number } {

@@ -2,7 +2,7 @@
 // outcome comes back as data in the result, and the engine keeps working afterwards.
 import { afterAll, describe, expect, test } from "bun:test";
 import { SANDBOX_UID } from "../../src/engine/container-options";
-import type { ExecutionRequest } from "../../src/engine/request";
+import type { ExecutionRequest } from "../../src/protocol/execution";
 import { testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";
 

@@ -5,7 +5,7 @@
 // because the sandbox is broken in a way that makes everything fail.
 import { afterAll, describe, expect, test } from "bun:test";
 import { SANDBOX_UID } from "../../src/engine/container-options";
-import type { ExecutionRequest } from "../../src/engine/request";
+import type { ExecutionRequest } from "../../src/protocol/execution";
 import { testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";
 

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
 import type { DockerIsol8 } from "../../src/engine/engine";
-import type { ExecutionRequest } from "../../src/engine/request";
+import type { ExecutionRequest } from "../../src/protocol/execution";
 import { testEngine } from "../helpers";
 import { type HttpSink, hostBridgeAddress, PY_HTTP, shown, startHttpSink, startUdpSink, type UdpSink } from "./network-sinks";
 import { ownedContainers } from "./owned-containers";

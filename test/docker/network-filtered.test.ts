@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { Isol8ConfigInput } from "../../src/config/schema";
 import type { DockerIsol8 } from "../../src/engine/engine";
-import type { ExecutionRequest } from "../../src/engine/request";
+import type { ExecutionRequest } from "../../src/protocol/execution";
 import { testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";
 import { type HttpSink, hostBridgeAddress, PY_HTTP, shown, startHttpSink } from "./network-sinks";

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import type { ServerResponse } from "node:http";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import { RequestError } from "../../src/errors";
-import type { ExecutionRequest } from "../../src/engine/request";
+import type { ExecutionRequest } from "../../src/protocol/execution";
 import { testEngine } from "../helpers";
 import { rejection } from "./execution-helpers";
 import { type HttpSink, PY_HTTP, shown, startHttpSink } from "./network-sinks";

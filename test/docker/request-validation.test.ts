@@ -2,7 +2,7 @@
 // created, from execute() and executeStream() alike. Paired with a valid request through
 // the same counting client, which does create a container.
 import { afterAll, describe, expect, test } from "bun:test";
-import type { ExecutionRequest } from "../../src/engine/request";
+import type { ExecutionRequest } from "../../src/protocol/execution";
 import { RequestError } from "../../src/errors";
 import { testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";

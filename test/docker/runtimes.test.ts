@@ -1,7 +1,7 @@
 // Every runtime against a real container: inline hello world, exit codes and stderr,
 // Node's .cjs/.mjs module semantics, standard input.
 import { afterAll, describe, expect, test } from "bun:test";
-import type { RuntimeName } from "../../src/engine/request";
+import type { RuntimeName } from "../../src/protocol/execution";
 import { testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RemoteIsol8 } from "../../src/client/remote";
-import type { StreamEvent } from "../../src/engine/result";
+import type { StreamEvent } from "../../src/protocol/execution";
 import { createDockerClient } from "../../src/engine/docker";
 import { LABEL_MANAGED, LABEL_PID } from "../../src/engine/labels";
 import { BINARY, runBinary, TEST_SCOPE } from "../helpers";

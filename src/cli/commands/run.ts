@@ -1,10 +1,10 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { defineCommand } from "citty";
 import { loadConfig } from "../../config/load";
-import { sizeToBytes } from "../../config/sizes";
+import { sizeToBytes } from "../../protocol/sizes";
 import { DockerIsol8 } from "../../engine/engine";
-import type { ExecutionRequest } from "../../engine/request";
-import type { ExecutionResult, ExecutionSummary } from "../../engine/result";
+import type { ExecutionRequest } from "../../protocol/execution";
+import type { ExecutionResult, ExecutionSummary } from "../../protocol/execution";
 import { RemoteIsol8 } from "../../client/remote";
 import { Isol8Error, UsageError } from "../../errors";
 import { createRuntimeRegistry } from "../../runtimes/registry";

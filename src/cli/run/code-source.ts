@@ -2,11 +2,11 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { UsageError } from "../../errors";
 import type { RuntimeRegistry } from "../../runtimes/registry";
-import type { RuntimeDefinition } from "../../runtimes/types";
+import type { Runtime } from "../../runtimes/registry";
 
 export interface CodeSource {
   code: string;
-  runtime: RuntimeDefinition;
+  runtime: Runtime;
   fileExtension: string;
 }
 

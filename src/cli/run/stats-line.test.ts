@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { ExecutionSummary, ResourceUsage } from "../../engine/result";
+import type { ExecutionSummary, ResourceUsage } from "../../protocol/execution";
 import { statsLine } from "./stats-line";
 
 function summary(usage: Partial<ResourceUsage> = {}, durationMs = 85): ExecutionSummary {

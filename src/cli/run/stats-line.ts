@@ -1,4 +1,4 @@
-import type { ExecutionSummary } from "../../engine/result";
+import type { ExecutionSummary } from "../../protocol/execution";
 
 const MIB = 1024 * 1024;
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { auditConfig, prepared, resultOf } from "../../../test/audit-fixtures";
 import { Isol8Error, SandboxError } from "../../errors";
 import type { PreparedExecution } from "../prepare";
-import type { ExecutionResult } from "../result";
+import type { ExecutionResult } from "../../protocol/execution";
 import type { RunHandlers } from "../run-execution";
 import { type AuditLog, type AuditLogOptions, createAuditLog } from "./audit-log";
 

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Isol8Config } from "../../config/schema";
 import { Isol8Error } from "../../errors";
 import type { PreparedExecution } from "../prepare";
-import type { ExecutionResult } from "../result";
+import type { ExecutionResult } from "../../protocol/execution";
 import type { RunHandlers } from "../run-execution";
 import { type AuditContext, type AuditRecord, buildAuditRecord, serializeRecord } from "./audit-record";
 import { pruneAuditFiles } from "./audit-retention";

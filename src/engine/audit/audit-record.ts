@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import type { NetworkMode, RuntimeName } from "../../config/schema";
+import type { NetworkMode } from "../../protocol/execution";
+import type { RuntimeName } from "../../runtimes/registry";
 import type { PreparedExecution } from "../prepare";
-import type { ExecutionResult, ResourceUsage } from "../result";
+import type { ExecutionResult, ResourceUsage } from "../../protocol/execution";
 
 /** How an execution ended, as the audit log says it. */
 export type AuditOutcome = "exited" | "timeout" | "oom" | "truncated" | "error";

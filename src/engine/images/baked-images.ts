@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { ImageError, RequestError } from "../../errors";
-import type { RuntimeDefinition } from "../../runtimes/types";
+import type { Runtime } from "../../runtimes/registry";
 import type { DockerClient } from "../docker";
 import { isol8Labels, LABEL_INPUTS, LABEL_MANAGED, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
 import { runtimeImageTag } from "./image-manager";
@@ -16,7 +16,7 @@ export interface BakedImage {
 }
 
 /** Validates package names with the runtime's own pattern (data, never options, URLs or shell). */
-export function validatePackages(runtime: RuntimeDefinition, packages: readonly string[]): string[] {
+export function validatePackages(runtime: Runtime, packages: readonly string[]): string[] {
   if (!runtime.bake || !runtime.install) {
     throw new RequestError(`Cannot bake packages for ${runtime.name}: not supported for ${runtime.name}`, "packages");
   }
@@ -29,13 +29,13 @@ export function validatePackages(runtime: RuntimeDefinition, packages: readonly 
 }
 
 /** The tag of the image with exactly these packages on the runtime image (by a hash). */
-export function bakedTag(runtime: RuntimeDefinition, packages: readonly string[], baseId: string): string {
+export function bakedTag(runtime: Runtime, packages: readonly string[], baseId: string): string {
   const hash = createHash("sha256").update(JSON.stringify({ runtime: runtime.name, packages, baseId })).digest("hex").slice(0, 16);
   return `isol8-deps:${runtime.name}-${hash}`;
 }
 
 /** The Dockerfile of a baked image (exec-form RUN: package names never meet a shell). */
-export function bakedDockerfile(runtime: RuntimeDefinition, packages: readonly string[]): string {
+export function bakedDockerfile(runtime: Runtime, packages: readonly string[]): string {
   const argv = runtime.bake!.argv.flatMap((part) => (part === "{packages}" ? packages : [part]));
   return [
     `FROM ${runtimeImageTag(runtime.name)}`,
@@ -53,7 +53,7 @@ export function bakedDockerfile(runtime: RuntimeDefinition, packages: readonly s
  */
 export async function bakeImage(
   docker: DockerClient,
-  runtime: RuntimeDefinition,
+  runtime: Runtime,
   packages: readonly string[],
   options: { tag?: string; force?: boolean; onLine?: (line: string) => void } = {},
 ): Promise<{ ref: string; built: boolean }> {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { DOCKERFILES, SUPERVISOR_SOURCE } from "../../assets";
 import type { Isol8Config } from "../../config/schema";
 import { ImageError } from "../../errors";
-import type { RuntimeDefinition, RuntimeName } from "../../runtimes/types";
+import type { Runtime, RuntimeName } from "../../runtimes/registry";
 import { SANDBOX_UID } from "../container-options";
 import type { DockerClient } from "../docker";
 import { isol8Labels, LABEL_INPUTS, LABEL_REGISTRY_HOSTS, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
@@ -52,14 +52,14 @@ export const SUPERVISOR_HASH = hashOf(SUPERVISOR_SOURCE);
 
 export interface ImageManager {
   /** Makes sure a runtime's image exists, building it (and the base) when missing. */
-  ensure(runtime: RuntimeDefinition, onProgress?: (event: ImageProgress) => void): Promise<string>;
+  ensure(runtime: Runtime, onProgress?: (event: ImageProgress) => void): Promise<string>;
   /** Package-registry hosts recorded on an image at setup (empty when none). Cached. */
   registryHosts(ref: string): Promise<string[]>;
   /** Checks a custom image is present (never built). */
   ensurePresent(ref: string, runtime: RuntimeName): Promise<void>;
   /** Builds every image whose inputs changed (all with `force`); up-to-date ones are skipped. */
   setup(
-    runtimes: readonly RuntimeDefinition[],
+    runtimes: readonly Runtime[],
     options: { force?: boolean; onProgress?: (event: ImageProgress) => void },
   ): Promise<SetupResult[]>;
 }
@@ -123,7 +123,7 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
   }
 
   async function buildRuntime(
-    runtime: RuntimeDefinition,
+    runtime: Runtime,
     force: boolean,
     onProgress: (e: ImageProgress) => void,
   ): Promise<SetupResult> {
@@ -183,7 +183,7 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
     return { image, state: "built", ms: performance.now() - t0 };
   }
 
-  async function resolveArtifacts(runtime: RuntimeDefinition, registry: string | undefined): Promise<ResolvedArtifact[]> {
+  async function resolveArtifacts(runtime: Runtime, registry: string | undefined): Promise<ResolvedArtifact[]> {
     if (runtime.artifacts.length === 0 || !registry) return [];
     return Promise.all(
       runtime.artifacts.map((artifact) => {

@@ -13,7 +13,8 @@ import { canonicalHost, classifyAddress } from "./address-policy";
 import { parseIpLiteral } from "./ip-address";
 import { compileCidrs, compileHostPolicy, decideDestination, type DestinationRules, type HostPolicy, type HostPolicyInput } from "./host-policy";
 import { proxyResponse } from "./http-head";
-import { createTextMask, type NetworkLogEntry, toLogEntry } from "./network-log";
+import type { NetworkLogEntry } from "../../protocol/execution";
+import { createTextMask, toLogEntry } from "./network-log";
 import { ProxyConnection, type ProxyLimits } from "./proxy-connection";
 
 export interface FilteringProxyOptions {

@@ -3,29 +3,8 @@
  * masked: a program can put a secret in a URL it requests (it may reach an allowed host:
  * that cannot be prevented), but the log never shows it (SECURITY-CASES G7).
  */
+import type { NetworkLogEntry } from "../../protocol/execution";
 import type { RequestSummary } from "./proxy-request";
-
-export interface NetworkLogEntry {
-  /** When the request was read (ISO 8601). */
-  timestamp: string;
-  method: string;
-  /** Canonical host (lower-case, punycode), masked. */
-  host: string;
-  port: number;
-  /** Origin-form path with query, masked; null for CONNECT. */
-  path: string | null;
-  /** ALLOW: the policy let it through (the upstream may still have failed, see `status`). */
-  action: "ALLOW" | "BLOCK";
-  /** Why it was refused or failed (one line, masked). */
-  reason?: string;
-  /** The status the client got: the upstream's, 200 for an established tunnel, or the proxy's own. */
-  status: number | null;
-  durationMs: number;
-  /** Bytes from the upstream toward the sandbox. */
-  bytesIn: number;
-  /** Bytes from the sandbox toward the upstream (the forwarded head included). */
-  bytesOut: number;
-}
 
 /** How one connection ended, before masking (the entry's outcome fields, with the raw request). */
 export interface ConnectionOutcome

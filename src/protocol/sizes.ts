@@ -1,3 +1,5 @@
+import * as v from "valibot";
+
 const SIZE_PATTERN = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i;
 const UNIT: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -25,3 +27,9 @@ export function isSize(size: unknown): size is Size {
 }
 
 export const SIZE_HINT = 'expected a size such as "512m", "1g", "256k" or a number of bytes';
+
+/** A size (`512m`, `1g`, `256k` or bytes): the one schema for sizes in config, requests and flags. */
+export const SizeSchema = v.pipe(
+  v.union([v.string(), v.number()], SIZE_HINT),
+  v.check((value) => isSize(value), SIZE_HINT),
+) as v.GenericSchema<Size, Size>;

@@ -1,0 +1,166 @@
+// One execution as every interface speaks it: the request (validated with valibot at every
+// boundary), the result, and the events of a streamed run. Types and schemas only.
+import * as v from "valibot";
+import { RUNTIME_NAMES, type RuntimeName } from "../runtimes/registry";
+import { formatIssues } from "./issues";
+import { optionalLimitEntries } from "./limits";
+import { RequestError } from "../errors";
+
+export type { RuntimeName };
+
+export const NETWORK_MODES = ["none", "filtered", "host"] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+export const SECCOMP_MODES = ["strict", "unconfined", "custom"] as const;
+export type SeccompMode = (typeof SECCOMP_MODES)[number];
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envRecord = v.record(
+  v.pipe(v.string(), v.regex(ENV_NAME, "must be a valid environment variable name")),
+  v.pipe(v.string(), v.check((s) => !s.includes("\0"), "must not contain NUL bytes")),
+);
+const hostPatterns = v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(256))), v.maxLength(64));
+
+/** The schema every execution request is validated against (library, CLI and HTTP). */
+export const ExecutionRequestSchema = v.strictObject({
+  /** The program's source code. */
+  code: v.string(),
+  /** Runtime; default `python`. */
+  runtime: v.optional(v.picklist(RUNTIME_NAMES)),
+  /** Extension of the program file, e.g. `.cjs` to run Node code as CommonJS. */
+  fileExtension: v.optional(v.pipe(v.string(), v.regex(/^\.[A-Za-z0-9]{1,10}$/, 'must look like ".mjs"'))),
+  /** Limits (see protocol/limits.ts): timeoutMs, memoryLimit, cpuLimit, pidsLimit, sandboxSize, tmpSize, maxOutputSize. */
+  ...optionalLimitEntries(),
+  network: v.optional(v.picklist(NETWORK_MODES)),
+  /** A custom image (must contain the isol8 supervisor, i.e. be built FROM an isol8 image). */
+  image: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** Environment variables for the program. */
+  env: v.optional(envRecord),
+  /** Environment variables whose values are masked as `***` in all output. */
+  secrets: v.optional(envRecord),
+  /** Data for the program's standard input (closed after it). */
+  stdin: v.optional(v.string()),
+  /** Files written under /sandbox before the run: path -> text, bytes, or `{ base64 }` (for JSON callers). */
+  files: v.optional(
+    v.record(
+      v.string(),
+      v.union([
+        v.string(),
+        v.instance(Uint8Array as new () => Uint8Array<ArrayBufferLike>),
+        v.strictObject({ base64: v.pipe(v.string(), v.base64("must be base64")) }),
+      ]),
+    ),
+  ),
+  /** Files read back after the run (base64 in `files` of the result). */
+  outputPaths: v.optional(v.array(v.string())),
+  /**
+   * Packages installed (into /sandbox, as the sandbox user) before the program runs, within
+   * the same timeout. Needs a network: without one set, the execution uses `filtered` with the
+   * runtime's package registry allowed.
+   */
+  installPackages: v.optional(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(214)))),
+  /** Filtered mode: host name patterns (regular expressions, whole host) the program may reach. */
+  allow: v.optional(hostPatterns),
+  /** Filtered mode: host name patterns (matching anywhere in the host) refused even when allowed (deny wins). */
+  deny: v.optional(hostPatterns),
+  /** Filtered mode: return one log entry per request in `networkLogs`. */
+  logNetwork: v.optional(v.boolean()),
+  /** Seccomp for this execution (default: the config's `security`). A custom profile must be readable. */
+  security: v.optional(
+    v.strictObject({
+      seccomp: v.picklist(SECCOMP_MODES),
+      customProfilePath: v.optional(v.string()),
+    }),
+  ),
+  /** Free-form data recorded with the execution (audit). */
+  metadata: v.optional(v.record(v.string(), v.unknown())),
+});
+
+export type ExecutionRequest = v.InferInput<typeof ExecutionRequestSchema>;
+
+/** Validates a request; throws one RequestError naming the first bad field. */
+export function validateRequest(request: unknown): ExecutionRequest {
+  const result = v.safeParse(ExecutionRequestSchema, request);
+  if (!result.success) {
+    const first = result.issues[0]!;
+    const field = v.getDotPath(first) ?? "request";
+    throw new RequestError(`Invalid request: ${formatIssues(result.issues).join("; ")}`, field);
+  }
+  return result.output;
+}
+
+/** Why the engine stopped a program, if it did. */
+export type KillReason = "timeout" | "memory-limit" | "output-cap" | "pids-limit" | "aborted";
+
+/** What one execution cost, measured inside its container for this execution only. */
+export interface ResourceUsage {
+  /** CPU time (user + system) of every process of the execution, in ms. */
+  cpuTimeMs: number;
+  /** Peak resident memory of the largest process of the execution, in bytes. */
+  peakMemoryBytes: number;
+  /** Bytes the program wrote to stdout / stderr (before capping). */
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** Bytes through the network proxy (filtered mode); null without a network to count. */
+  networkBytesIn: number | null;
+  networkBytesOut: number | null;
+  killReason: KillReason | null;
+}
+
+/** One request the program made through the filtering proxy (secret values masked). */
+export interface NetworkLogEntry {
+  /** When the request was read (ISO 8601). */
+  timestamp: string;
+  method: string;
+  /** Canonical host (lower-case, punycode), masked. */
+  host: string;
+  port: number;
+  /** Origin-form path with query, masked; null for CONNECT. */
+  path: string | null;
+  /** ALLOW: the policy let it through (the upstream may still have failed, see `status`). */
+  action: "ALLOW" | "BLOCK";
+  /** Why it was refused or failed (one line, masked). */
+  reason?: string;
+  /** The status the client got: the upstream's, 200 for an established tunnel, or the proxy's own. */
+  status: number | null;
+  durationMs: number;
+  /** Bytes from the upstream toward the sandbox. */
+  bytesIn: number;
+  /** Bytes from the sandbox toward the upstream (the forwarded head included). */
+  bytesOut: number;
+}
+
+/** Everything about an execution except its collected output. */
+export interface ExecutionSummary {
+  executionId: string;
+  runtime: RuntimeName;
+  /** Start time, ISO 8601. */
+  timestamp: string;
+  /** The program's exit code; 128 + signal when killed (137 after a timeout or OOM kill). */
+  exitCode: number;
+  durationMs: number;
+  /** Output was cut at maxOutputSize (the program was stopped there). */
+  truncated: boolean;
+  timedOut: boolean;
+  oomKilled: boolean;
+  containerId: string;
+  /** outputPaths that were read back: path -> base64 content. */
+  files?: Record<string, string>;
+  /** outputPaths that did not exist (or could not be read). */
+  missingFiles?: string[];
+  resourceUsage: ResourceUsage;
+  /** Filtered network with logNetwork: one entry per request the program made, in order. */
+  networkLogs?: NetworkLogEntry[];
+}
+
+export interface ExecutionResult extends ExecutionSummary {
+  stdout: string;
+  stderr: string;
+}
+
+/** Events of a streamed execution, in order; `exit` or `error` is always last. */
+export type StreamEvent =
+  | { type: "stdout"; data: string }
+  | { type: "stderr"; data: string }
+  | { type: "exit"; data: ExecutionSummary }
+  | { type: "error"; data: string };

@@ -74,11 +74,12 @@ const IMPORT_RULES: ImportRule[] = [
       (!imp.target.startsWith("src/runtimes/") || imp.target === "src/runtimes/registry"),
   },
   {
-    rule: "protocol/ holds types and schemas: it imports valibot, errors, the runtime list and its siblings only",
+    rule: "protocol/ holds types and schemas: it imports valibot, eventsource-parser, errors, the runtime list and its siblings only",
     appliesTo: under("src/protocol/"),
     allows: (imp, file) =>
       imp.typeOnly ||
       isPackage("valibot")(imp) ||
+      isPackage("eventsource-parser")(imp) ||
       sibling(imp, file) ||
       imp.target === "src/errors" ||
       imp.target === "src/runtimes/registry",

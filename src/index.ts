@@ -3,7 +3,8 @@
  *
  * @module
  */
-export { DockerIsol8, type DockerIsol8Options, type ExecuteOptions } from "./engine/engine";
+export { DockerIsol8, type DockerIsol8Options } from "./engine/engine";
+export type { ExecuteOptions, Isol8 } from "./protocol/isol8";
 export { RemoteError, RemoteIsol8, type RemoteIsol8Options } from "./client/remote";
 export type { ExecutionRequest } from "./protocol/execution";
 export type { ExecutionResult, ExecutionSummary, KillReason, ResourceUsage, StreamEvent } from "./protocol/execution";

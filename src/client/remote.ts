@@ -1,8 +1,10 @@
-// RemoteIsol8: the DockerIsol8 interface over isol8's HTTP API. Publishable on its own:
+// RemoteIsol8: the Isol8 interface over isol8's HTTP API. Publishable on its own:
 // plain fetch and web streams, no Bun-only APIs, nothing of the engine at run time.
 import type { ExecutionRequest } from "../protocol/execution";
 import type { ExecutionResult, StreamEvent } from "../protocol/execution";
 import { Isol8Error, RequestError } from "../errors";
+import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
+import { parseStreamEvents } from "../protocol/sse";
 
 export interface RemoteIsol8Options {
   /** Base URL of an `isol8 serve` instance, e.g. `http://127.0.0.1:3000`. */
@@ -37,8 +39,8 @@ function toWire(request: ExecutionRequest): WireRequest {
   return { ...request, files };
 }
 
-/** Runs code on a remote isol8 server; same methods as DockerIsol8. */
-export class RemoteIsol8 {
+/** Runs code on a remote isol8 server (the Isol8 interface over HTTP). */
+export class RemoteIsol8 implements Isol8 {
   private readonly base: string;
   private readonly fetchImpl: typeof fetch;
   private readonly key: string | undefined;
@@ -66,39 +68,20 @@ export class RemoteIsol8 {
     }
   }
 
-  async execute(request: ExecutionRequest, options: { signal?: AbortSignal } = {}): Promise<ExecutionResult> {
+  async execute(request: ExecutionRequest, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     const response = await this.call("execute", "POST", "/execute", this.body(request), true, options.signal);
     return (await response.json()) as ExecutionResult;
   }
 
   /** Streams events over Server-Sent Events; breaking out of the loop stops the program. */
-  async *executeStream(request: ExecutionRequest, options: { signal?: AbortSignal } = {}): AsyncGenerator<StreamEvent> {
+  async *executeStream(request: ExecutionRequest, options: ExecuteOptions = {}): AsyncGenerator<StreamEvent> {
     const abort = new AbortController();
     const forward = () => abort.abort();
     options.signal?.addEventListener("abort", forward, { once: true });
     try {
       const response = await this.call("execute", "POST", "/execute/stream", this.body(request), true, abort.signal);
       if (!response.body) throw new RemoteError(response.status, "Cannot execute: the server sent no stream");
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      let buffered = "";
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buffered += decoder.decode(value, { stream: true });
-        let end = buffered.indexOf("\n\n");
-        while (end !== -1) {
-          const frame = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          const data = frame
-            .split("\n")
-            .filter((line) => line.startsWith("data:"))
-            .map((line) => line.slice(5).trimStart())
-            .join("\n");
-          if (data) yield JSON.parse(data) as StreamEvent;
-          end = buffered.indexOf("\n\n");
-        }
-      }
+      yield* parseStreamEvents(response.body);
     } finally {
       options.signal?.removeEventListener("abort", forward);
       abort.abort();

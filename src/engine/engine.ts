@@ -23,6 +23,7 @@ import type { RuntimeName } from "../runtimes/registry";
 import type { SandboxSpec } from "./container-options";
 import { type ExecutionRequest, validateRequest } from "../protocol/execution";
 import type { ExecutionResult, ExecutionSummary, StreamEvent } from "../protocol/execution";
+import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
 import { type RunHandlers, type RunOutcome, runExecution } from "./run-execution";
 import { SandboxNetwork } from "./network/sandbox-network";
 import { runUnderPolicy } from "./network/under-policy";
@@ -62,13 +63,6 @@ export interface DockerIsol8Options {
   audit?: AuditIo;
 }
 
-export interface ExecuteOptions {
-  /** Stops the program (every process of it) when aborted; the result says so. */
-  signal?: AbortSignal;
-  /** Who asked, for the audit record (set by the server). */
-  audit?: { sessionId?: string; principal?: string };
-}
-
 /**
  * Runs untrusted code in locked-down Docker containers.
  *
@@ -79,7 +73,7 @@ export interface ExecuteOptions {
  * await isol8.stop();
  * ```
  */
-export class DockerIsol8 {
+export class DockerIsol8 implements Isol8 {
   readonly config: Isol8Config;
   /** Identifies this engine's containers (label org.isol8.owner). */
   readonly instanceId: string;

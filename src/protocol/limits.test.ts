@@ -37,7 +37,7 @@ describe("the limits table", () => {
 });
 
 describe("limitAboveMaximum", () => {
-  test.each<[Record<string, unknown>, string | null]>([
+  test.each<[Partial<LimitValues>, string | null]>([
     [{}, null],
     [{ timeoutMs: 30_000 }, null],
     [{ timeoutMs: 30_001 }, "timeoutMs"],
@@ -50,6 +50,6 @@ describe("limitAboveMaximum", () => {
     [{ maxOutputSize: "1025k" }, "maxOutputSize"],
     [{ tmpSize: "1g", pidsLimit: 65 }, "pidsLimit"],
   ])("%j against the defaults → %p", (values, over) => {
-    expect(limitAboveMaximum(values, defaults)?.name ?? null).toBe(over);
+    expect<string | null>(limitAboveMaximum(values, defaults)?.name ?? null).toBe(over);
   });
 });

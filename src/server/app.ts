@@ -3,7 +3,8 @@ import { formatIssues } from "../protocol/issues";
 import type { Isol8Config } from "../config/schema";
 import { sizeToBytes } from "../protocol/sizes";
 import type { DockerIsol8 } from "../engine/engine";
-import type { ExecutionRequest } from "../protocol/execution";
+import type { ExecutionRequest, StreamEvent } from "../protocol/execution";
+import { encodeStreamEvent } from "../protocol/sse";
 import {
   ConflictError,
   DockerUnavailableError,
@@ -121,18 +122,20 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     const release = await slot();
     const abort = new AbortController();
     const encoder = new TextEncoder();
+    const send = (controller: ReadableStreamDefaultController<Uint8Array>, event: StreamEvent) =>
+      controller.enqueue(encoder.encode(encodeStreamEvent(event)));
     if (session) session.active++;
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
         try {
           const context = { audit: { principal, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal };
           for await (const event of target.executeStream(effective, context)) {
-            controller.enqueue(encoder.encode(`data: ${JSON.stringify(event)}\n\n`));
+            send(controller, event);
           }
         } catch (error) {
           const message = error instanceof Isol8Error ? formatError(error) : "internal error";
           if (!(error instanceof Isol8Error)) log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-          controller.enqueue(encoder.encode(`data: ${JSON.stringify({ type: "error", data: message })}\n\n`));
+          send(controller, { type: "error", data: message });
         } finally {
           if (session) {
             session.active--;

@@ -6,6 +6,7 @@ import { DockerIsol8 } from "../../engine/engine";
 import type { ExecutionRequest } from "../../protocol/execution";
 import type { ExecutionResult, ExecutionSummary } from "../../protocol/execution";
 import { RemoteIsol8 } from "../../client/remote";
+import type { Isol8 } from "../../protocol/isol8";
 import { Isol8Error, UsageError } from "../../errors";
 import { createRuntimeRegistry } from "../../runtimes/registry";
 import { keyValues, numberFlag, rejectUnknownFlags, repeatedFlag } from "../args";
@@ -109,7 +110,7 @@ export default defineCommand({
     if (args.host && (args.persist || args.persistent)) {
       throw new UsageError("Cannot use --persist or --persistent with --host", "use --session-id for a persistent container on the server");
     }
-    const engine = args.host
+    const engine: Isol8 = args.host
       ? new RemoteIsol8({
           host: args.host,
           ...(args.key ? { apiKey: args.key } : {}),
@@ -168,7 +169,7 @@ export default defineCommand({
       process.off("SIGTERM", onSignal);
       if (outFile) await new Promise<void>((resolve) => outFile!.end(resolve));
       // A remote session outlives the run (that is its point); a local engine removes its containers.
-      if (!(engine instanceof RemoteIsol8)) await engine.stop();
+      if (!args.host) await engine.stop();
     }
   },
 });

@@ -10,7 +10,7 @@
  */
 import { DockerIsol8 } from "../src/engine/engine";
 import { createDockerClient } from "../src/engine/docker";
-import { LABEL_SCOPE } from "../src/engine/labels";
+import { findContainers } from "../src/engine/cleanup";
 import { arg } from "./stats";
 
 const EXECUTIONS = Number(arg("executions", "500"));
@@ -89,7 +89,7 @@ for (let i = 0; i < EXECUTIONS / 2; i++) {
   await engine.poolIdle();
 }
 await engine.stop();
-const left = await createDockerClient().listContainers({ [LABEL_SCOPE]: SCOPE });
+const left = await findContainers(createDockerClient(), { scope: SCOPE });
 console.log(`bench/leak-soak: ${pairs * 2} executions (${pairs} writer/reader pairs), pool of 1 clean + 1 dirty`);
 console.log(`control (persistent container, no wipe): ${controlLeaks.length} canaries found, as expected`);
 console.log(`reuse proven (same container): ${reused}/${pairs} pairs`);

@@ -6,7 +6,7 @@
  */
 import { DockerIsol8 } from "../src/engine/engine";
 import { createDockerClient } from "../src/engine/docker";
-import { LABEL_SCOPE } from "../src/engine/labels";
+import { findContainers } from "../src/engine/cleanup";
 import { arg, ms, summary } from "./stats";
 
 const CALLERS = Number(arg("callers", "10"));
@@ -40,7 +40,7 @@ await Promise.all(
 );
 const elapsed = (performance.now() - started) / 1000;
 await engine.stop();
-const left = await createDockerClient().listContainers({ [LABEL_SCOPE]: SCOPE });
+const left = await findContainers(createDockerClient(), { scope: SCOPE });
 const s = summary(latencies);
 console.log(`bench/throughput: ${CALLERS} callers, ${SECONDS} s, python print, pool ${POOL}`);
 console.log(`executions: ${latencies.length} in ${elapsed.toFixed(1)} s = ${(latencies.length / elapsed).toFixed(1)} executions/s`);

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { DockerIsol8, type DockerIsol8Options } from "../src/engine/engine";
 import { createDockerClient } from "../src/engine/docker";
-import { LABEL_PID, LABEL_SCOPE } from "../src/engine/labels";
+import { findContainers } from "../src/engine/cleanup";
 
 /** Label value on every container a test creates (swept by test/preload.ts). */
 export const TEST_SCOPE = "isol8-test";
@@ -17,7 +17,7 @@ export function testEngine(options: DockerIsol8Options = {}): DockerIsol8 {
 /** Containers of this test process that still exist. */
 export async function liveTestContainers(): Promise<string[]> {
   const docker = createDockerClient();
-  const list = await docker.listContainers({ [LABEL_SCOPE]: TEST_SCOPE, [LABEL_PID]: String(process.pid) });
+  const list = await findContainers(docker, { scope: TEST_SCOPE, pid: process.pid });
   return list.map((c) => c.id);
 }
 

@@ -10,7 +10,8 @@ import type { AuditContext } from "./audit/audit-record";
 import { createDockerClient, type DockerClient } from "./docker";
 import { EventQueue } from "./event-queue";
 import { createImageManager, type ImageManager, type ImageProgress } from "./images/image-manager";
-import { LABEL_MANAGED, LABEL_SCOPE } from "./labels";
+import { sweepContainers } from "./cleanup";
+import { isol8Selector } from "./labels";
 import { PersistentSession } from "./persistent-session";
 import { createColdProvider } from "./pool/cold-provider";
 import type { SandboxProvider } from "./pool/provider";
@@ -75,7 +76,7 @@ export interface DockerIsol8Options {
  */
 export class DockerIsol8 implements Isol8 {
   readonly config: Isol8Config;
-  /** Identifies this engine's containers (label org.isol8.owner). */
+  /** Identifies this engine's containers (their owner label). */
   readonly instanceId: string;
   private readonly docker: DockerClient;
   private readonly runtimes: RuntimeRegistry;
@@ -259,10 +260,8 @@ export class DockerIsol8 implements Isol8 {
     options: { docker?: DockerClient; images?: boolean; scope?: string } = {},
   ): Promise<{ containers: number; images: number }> {
     const docker = options.docker ?? createDockerClient();
-    const selector = { [LABEL_MANAGED]: "true", ...(options.scope ? { [LABEL_SCOPE]: options.scope } : {}) };
-    const containers = await docker.listContainers(selector);
-    await Promise.all(containers.map((c) => docker.remove(c.id)));
-    const images = options.images ? await removeImages(docker, { [LABEL_MANAGED]: "true" }) : 0;
+    const containers = await sweepContainers(docker, options.scope ? { scope: options.scope } : {});
+    const images = options.images ? await removeImages(docker, isol8Selector()) : 0;
     return { containers: containers.length, images };
   }
 

@@ -6,13 +6,16 @@ import { createDockerClient, type DockerClient } from "../engine/docker";
 import { DockerIsol8 } from "../engine/engine";
 import { runtimeImageTag } from "../engine/images/image-manager";
 import { RUNTIME_NAMES } from "../runtimes/registry";
+import { findContainers, ownerProcessGone, sweepContainers } from "../engine/cleanup";
 import { removeImages } from "../engine/images/remove-images";
-import { LABEL_MANAGED, LABEL_OWNER } from "../engine/labels";
+import { isol8Selector, LABEL_OWNER } from "../engine/labels";
 import { VERSION } from "../version";
 import { createServerApp } from "./app";
 import { ExecutionLimiter } from "./limiter";
-import { reclaimDeadServers, removeOwned, SERVER_OWNER_PREFIX } from "./reclaim";
 import { SessionManager } from "./sessions";
+
+/** Owner ids of server instances start with this, so leftovers of dead servers can be found. */
+const SERVER_OWNER_PREFIX = "srv-";
 
 export interface ServeOptions {
   config: Isol8Config;
@@ -56,8 +59,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const engineOptions = { config, docker, owner, log, ...(options.scope ? { scope: options.scope } : {}) };
   const engine = new DockerIsol8(engineOptions);
   await engine.start();
-  const reclaimed = await reclaimDeadServers(docker, owner);
-  if (reclaimed) log(`removed ${reclaimed} container(s) left by server instances that are gone`);
+  // Sandboxes of server instances whose process is gone (killed, crashed): nobody else removes them.
+  const reclaimed = await sweepContainers(docker, { kind: "sandbox" }, (c) => {
+    const other = c.labels[LABEL_OWNER] ?? "";
+    return other.startsWith(SERVER_OWNER_PREFIX) && other !== owner && ownerProcessGone(c);
+  });
+  if (reclaimed.length) log(`removed ${reclaimed.length} container(s) left by server instances that are gone`);
   // Warm the default runtime in the background; requests never wait for it.
   void engine.start({ prewarm: ["python"] }).catch((error) => log(`prewarm failed: ${(error as Error).message}`));
 
@@ -77,7 +84,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log,
     cleanup: async (images) => {
       const containers = await engine.releaseIdle();
-      return { containers, images: images ? await removeImages(docker, { [LABEL_MANAGED]: "true" }) : 0 };
+      return { containers, images: images ? await removeImages(docker, isol8Selector()) : 0 };
     },
   });
 
@@ -121,9 +128,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         server!.stop(true);
         await sessions.stopAll();
         await engine.stop();
-        const left = await removeOwned(docker, owner);
-        if (left) log(`removed ${left} remaining container(s)`);
-        const still = await docker.listContainers({ [LABEL_MANAGED]: "true", [LABEL_OWNER]: owner });
+        const left = await sweepContainers(docker, { owner });
+        if (left.length) log(`removed ${left.length} remaining container(s)`);
+        const still = await findContainers(docker, { owner });
         log(`stopped (${still.length} container(s) of this server left)`);
       })();
       return stopping;

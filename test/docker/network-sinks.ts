@@ -8,7 +8,7 @@ import { createSocket } from "node:dgram";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { createDockerClient, type DockerClient } from "../../src/engine/docker";
-import { LABEL_PACKAGES } from "../../src/engine/images/baked-images";
+import { LABEL_PACKAGES } from "../../src/engine/labels";
 
 export interface SeenRequest {
   method: string;

@@ -1,6 +1,6 @@
 import { createDockerClient } from "../../src/engine/docker";
 import type { DockerIsol8 } from "../../src/engine/engine";
-import { LABEL_OWNER } from "../../src/engine/labels";
+import { findContainers } from "../../src/engine/cleanup";
 
 /**
  * Containers (running or not) that still carry this engine's owner label. Selecting by
@@ -8,6 +8,6 @@ import { LABEL_OWNER } from "../../src/engine/labels";
  * other engineers' runs share the Docker daemon.
  */
 export async function ownedContainers(engine: DockerIsol8): Promise<string[]> {
-  const list = await createDockerClient().listContainers({ [LABEL_OWNER]: engine.instanceId });
+  const list = await findContainers(createDockerClient(), { owner: engine.instanceId });
   return list.map((c) => c.id);
 }

@@ -335,7 +335,7 @@ describe("run: Ctrl-C", () => {
     child.kill("SIGINT");
     expect(await child.exited).toBe(130);
     const { createDockerClient } = await import("../../src/engine/docker");
-    const { LABEL_SCOPE } = await import("../../src/engine/labels");
-    expect(await createDockerClient().listContainers({ [LABEL_SCOPE]: scope })).toEqual([]);
+    const { findContainers } = await import("../../src/engine/cleanup");
+    expect(await findContainers(createDockerClient(), { scope })).toEqual([]);
   }, 60_000);
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { RemoteIsol8 } from "../../src/client/remote";
 import type { StreamEvent } from "../../src/protocol/execution";
 import { createDockerClient } from "../../src/engine/docker";
-import { LABEL_MANAGED, LABEL_PID } from "../../src/engine/labels";
+import { findContainers } from "../../src/engine/cleanup";
 import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
 
 const KEY = "e2e-key";
@@ -49,7 +49,7 @@ const post = (url: string, path: string, body: unknown, key = KEY) =>
   fetch(`${url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
 
 async function ownedBy(pid: number): Promise<string[]> {
-  const list = await createDockerClient().listContainers({ [LABEL_MANAGED]: "true", [LABEL_PID]: String(pid) });
+  const list = await findContainers(createDockerClient(), { pid });
   return list.map((c) => c.id);
 }
 

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { createDockerClient } from "../../src/engine/docker";
-import { LABEL_SCOPE, LABEL_VERSION } from "../../src/engine/labels";
+import { sweepContainers } from "../../src/engine/cleanup";
+import { LABEL_VERSION } from "../../src/engine/labels";
 import { binaryVersion } from "../../src/update/binary-version";
 import { ChecksumError } from "../../src/update/errors";
 import { selfUpdate } from "../../src/update/self-update";
@@ -137,9 +138,7 @@ describe("isol8 serve --update", () => {
       await proc.exited;
       // A SIGTERM this early can land while the pool is still pre-warming; whatever the
       // served 9.9.9 build left is removed here (its own cleanup is the server tests' subject).
-      const docker = createDockerClient();
-      const left = await docker.listContainers({ [LABEL_SCOPE]: TEST_SCOPE, [LABEL_VERSION]: VERSION });
-      await Promise.all(left.map((c) => docker.remove(c.id)));
+      await sweepContainers(createDockerClient(), { scope: TEST_SCOPE }, (c) => c.labels[LABEL_VERSION] === VERSION);
     }
   }, 120_000);
 });

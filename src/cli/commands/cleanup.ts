@@ -2,7 +2,8 @@ import { createInterface } from "node:readline/promises";
 import { defineCommand } from "citty";
 import { createDockerClient } from "../../engine/docker";
 import { removeImages } from "../../engine/images/remove-images";
-import { LABEL_KIND, LABEL_MANAGED, LABEL_SCOPE } from "../../engine/labels";
+import { findContainers, removeContainers } from "../../engine/cleanup";
+import { isol8Selector, LABEL_KIND } from "../../engine/labels";
 import { rejectUnknownFlags } from "../args";
 
 const cleanupArgs = {
@@ -19,8 +20,8 @@ export default defineCommand({
     await docker.ping();
     // ISOL8_SCOPE narrows the sweep to one scope label (used by the test suite).
     const scope = process.env.ISOL8_SCOPE;
-    const containers = await docker.listContainers({ [LABEL_MANAGED]: "true", ...(scope ? { [LABEL_SCOPE]: scope } : {}) });
-    const images = args.images ? await docker.listImages({ [LABEL_MANAGED]: "true" }) : [];
+    const containers = await findContainers(docker, scope ? { scope } : {});
+    const images = args.images ? await docker.listImages(isol8Selector()) : [];
     for (const c of containers) {
       process.stdout.write(`container ${c.id.slice(0, 12)} ${c.state} ${c.labels[LABEL_KIND] ?? ""} ${c.image}\n`);
     }
@@ -39,8 +40,8 @@ export default defineCommand({
       }
     }
     // Remove exactly what was listed (and confirmed), not a second, later listing.
-    await Promise.all(containers.map((c) => docker.remove(c.id)));
-    const removedImages = args.images ? await removeImages(docker, { [LABEL_MANAGED]: "true" }) : 0;
+    await removeContainers(docker, containers);
+    const removedImages = args.images ? await removeImages(docker, isol8Selector()) : 0;
     process.stdout.write(`removed ${containers.length} container(s), ${removedImages} image(s)\n`);
     return 0;
   },

@@ -2,12 +2,11 @@ import { createHash } from "node:crypto";
 import { ImageError, RequestError } from "../../errors";
 import type { Runtime } from "../../runtimes/registry";
 import type { DockerClient } from "../docker";
-import { isol8Labels, LABEL_INPUTS, LABEL_MANAGED, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
+import { isol8Labels, isol8Selector, LABEL_INPUTS, LABEL_PACKAGES, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
 import { runtimeImageTag } from "./image-manager";
 import { tarStream } from "./tar";
 
 /** Packages baked into an image, sorted, space-separated. */
-export const LABEL_PACKAGES = "org.isol8.packages";
 
 export interface BakedImage {
   ref: string;
@@ -80,7 +79,7 @@ export async function bakeImage(
 
 /** Baked images of a runtime whose packages include all of `wanted` (smallest first). */
 export async function findBakedImage(docker: DockerClient, runtime: string, wanted: readonly string[]): Promise<BakedImage | null> {
-  const images = await docker.listImages({ [LABEL_MANAGED]: "true", [LABEL_RUNTIME]: runtime, [LABEL_PACKAGES]: undefined });
+  const images = await docker.listImages(isol8Selector({ runtime }, { [LABEL_PACKAGES]: undefined }));
   const candidates = images
     .map((image) => ({
       ref: image.tags.find((t) => t.startsWith("isol8-deps:")) ?? image.tags[0] ?? image.id,

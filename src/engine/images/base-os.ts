@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImageError } from "../../errors";
 import type { DockerClient } from "../docker";
-import { isol8Labels } from "../labels";
+import { isol8Labels, LABEL_SUITE } from "../labels";
 import { findMirror, readHostAptSources, sourcesListFor } from "./apt-sources";
 import { commandExists, runCommand } from "./spawn";
 import { tarStream } from "./tar";
@@ -96,7 +96,7 @@ async function debootstrapImage(options: BaseOsOptions & { suite: string; tag: s
       { name: "Dockerfile", content: 'FROM scratch\nADD rootfs.tar /\nCMD ["bash"]\n' },
       { name: "rootfs.tar", path: archive },
     ]);
-    await docker.build(context, { tag, labels: isol8Labels("base-os", { "org.isol8.suite": suite }), onLine });
+    await docker.build(context, { tag, labels: isol8Labels("base-os", { [LABEL_SUITE]: suite }), onLine });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@ import { ImageError } from "../../errors";
 import type { Runtime, RuntimeName } from "../../runtimes/registry";
 import { SANDBOX_UID } from "../container-options";
 import type { DockerClient } from "../docker";
-import { isol8Labels, LABEL_INPUTS, LABEL_REGISTRY_HOSTS, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
+import { artifactLabel, isol8Labels, LABEL_INPUTS, LABEL_REGISTRY_HOSTS, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
 import { hostsFrom, queryImage } from "./query-image";
 import { ensureBaseOs } from "./base-os";
 import { collectCaCertificates } from "./ca-certs";
@@ -168,7 +168,7 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
       [LABEL_INPUTS]: inputs,
       [LABEL_RUNTIME]: runtime.name,
       [LABEL_SUPERVISOR]: base.labels[LABEL_SUPERVISOR] ?? "",
-      ...Object.fromEntries(resolved.map((a) => [`org.isol8.artifact.${a.name}`, a.version])),
+      ...Object.fromEntries(resolved.map((a) => [artifactLabel(a.name), a.version])),
     };
     await build(image, entries, { BASE_IMAGE: BASE_IMAGE_TAG, ...(registry ? { NPM_REGISTRY: registry } : {}) }, labels, onProgress);
     if (runtime.registryQuery) {

@@ -6,6 +6,7 @@
  *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno]
  */
 import { DockerIsol8 } from "../src/engine/engine";
+import Docker from "dockerode";
 import { createDockerClient } from "../src/engine/docker";
 import { isol8Labels, LABEL_SCOPE } from "../src/engine/labels";
 import type { RuntimeName } from "../src/runtimes/registry";
@@ -23,12 +24,14 @@ const PROGRAMS: Record<RuntimeName, { code: string; argv: string[] }> = {
 const SCOPE = "isol8-bench";
 
 const docker = createDockerClient();
+/** The baseline needs `docker exec`, which isol8 itself never uses: dockerode directly. */
+const dockerode = new Docker();
 const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 } } });
 await engine.start({ prewarm: runtimes });
 
 /** One `docker exec` round trip of the program in a running container, as the sandbox user. */
 async function dockerExec(id: string, argv: string[]): Promise<string> {
-  const exec = await docker.raw.getContainer(id).exec({ Cmd: argv, User: "10000:10000", AttachStdout: true, AttachStderr: true, WorkingDir: "/sandbox" });
+  const exec = await dockerode.getContainer(id).exec({ Cmd: argv, User: "10000:10000", AttachStdout: true, AttachStderr: true, WorkingDir: "/sandbox" });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -42,7 +45,7 @@ async function dockerExec(id: string, argv: string[]): Promise<string> {
 console.log(`bench/warm: ${N} sequential executions per runtime after 3 warm-ups (medians; ratio = isol8 / docker exec)`);
 console.log("runtime  isol8 p50   isol8 p95   exec p50    exec p95    ratio(p50)");
 for (const runtime of runtimes) {
-  const program = PROGRAMS[runtime];
+  const program = PROGRAMS[runtime]!;
   const id = await docker.createContainer({
     Image: `isol8:${runtime}`,
     Entrypoint: ["sleep", "infinity"],

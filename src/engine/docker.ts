@@ -51,8 +51,6 @@ export interface DockerClient {
   tag(source: string, target: string): Promise<void>;
   pull(ref: string, onLine?: (line: string) => void): Promise<void>;
   build(context: Readable, options: BuildOptions): Promise<void>;
-  /** The raw client, for the few calls that have no wrapper yet. */
-  readonly raw: Docker;
 }
 
 function endpointOf(): string {
@@ -119,7 +117,6 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
 
   return {
     endpoint,
-    raw: docker,
     ping: () =>
       call(async () => {
         await Promise.race([

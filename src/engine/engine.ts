@@ -9,11 +9,15 @@ import { type AuditIo, type AuditLog, createAuditLog } from "./audit/audit-log";
 import type { AuditContext } from "./audit/audit-record";
 import { createDockerClient, type DockerClient } from "./docker";
 import { EventQueue } from "./event-queue";
+import { type PipelineDeps, runPipeline } from "./execution/pipeline";
+import type { RunHandlers } from "./execution/handlers";
+import { Slots } from "../lib/slots";
 import { createImageManager, type ImageManager, type ImageProgress } from "./images/image-manager";
 import { sweepContainers } from "./cleanup";
 import { isol8Selector } from "./labels";
-import { PersistentSession } from "./persistent-session";
 import { createColdProvider } from "./pool/cold-provider";
+import { SessionProvider } from "./pool/session-provider";
+import { createSandbox, type Sandbox } from "./sandbox";
 import type { SandboxProvider } from "./pool/provider";
 import { SandboxPool } from "./pool/sandbox-pool";
 import { MAX_FILE_BYTES, onBakedImage, type PreparedExecution, prepareExecution } from "./prepare";
@@ -25,12 +29,8 @@ import type { SandboxSpec } from "./container-options";
 import { type ExecutionRequest, validateRequest } from "../protocol/execution";
 import type { ExecutionResult, ExecutionSummary, StreamEvent } from "../protocol/execution";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
-import { type RunHandlers, type RunOutcome, runExecution } from "./run-execution";
 import { SandboxNetwork } from "./network/sandbox-network";
-import { runUnderPolicy } from "./network/under-policy";
-import { createSandbox, type Sandbox } from "./sandbox";
 import { resolveSeccomp } from "./seccomp";
-import { Semaphore } from "./semaphore";
 
 export interface DockerIsol8Options {
   /**
@@ -81,12 +81,13 @@ export class DockerIsol8 implements Isol8 {
   private readonly docker: DockerClient;
   private readonly runtimes: RuntimeRegistry;
   private readonly images: ImageManager;
-  private readonly semaphore: Semaphore;
   private readonly log: (line: string) => void;
-  private readonly provider: SandboxProvider;
+  /** Where containers come from: the warm pool, a fresh one per execution, or the persistent session. */
+  private readonly containers: SandboxProvider;
   private readonly pool: SandboxPool | null = null;
-  private readonly session: PersistentSession | null = null;
+  private readonly session: SessionProvider | null = null;
   private readonly audit: AuditLog | null;
+  private readonly pipeline: PipelineDeps;
   /** Images known to exist (checked once per engine, not per execution). */
   private readonly ensured = new Set<string>();
   /** Container removals still running; stop() waits for them. */
@@ -100,7 +101,6 @@ export class DockerIsol8 implements Isol8 {
     this.docker = options.docker ?? createDockerClient();
     this.runtimes = options.runtimes ?? createRuntimeRegistry();
     this.log = options.log ?? (() => {});
-    this.semaphore = new Semaphore(this.config.maxConcurrent);
     this.audit = this.config.audit.enabled
       ? createAuditLog({ config: this.config.audit, inspectImage: (ref) => this.docker.inspectImage(ref), ...options.audit })
       : null;
@@ -122,8 +122,8 @@ export class DockerIsol8 implements Isol8 {
     const size = this.config.poolSize;
     const { clean, dirty } = typeof size === "number" ? { clean: size, dirty: size } : size;
     if (options.mode === "persistent") {
-      this.session = new PersistentSession((prepared) => create(prepared.spec, prepared.key), destroy);
-      this.provider = createColdProvider(create, destroy);
+      this.session = new SessionProvider((prepared) => create(prepared.spec, prepared.key), destroy);
+      this.containers = this.session;
     } else if (options.pool !== false && clean > 0) {
       this.pool = new SandboxPool({
         strategy: this.config.poolStrategy,
@@ -134,10 +134,18 @@ export class DockerIsol8 implements Isol8 {
         destroy,
         log: this.log,
       });
-      this.provider = this.pool;
+      this.containers = this.pool;
     } else {
-      this.provider = createColdProvider(create, destroy);
+      this.containers = createColdProvider(create, destroy);
     }
+    this.pipeline = {
+      slots: new Slots(this.config.maxConcurrent),
+      resolveImage: (prepared) => this.resolveImage(prepared),
+      containers: this.containers,
+      proxy: () => this.network?.proxy ?? null,
+      registryHosts: (image) => this.images.registryHosts(image),
+      release: (sandbox, reusable) => this.releaseContainer(sandbox, reusable),
+    };
   }
 
   /**
@@ -161,7 +169,7 @@ export class DockerIsol8 implements Isol8 {
   /** Removes every container this engine holds (pool, persistent container, in-flight ones). */
   async stop(): Promise<void> {
     this.audit?.close();
-    await Promise.allSettled([this.provider.stop(), this.session?.close()]);
+    await this.containers.stop().catch(() => {});
     while (this.pending.size) await Promise.allSettled([...this.pending]);
     await this.network?.close();
     this.network = null;
@@ -170,11 +178,6 @@ export class DockerIsol8 implements Isol8 {
   /** Removes the pool's idle containers (the engine keeps working); returns how many. */
   async releaseIdle(): Promise<number> {
     return (await this.pool?.clear()) ?? 0;
-  }
-
-  /** Validates a request as execute() would, without running it (throws RequestError). */
-  validate(request: ExecutionRequest): void {
-    this.prepare(request);
   }
 
   /** Runtime a persistent engine is bound to (null before its first use or when ephemeral). */
@@ -199,22 +202,16 @@ export class DockerIsol8 implements Isol8 {
 
   /** Writes a file into the persistent container (created on demand). Paths are confined to /sandbox. */
   async putFile(path: string, content: string | Uint8Array): Promise<void> {
-    const session = this.requireSession("putFile");
     const relative = toSandboxPath(path);
     const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content);
     if (data.length > MAX_FILE_BYTES) throw new Isol8Error(`Cannot write "${path}": ${data.length} bytes is over the ${MAX_FILE_BYTES} byte limit`);
-    const prepared = this.prepare({ code: "", runtime: session.boundRuntime ?? this.options.runtime ?? "python" });
-    await this.ensureImage(prepared);
-    await session.use(prepared, (sandbox) => sandbox.channel.writeFile(relative, data));
+    await this.inSession("putFile", (sandbox) => sandbox.channel.writeFile(relative, data));
   }
 
   /** Reads a file from the persistent container. Paths are confined to /sandbox; symlinks out are refused. */
   async getFile(path: string): Promise<Buffer> {
-    const session = this.requireSession("getFile");
     const relative = toSandboxPath(path);
-    const prepared = this.prepare({ code: "", runtime: session.boundRuntime ?? this.options.runtime ?? "python" });
-    await this.ensureImage(prepared);
-    const read = await session.use(prepared, (sandbox) => sandbox.channel.readFile(relative, MAX_FILE_BYTES));
+    const read = await this.inSession("getFile", (sandbox) => sandbox.channel.readFile(relative, MAX_FILE_BYTES));
     if (!read.ok) throw new Isol8Error(`Cannot read "${path}": ${read.error}`);
     return read.content;
   }
@@ -222,37 +219,16 @@ export class DockerIsol8 implements Isol8 {
   /** Runs code and collects its output. Outcomes of the code (exit code, timeout, OOM, truncation) are fields of the result. */
   async execute(request: ExecutionRequest, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     const prepared = this.prepare(request);
-    return this.run(prepared, { collect: true, ...(options.signal ? { signal: options.signal } : {}) }, options.audit);
+    return this.runAudited(prepared, { collect: true, ...(options.signal ? { signal: options.signal } : {}) }, options.audit);
   }
 
   /**
    * Runs code and yields its output as it is produced: `stdout`/`stderr` events, then one
    * `exit` event (or an `error` event when isol8 itself fails). Breaking out of the loop
-   * stops the program. An invalid request throws before the first event.
+   * stops the program. An invalid request throws right here, before any event.
    */
-  async *executeStream(request: ExecutionRequest, options: ExecuteOptions = {}): AsyncGenerator<StreamEvent> {
-    const prepared = this.prepare(request);
-    const queue = new EventQueue<StreamEvent>();
-    const abort = new AbortController();
-    const forward = () => abort.abort();
-    options.signal?.addEventListener("abort", forward, { once: true });
-    const done = this.run(prepared, {
-      collect: false,
-      signal: abort.signal,
-      onStdout: (data) => queue.push({ type: "stdout", data }),
-      onStderr: (data) => queue.push({ type: "stderr", data }),
-    }, options.audit).then(
-      (result) => queue.push({ type: "exit", data: summarize(result) }),
-      (error) => queue.push({ type: "error", data: formatError(error) }),
-    );
-    done.finally(() => queue.close());
-    try {
-      yield* queue;
-    } finally {
-      options.signal?.removeEventListener("abort", forward);
-      abort.abort();
-      await done;
-    }
+  executeStream(request: ExecutionRequest, options: ExecuteOptions = {}): AsyncGenerator<StreamEvent> {
+    return this.streamEvents(this.prepare(request), options);
   }
 
   /** Removes containers (and with `images`, images) carrying isol8 labels. Selects by label only. */
@@ -270,6 +246,31 @@ export class DockerIsol8 implements Isol8 {
     return this.images;
   }
 
+  private async *streamEvents(prepared: PreparedExecution, options: ExecuteOptions): AsyncGenerator<StreamEvent> {
+    const queue = new EventQueue<StreamEvent>();
+    const abort = new AbortController();
+    const forward = () => abort.abort();
+    options.signal?.addEventListener("abort", forward, { once: true });
+    const handlers: RunHandlers = {
+      collect: false,
+      signal: abort.signal,
+      onStdout: (data) => queue.push({ type: "stdout", data }),
+      onStderr: (data) => queue.push({ type: "stderr", data }),
+    };
+    const done = this.runAudited(prepared, handlers, options.audit).then(
+      (result) => queue.push({ type: "exit", data: summarize(result) }),
+      (error) => queue.push({ type: "error", data: formatError(error) }),
+    );
+    done.finally(() => queue.close());
+    try {
+      yield* queue;
+    } finally {
+      options.signal?.removeEventListener("abort", forward);
+      abort.abort();
+      await done;
+    }
+  }
+
   private prepare(input: ExecutionRequest): PreparedExecution {
     const request = validateRequest(input);
     return prepareExecution(request, {
@@ -281,11 +282,19 @@ export class DockerIsol8 implements Isol8 {
     });
   }
 
-  private requireSession(operation: string): PersistentSession {
+  /** Runs file work in the persistent container (created on demand for its runtime). */
+  private async inSession<T>(operation: string, work: (sandbox: Sandbox) => Promise<T>): Promise<T> {
     if (!this.session) {
       throw new Isol8Error(`Cannot ${operation}: files persist only in a persistent engine`, 'create it with new DockerIsol8({ mode: "persistent" })');
     }
-    return this.session;
+    const prepared = this.prepare({ code: "", runtime: this.session.boundRuntime ?? this.options.runtime ?? "python" });
+    await this.ensureImage(prepared);
+    const sandbox = await this.session.acquire(prepared);
+    try {
+      return await work(sandbox);
+    } finally {
+      await this.session.release();
+    }
   }
 
   private async ensureImage(prepared: PreparedExecution): Promise<void> {
@@ -296,45 +305,35 @@ export class DockerIsol8 implements Isol8 {
     this.ensured.add(ref);
   }
 
-  /** One execution, audited when the audit log is on (one record whatever the outcome). */
-  private run(prepared: PreparedExecution, handlers: RunHandlers, context: AuditContext = {}): Promise<ExecutionResult> {
-    if (!this.audit) return this.runInSandbox(prepared, handlers);
-    return this.audit.run(prepared, handlers, context, (teed) => this.runInSandbox(prepared, teed));
-  }
-
-  private async runInSandbox(requested: PreparedExecution, handlers: RunHandlers): Promise<ExecutionResult> {
-    const release = await this.semaphore.acquire();
-    try {
-      const prepared = await this.useBakedImage(requested);
-      await this.ensureImage(prepared);
-      if (this.session) return (await this.session.use(prepared, (sandbox) => this.runIn(sandbox, prepared, handlers))).result;
-      const sandbox = await this.provider.acquire(prepared);
-      let reusable = false;
-      try {
-        const outcome = await this.runIn(sandbox, prepared, handlers);
-        reusable = outcome.clean;
-        return outcome.result;
-      } finally {
-        if (this.options.persist) {
-          sandbox.detach();
-          this.log(`container ${sandbox.id} kept for inspection`);
-        } else {
-          // Not awaited: cleaning (pool) or removal (cold) happens after the result is returned.
-          this.track(this.provider.release(sandbox, reusable));
-        }
+  /** The image an execution runs on: one with its packages baked in when there is one (not for sessions), present. */
+  private async resolveImage(requested: PreparedExecution): Promise<PreparedExecution> {
+    let prepared = requested;
+    if (requested.install && requested.builtinImage && !this.session) {
+      const baked = await findBakedImage(this.docker, requested.runtime.name, requested.install.packages);
+      if (baked) {
+        this.log(`using ${baked.ref}: it holds ${requested.install.packages.join(" ")}`);
+        prepared = onBakedImage(requested, baked.ref);
       }
-    } finally {
-      release();
     }
+    await this.ensureImage(prepared);
+    return prepared;
   }
 
-  /** Packages already baked into an image (isol8 setup --<runtime>, isol8 build) are not installed again. */
-  private async useBakedImage(prepared: PreparedExecution): Promise<PreparedExecution> {
-    if (!prepared.install || !prepared.builtinImage || this.session) return prepared;
-    const baked = await findBakedImage(this.docker, prepared.runtime.name, prepared.install.packages);
-    if (!baked) return prepared;
-    this.log(`using ${baked.ref}: it holds ${prepared.install.packages.join(" ")}`);
-    return onBakedImage(prepared, baked.ref);
+  /** One execution through the pipeline, audited when the audit log is on (one record whatever the outcome). */
+  private runAudited(prepared: PreparedExecution, handlers: RunHandlers, context: AuditContext = {}): Promise<ExecutionResult> {
+    if (!this.audit) return runPipeline(this.pipeline, prepared, handlers);
+    return this.audit.run(prepared, handlers, context, (teed) => runPipeline(this.pipeline, prepared, teed));
+  }
+
+  /** After a run: kept for inspection (`--persist`), else back to its provider (cleaned or removed in the background). */
+  private releaseContainer(sandbox: Sandbox, reusable: boolean): void {
+    if (this.options.persist) {
+      sandbox.detach();
+      this.log(`container ${sandbox.id} kept for inspection`);
+      return;
+    }
+    // Not awaited: cleaning (pool) or removal (cold) happens after the result is returned.
+    this.track(this.containers.release(sandbox, reusable));
   }
 
   /** The engine's filtering proxy, started with the first filtered container. */
@@ -346,17 +345,6 @@ export class DockerIsol8 implements Isol8 {
       log: this.log,
     });
     return this.network;
-  }
-
-  /** Runs an execution; a filtered one under its own network policy (see runUnderPolicy). */
-  private async runIn(sandbox: Sandbox, prepared: PreparedExecution, handlers: RunHandlers): Promise<RunOutcome> {
-    const proxy = this.network?.proxy;
-    const { policy } = prepared;
-    if (!sandbox.proxy || !proxy || !policy) return runExecution(sandbox, prepared, handlers);
-    const registryHosts = prepared.install ? await this.images.registryHosts(prepared.spec.image) : [];
-    return runUnderPolicy(proxy, sandbox.proxy.key, { ...prepared, policy }, registryHosts, () =>
-      runExecution(sandbox, prepared, handlers),
-    );
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

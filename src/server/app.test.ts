@@ -6,7 +6,7 @@ import type { ExecutionRequest } from "../protocol/execution";
 import type { ExecutionResult } from "../protocol/execution";
 import { RequestError } from "../errors";
 import { createServerApp } from "./app";
-import { ExecutionLimiter } from "./limiter";
+import { Slots } from "../lib/slots";
 import { SessionManager } from "./sessions";
 
 const KEY = "test-key";
@@ -28,21 +28,26 @@ function fakeEngine(options: { hold?: Promise<void> } = {}) {
     containerId: "c",
     resourceUsage: { cpuTimeMs: 0, peakMemoryBytes: 0, stdoutBytes: 0, stderrBytes: 0, networkBytesIn: null, networkBytesOut: null, killReason: null },
   });
+  const validate = (request: ExecutionRequest) => {
+    if (request.code === "invalid") throw new RequestError("Invalid request: code", "code");
+  };
   const engine = {
     seen,
-    validate(request: ExecutionRequest) {
-      if (request.code === "invalid") throw new RequestError("Invalid request: code", "code");
-    },
     async execute(request: ExecutionRequest) {
+      validate(request);
       seen.push(request);
       await options.hold;
       return result(request);
     },
-    async *executeStream(request: ExecutionRequest) {
-      seen.push(request);
-      yield { type: "stdout" as const, data: "out" };
-      const { stdout: _s, stderr: _e, ...summary } = result(request);
-      yield { type: "exit" as const, data: summary };
+    /** Like DockerIsol8: an invalid request throws at the call, before any event. */
+    executeStream(request: ExecutionRequest) {
+      validate(request);
+      return (async function* () {
+        seen.push(request);
+        yield { type: "stdout" as const, data: "out" };
+        const { stdout: _s, stderr: _e, ...summary } = result(request);
+        yield { type: "exit" as const, data: summary };
+      })();
     },
     files: new Map<string, Buffer>(),
     async putFile(path: string, content: Uint8Array) {
@@ -69,7 +74,7 @@ function makeApp(config: Isol8Config = defaultConfig(), engine = fakeEngine()) {
     version: "1.2.3",
     engine: engine as unknown as DockerIsol8,
     sessions,
-    limiter: new ExecutionLimiter(config.maxConcurrent, config.server.maxQueue),
+    slots: new Slots(config.maxConcurrent, config.server.maxQueue),
     cleanup: async () => ({ containers: 0, images: 0 }),
     log: () => {},
   });

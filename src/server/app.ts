@@ -16,7 +16,7 @@ import {
 } from "../errors";
 import { createKeyCheck, principalOf } from "./auth";
 import { errorResponse, HttpError, json, readJson } from "./http";
-import type { ExecutionLimiter } from "./limiter";
+import type { Slots } from "../lib/slots";
 import { applyServerPolicy } from "./policy";
 import { CleanupBodySchema, ExecuteBodySchema, PutFileBodySchema, requestOfBody, SessionIdSchema } from "../protocol/http";
 import type { Session, SessionManager } from "./sessions";
@@ -30,7 +30,8 @@ export interface ServerAppDeps {
   /** The engine (and warm pool) shared by every ephemeral request. */
   engine: DockerIsol8;
   sessions: SessionManager;
-  limiter: ExecutionLimiter;
+  /** Server-wide execution slots (maxConcurrent) with a bounded queue (server.maxQueue). */
+  slots: Slots;
   /** Removes this server's idle containers (and images when asked); returns counts. */
   cleanup: (images: boolean) => Promise<{ containers: number; images: number }>;
   log: (line: string) => void;
@@ -71,7 +72,7 @@ function failureResponse(error: unknown, log: (line: string) => void): Response 
  * Every body is validated; every route but /health needs the API key.
  */
 export function createServerApp(deps: ServerAppDeps): ServerApp {
-  const { config, engine, sessions, limiter, log } = deps;
+  const { config, engine, sessions, slots, log } = deps;
   const checkKey = createKeyCheck(deps.apiKey);
   const principal = principalOf(deps.apiKey);
   const maxBody = sizeToBytes(config.server.maxBodySize);
@@ -80,7 +81,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
 
   /** Takes an execution slot or answers 429. */
   const slot = () => {
-    const waiting = limiter.acquire();
+    const waiting = slots.acquire();
     if (!waiting) throw new HttpError(429, "too many executions in progress", {}, { "retry-after": "1" });
     return waiting;
   };
@@ -118,18 +119,19 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     const { effective, sessionId } = await prepareBody(request);
     const session = sessionFor(sessionId, true);
     const target = session?.engine ?? engine;
-    target.validate(effective); // a bad request is a 400, not an event
-    const release = await slot();
     const abort = new AbortController();
+    const context = { audit: { principal, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal };
+    // A bad request throws here, before any event: it is a 400, not an event of a 200 stream.
+    const events = target.executeStream(effective, context);
+    const release = await slot();
     const encoder = new TextEncoder();
     const send = (controller: ReadableStreamDefaultController<Uint8Array>, event: StreamEvent) =>
       controller.enqueue(encoder.encode(encodeStreamEvent(event)));
-    if (session) session.active++;
+    const unhold = session ? sessions.hold(session) : () => {};
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
         try {
-          const context = { audit: { principal, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal };
-          for await (const event of target.executeStream(effective, context)) {
+          for await (const event of events) {
             send(controller, event);
           }
         } catch (error) {
@@ -137,10 +139,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
           if (!(error instanceof Isol8Error)) log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
           send(controller, { type: "error", data: message });
         } finally {
-          if (session) {
-            session.active--;
-            session.lastUsed = Date.now();
-          }
+          unhold();
           release();
           try {
             controller.close();

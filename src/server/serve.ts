@@ -11,7 +11,7 @@ import { removeImages } from "../engine/images/remove-images";
 import { isol8Selector, LABEL_OWNER } from "../engine/labels";
 import { VERSION } from "../version";
 import { createServerApp } from "./app";
-import { ExecutionLimiter } from "./limiter";
+import { Slots } from "../lib/slots";
 import { SessionManager } from "./sessions";
 
 /** Owner ids of server instances start with this, so leftovers of dead servers can be found. */
@@ -72,7 +72,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     maxSessions: config.server.maxSessions,
     idleMs: config.cleanup.maxContainerAgeMs,
   });
-  const limiter = new ExecutionLimiter(config.maxConcurrent, config.server.maxQueue);
+  const slots = new Slots(config.maxConcurrent, config.server.maxQueue);
   const app = createServerApp({
     config,
     builtinImages: RUNTIME_NAMES.map(runtimeImageTag),
@@ -80,7 +80,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     version: VERSION,
     engine,
     sessions,
-    limiter,
+    slots,
     log,
     cleanup: async (images) => {
       const containers = await engine.releaseIdle();
@@ -120,11 +120,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url,
     shutdown(reason) {
       stopping ??= (async () => {
-        log(`${reason}: no new requests; waiting for ${limiter.inFlight} in-flight execution(s)`);
+        log(`${reason}: no new requests; waiting for ${slots.inFlight} in-flight execution(s)`);
         app.close();
         clearInterval(pruner);
         const deadline = Date.now() + config.server.shutdownGraceMs;
-        while (limiter.inFlight > 0 && Date.now() < deadline) await Bun.sleep(50);
+        while (slots.inFlight > 0 && Date.now() < deadline) await Bun.sleep(50);
         server!.stop(true);
         await sessions.stopAll();
         await engine.stop();

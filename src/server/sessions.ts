@@ -36,14 +36,25 @@ export class SessionManager {
     return session;
   }
 
-  /** Runs work on a session, keeping it marked active (safe from pruning) meanwhile. */
-  async use<T>(session: Session, work: (engine: DockerIsol8) => Promise<T>): Promise<T> {
+  /** Marks a session in use (safe from pruning) until the returned function is called. */
+  hold(session: Session): () => void {
     session.active++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      session.active--;
+      session.lastUsed = Date.now();
+    };
+  }
+
+  /** Runs work on a session, holding it meanwhile. */
+  async use<T>(session: Session, work: (engine: DockerIsol8) => Promise<T>): Promise<T> {
+    const release = this.hold(session);
     try {
       return await work(session.engine);
     } finally {
-      session.active--;
-      session.lastUsed = Date.now();
+      release();
     }
   }
 

@@ -6,7 +6,7 @@ import { auditConfig, prepared, resultOf } from "../../../test/audit-fixtures";
 import { Isol8Error, SandboxError } from "../../errors";
 import type { PreparedExecution } from "../prepare";
 import type { ExecutionResult } from "../../protocol/execution";
-import type { RunHandlers } from "../run-execution";
+import type { RunHandlers } from "../execution/handlers";
 import { type AuditLog, type AuditLogOptions, createAuditLog } from "./audit-log";
 
 let dir: string;

@@ -3,7 +3,7 @@ import type { Isol8Config } from "../../config/schema";
 import { Isol8Error } from "../../errors";
 import type { PreparedExecution } from "../prepare";
 import type { ExecutionResult } from "../../protocol/execution";
-import type { RunHandlers } from "../run-execution";
+import type { RunHandlers } from "../execution/handlers";
 import { type AuditContext, type AuditRecord, buildAuditRecord, serializeRecord } from "./audit-record";
 import { pruneAuditFiles } from "./audit-retention";
 import { type AuditSink, createFileSink, createStreamSink } from "./audit-sink";

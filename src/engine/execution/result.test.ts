@@ -1,0 +1,23 @@
+import { describe, expect, test } from "bun:test";
+import type { KillReason } from "../../protocol/execution";
+import type { ExitReport } from "../supervisor/protocol";
+import { killReasonOf } from "./result";
+
+type Report = Pick<ExitReport, "reason" | "oomKilled" | "pidsLimitHit">;
+const exited: Report = { reason: "exited", oomKilled: false, pidsLimitHit: false };
+
+describe("killReasonOf", () => {
+  test.each<[string, Report, boolean, KillReason | null]>([
+    ["a normal exit", exited, false, null],
+    ["a timeout", { ...exited, reason: "timeout" }, false, "timeout"],
+    ["a timeout that also hit OOM", { ...exited, reason: "timeout", oomKilled: true }, false, "timeout"],
+    ["an OOM kill", { ...exited, oomKilled: true }, false, "memory-limit"],
+    ["the output cap (supervisor)", { ...exited, reason: "output-cap" }, false, "output-cap"],
+    ["truncated output of a finished program", exited, true, "output-cap"],
+    ["an abort", { ...exited, reason: "aborted" }, false, "aborted"],
+    ["the pids limit", { ...exited, pidsLimitHit: true }, false, "pids-limit"],
+    ["OOM beats the output cap", { ...exited, reason: "output-cap", oomKilled: true }, false, "memory-limit"],
+  ])("%s → %p", (_, report, truncated, reason) => {
+    expect(killReasonOf(report, truncated)).toBe(reason);
+  });
+});

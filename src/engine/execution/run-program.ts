@@ -1,0 +1,37 @@
+import { SandboxError } from "../../errors";
+import type { PreparedExecution } from "../prepare";
+import type { Sandbox } from "../sandbox";
+import type { ExitReport } from "../supervisor/protocol";
+import type { RunHandlers } from "./handlers";
+import { type OutputStreams, outputStreams } from "./output-streams";
+
+/**
+ * Runs the program as the sandbox user with `timeoutMs` left of the execution's budget; its
+ * output reaches the handlers masked and capped as it is produced.
+ */
+export async function runProgram(
+  sandbox: Sandbox,
+  prepared: PreparedExecution,
+  handlers: RunHandlers,
+  timeoutMs: number,
+): Promise<{ report: ExitReport; streams: OutputStreams }> {
+  const streams = outputStreams(prepared, handlers.collect, handlers.onStdout, handlers.onStderr);
+  const report = await sandbox.channel.execute(
+    {
+      argv: prepared.argv,
+      env: prepared.env,
+      timeoutMs,
+      maxOutputBytes: prepared.maxOutputBytes,
+      ...(prepared.stdin ? { stdin: prepared.stdin } : {}),
+      // The program file travels in the execute frame itself: one round trip per run.
+      files: [{ path: prepared.codePath, content: Buffer.from(prepared.code, "utf8") }],
+      removeAfter: [prepared.codePath],
+    },
+    { onStdout: (chunk) => streams.stdout.push(chunk), onStderr: (chunk) => streams.stderr.push(chunk) },
+    handlers.signal,
+  );
+  if (report.error) throw new SandboxError(`Cannot run the program: ${report.error}`);
+  streams.stdout.end(report.truncatedStdout);
+  streams.stderr.end(report.truncatedStderr);
+  return { report, streams };
+}

@@ -1,31 +1,29 @@
-import { defineCommand } from "citty";
-import { loadConfig } from "../../config/load";
 import { createDockerClient } from "../../engine/docker";
 import { DockerIsol8 } from "../../engine/engine";
 import { bakeImage } from "../../engine/images/baked-images";
 import { UsageError } from "../../errors";
 import { createRuntimeRegistry } from "../../runtimes/registry";
-import { rejectUnknownFlags, repeatedFlag } from "../args";
+import { debugArgs, forceArgs } from "../arg-fragments";
+import { defineIsol8Command } from "../command";
 import { createProgressRenderer } from "../progress";
 
 const buildArgs = {
   base: { type: "string", description: "Runtime whose image to build on: python | node | bun" },
   install: { type: "string", description: "Package to bake in (repeatable, or comma-separated)" },
   tag: { type: "string", description: "Also name the image (e.g. my-tools:1)" },
-  force: { type: "boolean", description: "Rebuild even when up to date" },
-  debug: { type: "boolean", description: "Show build output" },
+  ...forceArgs,
+  ...debugArgs,
 } as const;
 
-export default defineCommand({
+export default defineIsol8Command({
   meta: { name: "build", description: "Build an image with packages baked in (used automatically when a run installs a subset of them)" },
   args: buildArgs,
-  async run({ args, rawArgs }) {
-    rejectUnknownFlags(rawArgs, buildArgs, "build");
+  repeatable: ["install"],
+  async run({ flags: args, config }) {
     if (!args.base) throw new UsageError("Cannot build: --base is required", "e.g. isol8 build --base python --install numpy");
-    const packages = repeatedFlag(rawArgs, "install").flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
+    const packages = args.install.flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
     if (packages.length === 0) throw new UsageError("Cannot build: no --install packages given");
     const runtime = createRuntimeRegistry().get(args.base);
-    const { config } = loadConfig({ file: process.env.ISOL8_CONFIG });
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
     const engine = new DockerIsol8({ config, onImageProgress: progress });
     await engine.start();

@@ -1,21 +1,20 @@
 import { createInterface } from "node:readline/promises";
-import { defineCommand } from "citty";
 import { createDockerClient } from "../../engine/docker";
 import { removeImages } from "../../engine/images/remove-images";
 import { findContainers, removeContainers } from "../../engine/cleanup";
 import { isol8Selector, LABEL_KIND } from "../../engine/labels";
-import { rejectUnknownFlags } from "../args";
+import { defineIsol8Command } from "../command";
 
 const cleanupArgs = {
   force: { type: "boolean", description: "Do not ask for confirmation" },
   images: { type: "boolean", description: "Also remove isol8 images" },
 } as const;
 
-export default defineCommand({
+export default defineIsol8Command({
   meta: { name: "cleanup", description: "Remove containers (and with --images, images) carrying isol8 labels" },
   args: cleanupArgs,
-  async run({ args, rawArgs }) {
-    rejectUnknownFlags(rawArgs, cleanupArgs, "cleanup");
+  config: false,
+  async run({ flags: args }) {
     const docker = createDockerClient();
     await docker.ping();
     // ISOL8_SCOPE narrows the sweep to one scope label (used by the test suite).

@@ -1,22 +1,18 @@
-import { defineCommand } from "citty";
-import { loadConfig } from "../../config/load";
-import { rejectUnknownFlags } from "../args";
+import { defineIsol8Command } from "../command";
 
 const configArgs = {
   json: { type: "boolean", description: "Print exactly one JSON document" },
 } as const;
 
-export default defineCommand({
+export default defineIsol8Command({
   meta: { name: "config", description: "Print the resolved configuration and where it came from" },
   args: configArgs,
-  run({ args, rawArgs }) {
-    rejectUnknownFlags(rawArgs, configArgs, "config");
-    const { config, source } = loadConfig({ file: process.env.ISOL8_CONFIG });
-    if (args.json) {
-      process.stdout.write(`${JSON.stringify({ source, config }, null, 2)}\n`);
+  run({ flags, config, configSource }) {
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ source: configSource, config }, null, 2)}\n`);
       return 0;
     }
-    process.stdout.write(`source: ${source ?? "(built-in defaults)"}\n`);
+    process.stdout.write(`source: ${configSource ?? "(built-in defaults)"}\n`);
     for (const [key, value] of flatten(config)) process.stdout.write(`${key} = ${JSON.stringify(value)}\n`);
     return 0;
   },

@@ -1,42 +1,34 @@
 import { createWriteStream, type WriteStream } from "node:fs";
-import { defineCommand } from "citty";
-import { loadConfig } from "../../config/load";
-import { sizeToBytes } from "../../protocol/sizes";
-import { DockerIsol8 } from "../../engine/engine";
-import type { ExecutionRequest } from "../../protocol/execution";
-import type { ExecutionResult, ExecutionSummary } from "../../protocol/execution";
 import { RemoteIsol8 } from "../../client/remote";
-import type { Isol8 } from "../../protocol/isol8";
+import { DockerIsol8 } from "../../engine/engine";
 import { Isol8Error, UsageError } from "../../errors";
+import type { ExecutionResult, ExecutionSummary } from "../../protocol/execution";
+import type { Isol8 } from "../../protocol/isol8";
+import { sizeToBytes } from "../../protocol/sizes";
 import { createRuntimeRegistry } from "../../runtimes/registry";
-import { keyValues, numberFlag, rejectUnknownFlags, repeatedFlag } from "../args";
+import { debugArgs, limitArgs, remoteArgs, runtimeArgs } from "../arg-fragments";
+import { defineIsol8Command } from "../command";
 import { createProgressRenderer } from "../progress";
 import { resolveCodeSource } from "../run/code-source";
 import { collectLocalFiles } from "../run/local-files";
 import { writeOutputFiles } from "../run/output-files";
+import { requestFromFlags } from "../run/request-from-flags";
 import { statsLine } from "../run/stats-line";
 import { outputWriter } from "../terminal";
-import { stderrLog } from "../log";
 
 export const runArgs = {
   file: { type: "positional", required: false, description: "Program file; the runtime follows its extension" },
   eval: { type: "string", alias: "e", description: "Code to run (python unless --runtime says otherwise)" },
-  runtime: { type: "string", alias: "r", description: "python | node | bun | deno | bash" },
+  ...runtimeArgs,
   net: { type: "string", description: "Network: none (default) | filtered | host" },
   allow: { type: "string", description: "Filtered network: host name pattern (regex) to allow (repeatable)" },
   deny: { type: "string", description: "Filtered network: host name pattern (regex) to refuse; wins over --allow (repeatable)" },
   "log-network": { type: "boolean", description: "Filtered network: print one line per request on stderr after the run" },
   install: { type: "string", description: "Package to install before the run (repeatable); selects the filtered network unless --net is given" },
-  timeout: { type: "string", description: "Wall-clock limit for the whole execution, in ms" },
-  memory: { type: "string", description: 'Memory limit incl. swap, e.g. "512m"' },
-  cpu: { type: "string", description: "CPU limit in cores, e.g. 0.5" },
-  "pids-limit": { type: "string", description: "Maximum number of processes and threads" },
+  ...limitArgs,
   image: { type: "string", description: "Custom image (built FROM an isol8 image)" },
-  "max-output": { type: "string", description: "Output cap per stream, in bytes (default 1 MiB)" },
   secret: { type: "string", description: "KEY=VALUE env var masked as *** in output (repeatable)" },
   env: { type: "string", description: "KEY=VALUE env var (repeatable)" },
-  "sandbox-size": { type: "string", description: 'Size of the /sandbox tmpfs, e.g. "512m"' },
-  "tmp-size": { type: "string", description: 'Size of the /tmp tmpfs, e.g. "256m"' },
   stdin: { type: "string", description: "Data for the program's standard input" },
   stream: { type: "boolean", default: true, description: "Stream output as produced (--no-stream collects it)" },
   out: { type: "string", description: "Write the program's stdout (or the --json document) to this file" },
@@ -44,14 +36,14 @@ export const runArgs = {
   stats: { type: "boolean", description: "Print a one-line resource summary (cpu, memory, output, duration) on stderr" },
   persist: { type: "boolean", description: "Keep the container running afterwards and print its id" },
   persistent: { type: "boolean", description: "Use a persistent-mode engine (one container kept for the engine's life)" },
-  debug: { type: "boolean", description: "Engine logs on stderr" },
+  ...debugArgs,
   files: { type: "string", description: "Local file or directory copied into /sandbox (repeatable)" },
   "output-path": { type: "string", description: "/sandbox path copied back after the run (repeatable)" },
   "output-dir": { type: "string", description: "Where --output-path files are written (default: .)" },
-  host: { type: "string", description: "Run on an isol8 server at this URL instead of local Docker" },
-  key: { type: "string", description: "API key for --host (default: $ISOL8_API_KEY)" },
-  "session-id": { type: "string", description: "With --host: run in this server session (files persist)" },
+  ...remoteArgs,
 } as const;
+
+const REPEATABLE = ["allow", "deny", "install", "secret", "env", "files", "output-path"] as const;
 
 /** Exit code of `isol8 run` for a finished execution (see README: exit codes). */
 export function exitCodeFor(summary: ExecutionSummary): number {
@@ -60,69 +52,43 @@ export function exitCodeFor(summary: ExecutionSummary): number {
   return summary.exitCode;
 }
 
-export default defineCommand({
+export default defineIsol8Command({
   meta: { name: "run", description: "Run code in a sandbox" },
   args: runArgs,
-  async run({ args, rawArgs }) {
-    rejectUnknownFlags(rawArgs, runArgs, "run");
-    const { config } = loadConfig({ file: process.env.ISOL8_CONFIG });
-    const runtimes = createRuntimeRegistry();
+  repeatable: REPEATABLE,
+  async run({ flags, positionals, config, debugLog }) {
     const source = await resolveCodeSource({
-      file: args.file,
-      evalCode: args.eval,
-      runtime: args.runtime,
+      file: positionals[0],
+      evalCode: flags.eval,
+      runtime: flags.runtime,
       stdin: process.stdin,
-      runtimes,
+      runtimes: createRuntimeRegistry(),
     });
-    const many = (name: string) => {
-      const values = repeatedFlag(rawArgs, name);
-      return values.length ? values : undefined;
-    };
-    const files = many("files");
-    const request: ExecutionRequest = {
+    const request = requestFromFlags(flags, {
       code: source.code,
       runtime: source.runtime.name,
       fileExtension: source.fileExtension,
-      ...defined({
-        network: args.net as ExecutionRequest["network"],
-        timeoutMs: numberFlag("timeout", args.timeout),
-        memoryLimit: args.memory,
-        cpuLimit: numberFlag("cpu", args.cpu),
-        pidsLimit: numberFlag("pids-limit", args["pids-limit"]),
-        image: args.image,
-        maxOutputSize: numberFlag("max-output", args["max-output"]),
-        sandboxSize: args["sandbox-size"],
-        tmpSize: args["tmp-size"],
-        stdin: args.stdin,
-        env: keyValues("env", many("env")),
-        secrets: keyValues("secret", many("secret")),
-        files: files ? collectLocalFiles(files) : undefined,
-        outputPaths: many("output-path"),
-        installPackages: many("install"),
-        allow: many("allow"),
-        deny: many("deny"),
-        logNetwork: args["log-network"] ? true : undefined,
-      }),
-    };
+      ...(flags.files.length ? { files: collectLocalFiles(flags.files) } : {}),
+    });
 
-    const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
-    if (!args.host && (args.key || args["session-id"])) throw new UsageError("Cannot use --key or --session-id without --host");
-    if (args.host && (args.persist || args.persistent)) {
+    const progress = createProgressRenderer(process.stderr, { verbose: Boolean(flags.debug) });
+    if (!flags.host && (flags.key || flags["session-id"])) throw new UsageError("Cannot use --key or --session-id without --host");
+    if (flags.host && (flags.persist || flags.persistent)) {
       throw new UsageError("Cannot use --persist or --persistent with --host", "use --session-id for a persistent container on the server");
     }
-    const engine: Isol8 = args.host
+    const engine: Isol8 = flags.host
       ? new RemoteIsol8({
-          host: args.host,
-          ...(args.key ? { apiKey: args.key } : {}),
-          ...(args["session-id"] ? { sessionId: args["session-id"] } : {}),
+          host: flags.host,
+          ...(flags.key ? { apiKey: flags.key } : {}),
+          ...(flags["session-id"] ? { sessionId: flags["session-id"] } : {}),
         })
       : new DockerIsol8({
           config,
-          persist: Boolean(args.persist),
+          persist: Boolean(flags.persist),
           pool: false,
-          ...(args.persistent ? { mode: "persistent" as const } : {}),
+          ...(flags.persistent ? { mode: "persistent" as const } : {}),
           ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
-          log: args.debug ? stderrLog : undefined,
+          log: debugLog,
           onImageProgress: progress,
           // stdout carries the program's output: audit destination "stdout" goes to stderr.
           audit: { write: (line) => void process.stderr.write(line) },
@@ -134,11 +100,11 @@ export default defineCommand({
     let outFile: WriteStream | undefined;
     try {
       await engine.start();
-      outFile = args.out ? createWriteStream(args.out) : undefined;
+      outFile = flags.out ? createWriteStream(flags.out) : undefined;
       const writeStdout = outFile ? (text: string) => void outFile!.write(text) : outputWriter(process.stdout);
       const writeStderr = outputWriter(process.stderr);
       let summary: ExecutionSummary | undefined;
-      if (args.stream && !args.json) {
+      if (flags.stream !== false && !flags.json) {
         for await (const event of engine.executeStream(request, { signal: abort.signal })) {
           if (event.type === "stdout") writeStdout(event.data);
           else if (event.type === "stderr") writeStderr(event.data);
@@ -148,7 +114,7 @@ export default defineCommand({
       } else {
         const result: ExecutionResult = await engine.execute(request, { signal: abort.signal });
         summary = result;
-        if (args.json) {
+        if (flags.json) {
           const doc = `${JSON.stringify(result, null, 2)}\n`;
           if (outFile) outFile.write(doc);
           else process.stdout.write(doc);
@@ -159,9 +125,9 @@ export default defineCommand({
       }
       progress.done();
       if (!summary) throw new Isol8Error("Cannot run the program: the execution ended without a result");
-      report(summary, sizeToBytes(request.maxOutputSize ?? config.defaults.maxOutputSize), Boolean(args.persist));
-      if (args.stats) process.stderr.write(`isol8: ${statsLine(summary)}\n`);
-      if (summary.files && Object.keys(summary.files).length) writeOutputFiles(summary.files, args["output-dir"] ?? ".");
+      report(summary, sizeToBytes(request.maxOutputSize ?? config.defaults.maxOutputSize), Boolean(flags.persist));
+      if (flags.stats) process.stderr.write(`isol8: ${statsLine(summary)}\n`);
+      if (summary.files && Object.keys(summary.files).length) writeOutputFiles(summary.files, flags["output-dir"] ?? ".");
       return abort.signal.aborted ? 130 : exitCodeFor(summary);
     } finally {
       progress.done();
@@ -169,14 +135,10 @@ export default defineCommand({
       process.off("SIGTERM", onSignal);
       if (outFile) await new Promise<void>((resolve) => outFile!.end(resolve));
       // A remote session outlives the run (that is its point); a local engine removes its containers.
-      if (!args.host) await engine.stop();
+      if (!flags.host) await engine.stop();
     }
   },
 });
-
-function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
 
 /** One line on stderr for each thing the user should know about the run. */
 function report(summary: ExecutionSummary, maxOutput: number, persist: boolean): void {

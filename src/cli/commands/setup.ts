@@ -1,29 +1,30 @@
-import { defineCommand } from "citty";
-import { loadConfig } from "../../config/load";
-import { DockerIsol8 } from "../../engine/engine";
-import { createRuntimeRegistry } from "../../runtimes/registry";
+import type { ArgsDef } from "citty";
 import { createDockerClient } from "../../engine/docker";
+import { DockerIsol8 } from "../../engine/engine";
 import { bakeImage } from "../../engine/images/baked-images";
-import { listOf, rejectUnknownFlags } from "../args";
+import { BUILTIN_RUNTIMES, createRuntimeRegistry } from "../../runtimes/registry";
+import { debugArgs, forceArgs } from "../arg-fragments";
+import { defineIsol8Command } from "../command";
 import { createProgressRenderer } from "../progress";
+
+/** Runtimes whose packages can be baked into an image: each gets a `--<runtime> a,b` flag. */
+const BAKEABLE = BUILTIN_RUNTIMES.filter((runtime) => "bake" in runtime).map((runtime) => runtime.name);
 
 const setupArgs = {
   runtimes: { type: "positional", required: false, description: "Runtimes to build (default: all)" },
-  python: { type: "string", description: "Python packages to bake into an image, comma-separated (adds to config dependencies.python)" },
-  node: { type: "string", description: "Node.js packages to bake into an image, comma-separated" },
-  bun: { type: "string", description: "Bun packages to bake into an image, comma-separated" },
-  force: { type: "boolean", description: "Rebuild every image even when up to date" },
-  debug: { type: "boolean", description: "Show build output" },
+  ...(Object.fromEntries(
+    BAKEABLE.map((name) => [name, { type: "string", description: `${name} packages to bake into an image, comma-separated (adds to config dependencies.${name})` }]),
+  ) as ArgsDef),
+  ...forceArgs,
+  ...debugArgs,
 } as const;
 
-export default defineCommand({
+export default defineIsol8Command({
   meta: { name: "setup", description: "Check Docker and build the sandbox images (skips up-to-date ones)" },
   args: setupArgs,
-  async run({ args, rawArgs }) {
-    rejectUnknownFlags(rawArgs, setupArgs, "setup");
-    const { config } = loadConfig({ file: process.env.ISOL8_CONFIG });
+  async run({ flags: args, positionals, config }) {
     const registry = createRuntimeRegistry();
-    const names = [...listOf(args.runtimes), ...args._.slice(1)].filter((n, i, all) => all.indexOf(n) === i);
+    const names = positionals.filter((n, i, all) => all.indexOf(n) === i);
     const runtimes = names.length ? names.map((name) => registry.get(name)) : registry.all;
     const engine = new DockerIsol8({ config });
     await engine.start();
@@ -32,8 +33,9 @@ export default defineCommand({
     try {
       const results = await engine.imageManager.setup(runtimes, { force: Boolean(args.force), onProgress: progress });
       // Images with packages baked in: config `dependencies`, plus --python/--node/--bun.
-      for (const runtime of ["python", "node", "bun"] as const) {
-        const fromFlag = typeof args[runtime] === "string" ? args[runtime].split(",").map((p) => p.trim()).filter(Boolean) : [];
+      for (const runtime of BAKEABLE) {
+        const flag = (args as Record<string, unknown>)[runtime];
+        const fromFlag = typeof flag === "string" ? flag.split(",").map((p) => p.trim()).filter(Boolean) : [];
         const packages = [...config.dependencies[runtime], ...fromFlag];
         if (packages.length === 0) continue;
         const image = `${runtime} + ${packages.join(" ")}`;

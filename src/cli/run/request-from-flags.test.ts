@@ -1,0 +1,69 @@
+import { describe, expect, test } from "bun:test";
+import { UsageError } from "../../errors";
+import type { ExecutionRequest } from "../../protocol/execution";
+import { keyValues, type RunRequestFlags, requestFromFlags } from "./request-from-flags";
+
+const source = { code: "print(1)", runtime: "python" as const, fileExtension: ".py" };
+const base: ExecutionRequest = { code: "print(1)", runtime: "python", fileExtension: ".py" };
+
+function usageError(fn: () => unknown): UsageError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  }
+  throw new Error("expected a UsageError, nothing was thrown");
+}
+
+describe("requestFromFlags", () => {
+  test.each<[string, RunRequestFlags, Partial<ExecutionRequest>]>([
+    ["no flags", {}, {}],
+    ["--timeout 2000", { timeout: "2000" }, { timeoutMs: 2000 }],
+    ["--max-output 1k (a size, like --memory)", { "max-output": "1k" }, { maxOutputSize: "1k" }],
+    ["--max-output 1024", { "max-output": "1024" }, { maxOutputSize: "1024" }],
+    ["--memory 256m", { memory: "256m" }, { memoryLimit: "256m" }],
+    ["--cpu 0.5", { cpu: "0.5" }, { cpuLimit: 0.5 }],
+    ["--pids-limit 32", { "pids-limit": "32" }, { pidsLimit: 32 }],
+    ["--sandbox-size / --tmp-size", { "sandbox-size": "64m", "tmp-size": "16m" }, { sandboxSize: "64m", tmpSize: "16m" }],
+    ["--net filtered --allow --deny --log-network", { net: "filtered", allow: ["a\\.test"], deny: ["b"], "log-network": true }, { network: "filtered", allow: ["a\\.test"], deny: ["b"], logNetwork: true }],
+    ["--install twice", { install: ["is-number", "left-pad"] }, { installPackages: ["is-number", "left-pad"] }],
+    ["--env and --secret", { env: ["A=1", "B=x=y"], secret: ["TOKEN=sk-123456"] }, { env: { A: "1", B: "x=y" }, secrets: { TOKEN: "sk-123456" } }],
+    ["--stdin and --image", { stdin: "3 4\n", image: "my:1" }, { stdin: "3 4\n", image: "my:1" }],
+    ["--output-path", { "output-path": ["/sandbox/out.txt"] }, { outputPaths: ["/sandbox/out.txt"] }],
+    ["empty lists are left out", { install: [], env: [], allow: [] }, {}],
+    ["--no-log-network", { "log-network": false }, {}],
+  ])("%s", (_, flags, expected) => {
+    expect(requestFromFlags(flags, source)).toEqual({ ...base, ...expected });
+  });
+
+  test("files read by the caller are passed on", () => {
+    const files = { "/sandbox/a.txt": new Uint8Array([1, 2]) };
+    expect(requestFromFlags({}, { ...source, files }).files).toBe(files);
+  });
+
+  test.each<[RunRequestFlags, string]>([
+    [{ net: "bogus" }, 'Cannot use --net "bogus": expected none | filtered | host'],
+    [{ timeout: "soon" }, 'Cannot use --timeout "soon": expected a number'],
+    [{ timeout: "0" }, 'Cannot use --timeout "0": Invalid value: Expected >=1 but received 0'],
+    [{ timeout: "1.5" }, 'Cannot use --timeout "1.5": Invalid integer: Received 1.5'],
+    [{ cpu: "" }, 'Cannot use --cpu "": expected a number'],
+    [{ memory: "12x" }, 'Cannot use --memory "12x": expected a size such as "512m", "1g", "256k" or a number of bytes'],
+    [{ "max-output": "2g" }, 'Cannot use --max-output "2g": must be at most 1g'],
+    [{ env: ["NOEQUALS"] }, 'Cannot use --env "NOEQUALS": expected KEY=VALUE'],
+  ])("%j is a usage error naming the flag", (flags, message) => {
+    expect(usageError(() => requestFromFlags(flags, source)).message).toBe(message);
+  });
+});
+
+describe("keyValues", () => {
+  test("a repeated key keeps the last value; the value may contain '='", () => {
+    expect(keyValues("env", ["A=1", "A=2=3"])).toEqual({ A: "2=3" });
+  });
+
+  test.each(["=value", "1A=x", "A-B=x", "A B=x", "", "é=x"])("%p is refused with an example", (item) => {
+    const error = usageError(() => keyValues("secret", ["OK=1", item]));
+    expect(error.message).toBe(`Cannot use --secret "${item}": expected KEY=VALUE`);
+    expect(error.hint).toBe("e.g. --secret TOKEN=abc");
+  });
+});

@@ -1,0 +1,93 @@
+// `isol8 run` flags → the execution request. Pure: values are checked here so that every
+// error names the flag the user typed (never a library field) and the accepted values.
+import * as v from "valibot";
+import { UsageError } from "../../errors";
+import { type ExecutionRequest, NETWORK_MODES } from "../../protocol/execution";
+import { LIMIT_NAMES, LIMITS } from "../../protocol/limits";
+
+/** The flags of `isol8 run` that shape the request (values as typed; lists for repeatable flags). */
+export interface RunRequestFlags {
+  net?: string;
+  allow?: string[];
+  deny?: string[];
+  "log-network"?: boolean;
+  install?: string[];
+  image?: string;
+  secret?: string[];
+  env?: string[];
+  stdin?: string;
+  "output-path"?: string[];
+  /** Limit flags by their name in the limits table (`timeout`, `memory`, `max-output`, ...). */
+  [limitFlag: string]: string | string[] | boolean | undefined;
+}
+
+/** What the request runs: the code and its runtime, plus files from --files (read by the caller). */
+export interface RunSource {
+  code: string;
+  runtime: NonNullable<ExecutionRequest["runtime"]>;
+  fileExtension: string;
+  files?: Record<string, Uint8Array>;
+}
+
+/** Parses repeated `KEY=VALUE` flags; a malformed one is a usage error naming the flag. */
+export function keyValues(flag: string, items: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!items || items.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    const key = eq > 0 ? item.slice(0, eq) : "";
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new UsageError(`Cannot use --${flag} "${item}": expected KEY=VALUE`, `e.g. --${flag} TOKEN=abc`);
+    }
+    out[key] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The limit flags that were given, each parsed and checked against its schema. */
+function limitsFromFlags(flags: RunRequestFlags): Partial<ExecutionRequest> {
+  const out: Record<string, unknown> = {};
+  for (const name of LIMIT_NAMES) {
+    const limit = LIMITS[name] as { flag: string; schema: v.GenericSchema; fromFlag(text: string): unknown };
+    const text = flags[limit.flag];
+    if (typeof text !== "string") continue;
+    const value = limit.fromFlag(text);
+    const result = value === undefined ? null : v.safeParse(limit.schema, value);
+    if (!result?.success) {
+      const why = result ? result.issues[0]!.message : "expected a number";
+      throw new UsageError(`Cannot use --${limit.flag} "${text}": ${why}`, `see isol8 run --help`);
+    }
+    out[name] = result.output;
+  }
+  return out;
+}
+
+const nonEmpty = (list: string[] | undefined) => (list && list.length ? list : undefined);
+
+/** The execution request `isol8 run` sends for these flags and this source. */
+export function requestFromFlags(flags: RunRequestFlags, source: RunSource): ExecutionRequest {
+  if (flags.net !== undefined && !(NETWORK_MODES as readonly string[]).includes(flags.net)) {
+    throw new UsageError(`Cannot use --net "${flags.net}": expected ${NETWORK_MODES.join(" | ")}`);
+  }
+  const request: ExecutionRequest = {
+    code: source.code,
+    runtime: source.runtime,
+    fileExtension: source.fileExtension,
+    ...limitsFromFlags(flags),
+  };
+  const optional: Partial<ExecutionRequest> = {
+    network: flags.net as ExecutionRequest["network"],
+    image: flags.image,
+    stdin: flags.stdin,
+    env: keyValues("env", flags.env),
+    secrets: keyValues("secret", flags.secret),
+    files: source.files,
+    outputPaths: nonEmpty(flags["output-path"]),
+    installPackages: nonEmpty(flags.install),
+    allow: nonEmpty(flags.allow),
+    deny: nonEmpty(flags.deny),
+    logNetwork: flags["log-network"] ? true : undefined,
+  };
+  for (const [key, value] of Object.entries(optional)) if (value !== undefined) (request as Record<string, unknown>)[key] = value;
+  return request;
+}

@@ -1,4 +1,4 @@
-// Keeps the layout rules of DESIGN.md §1 true by scanning the source: which module may
+// Keeps the layout rules of docs/ARCHITECTURE.md true by scanning the source: which module may
 // import what, and who may end the process or open a server. Tests are not scanned.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -35,7 +35,7 @@ const isPackage = (name: string) => (imp: Import) => imp.spec === name || imp.sp
 const sibling = (imp: Import, file: string) => imp.spec.startsWith("./") && posix.dirname(imp.target) === posix.dirname(file);
 
 // ---------------------------------------------------------------------------------------
-// The rules (DESIGN.md §1). Edit this table, not the scanner, when the design changes.
+// The rules (docs/ARCHITECTURE.md, "Layers"). Edit this table, not the scanner, when the design changes.
 // ---------------------------------------------------------------------------------------
 const IMPORT_RULES: ImportRule[] = [
   {
@@ -150,7 +150,7 @@ function resolveTarget(spec: string, file: string): string {
 
 const FILES = sourceFiles(join(ROOT, "src"));
 
-describe("architecture (DESIGN.md §1)", () => {
+describe("architecture (docs/ARCHITECTURE.md)", () => {
   test("the scanner sees the source tree", () => {
     expect(FILES).toContain("src/engine/docker.ts");
     expect(FILES).toContain("src/assets.ts");

@@ -1,4 +1,4 @@
-// SECURITY-CASES B-series: memory, process and tmpfs limits hold (DESIGN.md §3.2), the
+// docs/SECURITY.md B-series: memory, process and tmpfs limits hold (invariant I4), the
 // outcome comes back as data in the result, and the engine keeps working afterwards.
 import { afterAll, describe, expect, test } from "bun:test";
 import { SANDBOX_UID } from "../../src/engine/container-options";

@@ -1,4 +1,4 @@
-// SECURITY-CASES A2 (dangerous syscalls are denied) and A3 (ordinary process, thread and
+// docs/SECURITY.md A2 (dangerous syscalls are denied) and A3 (ordinary process, thread and
 // async APIs of every runtime still work under the strict seccomp profile).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DockerIsol8 } from "../../src/engine/engine";

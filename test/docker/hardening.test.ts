@@ -1,5 +1,5 @@
-// Real-Docker proof of the container posture (DESIGN.md §3.1, §3.2, §3.4) and the
-// SECURITY-CASES A-series escape attempts that need no syscall-level probing (those live
+// Real-Docker proof of the container posture (docs/SECURITY.md invariants I1, I3, I5) and the
+// docs/SECURITY.md A-series escape attempts that need no syscall-level probing (those live
 // in hardening-syscalls.test.ts, resource limits in hardening-resources.test.ts).
 // Every "blocked" test sits next to a "still works" twin, so a test cannot pass just
 // because the sandbox is broken in a way that makes everything fail.
@@ -104,7 +104,7 @@ describe("noexec /tmp (and A14: noexec is not a boundary)", () => {
     expect(result).toMatchObject({ exitCode: 0, stdout: "ran-from-sandbox\n" });
   }, 30_000);
 
-  // Accepted residual (SECURITY-CASES A14): an anonymous memfd is not on a noexec mount.
+  // Accepted residual (docs/SECURITY.md A14): an anonymous memfd is not on a noexec mount.
   // If the policy later denies memfd_create or execveat of it, flip this assertion.
   test("A14 pinned behaviour: executing a memfd copy of a binary succeeds", async () => {
     const code = [

@@ -1,5 +1,5 @@
-// Real-Docker proof that nothing in a filtered sandbox gets around the proxy (issue 6,
-// SECURITY-CASES D1, D2, D3, D5, D19, D20): no route but loopback, no capability, no
+// Real-Docker proof that nothing in a filtered sandbox gets around the proxy
+// (docs/SECURITY.md D1, D2, D3, D5, D19, D20): no route but loopback, no capability, no
 // direct TCP or UDP, and a proxy socket and forwarder the sandbox user cannot touch.
 // Every "blocked" case has a "still works" twin in the same program: the same sink,
 // reached through the proxy.

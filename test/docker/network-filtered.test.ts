@@ -1,4 +1,4 @@
-// Real-Docker proof of the filtered network's policy (issue 6, SECURITY-CASES D8, D11, D13,
+// Real-Docker proof of the filtered network's policy (docs/SECURITY.md D8, D11, D13,
 // D14): what the host-side proxy allows and refuses, and that every execution gets only its
 // own policy. (Paths around the proxy: network-bypass.test.ts; logs: network-logs.test.ts.)
 // Every "blocked" case has a "still works" twin, mostly in the same program, so a test

@@ -1,4 +1,4 @@
-// Real-Docker tests of package installs through the filtered network (issue 6 item 3):
+// Real-Docker tests of package installs through the filtered network:
 // npm and bun from the npm registry, pip from a tiny index this file serves, names refused
 // before any container work, and a stalled install ended by the execution's timeout.
 //

@@ -1,4 +1,4 @@
-// Real-Docker tests of network logs (issue 6 item 2): one entry per request with ALLOW or
+// Real-Docker tests of network logs: one entry per request with ALLOW or
 // BLOCK, a null path for CONNECT, only when asked for, only in filtered mode, and never
 // carried from one execution into the next one in the same pooled container.
 //

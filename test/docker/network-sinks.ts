@@ -1,6 +1,6 @@
 // Shared pieces of the filtered-network tests (real Docker). Not a test file itself.
 //
-// SAFETY (SECURITY-CASES.md, top): these tests never send traffic off this machine. The
+// SAFETY (docs/SECURITY.md, "Safety rule for network tests"): these tests never send traffic off this machine. The
 // "outside world" is the sink servers below, listening on loopback or on this host's own
 // Docker bridge address; a blocked path is proven by the sink's own record staying empty.
 import { spawnSync } from "node:child_process";

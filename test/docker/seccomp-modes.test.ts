@@ -1,4 +1,4 @@
-// Real-Docker tests of the seccomp modes (issue 6 item 5): a custom profile is really
+// Real-Docker tests of the seccomp modes: a custom profile is really
 // applied (one that leaves out mkdir makes mkdir fail where strict lets it succeed), a
 // profile that cannot be loaded fails the run loudly before any container work (never a
 // silent fallback), and unconfined runs without a filter. The strict profile's syscall

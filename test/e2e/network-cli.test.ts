@@ -1,4 +1,4 @@
-// The compiled binary's filtered network and installs (issue 6 acceptance): --install
+// The compiled binary's filtered network and installs: --install
 // without --net, a refused package name with no container work, and --net filtered with
 // --allow/--deny/--log-network against a sink this file starts.
 //

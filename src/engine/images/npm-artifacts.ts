@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ImageError } from "../../errors";
+import semver from "semver";
 
 export interface ResolvedArtifact {
   name: string;
@@ -28,19 +29,10 @@ export function npmRegistry(env: NodeJS.ProcessEnv = process.env): string {
   );
 }
 
-function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  return 0;
-}
-
-/** The highest stable version with the given major, from a packument's version list. */
+/** The highest plain `x.y.z` version (no pre-release, no build metadata) with the given major. */
 export function pickVersion(versions: readonly string[], major: number): string | undefined {
-  return versions
-    .filter((v) => /^\d+\.\d+\.\d+$/.test(v) && Number(v.split(".")[0]) === major)
-    .sort(compareVersions)
-    .at(-1);
+  const plain = versions.filter((v) => /^\d+\.\d+\.\d+$/.test(v));
+  return semver.maxSatisfying(plain, `${major}.x`) ?? undefined;
 }
 
 export async function resolveArtifact(

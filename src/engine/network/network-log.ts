@@ -1,7 +1,7 @@
 /**
  * Network log entries as the engine returns them (`networkLogs`), with secret values
  * masked: a program can put a secret in a URL it requests (it may reach an allowed host:
- * that cannot be prevented), but the log never shows it (SECURITY-CASES G7).
+ * that cannot be prevented), but the log never shows it (docs/SECURITY.md G7).
  */
 import type { NetworkLogEntry } from "../../protocol/execution";
 import type { RequestSummary } from "./proxy-request";

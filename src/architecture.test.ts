@@ -57,9 +57,24 @@ const IMPORT_RULES: ImportRule[] = [
       (file === "src/runtimes/registry.ts" && (imp.spec === "node:path" || imp.target === "src/errors")),
   },
   {
-    rule: "client/ imports nothing of engine/ or server/ at run time (types are erased; it is published without them)",
+    rule: "client/ imports nothing of engine/ or server/, not even types: it shares them through protocol/",
     appliesTo: under("src/client/"),
-    allows: (imp) => imp.typeOnly || (!imp.target.startsWith("src/engine/") && !imp.target.startsWith("src/server/")),
+    allows: (imp) => !imp.target.startsWith("src/engine/") && !imp.target.startsWith("src/server/"),
+  },
+  {
+    rule: "server/ shares types with the engine only through protocol/: only its entry (serve.ts) imports engine/",
+    appliesTo: under("src/server/"),
+    allows: (imp, file) => !imp.target.startsWith("src/engine/") || file === "src/server/serve.ts",
+  },
+  {
+    rule: "lib/ knows nothing of isol8: it imports no project module but its siblings",
+    appliesTo: under("src/lib/"),
+    allows: (imp, file) => !imp.target.startsWith("src/") || sibling(imp, file),
+  },
+  {
+    rule: "only protocol/sse.ts parses SSE (eventsource-parser)",
+    appliesTo: everyFile,
+    allows: (imp, file) => !isPackage("eventsource-parser")(imp) || file === "src/protocol/sse.ts",
   },
   {
     rule: "engine/ does not depend on cli/, server/ or client/",
@@ -96,6 +111,16 @@ const CALL_RULES: CallRule[] = [
     rule: "only cli/ (and the server entry) call Bun.serve",
     pattern: /\bBun\s*\.\s*serve\s*\(/,
     allowedIn: (file) => file.startsWith("src/cli/") || file === "src/server/serve.ts",
+  },
+  {
+    rule: "only engine/labels.ts spells the org.isol8. label prefix",
+    pattern: /["'`]org\.isol8\./,
+    allowedIn: (file) => file === "src/engine/labels.ts",
+  },
+  {
+    rule: "only protocol/sse.ts writes SSE frames (a data: field)",
+    pattern: /["'`]data: /,
+    allowedIn: (file) => file === "src/protocol/sse.ts",
   },
   {
     rule: "no path probing for embedded/ outside src/assets.ts",
@@ -237,7 +262,12 @@ describe("the import scanner", () => {
     expect(exit.test(stripComments("// we never call process.exit(1) here"))).toBe(false);
     expect(exit.test(stripComments("foo(); // process.exit(1) is for the cli"))).toBe(false);
     expect(exit.test(stripComments("if (x) process.exit(1);"))).toBe(true);
-    const probe = CALL_RULES[2]!.pattern;
+    const label = CALL_RULES.find((r) => r.rule.includes("org.isol8."))!.pattern;
+    expect(label.test(stripComments('const l = { "org.isol8.owner": x };'))).toBe(true);
+    expect(label.test(stripComments("// the org.isol8.owner label"))).toBe(false);
+    const sse = CALL_RULES.find((r) => r.rule.includes("SSE"))!.pattern;
+    expect(sse.test("enqueue(`data: ${json}\\n\\n`)")).toBe(true);
+    const probe = CALL_RULES.find((r) => r.rule.startsWith("no path probing"))!.pattern;
     expect(probe.test('join(import.meta.dir, "..", "embedded", "x")')).toBe(true);
     expect(probe.test('readFileSync("../embedded/seccomp.json")')).toBe(true);
     expect(probe.test('const embeddedProfile = "strict"')).toBe(false);

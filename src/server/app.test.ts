@@ -1,13 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { defaultConfig, type Isol8Config } from "../config/schema";
 import { parseConfig } from "../config/load";
-import type { DockerIsol8 } from "../engine/engine";
 import type { ExecutionRequest } from "../protocol/execution";
 import type { ExecutionResult } from "../protocol/execution";
 import { RequestError } from "../errors";
 import { createServerApp } from "./app";
 import { Slots } from "../lib/slots";
-import { SessionManager } from "./sessions";
+import { type SessionEngine, SessionManager } from "./sessions";
 
 const KEY = "test-key";
 
@@ -66,13 +65,13 @@ function fakeEngine(options: { hold?: Promise<void> } = {}) {
 }
 
 function makeApp(config: Isol8Config = defaultConfig(), engine = fakeEngine()) {
-  const sessions = new SessionManager(() => fakeEngine() as unknown as DockerIsol8, { maxSessions: 2, idleMs: 60_000 });
+  const sessions = new SessionManager(() => fakeEngine() as unknown as SessionEngine, { maxSessions: 2, idleMs: 60_000 });
   const app = createServerApp({
     config,
     builtinImages: ["isol8:python", "isol8:node", "isol8:bun", "isol8:deno", "isol8:bash"],
     apiKey: KEY,
     version: "1.2.3",
-    engine: engine as unknown as DockerIsol8,
+    engine: engine as unknown as SessionEngine,
     sessions,
     slots: new Slots(config.maxConcurrent, config.server.maxQueue),
     cleanup: async () => ({ containers: 0, images: 0 }),

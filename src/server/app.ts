@@ -2,7 +2,6 @@ import * as v from "valibot";
 import { formatIssues } from "../protocol/issues";
 import type { Isol8Config } from "../config/schema";
 import { sizeToBytes } from "../protocol/sizes";
-import type { DockerIsol8 } from "../engine/engine";
 import type { ExecutionRequest, StreamEvent } from "../protocol/execution";
 import { encodeStreamEvent } from "../protocol/sse";
 import {
@@ -20,6 +19,7 @@ import type { Slots } from "../lib/slots";
 import { applyServerPolicy } from "./policy";
 import { CleanupBodySchema, ExecuteBodySchema, PutFileBodySchema, requestOfBody, SessionIdSchema } from "../protocol/http";
 import type { Session, SessionManager } from "./sessions";
+import type { Isol8 } from "../protocol/isol8";
 
 export interface ServerAppDeps {
   config: Isol8Config;
@@ -28,7 +28,7 @@ export interface ServerAppDeps {
   /** The built-in runtime images (clients may always ask for them). */
   builtinImages: readonly string[];
   /** The engine (and warm pool) shared by every ephemeral request. */
-  engine: DockerIsol8;
+  engine: Isol8;
   sessions: SessionManager;
   /** Server-wide execution slots (maxConcurrent) with a bounded queue (server.maxQueue). */
   slots: Slots;

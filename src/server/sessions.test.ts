@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { DockerIsol8 } from "../engine/engine";
-import { SessionManager } from "./sessions";
+import { type SessionEngine, SessionManager } from "./sessions";
 
 function manager(idleMs = 1000) {
   const stopped: string[] = [];
@@ -8,7 +7,7 @@ function manager(idleMs = 1000) {
   const sessions = new SessionManager(
     () => {
       const id = `engine-${n++}`;
-      return { stop: async () => void stopped.push(id) } as unknown as DockerIsol8;
+      return { stop: async () => void stopped.push(id) } as unknown as SessionEngine;
     },
     { maxSessions: 10, idleMs },
   );
@@ -38,7 +37,7 @@ describe("SessionManager", () => {
   });
 
   test("maxSessions: getOrCreate answers null past the limit", () => {
-    const sessions = new SessionManager(() => ({ stop: async () => {} }) as unknown as DockerIsol8, { maxSessions: 1, idleMs: 1 });
+    const sessions = new SessionManager(() => ({ stop: async () => {} }) as unknown as SessionEngine, { maxSessions: 1, idleMs: 1 });
     expect(sessions.getOrCreate("a")).not.toBeNull();
     expect(sessions.getOrCreate("b")).toBeNull();
     expect(sessions.getOrCreate("a")).not.toBeNull();

@@ -1,8 +1,16 @@
-import type { DockerIsol8 } from "../engine/engine";
+import type { Isol8 } from "../protocol/isol8";
+
+/** What a session needs of its engine: the Isol8 interface over one persistent container. */
+export interface SessionEngine extends Isol8 {
+  /** Runtime the container is bound to (null before its first use). */
+  readonly sessionRuntime: string | null;
+  /** The container (null before its first use). */
+  readonly sessionContainerId: string | null;
+}
 
 export interface Session {
   id: string;
-  engine: DockerIsol8;
+  engine: SessionEngine;
   createdAt: number;
   lastUsed: number;
   /** Requests running or waiting on this session: never pruned while above zero. */
@@ -18,7 +26,7 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
 
   constructor(
-    private readonly createEngine: () => DockerIsol8,
+    private readonly createEngine: () => SessionEngine,
     private readonly limits: { maxSessions: number; idleMs: number },
   ) {}
 
@@ -49,7 +57,7 @@ export class SessionManager {
   }
 
   /** Runs work on a session, holding it meanwhile. */
-  async use<T>(session: Session, work: (engine: DockerIsol8) => Promise<T>): Promise<T> {
+  async use<T>(session: Session, work: (engine: SessionEngine) => Promise<T>): Promise<T> {
     const release = this.hold(session);
     try {
       return await work(session.engine);

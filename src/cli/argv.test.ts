@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { ArgsDef } from "citty";
 import { UsageError } from "../errors";
 import { parseArgv } from "./argv";
+import { thrown } from "../../test/thrown";
 
 const args = {
   file: { type: "positional", required: false },
@@ -20,15 +21,7 @@ const REPEATABLE = ["env", "install"];
 
 const parse = (raw: string[]) => parseArgv(raw, args, "run", REPEATABLE);
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return error as UsageError;
-  }
-  throw new Error("expected a UsageError, nothing was thrown");
-}
+const usageError = (fn: () => unknown) => thrown(fn, UsageError);
 
 describe("parseArgv", () => {
   test.each<[string[], Record<string, unknown>, string[], string[]]>([

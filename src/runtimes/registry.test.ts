@@ -1,18 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../errors";
 import { BUILTIN_RUNTIMES, createRuntimeRegistry } from "./registry";
+import { thrown } from "../../test/thrown";
 
 const registry = createRuntimeRegistry();
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return error as UsageError;
-  }
-  throw new Error("expected a UsageError, nothing was thrown");
-}
+const usageError = (fn: () => unknown) => thrown(fn, UsageError);
 
 describe("detect", () => {
   const cases: [string, string][] = [

@@ -2,19 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../errors";
 import type { ExecutionRequest } from "../../protocol/execution";
 import { keyValues, type RunRequestFlags, requestFromFlags } from "./request-from-flags";
+import { thrown } from "../../../test/thrown";
 
 const source = { code: "print(1)", runtime: "python" as const, fileExtension: ".py" };
 const base: ExecutionRequest = { code: "print(1)", runtime: "python", fileExtension: ".py" };
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return error as UsageError;
-  }
-  throw new Error("expected a UsageError, nothing was thrown");
-}
+const usageError = (fn: () => unknown) => thrown(fn, UsageError);
 
 describe("requestFromFlags", () => {
   test.each<[string, RunRequestFlags, Partial<ExecutionRequest>]>([

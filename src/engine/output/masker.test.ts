@@ -1,5 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { createMasker } from "./masker";
+import { createMasker as createBufferMasker } from "./masker";
+
+/** The needles as UTF-8 bytes (this file tests the streaming replacement, not what is masked). */
+function createMasker(needles: string[]) {
+  return createBufferMasker(needles.map((n) => Buffer.from(n, "utf8")));
+}
 
 /** Feeds chunks through a fresh masker and returns everything it passes on. */
 function mask(secrets: string[], chunks: (string | Buffer)[], dropPartial = false): string {
@@ -135,5 +140,36 @@ describe("createMasker", () => {
     const data = Buffer.from([0, 255, 254, 1, 2, 3]);
     const masker = createMasker(["zz"]);
     expect(Buffer.concat([masker.push(data), masker.flush()])).toEqual(data);
+  });
+});
+
+describe("createMasker against a one-shot reference", () => {
+  /** Leftmost, then longest, over the whole text at once: what streaming must reproduce. */
+  function reference(needles: string[], text: string): string {
+    const sorted = needles.filter((n) => n).sort((a, b) => b.length - a.length);
+    let out = "";
+    for (let i = 0; i < text.length; ) {
+      const hit = sorted.find((n) => text.startsWith(n, i));
+      out += hit ? "***" : text[i];
+      i += hit ? hit.length : 1;
+    }
+    return out;
+  }
+
+  test("random overlapping needles over a two-letter text, cut into random chunks (seeded)", () => {
+    let state = 7;
+    const next = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const word = (max: number) => Array.from({ length: 1 + Math.floor(next() * max) }, () => (next() < 0.5 ? "a" : "b")).join("");
+    for (let round = 0; round < 2000; round++) {
+      const needles = Array.from({ length: 1 + Math.floor(next() * 4) }, () => word(5));
+      const text = word(40);
+      const chunks: string[] = [];
+      for (let i = 0; i < text.length; ) {
+        const size = 1 + Math.floor(next() * 6);
+        chunks.push(text.slice(i, i + size));
+        i += size;
+      }
+      expect({ needles, text, out: mask(needles, chunks) }).toEqual({ needles, text, out: reference(needles, text) });
+    }
   });
 });

@@ -24,7 +24,7 @@ export class OutputStream {
   truncated = false;
 
   constructor(private readonly options: OutputStreamOptions) {
-    this.masker = createMasker(options.secrets);
+    this.masker = createMasker(options.secrets.map((s) => Buffer.from(s, "utf8")));
   }
 
   push(raw: Buffer): void {

@@ -184,6 +184,97 @@ describe("OutputStream masking", () => {
   });
 });
 
+describe("OutputStream masking: derived forms of a secret", () => {
+  const secret = "s3cr3t välue/4711";
+  const bytes = Buffer.from(secret);
+
+  /** Base64 of filler + secret + filler with the secret at `alignment`, and what masking makes of it. */
+  function base64Case(alignment: number, urlSafe: boolean): { text: string; expected: string } {
+    const encode = (b: Buffer) => {
+      const std = b.toString("base64");
+      return urlSafe ? std.replace(/\+/g, "-").replace(/\//g, "_") : std;
+    };
+    // "y" (0x79) after the secret: the character shared with it is never its end form.
+    const text = encode(Buffer.concat([Buffer.from("x".repeat(alignment)), bytes, Buffer.from("yy")]));
+    const first = Math.ceil((8 * alignment) / 6);
+    const last = Math.floor((8 * (alignment + bytes.length)) / 6);
+    return { text, expected: `${text.slice(0, first)}***${text.slice(last)}` };
+  }
+
+  const cases: [string, string, string][] = [
+    ...[0, 1, 2].flatMap((a) =>
+      [false, true].map((url): [string, string, string] => {
+        const { text, expected } = base64Case(a, url);
+        return [`base64${url ? " URL-safe" : ""} at alignment ${a}`, text, expected];
+      }),
+    ),
+    ["base64 ending the data, padded", bytes.toString("base64"), "***"],
+    ["hex, lower case", `0x${bytes.toString("hex")}.`, "0x***."],
+    ["hex, upper case", `0x${bytes.toString("hex").toUpperCase()}.`, "0x***."],
+    ["encodeURIComponent", `?k=${encodeURIComponent(secret)}&`, "?k=***&"],
+    ["form encoding", `?k=${encodeURIComponent(secret).replace(/%20/g, "+")}&`, "?k=***&"],
+  ];
+
+  test("each form, split into two chunks at every byte: masked in the collected and the streamed text", () => {
+    for (const [name, form, expected] of cases) {
+      const text = `é ${form} ü\n`;
+      const data = Buffer.from(text);
+      for (let cut = 0; cut <= data.length; cut++) {
+        const { out, pieces } = stream({ secrets: [secret] });
+        out.push(data.subarray(0, cut));
+        out.push(data.subarray(cut));
+        out.end(false);
+        expect({ name, cut, text: out.text }).toEqual({ name, cut, text: `é ${expected} ü\n` });
+        expect(pieces.join("")).toBe(out.text);
+        expect(pieces.every(isCleanUtf8)).toBe(true);
+      }
+    }
+  });
+
+  test("each form, one byte at a time: masked", () => {
+    for (const [name, form, expected] of cases) {
+      const { out } = stream({ secrets: [secret] });
+      for (const byte of Buffer.from(`[${form}]`)) out.push(Buffer.from([byte]));
+      out.end(false);
+      expect({ name, text: out.text }).toEqual({ name, text: `[${expected}]` });
+    }
+  });
+
+  test("mask then truncate: a producer cut off anywhere inside a form never shows any of the secret's part", () => {
+    for (const [name, form, expected] of cases) {
+      const raw = Buffer.from(`ab${form}`);
+      // The supervisor stops the producer at the cap: everything up to `cap` arrives, no more.
+      for (let cap = 2; cap < raw.length; cap++) {
+        const { out } = stream({ secrets: [secret], maxBytes: cap });
+        out.push(raw.subarray(0, cap));
+        out.end(true);
+        // What is shown is a start of the masked text: the part that is "***" there never shows.
+        expect({ name, cap, prefix: `ab${expected}`.startsWith(out.text) }).toEqual({ name, cap, prefix: true });
+        expect(out.truncated).toBe(true);
+      }
+    }
+  });
+
+  test("still works: text that shares only a start with a form passes unchanged, split anywhere", () => {
+    const partial = Buffer.from(secret.slice(0, 6)); // "s3cr3t"
+    const text = [
+      partial.toString("base64"), // base64 of the start only
+      partial.toString("hex"),
+      Buffer.from(secret.slice(0, 3)).toString("hex"),
+      bytes.toString("base64").slice(0, 10),
+      "s3cr3t välue, ordinary words, 4711",
+    ].join(" ");
+    const data = Buffer.from(text);
+    for (let cut = 0; cut <= data.length; cut++) {
+      const { out } = stream({ secrets: [secret] });
+      out.push(data.subarray(0, cut));
+      out.push(data.subarray(cut));
+      out.end(false);
+      expect(out.text).toBe(text);
+    }
+  });
+});
+
 describe("OutputStream text", () => {
   test("onText pieces concatenate to the collected text", () => {
     const { out, pieces } = stream({ secrets: ["key"], maxBytes: 1000 });

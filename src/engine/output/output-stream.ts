@@ -1,6 +1,8 @@
 import { createMasker } from "./masker";
+import { secretNeedles } from "./secret-needles";
 
 export interface OutputStreamOptions {
+  /** Secret values: each is masked with its derived forms (see `secretNeedles`). */
   secrets: readonly string[];
   /** Cap in UTF-8 bytes of the text passed on. */
   maxBytes: number;
@@ -24,7 +26,7 @@ export class OutputStream {
   truncated = false;
 
   constructor(private readonly options: OutputStreamOptions) {
-    this.masker = createMasker(options.secrets.map((s) => Buffer.from(s, "utf8")));
+    this.masker = createMasker(secretNeedles(options.secrets));
   }
 
   push(raw: Buffer): void {

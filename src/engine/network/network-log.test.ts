@@ -16,6 +16,17 @@ describe("createTextMask", () => {
     expect(createTextMask(["p\u00e4ss"])(raw)).toBe("/k=***");
   });
 
+  test("masks the value's hex and base64 forms (the output's definition), also lower-cased as in a host", () => {
+    const value = "s3cr3t-Token-4711";
+    const mask = createTextMask([value]);
+    const hex = Buffer.from(value).toString("hex");
+    const b64 = Buffer.from(`ab${value}`).toString("base64url"); // alignment 2, URL-safe, unpadded
+    expect(mask(`/a?h=${hex}&H=${hex.toUpperCase()}`)).toBe("/a?h=***&H=***");
+    expect(mask(`/a?b=${b64}`)).toBe(`/a?b=${b64.slice(0, 3)}***`);
+    expect(mask(`${b64.toLowerCase()}.sink.test`)).toBe(`${b64.slice(0, 3).toLowerCase()}***.sink.test`);
+    expect(mask(`/a?b=${Buffer.from(value.slice(0, 6)).toString("base64")}`)).toBe("/a?b=czNjcjN0");
+  });
+
   test("no values: text unchanged", () => {
     expect(createTextMask([])("/x")).toBe("/x");
   });

@@ -1,9 +1,11 @@
 /**
  * Network log entries as the engine returns them (`networkLogs`), with secret values
  * masked: a program can put a secret in a URL it requests (it may reach an allowed host:
- * that cannot be prevented), but the log never shows it (docs/SECURITY.md G7).
+ * that cannot be prevented), but the log never shows it, nor its encoded forms
+ * (docs/SECURITY.md G7).
  */
 import type { NetworkLogEntry } from "../../protocol/execution";
+import { secretNeedles } from "../output/secret-needles";
 import type { RequestSummary } from "./proxy-request";
 
 /** How one connection ended, before masking (the entry's outcome fields, with the raw request). */
@@ -14,17 +16,14 @@ export interface ConnectionOutcome
 }
 
 /**
- * Replaces every masked value with `***`: as written, percent-encoded (as a URL carries
- * it, with `%20` or `+` for spaces), lower-cased (as a canonical host carries it) and as
- * raw UTF-8 bytes (as a request head, read as latin1, carries it).
+ * Replaces every form of every masked value that `secretNeedles` defines (the value, its
+ * URL, hex and base64 encodings) with `***`: each as text, as raw UTF-8 bytes (as a request
+ * head, read as latin1, carries it) and lower-cased (as a canonical host carries it).
  */
 export function createTextMask(values: readonly string[]): (text: string) => string {
   const needles = new Set<string>();
-  for (const value of values) {
-    if (value.length === 0) continue;
-    const encoded = encodeURIComponent(value);
-    const raw = Buffer.from(value, "utf8").toString("latin1");
-    for (const form of [value, raw, encoded, encoded.replace(/%20/g, "+")]) {
+  for (const needle of secretNeedles(values)) {
+    for (const form of [needle.toString("utf8"), needle.toString("latin1")]) {
       needles.add(form);
       needles.add(form.toLowerCase());
     }

@@ -1,3 +1,4 @@
+// Kept hand-written: ipaddr.js 2.5.0 (evaluated) refuses inet_aton's "0x" and trailing-dot forms and accepts zone ids and a zero-padded IPv6 dotted tail ("::ffff:127.0.0.01"), so it cannot be the one model here.
 /**
  * IP address literals as the resolver and the kernel read them, not only as people write
  * them: `127.1`, `2130706433`, `0x7f000001` and `0177.0.0.1` all mean 127.0.0.1 to

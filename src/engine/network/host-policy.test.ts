@@ -1,7 +1,17 @@
 // Decisions only: the resolver is a table, so no name is ever looked up for real.
 import { describe, expect, test } from "bun:test";
 import { RequestError } from "../../errors";
-import { compileCidrs, compileHostPolicy, type Decision, decideDestination, type DestinationRules, type HostPolicyInput } from "./host-policy";
+import {
+  checkHostPatterns,
+  compileCidrs,
+  compileHostPolicy,
+  type Decision,
+  decideDestination,
+  type DestinationRules,
+  type HostPolicyInput,
+  MAX_PATTERNS,
+  REGEX_BUDGET,
+} from "./host-policy";
 
 /** A resolver over a fixed table that records every name it was asked for. */
 function tableResolver(table: Record<string, string[]>) {
@@ -83,8 +93,34 @@ describe("host patterns", () => {
     }
   });
 
-  test("an unescaped dot is still anchored: it cannot reach a longer host", async () => {
-    expect(reasonOf(await decide({ allow: ["public.test"] }, "public.test.evil.test"))).toContain("not in the allow list");
+  test("a host name is exact: its dots are literal and it cannot reach a longer host", async () => {
+    for (const host of ["public.test.evil.test", "publicxtest", "x.public.test"]) {
+      expect(reasonOf(await decide({ allow: ["public.test"] }, host))).toContain("not in the allow list");
+    }
+    expect((await decide({ allow: ["public.test"] }, "PUBLIC.test.")).allowed).toBe(true);
+    expect((await decide({ allow: ["*.public.test"] }, "x.public.test", 443, { hosts: new Map([["x.public.test", ["8.8.4.4"]]]) })).allowed).toBe(true);
+  });
+
+  test("a regular expression keeps its meaning: an unescaped dot matches any character, anchored to the whole host", async () => {
+    const policy = { allow: ["public.test$"] };
+    expect((await decide(policy, "publicxtest", 443, { hosts: new Map([["publicxtest", ["8.8.4.4"]]]) })).allowed).toBe(true);
+    expect(reasonOf(await decide(policy, "public.test.evil.test"))).toContain("not in the allow list");
+  });
+
+  test("a deny name refuses every host containing it; deny still wins over an allow-all", async () => {
+    for (const host of ["public.test", "x.public.test", "public.test.other"]) {
+      expect(reasonOf(await decide({ allow: [".*"], deny: ["public.test"] }, host))).toBe(`host "${host}" is denied by the network policy`);
+    }
+    expect((await decide({ allow: [".*"], deny: ["public.test"] }, "publicxtest", 443, { hosts: new Map([["publicxtest", ["8.8.4.4"]]]) })).allowed).toBe(true);
+  });
+
+  test("catastrophic deny patterns refuse at once, and never fail open", async () => {
+    const deny = Array.from({ length: 8 }, () => "(a+)+$");
+    const host = "a".repeat(30);
+    expect(reasonOf(await decide({ allow: [".*"], deny }, host))).toBe(`host "${host}" is denied by the network policy`);
+    expect((await decide({ allow: [".*"], deny }, "public.test")).allowed).toBe(true);
+    // A pattern RE2 cannot run is an error for the whole policy: nothing runs with the others alone.
+    expect(() => compileHostPolicy({ allow: [".*"], deny: ["(a+)+$", "(?<=a)b"] })).toThrow('Cannot use deny pattern "(?<=a)b"');
   });
 
   test("deny patterns refuse when they match any part of the host", async () => {
@@ -124,6 +160,20 @@ describe("host patterns", () => {
 
   test("a pattern is data: one that closes the anchoring group is invalid, not a widened match", () => {
     expect(() => compileHostPolicy({ allow: ["x)|(.*"], deny: [] })).toThrow(RequestError);
+  });
+
+  test("the patterns of one policy share a budget: many names or small expressions, not without end", () => {
+    expect(() => compileHostPolicy({ allow: Array.from({ length: MAX_PATTERNS }, (_, i) => `h${i}.test`), deny: [] })).not.toThrow();
+    expect(() => compileHostPolicy({ allow: [...Array.from({ length: MAX_PATTERNS }, (_, i) => `h${i}.test`), "x"], deny: [] })).toThrow(
+      `Cannot use allow pattern "x": more than ${MAX_PATTERNS} patterns in one execution`,
+    );
+    const large = "[a-z]{1,450}"; // ~900 instructions
+    expect(() => compileHostPolicy({ allow: [large], deny: [large] })).not.toThrow();
+    expect(() => compileHostPolicy({ allow: [large, large], deny: [large] })).toThrow(
+      `Cannot use allow pattern "${large}": the regular expressions of one execution together exceed ${REGEX_BUDGET} RE2 instructions`,
+    );
+    expect(checkHostPatterns({ allow: [large, large, large], deny: [] })).toContain("together exceed");
+    expect(checkHostPatterns({ allow: ["a.test", "*.b.test"], deny: Array.from({ length: 8 }, () => "(a+)+$") })).toBeNull();
   });
 });
 

@@ -7,6 +7,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFilteringProxy, type FilteringProxy, type FilteringProxyOptions, type ProxyListener } from "./filtering-proxy";
+import { clientHello, clientHelloMessage, tlsRecords } from "../../../test/tls-hello";
 import { findHeadEnd } from "./http-head";
 
 // ---------------------------------------------------------------------------------------
@@ -190,6 +191,9 @@ async function freePort(): Promise<number> {
 }
 
 const tcpTarget = (listener: ProxyListener) => ({ port: (listener.address as { port: number }).port });
+
+/** A TLS ClientHello naming sink.test: what an HTTPS client sends first through a tunnel to it. */
+const HELLO_SINK = clientHello("sink.test");
 
 // ---------------------------------------------------------------------------------------
 
@@ -434,25 +438,29 @@ describe("CONNECT", () => {
     socket.write(`CONNECT sink.test:${echo.port} HTTP/1.1\r\nHost: sink.test:${echo.port}\r\n\r\n`);
     const established = await readUntil(socket, (t) => t.includes("\r\n\r\n"));
     expect(established).toBe("HTTP/1.1 200 Connection Established\r\n\r\n");
-    socket.write(Buffer.from("ping \u0000\u00ff bytes", "latin1")); // 13 bytes, not all text
+    const hello = HELLO_SINK.toString("latin1");
+    socket.write(HELLO_SINK);
+    socket.write(Buffer.from("ping \u0000\u00ff bytes", "latin1")); // 13 more bytes, not all text
     await readUntil(socket, (t) => t.endsWith("ping \u0000\u00ff bytes"));
     socket.end();
-    expect(await all).toBe("HTTP/1.1 200 Connection Established\r\n\r\nping \u0000\u00ff bytes"); // then the proxy closed it
-    expect(echo.received).toEqual(["ping \u0000\u00ff bytes"]);
+    expect(await all).toBe(`HTTP/1.1 200 Connection Established\r\n\r\n${hello}ping \u0000\u00ff bytes`); // then the proxy closed it
+    expect(echo.received).toEqual([`${hello}ping \u0000\u00ff bytes`]);
     const logs = proxy.takeLogs("a");
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({ method: "CONNECT", host: "sink.test", port: echo.port, path: null, action: "ALLOW", status: 200 });
-    expect(logs[0]).toMatchObject({ bytesIn: 13, bytesOut: 13 });
-    expect(proxy.takeBytes("a")).toEqual({ in: 13, out: 13 });
+    const moved = HELLO_SINK.length + 13;
+    expect(logs[0]).toMatchObject({ bytesIn: moved, bytesOut: moved });
+    expect(proxy.takeBytes("a")).toEqual({ in: moved, out: moved });
     expect(proxy.takeBytes("a")).toEqual({ in: 0, out: 0 });
   });
 
   test("bytes sent right after the CONNECT head are tunnelled too", async () => {
     const { target } = await proxyWith({ allow: ["^sink\\.test$"] });
     const socket = await open(target);
-    socket.write(`CONNECT sink.test:${echo.port} HTTP/1.1\r\n\r\nearly`);
-    const text = await readUntil(socket, (t) => t.endsWith("early"));
-    expect(text).toBe("HTTP/1.1 200 Connection Established\r\n\r\nearly");
+    const hello = HELLO_SINK.toString("latin1");
+    socket.write(Buffer.concat([Buffer.from(`CONNECT sink.test:${echo.port} HTTP/1.1\r\n\r\n`), HELLO_SINK]));
+    const text = await readUntil(socket, (t) => t.endsWith(hello));
+    expect(text).toBe(`HTTP/1.1 200 Connection Established\r\n\r\n${hello}`);
     socket.destroy();
   });
 
@@ -481,6 +489,120 @@ describe("CONNECT", () => {
       const res = await send({ port }, `CONNECT ${host}:${port} HTTP/1.1\r\n\r\n`);
       expect([res.status, res.body]).toEqual([403, `host "${host}" is the proxy itself\n`]);
     }
+  });
+});
+
+/** Opens a tunnel, sends `chunks` one read at a time, and returns everything the client got until the proxy closed it. */
+async function throughTunnel(target: Target, authority: string, chunks: (string | Buffer)[]): Promise<string> {
+  const socket = await open(target);
+  const all = readAll(socket);
+  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  await readUntil(socket, (t) => t.includes("\r\n\r\n")).catch(() => {});
+  for (const chunk of chunks) {
+    if (socket.destroyed) break;
+    socket.write(chunk);
+    await Bun.sleep(2); // separate reads on the proxy's side
+  }
+  if (!socket.destroyed) socket.end();
+  return all;
+}
+
+const ESTABLISHED = "HTTP/1.1 200 Connection Established\r\n\r\n";
+
+describe("CONNECT tunnels carry the host they were opened for", () => {
+  test("a ClientHello naming another host, even an allowed one, closes the tunnel: the upstream gets no byte", async () => {
+    const { proxy, target } = await proxyWith({ allow: ["sink.test", "other.test"] });
+    const answer = await throughTunnel(target, `sink.test:${echo.port}`, [clientHello("other.test"), "after"]);
+    expect(answer).toBe(ESTABLISHED); // then cut
+    expect(echo.received).toEqual([""]); // connected (the CONNECT was allowed), never written to
+    expect(proxy.takeLogs("a")).toMatchObject([
+      { method: "CONNECT", host: "sink.test", action: "BLOCK", status: 200, bytesOut: 0, reason: 'TLS server name "other.test" does not match the tunnel\'s host "sink.test"' },
+    ]);
+    // Still works: the matching twin reaches the upstream, hello and all.
+    const hello = HELLO_SINK.toString("latin1");
+    expect(await throughTunnel(target, `sink.test:${echo.port}`, [HELLO_SINK])).toBe(`${ESTABLISHED}${hello}`);
+    expect(echo.received).toEqual(["", hello]);
+    const [twin] = proxy.takeLogs("a");
+    expect([twin?.action, twin?.reason]).toEqual(["ALLOW", undefined]);
+  });
+
+  test("the whole class of other names is cut: case and trailing dot are the same host, subdomains and look-alikes are not", async () => {
+    const { target } = await proxyWith({ allow: [".*"] });
+    for (const name of ["x.sink.test", "sink.test.evil.test", "sinkxtest", "other.test", "127.0.0.1"]) {
+      expect(await throughTunnel(target, `sink.test:${echo.port}`, [clientHello(name)])).toBe(ESTABLISHED);
+    }
+    expect(echo.received.every((r) => r === "")).toBe(true);
+    for (const name of ["SINK.TEST", "sink.test.", "Sink.Test."]) {
+      const hello = clientHello(name).toString("latin1");
+      expect(await throughTunnel(target, `sink.test:${echo.port}`, [clientHello(name)])).toBe(`${ESTABLISHED}${hello}`);
+    }
+  });
+
+  test("a hello split into records and across reads is held until whole, then judged", async () => {
+    const { target } = await proxyWith({ allow: ["sink.test", "other.test"] });
+    const split = (name: string) => {
+      const records = tlsRecords(clientHelloMessage({ serverNames: [name] }), 50);
+      return Array.from({ length: Math.ceil(records.length / 7) }, (_, i) => records.subarray(i * 7, i * 7 + 7));
+    };
+    expect(await throughTunnel(target, `sink.test:${echo.port}`, split("other.test"))).toBe(ESTABLISHED);
+    expect(echo.received).toEqual([""]);
+    const whole = Buffer.concat(split("sink.test")).toString("latin1");
+    expect(await throughTunnel(target, `sink.test:${echo.port}`, split("sink.test"))).toBe(`${ESTABLISHED}${whole}`);
+    expect(echo.received).toEqual(["", whole]);
+  });
+
+  test("no server name: refused for a name, accepted for an IP literal inside allowedCidrs", async () => {
+    const { proxy, target } = await proxyWith({ allow: ["sink.test", "127.0.0.1"] });
+    expect(await throughTunnel(target, `sink.test:${echo.port}`, [clientHello(null)])).toBe(ESTABLISHED);
+    const bare = clientHello(null).toString("latin1");
+    expect(await throughTunnel(target, `127.0.0.1:${echo.port}`, [clientHello(null)])).toBe(`${ESTABLISHED}${bare}`);
+    expect(echo.received).toEqual(["", bare]);
+    expect(proxy.takeLogs("a").map((e) => `${e.action} ${e.host} ${e.reason ?? ""}`)).toEqual([
+      'BLOCK sink.test TLS ClientHello without a server name (SNI) in a tunnel to "sink.test"',
+      "ALLOW 127.0.0.1 ",
+    ]);
+  });
+
+  test("bytes that are neither TLS nor HTTP are refused; so is a tunnel that sends nothing in time", async () => {
+    const { proxy, target } = await proxyWith({ allow: ["sink.test"] }, { limits: { headerTimeoutMs: 30 } });
+    expect(await throughTunnel(target, `sink.test:${echo.port}`, [Buffer.from([0, 1, 2, 3])])).toBe(ESTABLISHED);
+    const socket = await open(target);
+    const silent = readAll(socket);
+    socket.write(`CONNECT sink.test:${echo.port} HTTP/1.1\r\n\r\n`);
+    expect(await silent).toBe(ESTABLISHED);
+    expect(echo.received).toEqual(["", ""]);
+    expect(proxy.takeLogs("a").map((e) => `${e.action} ${e.reason}`)).toEqual([
+      "BLOCK the tunnel carries neither TLS nor HTTP/1.x",
+      "BLOCK no TLS ClientHello or HTTP request received in time",
+    ]);
+  });
+
+  test("plain HTTP in a tunnel: the Host must be the tunnel's; the request is forwarded once, with Connection: close", async () => {
+    const { proxy, target } = await proxyWith({ allow: ["sink.test", "other.test"] });
+    const authority = `sink.test:${web.port}`;
+    const foreign = await throughTunnel(target, authority, [`GET /x HTTP/1.1\r\nHost: other.test:${web.port}\r\n\r\n`]);
+    const refused = parseResponse(foreign.slice(ESTABLISHED.length));
+    expect([refused.status, refused.body]).toEqual([403, `Host header "other.test:${web.port}" does not match the tunnel's host "${authority}"\n`]);
+    expect(web.received).toEqual([""]);
+
+    const own = await throughTunnel(target, authority, [`GET /own HTTP/1.1\r\nHost: ${authority}\r\nConnection: keep-alive\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: ${authority}\r\n\r\n`]);
+    const answered = parseResponse(own.slice(ESTABLISHED.length));
+    expect(answered.status).toBe(200);
+    expect(answered.headers.connection).toBe("close");
+    expect(web.received[1]).toBe(`GET /own HTTP/1.1\r\nHost: ${authority}\r\nConnection: close\r\n\r\n`); // one request, nothing after it
+    expect(proxy.takeLogs("a").map((e) => `${e.method} ${e.action} ${e.status}`)).toEqual(["CONNECT BLOCK 403", "CONNECT ALLOW 200"]);
+  });
+
+  test("catastrophic deny patterns: CONNECTs to 30-character all-a hosts are refused with 403, other hosts pass", async () => {
+    const deny = Array.from({ length: 8 }, () => "(a+)+$");
+    const host = "a".repeat(30);
+    const { proxy, target } = await proxyWith({ allow: [".*"], deny }, { hosts: { [host]: "127.0.0.1", "sink.test": "127.0.0.1" } });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => send(target, `CONNECT ${host}:${echo.port} HTTP/1.1\r\n\r\n`)));
+    for (const answer of answers) expect([answer.status, answer.body]).toEqual([403, `host "${host}" is denied by the network policy\n`]);
+    expect(echo.received).toEqual([]);
+    const hello = HELLO_SINK.toString("latin1");
+    expect(await throughTunnel(target, `sink.test:${echo.port}`, [HELLO_SINK])).toBe(`${ESTABLISHED}${hello}`);
+    expect(proxy.takeLogs("a").filter((e) => e.action === "BLOCK")).toHaveLength(8);
   });
 });
 
@@ -553,11 +675,11 @@ describe("per-key policies and logs", () => {
     const all = readAll(socket);
     socket.write(`CONNECT sink.test:${echo.port} HTTP/1.1\r\n\r\n`);
     await readUntil(socket, (t) => t.includes("\r\n\r\n"));
-    socket.write("abc");
-    await readUntil(socket, (t) => t.endsWith("abc"));
+    socket.write(HELLO_SINK);
+    await readUntil(socket, (t) => t.endsWith(HELLO_SINK.toString("latin1")));
     proxy.clearPolicy("a");
     await all; // the proxy closed it
-    expect(proxy.takeLogs("a")).toMatchObject([{ method: "CONNECT", action: "ALLOW", reason: "execution ended", bytesOut: 3 }]);
+    expect(proxy.takeLogs("a")).toMatchObject([{ method: "CONNECT", action: "ALLOW", reason: "execution ended", bytesOut: HELLO_SINK.length }]);
     expect((await send(target, get("sink.test", web.port))).body).toBe("no execution is running\n");
   });
 

@@ -9,7 +9,8 @@ import { createBodyFramer } from "./body-framing";
 import type { Decision } from "./host-policy";
 import { endToEndHeaders, findHeadEnd, parseHead, proxyResponse, serializeHead } from "./http-head";
 import type { ConnectionOutcome } from "./network-log";
-import { isRequestFailure, parseProxyRequest, type ProxyRequest, type RequestSummary, upstreamRequestHead } from "./proxy-request";
+import { type HttpRequest, isRequestFailure, parseProxyRequest, type ProxyRequest, type RequestSummary, upstreamRequestHead } from "./proxy-request";
+import { inspectTunnelStart, type TunnelTarget } from "./tunnel-start";
 
 export interface ProxyLimits {
   /** Largest request (and response) head, in bytes. */
@@ -133,7 +134,7 @@ export class ProxyConnection {
     if (!upstream) return this.answer(502, `cannot connect to "${request.host}:${request.port}"`);
     upstream.setTimeout(this.limits.idleTimeoutMs);
     upstream.on("timeout", () => this.onTimeout());
-    if (request.kind === "connect") this.tunnel(upstream, rest);
+    if (request.kind === "connect") this.tunnel(upstream, { host: decision.host, port: decision.port }, rest);
     else this.forward(upstream, request, rest);
   }
 
@@ -161,11 +162,48 @@ export class ProxyConnection {
     return null;
   }
 
-  private tunnel(upstream: Socket, rest: Buffer): void {
+  /**
+   * Answers the CONNECT, then holds the client's first bytes (the upstream hears nothing and
+   * is not read) until they show what the tunnel carries: a TLS ClientHello naming the
+   * target, or a plain HTTP request for it (see tunnel-start.ts). Anything else, or nothing
+   * within the head time limit, closes the tunnel and is logged as BLOCK.
+   */
+  private tunnel(upstream: Socket, target: TunnelTarget, rest: Buffer): void {
     this.status = 200;
     this.answered = true;
     this.client.write(ESTABLISHED);
-    if (rest.length) this.toUpstream(upstream, rest);
+    upstream.pause();
+    let held = rest;
+    this.headTimer = setTimeout(() => this.block("no TLS ClientHello or HTTP request received in time"), this.limits.headerTimeoutMs);
+    this.headTimer.unref?.();
+    const upstreamGone = () => this.finish("upstream closed the tunnel");
+    upstream.once("close", upstreamGone);
+    const judge = (): void => {
+      const start = inspectTunnelStart(held, target, this.limits.maxHeaderBytes);
+      if (start.kind === "pending") return;
+      this.clearHeadTimer();
+      upstream.off("close", upstreamGone);
+      this.unlistenClient();
+      if (start.kind === "refused") return this.block(start.reason, start.reply);
+      upstream.resume();
+      if (start.kind === "tls") return this.relay(upstream, held);
+      this.client.pause(); // forward() reads the body itself, and nothing after it
+      this.forward(upstream, start.request, start.rest);
+    };
+    this.listenClient(
+      (chunk) => {
+        held = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
+        judge();
+      },
+      () => this.block("client closed the tunnel before sending a TLS ClientHello or HTTP request"),
+    );
+    this.client.resume();
+    if (held.length) judge();
+  }
+
+  /** Relays a judged tunnel byte for byte, starting with the bytes held while judging it. */
+  private relay(upstream: Socket, held: Buffer): void {
+    if (held.length) this.toUpstream(upstream, held);
     this.listenClient(
       (chunk) => this.toUpstream(upstream, chunk),
       () => upstream.end(),
@@ -177,10 +215,26 @@ export class ProxyConnection {
       this.unlistenClient(); // nothing more can reach the upstream
       this.endClient();
     });
+  }
+
+  /**
+   * Refuses what a tunnel carries: logged as BLOCK; with `reply`, the client (which speaks
+   * HTTP) gets the proxy's answer inside the tunnel first; otherwise the tunnel is cut.
+   */
+  private block(reason: string, reply?: number): void {
+    if (this.finished) return;
+    this.action = "BLOCK";
+    this.reason = reason;
+    if (reply === undefined) return this.finish(reason);
+    this.status = reply;
+    this.upstream?.destroy();
+    this.record();
+    this.unlistenClient();
+    this.client.end(proxyResponse(reply, reason));
     this.client.resume();
   }
 
-  private forward(upstream: Socket, request: Extract<ProxyRequest, { kind: "http" }>, rest: Buffer): void {
+  private forward(upstream: Socket, request: HttpRequest, rest: Buffer): void {
     const framer = createBodyFramer(request.body);
     const feed = (chunk: Buffer): void => {
       const result = framer.push(chunk);

@@ -17,9 +17,10 @@ export interface RequestSummary {
   path: string | null;
 }
 
-export type ProxyRequest =
-  | (RequestSummary & { kind: "connect"; path: null })
-  | (RequestSummary & { kind: "http"; path: string; version: string; headers: Header[]; body: BodyFraming });
+/** A plain HTTP request to forward: exactly one, with its body framing decided. */
+export type HttpRequest = RequestSummary & { kind: "http"; path: string; version: string; headers: Header[]; body: BodyFraming };
+
+export type ProxyRequest = (RequestSummary & { kind: "connect"; path: null }) | HttpRequest;
 
 /** A request the proxy refuses before any policy decision; `request` is set when the target was understood. */
 export interface RequestFailure {
@@ -77,8 +78,37 @@ export function parseProxyRequest(head: Head): ProxyRequest | RequestFailure {
   return { kind: "http", ...request, version, headers: head.headers, body };
 }
 
+/**
+ * Interprets the head of a plain HTTP request sent inside a CONNECT tunnel to `target`
+ * (clients such as Node's fetch tunnel http:// URLs too): origin-form only, and the Host
+ * header must name the tunnel's host and port, so a tunnel opened for one host cannot carry
+ * a request for another. The result is forwarded like an absolute-form request.
+ */
+export function parseTunnelledRequest(head: Head, target: { host: string; port: number }): HttpRequest | RequestFailure {
+  const parts = head.startLine.split(" ");
+  const [method = "", path = "", version = ""] = parts;
+  const request = { method, host: target.host, port: target.port, path: null };
+  if (parts.length !== 3 || !TOKEN.test(method) || !/^HTTP\/1\.[01]$/.test(version)) {
+    return { status: 400, reason: "malformed request line in the tunnel", request };
+  }
+  if (method === "CONNECT") return { status: 400, reason: "CONNECT inside a tunnel", request };
+  if (!path.startsWith("/")) return { status: 400, reason: "a request inside a tunnel must use origin-form (/path)", request };
+  const hostHeaders = headerValues(head.headers, "host");
+  if (hostHeaders.length > 1) return { status: 400, reason: "more than one Host header", request };
+  if (hostHeaders.length === 0 && version === "HTTP/1.1") return { status: 400, reason: "missing Host header", request };
+  if (hostHeaders.length === 1) {
+    const claimed = splitAuthority(hostHeaders[0]!, 80);
+    if (!claimed || claimed.host !== target.host || claimed.port !== target.port) {
+      return { status: 403, reason: `Host header "${hostHeaders[0]}" does not match the tunnel's host "${formatAuthority(target.host, target.port, 80)}"`, request };
+    }
+  }
+  const body = bodyFraming(head.headers, version);
+  if ("error" in body) return { status: 400, reason: body.error, request };
+  return { kind: "http", method, host: target.host, port: target.port, path: path.replace(/#.*$/, ""), version, headers: head.headers, body };
+}
+
 /** The head sent upstream: origin-form, canonical Host, end-to-end headers only, normalised framing, `Connection: close`. */
-export function upstreamRequestHead(request: Extract<ProxyRequest, { kind: "http" }>): Buffer {
+export function upstreamRequestHead(request: HttpRequest): Buffer {
   const headers = endToEndHeaders(request.headers, ["host", "content-length", "transfer-encoding"]);
   const framing: Header[] =
     request.body.type === "length"

@@ -1,0 +1,165 @@
+/**
+ * Reads the server name (SNI) out of the first bytes a TLS client sends: TLS records of
+ * type 22 (handshake) carrying a handshake message of type 1 (ClientHello), whose
+ * `server_name` extension (type 0) holds one `host_name` entry (name type 0). RFC 8446 §4.1.2
+ * and RFC 6066 §3. The message may be split across records, and the records across reads:
+ * the caller passes everything received so far and gets `incomplete` until the whole
+ * message is there. Pure: it reads bytes and says what they are; what to allow is the
+ * caller's decision.
+ */
+
+/** Largest ClientHello message accepted, in bytes (real ones are 0.5–2 KiB, post-quantum key shares included). */
+export const MAX_CLIENT_HELLO_BYTES = 16 * 1024;
+/** Most records a ClientHello may be split into. */
+export const MAX_HELLO_RECORDS = 32;
+
+const RECORD_HANDSHAKE = 22;
+const HANDSHAKE_CLIENT_HELLO = 1;
+const MAX_RECORD_PAYLOAD = 16_384; // 2^14, RFC 8446 §5.1
+const EXT_SERVER_NAME = 0;
+const EXT_ENCRYPTED_CLIENT_HELLO = 0xfe0d;
+const NAME_TYPE_HOST = 0;
+
+export type ClientHelloReading =
+  | { state: "incomplete" }
+  | {
+      state: "complete";
+      /** The `host_name` as sent (ASCII), or null when the hello names no server. */
+      serverName: string | null;
+      /** An encrypted ClientHello is offered: the real server name is hidden inside it. */
+      encryptedClientHello: boolean;
+    }
+  | { state: "invalid"; reason: string };
+
+class Malformed extends Error {}
+
+/** Reads a ClientHello from the start of `bytes` (everything the client has sent so far). */
+export function readClientHello(bytes: Uint8Array): ClientHelloReading {
+  const parts: Uint8Array[] = [];
+  let handshakeBytes = 0;
+  let offset = 0;
+  for (let records = 0; ; records++) {
+    const message = handshakeMessage(parts, handshakeBytes);
+    if ("invalid" in message) return { state: "invalid", reason: message.invalid };
+    if (message.body) {
+      try {
+        return { state: "complete", ...readHelloBody(message.body) };
+      } catch (error) {
+        if (error instanceof Malformed) return { state: "invalid", reason: `malformed ClientHello: ${error.message}` };
+        throw error;
+      }
+    }
+    if (records === MAX_HELLO_RECORDS) return { state: "invalid", reason: `ClientHello split into more than ${MAX_HELLO_RECORDS} records` };
+    if (bytes.length < offset + 1) return { state: "incomplete" };
+    if (bytes[offset] !== RECORD_HANDSHAKE) {
+      return { state: "invalid", reason: records === 0 ? "not a TLS handshake record" : `a record of type ${bytes[offset]} inside the ClientHello` };
+    }
+    if (bytes.length < offset + 5) return { state: "incomplete" };
+    const major = bytes[offset + 1]!;
+    const minor = bytes[offset + 2]!;
+    if (major !== 3 || minor > 4) return { state: "invalid", reason: `unknown record version ${major}.${minor}` };
+    const length = (bytes[offset + 3]! << 8) | bytes[offset + 4]!;
+    if (length === 0) return { state: "invalid", reason: "an empty handshake record" };
+    if (length > MAX_RECORD_PAYLOAD) return { state: "invalid", reason: `a record longer than ${MAX_RECORD_PAYLOAD} bytes` };
+    if (bytes.length < offset + 5 + length) return { state: "incomplete" };
+    parts.push(bytes.subarray(offset + 5, offset + 5 + length));
+    handshakeBytes += length;
+    offset += 5 + length;
+  }
+}
+
+/** The ClientHello body once all of it has arrived; `{}` while more is needed. */
+function handshakeMessage(parts: readonly Uint8Array[], total: number): { body?: Uint8Array } | { invalid: string } {
+  if (total < 4) return {};
+  const joined = concat(parts, total);
+  if (joined[0] !== HANDSHAKE_CLIENT_HELLO) return { invalid: `handshake message of type ${joined[0]}, not a ClientHello` };
+  const length = (joined[1]! << 16) | (joined[2]! << 8) | joined[3]!;
+  if (length > MAX_CLIENT_HELLO_BYTES) return { invalid: `ClientHello longer than ${MAX_CLIENT_HELLO_BYTES} bytes` };
+  if (total < 4 + length) return {};
+  return { body: joined.subarray(4, 4 + length) };
+}
+
+function readHelloBody(body: Uint8Array): { serverName: string | null; encryptedClientHello: boolean } {
+  const r = new Reader(body);
+  r.skip(2 + 32, "version and random");
+  r.skip(r.u8("session id length"), "session id");
+  const suites = r.u16("cipher suites length");
+  if (suites === 0 || suites % 2 !== 0) throw new Malformed("cipher suites");
+  r.skip(suites, "cipher suites");
+  const compression = r.u8("compression methods length");
+  if (compression === 0) throw new Malformed("compression methods");
+  r.skip(compression, "compression methods");
+  if (r.done()) return { serverName: null, encryptedClientHello: false }; // no extensions at all
+  const extensions = new Reader(r.take(r.u16("extensions length"), "extensions"));
+  if (!r.done()) throw new Malformed("bytes after the extensions");
+  const seen = new Set<number>();
+  let serverName: string | null = null;
+  while (!extensions.done()) {
+    const type = extensions.u16("extension type");
+    const data = extensions.take(extensions.u16("extension length"), "extension");
+    if (seen.has(type)) throw new Malformed(`extension ${type} appears twice`);
+    seen.add(type);
+    if (type === EXT_SERVER_NAME) serverName = readServerName(data);
+  }
+  return { serverName, encryptedClientHello: seen.has(EXT_ENCRYPTED_CLIENT_HELLO) };
+}
+
+/** The one `host_name` of a server_name extension. */
+function readServerName(data: Uint8Array): string {
+  const ext = new Reader(data);
+  const list = new Reader(ext.take(ext.u16("server name list length"), "server name list"));
+  if (!ext.done()) throw new Malformed("bytes after the server name list");
+  let name: string | null = null;
+  while (!list.done()) {
+    const type = list.u8("server name type");
+    const entry = list.take(list.u16("server name length"), "server name");
+    if (type !== NAME_TYPE_HOST) continue;
+    if (name !== null) throw new Malformed("more than one host name"); // servers differ on which one they would use
+    if (entry.length === 0) throw new Malformed("an empty host name");
+    if (!entry.every((b) => b > 0x20 && b < 0x7f)) throw new Malformed("a host name that is not printable ASCII");
+    name = Buffer.from(entry).toString("latin1");
+  }
+  if (name === null) throw new Malformed("a server_name extension without a host name");
+  return name;
+}
+
+function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** Big-endian reads that throw Malformed instead of running past the end. */
+class Reader {
+  private at = 0;
+  constructor(private readonly bytes: Uint8Array) {}
+
+  done(): boolean {
+    return this.at === this.bytes.length;
+  }
+
+  u8(what: string): number {
+    return this.take(1, what)[0]!;
+  }
+
+  u16(what: string): number {
+    const b = this.take(2, what);
+    return (b[0]! << 8) | b[1]!;
+  }
+
+  take(length: number, what: string): Uint8Array {
+    if (this.at + length > this.bytes.length) throw new Malformed(`${what} runs past its end`);
+    const out = this.bytes.subarray(this.at, this.at + length);
+    this.at += length;
+    return out;
+  }
+
+  skip(length: number, what: string): void {
+    this.take(length, what);
+  }
+}

@@ -128,6 +128,52 @@ export async function startStallServer(address: string): Promise<StallServer> {
   return stall;
 }
 
+export interface ByteSink {
+  port: number;
+  /** Every byte each accepted connection sent, one entry per connection (empty when it sent none). */
+  received: Buffer[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP server recording every connection's bytes and echoing them back, so a client can
+ * tell its bytes arrived (a TLS ClientHello, for instance, with no TLS server behind it).
+ */
+export async function startByteSink(address: string): Promise<ByteSink> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    const index = sink.received.push(Buffer.alloc(0)) - 1;
+    const received = sink.received;
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("data", (chunk: Buffer) => {
+      received[index] = Buffer.concat([received[index]!, chunk]);
+      socket.write(chunk);
+    });
+    socket.on("end", () => socket.end());
+  });
+  const sink: ByteSink = {
+    port: 0,
+    received: [],
+    reset() {
+      sink.received = [];
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, address, () => resolve());
+  });
+  sink.port = (server.address() as { port: number }).port;
+  return sink;
+}
+
 /** IPv4 addresses of this machine's own interfaces, by interface (`ip -j`: node's list skips interfaces without carrier, like an idle docker0). */
 function localAddresses(): Map<string, string[]> {
   const ip = spawnSync("ip", ["-j", "-4", "addr", "show"], { encoding: "utf8" });

@@ -33,50 +33,54 @@ export type ClientHelloReading =
 
 class Malformed extends Error {}
 
-/** Reads a ClientHello from the start of `bytes` (everything the client has sent so far). */
+/**
+ * Reads a ClientHello from the start of `bytes` (everything the client has sent so far).
+ * Record headers are walked first and the message is joined only once it is whole, so a
+ * client sending its hello a byte at a time costs a header walk per read, not a re-parse.
+ */
 export function readClientHello(bytes: Uint8Array): ClientHelloReading {
-  const parts: Uint8Array[] = [];
-  let handshakeBytes = 0;
-  let offset = 0;
-  for (let records = 0; ; records++) {
-    const message = handshakeMessage(parts, handshakeBytes);
-    if ("invalid" in message) return { state: "invalid", reason: message.invalid };
-    if (message.body) {
+  const { parts, total, stop } = handshakeRecords(bytes);
+  if (total >= 4) {
+    const header = concat(parts, 4);
+    if (header[0] !== HANDSHAKE_CLIENT_HELLO) return { state: "invalid", reason: `handshake message of type ${header[0]}, not a ClientHello` };
+    const length = (header[1]! << 16) | (header[2]! << 8) | header[3]!;
+    if (length > MAX_CLIENT_HELLO_BYTES) return { state: "invalid", reason: `ClientHello longer than ${MAX_CLIENT_HELLO_BYTES} bytes` };
+    if (total >= 4 + length) {
       try {
-        return { state: "complete", ...readHelloBody(message.body) };
+        return { state: "complete", ...readHelloBody(concat(parts, total).subarray(4, 4 + length)) };
       } catch (error) {
         if (error instanceof Malformed) return { state: "invalid", reason: `malformed ClientHello: ${error.message}` };
         throw error;
       }
     }
-    if (records === MAX_HELLO_RECORDS) return { state: "invalid", reason: `ClientHello split into more than ${MAX_HELLO_RECORDS} records` };
-    if (bytes.length < offset + 1) return { state: "incomplete" };
-    if (bytes[offset] !== RECORD_HANDSHAKE) {
-      return { state: "invalid", reason: records === 0 ? "not a TLS handshake record" : `a record of type ${bytes[offset]} inside the ClientHello` };
-    }
-    if (bytes.length < offset + 5) return { state: "incomplete" };
-    const major = bytes[offset + 1]!;
-    const minor = bytes[offset + 2]!;
-    if (major !== 3 || minor > 4) return { state: "invalid", reason: `unknown record version ${major}.${minor}` };
-    const length = (bytes[offset + 3]! << 8) | bytes[offset + 4]!;
-    if (length === 0) return { state: "invalid", reason: "an empty handshake record" };
-    if (length > MAX_RECORD_PAYLOAD) return { state: "invalid", reason: `a record longer than ${MAX_RECORD_PAYLOAD} bytes` };
-    if (bytes.length < offset + 5 + length) return { state: "incomplete" };
-    parts.push(bytes.subarray(offset + 5, offset + 5 + length));
-    handshakeBytes += length;
-    offset += 5 + length;
   }
+  // The message is not whole: whatever ended the walk decides.
+  return stop === "incomplete" ? { state: "incomplete" } : { state: "invalid", reason: stop };
 }
 
-/** The ClientHello body once all of it has arrived; `{}` while more is needed. */
-function handshakeMessage(parts: readonly Uint8Array[], total: number): { body?: Uint8Array } | { invalid: string } {
-  if (total < 4) return {};
-  const joined = concat(parts, total);
-  if (joined[0] !== HANDSHAKE_CLIENT_HELLO) return { invalid: `handshake message of type ${joined[0]}, not a ClientHello` };
-  const length = (joined[1]! << 16) | (joined[2]! << 8) | joined[3]!;
-  if (length > MAX_CLIENT_HELLO_BYTES) return { invalid: `ClientHello longer than ${MAX_CLIENT_HELLO_BYTES} bytes` };
-  if (total < 4 + length) return {};
-  return { body: joined.subarray(4, 4 + length) };
+/** Payloads of the leading handshake records, and why the walk stopped ("incomplete" or a reason). */
+function handshakeRecords(bytes: Uint8Array): { parts: Uint8Array[]; total: number; stop: string } {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let offset = 0;
+  for (;;) {
+    if (parts.length === MAX_HELLO_RECORDS) return { parts, total, stop: `ClientHello split into more than ${MAX_HELLO_RECORDS} records` };
+    if (bytes.length < offset + 1) return { parts, total, stop: "incomplete" };
+    if (bytes[offset] !== RECORD_HANDSHAKE) {
+      return { parts, total, stop: parts.length === 0 ? "not a TLS handshake record" : `a record of type ${bytes[offset]} inside the ClientHello` };
+    }
+    if (bytes.length < offset + 5) return { parts, total, stop: "incomplete" };
+    const major = bytes[offset + 1]!;
+    const minor = bytes[offset + 2]!;
+    if (major !== 3 || minor > 4) return { parts, total, stop: `unknown record version ${major}.${minor}` };
+    const length = (bytes[offset + 3]! << 8) | bytes[offset + 4]!;
+    if (length === 0) return { parts, total, stop: "an empty handshake record" };
+    if (length > MAX_RECORD_PAYLOAD) return { parts, total, stop: `a record longer than ${MAX_RECORD_PAYLOAD} bytes` };
+    if (bytes.length < offset + 5 + length) return { parts, total, stop: "incomplete" };
+    parts.push(bytes.subarray(offset + 5, offset + 5 + length));
+    total += length;
+    offset += 5 + length;
+  }
 }
 
 function readHelloBody(body: Uint8Array): { serverName: string | null; encryptedClientHello: boolean } {
@@ -123,13 +127,16 @@ function readServerName(data: Uint8Array): string {
   return name;
 }
 
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
+/** The first `length` bytes of the parts joined (all of them when `length` is their total). */
+function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  if (parts[0]!.length >= length) return parts[0]!.subarray(0, length);
+  const out = new Uint8Array(length);
   let at = 0;
   for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
+    if (at === length) break;
+    const take = part.subarray(0, length - at);
+    out.set(take, at);
+    at += take.length;
   }
   return out;
 }

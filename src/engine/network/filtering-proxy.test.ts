@@ -577,6 +577,24 @@ describe("CONNECT tunnels carry the host they were opened for", () => {
     ]);
   });
 
+  test("first bytes dribbled in hundreds of pieces are cut (each piece re-judges all held bytes)", async () => {
+    const { proxy, target } = await proxyWith({ allow: ["sink.test"] });
+    const socket = await open(target);
+    socket.setNoDelay(true);
+    const all = readAll(socket);
+    socket.write(`CONNECT sink.test:${web.port} HTTP/1.1\r\n\r\n`);
+    await readUntil(socket, (t) => t.includes("\r\n\r\n"));
+    const dribble = `GET / HTTP/1.1\r\nX-Pad: ${"a".repeat(400)}`;
+    for (const byte of dribble) {
+      if (socket.destroyed) break;
+      socket.write(byte);
+      await Bun.sleep(1);
+    }
+    await all;
+    expect(web.received).toEqual([""]);
+    expect(proxy.takeLogs("a")).toMatchObject([{ action: "BLOCK", reason: "the tunnel's first bytes came in more than 128 pieces" }]);
+  });
+
   test("plain HTTP in a tunnel: the Host must be the tunnel's; the request is forwarded once, with Connection: close", async () => {
     const { proxy, target } = await proxyWith({ allow: ["sink.test", "other.test"] });
     const authority = `sink.test:${web.port}`;

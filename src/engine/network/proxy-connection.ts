@@ -34,6 +34,8 @@ export interface ConnectionHooks {
 }
 
 const ESTABLISHED = Buffer.from("HTTP/1.1 200 Connection Established\r\n\r\n", "latin1");
+/** Reads a tunnel's first bytes may take to show what they are (real clients need one to three). */
+const MAX_TUNNEL_START_READS = 128;
 
 export class ProxyConnection {
   private head: Buffer = Buffer.alloc(0);
@@ -190,9 +192,12 @@ export class ProxyConnection {
       this.client.pause(); // forward() reads the body itself, and nothing after it
       this.forward(upstream, start.request, start.rest);
     };
+    let reads = 0;
     this.listenClient(
       (chunk) => {
         held = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
+        // Each read re-judges everything held: a client dribbling bytes must not buy unbounded work.
+        if (++reads > MAX_TUNNEL_START_READS) return this.block(`the tunnel's first bytes came in more than ${MAX_TUNNEL_START_READS} pieces`);
         judge();
       },
       () => this.block("client closed the tunnel before sending a TLS ClientHello or HTTP request"),

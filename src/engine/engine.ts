@@ -3,7 +3,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../config/load";
 import type { Isol8Config, Isol8ConfigInput } from "../config/schema";
-import { formatError, Isol8Error } from "../errors";
+import { ConfigError, formatError, Isol8Error } from "../errors";
 import { createRuntimeRegistry, type RuntimeRegistry } from "../runtimes/registry";
 import { type AuditIo, type AuditLog, createAuditLog } from "./audit/audit-log";
 import type { AuditContext } from "./audit/audit-record";
@@ -29,6 +29,7 @@ import type { SandboxSpec } from "./container-options";
 import { type ExecutionRequest, validateRequest } from "../protocol/execution";
 import type { ExecutionResult, ExecutionSummary, StreamEvent } from "../protocol/execution";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
+import { checkHostPatterns } from "./network/host-policy";
 import { SandboxNetwork } from "./network/sandbox-network";
 import { resolveSeccomp } from "./seccomp";
 
@@ -98,6 +99,8 @@ export class DockerIsol8 implements Isol8 {
   constructor(private readonly options: DockerIsol8Options = {}) {
     this.instanceId = options.owner ?? randomUUID().slice(0, 12);
     this.config = parseConfig(options.config ?? {}, "(options.config)");
+    const patterns = checkHostPatterns({ allow: this.config.network.whitelist, deny: this.config.network.blacklist });
+    if (patterns) throw new ConfigError(`Cannot use network.whitelist / network.blacklist: ${patterns}`, "see README: host patterns");
     this.docker = options.docker ?? createDockerClient();
     this.runtimes = options.runtimes ?? createRuntimeRegistry();
     this.log = options.log ?? (() => {});

@@ -9,6 +9,7 @@ import { SANDBOX_DIR, type SandboxSpec, type SeccompSetting } from "./container-
 import { runtimeImageTag } from "./images/image-manager";
 import { isol8Labels, LABEL_OWNER, LABEL_PID, LABEL_RUNTIME, LABEL_SCOPE } from "./labels";
 import { toSandboxPath } from "./paths";
+import { compileHostPolicy } from "./network/host-policy";
 import { proxyEnv } from "./network/sandbox-network";
 import type { ExecutionRequest } from "../protocol/execution";
 
@@ -109,13 +110,17 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
       throw new RequestError(`Cannot use ${field} with network "${network}": it applies to the filtered network only`, field, 'set network "filtered"');
     }
   }
-  for (const pattern of [...(request.allow ?? []), ...(request.deny ?? [])]) {
-    try {
-      new RegExp(pattern);
-    } catch (error) {
-      throw new RequestError(`Cannot use host pattern ${JSON.stringify(pattern)}: ${(error as Error).message}`, "allow");
-    }
-  }
+  const policy =
+    network === "filtered"
+      ? {
+          allow: [...ctx.config.network.whitelist, ...(request.allow ?? [])],
+          deny: [...ctx.config.network.blacklist, ...(request.deny ?? [])],
+          logNetwork: request.logNetwork ?? false,
+        }
+      : undefined;
+  // Compiled here only to refuse bad patterns before anything starts (RequestError naming the
+  // list and pattern); the proxy compiles them again when the execution's policy is set.
+  if (policy) compileHostPolicy(policy);
   const executionId = randomUUID();
   const codePath = `.isol8-${executionId.slice(0, 8)}${extension}`;
   const secrets = request.secrets ?? {};
@@ -176,15 +181,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     outputPaths,
     network,
     ...(install ? { install } : {}),
-    ...(network === "filtered"
-      ? {
-          policy: {
-            allow: [...ctx.config.network.whitelist, ...(request.allow ?? [])],
-            deny: [...ctx.config.network.blacklist, ...(request.deny ?? [])],
-            logNetwork: request.logNetwork ?? false,
-          },
-        }
-      : {}),
+    ...(policy ? { policy } : {}),
     spec,
     key,
     builtinImage: request.image === undefined,

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import { readClientHello } from "../../src/engine/network/client-hello";
-import type { ExecutionRequest } from "../../src/engine/request";
+import type { ExecutionRequest } from "../../src/protocol/execution";
 import { testEngine } from "../helpers";
 import { clientHello } from "../tls-hello";
 import { type ByteSink, PY_HTTP, shown, startByteSink } from "./network-sinks";

@@ -3,7 +3,7 @@
 // the same counting client, which does create a container.
 import { afterAll, describe, expect, test } from "bun:test";
 import type { ExecutionRequest } from "../../src/protocol/execution";
-import { RequestError } from "../../src/errors";
+import { ConfigError, RequestError } from "../../src/errors";
 import { testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";
 import { countingDocker, rejection } from "./execution-helpers";
@@ -27,7 +27,21 @@ const bad: { name: string; request: unknown; field: string | RegExp }[] = [
   { name: "an unknown field", request: { code: "print(1)", timeout: 5 }, field: "timeout" },
   { name: "a file with a non-text, non-bytes value", request: { code: "print(1)", files: { "a.txt": 5 } }, field: /^files\b/ },
   { name: 'fileExtension ".py" for node', request: { code: "1", runtime: "node", fileExtension: ".py" }, field: "fileExtension" },
+  { name: "an allow pattern RE2 cannot run (lookbehind)", request: { code: "1", network: "filtered", allow: ["(?<=a)b"] }, field: "allow" },
+  { name: "a deny pattern with a backreference", request: { code: "1", network: "filtered", deny: ["(a)\\1"] }, field: "deny" },
+  { name: "an IP shorthand as a host name", request: { code: "1", network: "filtered", allow: ["127.1"] }, field: "allow" },
 ];
+
+describe("config validation", () => {
+  test("a config whose host patterns RE2 cannot run is refused when the engine is made (ConfigError naming the keys)", () => {
+    expect(() => testEngine({ config: { network: { blacklist: ["(?=x)"] } } })).toThrow(ConfigError);
+    expect(() => testEngine({ config: { network: { whitelist: ["(?<=a)b"] } } })).toThrow("network.whitelist / network.blacklist");
+  });
+
+  test("still works: plain names, *.domain and RE2 expressions are accepted", () => {
+    expect(() => testEngine({ config: { network: { whitelist: ["api.example.test", "*.example.test", "(.*\\.)?other\\.test"] } } })).not.toThrow();
+  });
+});
 
 describe("request validation", () => {
   for (const { name, request, field } of bad) {

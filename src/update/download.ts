@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
-import { ReleaseError } from "./errors";
+import { HttpStatusError, ReleaseError } from "./errors";
 
 /** The subset of `fetch` the downloads use (inject one in tests). */
 export type FetchLike = (url: string, init: { signal: AbortSignal; redirect: "follow" }) => Promise<Response>;
@@ -56,7 +56,7 @@ async function stream(url: string, options: FileDownloadOptions, onChunk: (chunk
     const response = await (options.fetch ?? fetch)(url, { signal, redirect: "follow" });
     if (!response.ok || !response.body) {
       await response.body?.cancel();
-      throw new ReleaseError(`Cannot download "${url}": the server answered ${response.status} ${response.statusText}`.trimEnd());
+      throw new HttpStatusError(url, response.status, response.statusText);
     }
     const length = Number(response.headers.get("content-length") ?? Number.NaN);
     const total = Number.isFinite(length) ? length : undefined;

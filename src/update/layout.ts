@@ -3,10 +3,13 @@
  * the launcher and by `serve --update`:
  *
  *   <base>/v<version>/isol8-<os>-<arch>   the binaries (os: linux|darwin, arch: x64|arm64)
- *   <base>/v<version>/SHA256SUMS          `<hex>  <file>` per line (what the launcher checks)
+ *   <base>/v<version>/SHA256SUMS          `<hex>  <file>` per line (what every install checks)
+ *   <base>/v<version>/SHA256SUMS.sig      `ed25519 <key> <signature>` per signing key (see signature.ts)
  *   <base>/v<version>/manifest.json       { version, files: { "<os>-<arch>": { file, sha256 } } }
  *   <base>/v<version>/launcher.cjs        the npm launcher of that version
- *   <base>/latest/manifest.json           the newest version's manifest (what `serve --update` reads)
+ *   <base>/latest/manifest.json           the newest version's manifest (`serve --update` takes only
+ *                                         the version from it; what it installs is decided by that
+ *                                         version's signed SHA256SUMS)
  *
  * With a GitHub-style host the version directories are release tags (`v0.2.0`) and
  * `latest` is a tag moved to each new release.
@@ -17,6 +20,7 @@ import { ReleaseError } from "./errors";
 export const DEFAULT_RELEASE_URL = "https://github.com/isol8/isol8/releases/download";
 /** File names inside a version directory, and the directory holding the newest manifest. */
 export const CHECKSUMS_FILE = "SHA256SUMS";
+export const SIGNATURE_FILE = "SHA256SUMS.sig";
 export const MANIFEST_FILE = "manifest.json";
 export const LAUNCHER_FILE = "launcher.cjs";
 export const LATEST_DIR = "latest";
@@ -28,8 +32,9 @@ export function versionDir(version: string): string {
 
 /**
  * The release base URL from ISOL8_RELEASE_URL or the default, without trailing slashes.
- * Plain HTTP is refused except to a loopback address: the checksums travel over the same
- * connection as the binary, so only TLS (or a local server) keeps them meaningful.
+ * Plain HTTP is refused except to a loopback address: the signature decides what is
+ * installed, but only TLS (or a local server) keeps a network attacker from choosing
+ * which signed release, if any, a client sees.
  */
 export function releaseBaseUrl(env: Record<string, string | undefined> = process.env): string {
   const text = env.ISOL8_RELEASE_URL || DEFAULT_RELEASE_URL;

@@ -3,7 +3,7 @@ import { updateSelf } from "../update/self-update";
 import { stderrLog } from "./log";
 
 /**
- * `isol8 serve --update`: replaces this binary with the latest release (checksum verified,
+ * `isol8 serve --update`: replaces this binary with the latest release (signature and checksum verified,
  * atomic), then serves with the new binary: the same arguments without `--update`.
  */
 export async function updateAndReexec(rawArgs: string[]): Promise<number> {

@@ -1,11 +1,12 @@
 import { formatError, Isol8Error } from "../errors";
 import { binaryVersion } from "../update/binary-version";
-import { parseChecksums } from "../update/checksums";
-import { type FetchLike, downloadText } from "../update/download";
+import type { FetchLike } from "../update/download";
 import { ReleaseError } from "../update/errors";
 import { installBinary } from "../update/install";
 import { CHECKSUMS_FILE, releaseBaseUrl, versionFileUrl } from "../update/layout";
 import { binaryFileName, type ReleaseTarget } from "../update/platform";
+import { requireTrustedKeys } from "../update/signature";
+import { downloadVerifiedChecksums } from "../update/verified-checksums";
 import { compareVersions } from "../update/versions";
 import { createProgress } from "./progress";
 
@@ -17,6 +18,8 @@ export interface EnsureBinaryOptions {
   /** The launcher's version: the binary must be at least this. */
   version: string;
   env: Record<string, string | undefined>;
+  /** The release public keys this launcher trusts (embedded at build time). */
+  trustedKeys: readonly string[];
   /** Ask before downloading (a person is at the terminal). */
   interactive: boolean;
   confirm: (question: string) => boolean;
@@ -35,7 +38,10 @@ export interface EnsureBinaryOptions {
  * purpose (by `isol8 serve --update` or by hand), and replacing it would undo that
  * update on every launch. A missing, broken or older binary is downloaded.
  *
- * When the download fails or is refused (checksum mismatch, server down) and an older
+ * What is installed is decided by the release's SHA256SUMS, and only once its signature
+ * by a trusted key is verified (see update/signature.ts).
+ *
+ * When the download fails or is refused (bad signature, checksum mismatch, server down) and an older
  * binary that runs is installed, the launcher says so and runs that one: the installed
  * binary was verified when it was installed, and a command that works beats one that
  * stops because a mirror is down. With nothing installed it fails with exit 1.
@@ -53,6 +59,8 @@ export async function ensureBinary(options: EnsureBinaryOptions): Promise<boolea
   };
   try {
     const base = releaseBaseUrl(options.env);
+    // A launcher that could verify nothing neither asks nor downloads.
+    requireTrustedKeys(version, options.trustedKeys);
     if (options.interactive && !options.confirm(`${state}. Download isol8 ${version} (${options.target}) from ${base}?`)) {
       if (!installed) log("isol8: not downloaded; there is no isol8 binary to run");
       return fallback(true);
@@ -70,11 +78,10 @@ export async function ensureBinary(options: EnsureBinaryOptions): Promise<boolea
 
 async function download(options: EnsureBinaryOptions, base: string): Promise<void> {
   const { version, target, signal, fetch } = options;
-  const sumsUrl = versionFileUrl(base, version, CHECKSUMS_FILE);
-  const sums = parseChecksums(await downloadText(sumsUrl, { signal, fetch }), sumsUrl);
+  const sums = await downloadVerifiedChecksums({ baseUrl: base, version, trustedKeys: options.trustedKeys, signal, fetch });
   const file = binaryFileName(target);
   const sha256 = sums.get(file);
-  if (!sha256) throw new ReleaseError(`Cannot download isol8 ${version}: "${sumsUrl}" lists no "${file}"`);
+  if (!sha256) throw new ReleaseError(`Cannot download isol8 ${version}: "${versionFileUrl(base, version, CHECKSUMS_FILE)}" lists no "${file}"`);
   const progress = options.interactive ? createProgress(options.write, `downloading ${file}`) : undefined;
   try {
     await installBinary({ url: versionFileUrl(base, version, file), sha256, path: options.path, version, signal, fetch, onProgress: progress?.update });

@@ -11,6 +11,8 @@ export interface LauncherOptions {
   env: Record<string, string | undefined>;
   /** The version this launcher belongs to (injected by build.ts). */
   version: string;
+  /** The release public keys it trusts (injected by build.ts). */
+  trustedKeys: readonly string[];
 }
 
 /** Where the binary lives: ISOL8_BINARY, else ~/.isol8/bin/isol8. */
@@ -50,6 +52,7 @@ export async function runLauncher(options: LauncherOptions): Promise<ChildOutcom
       target: platform,
       version: options.version,
       env: options.env,
+      trustedKeys: options.trustedKeys,
       interactive: isInteractive(),
       // At the prompt, Ctrl-C keeps its default effect: it ends the launcher at once.
       confirm: (question) => {

@@ -3,6 +3,7 @@
 // no Bun APIs (it runs before any isol8 binary exists); see launcher.ts.
 import { formatError } from "../errors";
 import { type ChildOutcome, exitStatus } from "../update/run-forwarding";
+import { trustedKeys } from "../update/trusted-keys";
 import { VERSION } from "../version";
 import { runLauncher } from "./launcher";
 
@@ -17,7 +18,7 @@ function finish(outcome: ChildOutcome): void {
   process.exitCode = outcome.code;
 }
 
-runLauncher({ args: process.argv.slice(2), env: process.env, version: VERSION }).then(finish, (error: unknown) => {
+runLauncher({ args: process.argv.slice(2), env: process.env, version: VERSION, trustedKeys: trustedKeys() }).then(finish, (error: unknown) => {
   process.stderr.write(`isol8: ${formatError(error)}\n`);
   process.exitCode = 1;
 });

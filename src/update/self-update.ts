@@ -3,9 +3,11 @@ import { VERSION } from "../version";
 import { type DownloadOptions, downloadText } from "./download";
 import { ReleaseError } from "./errors";
 import { installBinary } from "./install";
-import { latestManifestUrl, releaseBaseUrl, versionFileUrl } from "./layout";
+import { CHECKSUMS_FILE, latestManifestUrl, releaseBaseUrl, versionFileUrl } from "./layout";
 import { parseManifest } from "./manifest";
-import { hasGlibc, isReleaseTarget, platformName } from "./platform";
+import { binaryFileName, hasGlibc, isReleaseTarget, platformName } from "./platform";
+import { trustedKeys } from "./trusted-keys";
+import { downloadVerifiedChecksums } from "./verified-checksums";
 import { compareVersions } from "./versions";
 
 /** What selfUpdate needs; `fetch` and `signal` as for every download. */
@@ -14,6 +16,8 @@ export interface SelfUpdateOptions extends DownloadOptions {
   baseUrl: string;
   /** The running version. */
   currentVersion: string;
+  /** The release public keys to trust (base64; updateSelf passes the embedded ones). */
+  trustedKeys: readonly string[];
   /** The binary to replace (default: this process's executable, which must be the compiled isol8). */
   executablePath?: string;
   /** Default `process.platform`. */
@@ -35,10 +39,13 @@ export interface SelfUpdateResult {
 
 /**
  * Replaces the isol8 binary with the release's latest version when that is newer. Reads
- * `<base>/latest/manifest.json`, downloads this platform's binary, checks its SHA-256
- * against the manifest and that it runs, then renames it over `executablePath` (same
- * directory, same permission bits). On any failure it throws and the binary is untouched.
- * An older "latest" is never installed over a newer build.
+ * the version from `<base>/latest/manifest.json`, then that version's SHA256SUMS and its
+ * signature, which must verify with a trusted key; downloads this platform's binary,
+ * checks its SHA-256 against the signed SHA256SUMS and that it runs, then renames it over
+ * `executablePath` (same directory, same permission bits). The unsigned manifest decides
+ * nothing but which version to look at: the version is part of what is signed, the file
+ * name is this platform's, the checksum the signed one. On any failure it throws and the
+ * binary is untouched. An older "latest" is never installed over a newer build.
  */
 export async function selfUpdate(options: SelfUpdateOptions): Promise<SelfUpdateResult> {
   const { baseUrl, currentVersion: from } = options;
@@ -46,34 +53,36 @@ export async function selfUpdate(options: SelfUpdateOptions): Promise<SelfUpdate
   if (!isReleaseTarget(target)) throw new ReleaseError(`Cannot update isol8: no release binary exists for platform "${target}"`);
   const manifestUrl = latestManifestUrl(baseUrl);
   const manifest = parseManifest(await downloadText(manifestUrl, options), manifestUrl);
-  if (compareVersions(manifest.version, from) <= 0) return { updated: false, from, to: from, latest: manifest.version };
-  const entry = manifest.files[target];
-  if (!entry) throw new ReleaseError(`Cannot update to ${manifest.version}: "${manifestUrl}" has no binary for "${target}"`);
+  const { version } = manifest;
+  if (compareVersions(version, from) <= 0) return { updated: false, from, to: from, latest: version };
   const path = realpathSync(options.executablePath ?? compiledExecutable());
+  const download = { fetch: options.fetch, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs };
+  const sums = await downloadVerifiedChecksums({ ...download, baseUrl, version, trustedKeys: options.trustedKeys });
+  const file = binaryFileName(target);
+  const sha256 = sums.get(file);
+  if (!sha256) throw new ReleaseError(`Cannot update to ${version}: "${versionFileUrl(baseUrl, version, CHECKSUMS_FILE)}" lists no "${file}"`);
   await installBinary({
-    fetch: options.fetch,
-    signal: options.signal,
-    idleTimeoutMs: options.idleTimeoutMs,
-    url: versionFileUrl(baseUrl, manifest.version, entry.file),
-    sha256: entry.sha256,
+    ...download,
+    url: versionFileUrl(baseUrl, version, file),
+    sha256,
     path,
-    version: manifest.version,
+    version,
     mode: statSync(path).mode & 0o7777,
   });
-  return { updated: true, from, to: manifest.version, latest: manifest.version };
+  return { updated: true, from, to: version, latest: version };
 }
 
 /**
  * `selfUpdate` for the running binary, from ISOL8_RELEASE_URL (or the default release
- * location): what `isol8 serve --update` calls before serving. `log` receives one line
- * per step for stderr.
+ * location), trusting the keys embedded at build time: what `isol8 serve --update` calls
+ * before serving. `log` receives one line per step for stderr.
  */
 export async function updateSelf(
   options: { env?: Record<string, string | undefined>; log?: (line: string) => void } & DownloadOptions = {},
 ): Promise<SelfUpdateResult> {
   const baseUrl = releaseBaseUrl(options.env ?? process.env);
   options.log?.(`checking ${latestManifestUrl(baseUrl)} for a newer isol8 than ${VERSION}`);
-  const result = await selfUpdate({ ...options, baseUrl, currentVersion: VERSION });
+  const result = await selfUpdate({ ...options, baseUrl, currentVersion: VERSION, trustedKeys: trustedKeys() });
   options.log?.(result.updated ? `updated isol8 ${result.from} → ${result.to}` : `isol8 ${result.from} is up to date (latest release: ${result.latest})`);
   return result;
 }

@@ -1,27 +1,32 @@
 // The npm launcher (launcher.cjs, run by Node) against a loopback release server serving a
-// release of version 9.9.9 built by build.ts: install, version checks, refusals, pass-through.
+// release of version 9.9.9 built and signed by build.ts: install, version checks, refusals
+// (checksums and signatures), pass-through.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { BINARY } from "../helpers";
-import { buildRelease, type ReleaseServer, runAsync, serveRelease } from "./release-server";
+import repositoryKeys from "../../src/update/release-keys.json" with { type: "json" };
+import { readSigningKey, signChecksums } from "../../src/update/signing-key";
+import { BINARY, ROOT } from "../helpers";
+import { buildRelease, newSigningKey, type ReleaseServer, runAsync, serveRelease } from "./release-server";
 
 const VERSION = "9.9.9";
 const TARGET = `${process.platform}-${process.arch}`;
 const BINARY_PATH = `/v${VERSION}/isol8-${TARGET}`;
+const SUMS_PATH = `/v${VERSION}/SHA256SUMS`;
+const SIGNATURE_PATH = `/v${VERSION}/SHA256SUMS.sig`;
 let release: string;
 let server: ReleaseServer;
 let launcher: string;
 let work: string;
 
 beforeAll(() => {
-  release = buildRelease(VERSION);
+  work = mkdtempSync(join(tmpdir(), "isol8-launcher-"));
+  release = buildRelease(VERSION, newSigningKey(work));
   server = serveRelease(release);
   launcher = join(release, `v${VERSION}`, "launcher.cjs");
-  work = mkdtempSync(join(tmpdir(), "isol8-launcher-"));
 }, 180_000);
 
 afterAll(async () => {
@@ -74,7 +79,7 @@ describe("launcher", () => {
     expect(r.stderr).toContain(`installed isol8 ${VERSION} at ${bin}`);
     expect(r.stdout).toBe(`${VERSION}\n`);
     expect(r.code).toBe(0);
-    expect(server.requests.slice(before)).toEqual([`/v${VERSION}/SHA256SUMS`, BINARY_PATH]);
+    expect(server.requests.slice(before)).toEqual([SUMS_PATH, SIGNATURE_PATH, BINARY_PATH]);
     expect(sha256(bin)).toBe(sha256(join(release, BINARY_PATH)));
     expect(statSync(bin).mode & 0o777).toBe(0o755);
     expect(readdirSync(dir)).toEqual(["isol8"]);
@@ -83,7 +88,7 @@ describe("launcher", () => {
     const again = await launch(["frobnicate"], home);
     expect(again.code).toBe(2);
     expect(again.stderr).toBe('isol8: unknown command "frobnicate"\n');
-    expect(server.requests.length).toBe(before + 2);
+    expect(server.requests.length).toBe(before + 3);
   });
 
   test("an installed binary of an older version is replaced by the launcher's version", async () => {
@@ -125,22 +130,6 @@ describe("launcher", () => {
     }
     expect(readFileSync(bin)).toEqual(original);
     expect(readdirSync(dir)).toEqual(["isol8"]);
-  });
-
-  test("a tampered checksum file with nothing installed: exit 1, nothing installed", async () => {
-    const { home, dir, bin } = freshHome();
-    const sums = `/v${VERSION}/SHA256SUMS`;
-    server.override(sums, () => new Response(`${"0".repeat(64)}  isol8-${TARGET}\n`));
-    try {
-      const r = await launch(["--version"], home);
-      expect(r.stderr).toContain("its SHA-256 is");
-      expect(r.stdout).toBe("");
-      expect(r.code).toBe(1);
-    } finally {
-      server.override(sums, undefined);
-    }
-    expect(existsSync(bin)).toBe(false);
-    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
   });
 
   test("a release server that cannot be reached: the installed older binary runs, with a warning", async () => {
@@ -195,5 +184,74 @@ describe("launcher", () => {
       server.override(BINARY_PATH, undefined);
     }
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+/** Serves `files` (path → body; null: 404) instead of the release's own while `body` runs. */
+async function withServed<T>(files: Record<string, string | Uint8Array | null>, body: () => Promise<T>): Promise<T> {
+  for (const [path, content] of Object.entries(files)) {
+    server.override(path, () => (content === null ? new Response("not found", { status: 404 }) : new Response(content)));
+  }
+  try {
+    return await body();
+  } finally {
+    for (const path of Object.keys(files)) server.override(path, undefined);
+  }
+}
+
+describe("launcher: signed releases", () => {
+  // A binary that would pass every other check: it reports the expected version.
+  const evil = `#!/bin/sh\necho ${VERSION}\n`;
+  const evilSums = () => readFileSync(join(release, SUMS_PATH), "utf8").replace(/^[0-9a-f]{64}(?=  isol8-)/m, createHash("sha256").update(evil).digest("hex"));
+
+  // Each row is a way to make the launcher install what the release's key did not sign.
+  const attacks: [string, () => Record<string, string | null>, string][] = [
+    ["binary and SHA256SUMS replaced, hashes recomputed, old signature kept", () => ({ [BINARY_PATH]: evil, [SUMS_PATH]: evilSums() }), "the signature by"],
+    ["SHA256SUMS replaced, binary kept (signature kept)", () => ({ [SUMS_PATH]: `${"0".repeat(64)}  isol8-${TARGET}\n` }), "the signature by"],
+    [
+      "binary and SHA256SUMS replaced, re-signed with a key the launcher does not trust",
+      () => {
+        const other = readSigningKey(newSigningKey(work, `other-${Math.random().toString(36).slice(2)}.pem`).path);
+        return { [BINARY_PATH]: evil, [SUMS_PATH]: evilSums(), [SIGNATURE_PATH]: signChecksums(VERSION, evilSums(), [other]) };
+      },
+      "it is signed only by",
+    ],
+    ["signature file missing", () => ({ [SIGNATURE_PATH]: null }), "it has no signature"],
+  ];
+
+  test.each(attacks)("refused with nothing installed: exit 1, the binary is never downloaded: %s", async (_, files, state) => {
+    const { home, dir, bin } = freshHome();
+    const before = server.requests.length;
+    const r = await withServed(files(), () => launch(["--version"], home));
+    expect(r.stderr).toContain(`isol8: Cannot verify release "${VERSION}": ${state}`);
+    expect(r.stderr).toContain("hint: ");
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(1);
+    expect(server.requests.slice(before)).not.toContain(BINARY_PATH);
+    expect(existsSync(bin)).toBe(false);
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+  });
+
+  test.each(attacks)("refused with an older binary installed: it stays byte for byte, and runs: %s", async (_, files, state) => {
+    const { home, dir, bin } = freshHome();
+    installScript(bin, "1.0.0");
+    const original = readFileSync(bin);
+    const r = await withServed(files(), () => launch(["exit", "4"], home));
+    expect(r.stderr).toContain(`Cannot verify release "${VERSION}": ${state}`);
+    expect(r.stderr).toContain(`running the installed isol8 1.0.0 instead of ${VERSION}`);
+    expect(r.stdout).toBe("args: exit 4\n");
+    expect(r.code).toBe(4);
+    expect(readFileSync(bin)).toEqual(original);
+    expect(readdirSync(dir)).toEqual(["isol8"]);
+  });
+
+  test.if(repositoryKeys.length === 0)("a launcher built without release keys (npm run build) refuses in one line and a hint, fetching nothing", async () => {
+    const { home, bin } = freshHome();
+    const before = server.requests.length;
+    const r = await runAsync(["node", join(ROOT, "dist", "launcher.cjs"), "--version"], { PATH: process.env.PATH, HOME: home, ISOL8_RELEASE_URL: server.url });
+    expect(r.stderr.split("\n")).toEqual([`isol8: Cannot verify release "${pkg.version}": this build trusts no release signing key`, expect.stringMatching(/^hint: /), ""]);
+    expect(r.code).toBe(1);
+    expect(server.requests.length).toBe(before);
+    expect(existsSync(bin)).toBe(false);
   });
 });

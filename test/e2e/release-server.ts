@@ -6,10 +6,28 @@ import { tmpdir } from "node:os";
 import { join, normalize } from "node:path";
 import { ROOT } from "../helpers";
 
-/** `bun build.ts --release <tmp> --skip-library` for `version` (host target); returns the release root. */
-export function buildRelease(version: string): string {
-  const root = mkdtempSync(join(tmpdir(), "isol8-release-"));
-  const build = spawnSync(process.execPath, ["build.ts", "--release", root, "--skip-library"], {
+/** A signing key made by `bun build.ts --new-signing-key` (the maintainers' command). */
+export interface TestSigningKey {
+  path: string;
+  /** The public key the command printed. */
+  publicKey: string;
+}
+
+/** Creates a signing key file in `dir` the way a maintainer does. */
+export function newSigningKey(dir: string, name = "release-key.pem"): TestSigningKey {
+  const path = join(dir, name);
+  const run = spawnSync(process.execPath, ["build.ts", "--new-signing-key", path], { cwd: ROOT, encoding: "utf8" });
+  const publicKey = /its public key: (\S+)/.exec(run.stdout)?.[1];
+  if (run.status !== 0 || !publicKey) throw new Error(`--new-signing-key failed (exit ${run.status}):\n${run.stdout}\n${run.stderr}`);
+  return { path, publicKey };
+}
+
+/**
+ * `bun build.ts --release <root> --skip-library --signing-key <key>` for `version` (host
+ * target); returns the release root (a new temp directory unless `root` is given).
+ */
+export function buildRelease(version: string, key: TestSigningKey, root = mkdtempSync(join(tmpdir(), "isol8-release-"))): string {
+  const build = spawnSync(process.execPath, ["build.ts", "--release", root, "--skip-library", "--signing-key", key.path], {
     cwd: ROOT,
     encoding: "utf8",
     env: { ...process.env, ISOL8_BUILD_VERSION: version },

@@ -8,6 +8,7 @@
 import { DockerIsol8 } from "../src/engine/engine";
 import Docker from "dockerode";
 import { createDockerClient } from "../src/engine/docker";
+import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "../src/engine/images/image-names";
 import { isol8Labels, LABEL_SCOPE } from "../src/engine/labels";
 import type { RuntimeName } from "../src/runtimes/registry";
 import { arg, ms, summary } from "./stats";
@@ -47,7 +48,7 @@ console.log("runtime  isol8 p50   isol8 p95   exec p50    exec p95    ratio(p50)
 for (const runtime of runtimes) {
   const program = PROGRAMS[runtime]!;
   const id = await docker.createContainer({
-    Image: `isol8:${runtime}`,
+    Image: imageNames(process.env.ISOL8_IMAGE_REPOSITORY || DEFAULT_IMAGE_REPOSITORY).runtime(runtime),
     Entrypoint: ["sleep", "infinity"],
     Labels: isol8Labels("sandbox", { [LABEL_SCOPE]: SCOPE }),
     HostConfig: { NetworkMode: "none", ReadonlyRootfs: true, Tmpfs: { "/sandbox": "rw,exec,uid=10000,gid=10000", "/tmp": "rw" } },

@@ -61,6 +61,31 @@ export class SandboxError extends Isol8Error {
   override name = "SandboxError";
 }
 
+/** Why a file operation on a sandbox path was refused (the path itself was valid). */
+export type FileErrorReason =
+  | "not-found"
+  | "outside-sandbox"
+  | "not-regular-file"
+  | "symlink"
+  | "too-large";
+
+/**
+ * A file operation refused for what is at the path (missing, a symlink out of /sandbox, a
+ * FIFO or device, a symlink where a file is written, over the size limit). The caller's
+ * problem, never the sandbox's: a server answers 4xx, never a retryable 5xx.
+ */
+export class FileError extends Isol8Error {
+  override name = "FileError";
+  override readonly exitCode = 2;
+  constructor(
+    readonly reason: FileErrorReason,
+    message: string,
+    hint?: string,
+  ) {
+    super(message, hint);
+  }
+}
+
 /** One line for a user: the message, then the hint on its own line when there is one. */
 export function formatError(error: unknown): string {
   if (error instanceof Isol8Error) return error.hint ? `${error.message}\nhint: ${error.hint}` : error.message;

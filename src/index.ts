@@ -20,6 +20,8 @@ export {
   ConfigError,
   ConflictError,
   DockerUnavailableError,
+  FileError,
+  type FileErrorReason,
   ImageError,
   Isol8Error,
   RequestError,

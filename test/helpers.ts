@@ -3,6 +3,10 @@ import { join } from "node:path";
 import { DockerIsol8, type DockerIsol8Options } from "../src/engine/engine";
 import { createDockerClient } from "../src/engine/docker";
 import { findContainers } from "../src/engine/cleanup";
+import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "../src/engine/images/image-names";
+
+/** The images tests run on: those of $ISOL8_IMAGE_REPOSITORY (a second checkout uses its own), else isol8:*. */
+export const TEST_IMAGES = imageNames(process.env.ISOL8_IMAGE_REPOSITORY || DEFAULT_IMAGE_REPOSITORY);
 
 /** Label value on every container a test creates (swept by test/preload.ts). */
 export const TEST_SCOPE = "isol8-test";

@@ -12,7 +12,8 @@ import { EventQueue } from "./event-queue";
 import { type PipelineDeps, runPipeline } from "./execution/pipeline";
 import type { RunHandlers } from "./execution/handlers";
 import { Slots } from "../lib/slots";
-import { createImageManager, type ImageManager, type ImageProgress } from "./images/image-manager";
+import { createImageManager, type ImageManager, type ImageProgress, SUPERVISOR_HASH } from "./images/image-manager";
+import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "./images/image-names";
 import { sweepContainers } from "./cleanup";
 import { isol8Selector } from "./labels";
 import { createColdProvider } from "./pool/cold-provider";
@@ -61,6 +62,8 @@ export interface DockerIsol8Options {
   owner?: string;
   /** Where downloaded runtime binaries are cached (default ~/.isol8/cache). */
   cacheDir?: string;
+  /** Repository of isol8's images (default: $ISOL8_IMAGE_REPOSITORY, else "isol8"). */
+  imageRepository?: string;
   /** Audit log I/O (`audit.*` in the config turns it on): the `stdout` destination's writer, error reporting. */
   audit?: AuditIo;
 }
@@ -109,6 +112,7 @@ export class DockerIsol8 implements Isol8 {
       : null;
     this.images = createImageManager({
       docker: this.docker,
+      names: imageNames(options.imageRepository ?? (process.env.ISOL8_IMAGE_REPOSITORY || DEFAULT_IMAGE_REPOSITORY)),
       images: this.config.images,
       cacheDir: options.cacheDir ?? join(homedir(), ".isol8", "cache"),
     });
@@ -279,6 +283,7 @@ export class DockerIsol8 implements Isol8 {
     return prepareExecution(request, {
       config: this.config,
       runtimes: this.runtimes,
+      runtimeImage: this.images.names.runtime,
       seccomp: resolveSeccomp(request.security ? { ...this.config.security, ...request.security } : this.config.security),
       owner: this.instanceId,
       scope: this.options.scope,
@@ -312,7 +317,7 @@ export class DockerIsol8 implements Isol8 {
   private async resolveImage(requested: PreparedExecution): Promise<PreparedExecution> {
     let prepared = requested;
     if (requested.install && requested.builtinImage && !this.session) {
-      const baked = await findBakedImage(this.docker, requested.runtime.name, requested.install.packages);
+      const baked = await findBakedImage(this.docker, this.images.names, requested.runtime.name, requested.install.packages, SUPERVISOR_HASH);
       if (baked) {
         this.log(`using ${baked.ref}: it holds ${requested.install.packages.join(" ")}`);
         prepared = onBakedImage(requested, baked.ref);

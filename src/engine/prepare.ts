@@ -4,9 +4,8 @@ import type { NetworkMode } from "../protocol/execution";
 import { sizeToBytes } from "../protocol/sizes";
 import { RequestError } from "../errors";
 import type { RuntimeRegistry } from "../runtimes/registry";
-import type { Runtime } from "../runtimes/registry";
+import type { Runtime, RuntimeName } from "../runtimes/registry";
 import { SANDBOX_DIR, type SandboxSpec, type SeccompSetting } from "./container-options";
-import { runtimeImageTag } from "./images/image-manager";
 import { isol8Labels, LABEL_OWNER, LABEL_PID, LABEL_RUNTIME, LABEL_SCOPE } from "./labels";
 import { toSandboxPath } from "./paths";
 import { compileHostPolicy } from "./network/host-policy";
@@ -45,6 +44,8 @@ export interface PreparedExecution {
 
 export interface PrepareContext {
   config: Isol8Config;
+  /** The built-in image of a runtime. */
+  runtimeImage(name: RuntimeName): string;
   runtimes: RuntimeRegistry;
   seccomp: SeccompSetting;
   /** Labels identifying the engine that creates the container. */
@@ -148,7 +149,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     path: toSandboxPath(requested, "outputPaths"),
   }));
 
-  const image = request.image ?? runtimeImageTag(runtime.name);
+  const image = request.image ?? ctx.runtimeImage(runtime.name);
   const spec: SandboxSpec = {
     image,
     memoryBytes: sizeToBytes(request.memoryLimit ?? defaults.memoryLimit),

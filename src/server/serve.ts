@@ -4,7 +4,6 @@ import { createInterface } from "node:readline/promises";
 import type { Isol8Config } from "../config/schema";
 import { createDockerClient, type DockerClient } from "../engine/docker";
 import { DockerIsol8 } from "../engine/engine";
-import { runtimeImageTag } from "../engine/images/image-manager";
 import { RUNTIME_NAMES } from "../runtimes/registry";
 import { findContainers, ownerProcessGone, sweepContainers } from "../engine/cleanup";
 import { removeImages } from "../engine/images/remove-images";
@@ -75,7 +74,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const slots = new Slots(config.maxConcurrent, config.server.maxQueue);
   const app = createServerApp({
     config,
-    builtinImages: RUNTIME_NAMES.map(runtimeImageTag),
+    builtinImages: RUNTIME_NAMES.map((name) => engine.imageManager.names.runtime(name)),
     apiKey: options.apiKey,
     version: VERSION,
     engine,

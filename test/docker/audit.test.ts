@@ -9,7 +9,7 @@ import type { AuditRecord } from "../../src/engine/audit/audit-record";
 import { createDockerClient } from "../../src/engine/docker";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import { Isol8Error } from "../../src/errors";
-import { testEngine } from "../helpers";
+import { TEST_IMAGES, testEngine } from "../helpers";
 import { countingDocker, rejection, streamRun } from "./execution-helpers";
 import { ownedContainers } from "./owned-containers";
 
@@ -60,12 +60,12 @@ describe("audit records", () => {
   test("success: outcome exited, image id, code hash, limits, receipt; no code or output", async () => {
     const result = await plain.execute({ code: "print('hello')", memoryLimit: "256m", metadata: { userId: "u-1" } });
     const { record } = recordOf("plain", result.executionId);
-    const image = await createDockerClient().inspectImage("isol8:python");
+    const image = await createDockerClient().inspectImage(TEST_IMAGES.runtime("python"));
     expect(record).toMatchObject({
       timestamp: result.timestamp,
       durationMs: result.durationMs,
       runtime: "python",
-      image: { ref: "isol8:python", id: image!.id },
+      image: { ref: TEST_IMAGES.runtime("python"), id: image!.id },
       codeHash: new Bun.CryptoHasher("sha256").update("print('hello')").digest("hex"),
       codeBytes: 14,
       exitCode: 0,

@@ -3,10 +3,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createDockerClient } from "../../src/engine/docker";
 import { bakeImage, findBakedImage, validatePackages } from "../../src/engine/images/baked-images";
+import { SUPERVISOR_HASH } from "../../src/engine/images/image-manager";
 import { RequestError } from "../../src/errors";
 import { node } from "../../src/runtimes/node";
 import { bash } from "../../src/runtimes/bash";
-import { testEngine } from "../helpers";
+import { TEST_IMAGES, testEngine } from "../helpers";
 
 const docker = createDockerClient();
 const TAG = `isol8-test-baked:${process.pid}`;
@@ -21,13 +22,13 @@ afterAll(async () => {
 
 describe("baked images", () => {
   test("isol8 build: node packages baked FROM isol8:node, named and reused when up to date", async () => {
-    const first = await bakeImage(docker, node, ["is-number"], { tag: TAG });
+    const first = await bakeImage(docker, TEST_IMAGES, node, ["is-number"], { tag: TAG });
     expect(first.ref).toBe(TAG);
-    const again = await bakeImage(docker, node, ["is-number"]);
+    const again = await bakeImage(docker, TEST_IMAGES, node, ["is-number"]);
     expect(again.built).toBe(false);
     baked = again.ref;
-    expect(baked).toMatch(/^isol8-deps:node-[0-9a-f]{16}$/);
-    const found = await findBakedImage(docker, "node", ["is-number"]);
+    expect(baked).toMatch(new RegExp(`^${TEST_IMAGES.repository}-deps:node-[0-9a-f]{16}$`));
+    const found = await findBakedImage(docker, TEST_IMAGES, "node", ["is-number"], SUPERVISOR_HASH);
     expect(found?.packages).toEqual(["is-number"]);
   }, 300_000);
 

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
+import { BINARY, runBinary, TEST_IMAGES, TEST_SCOPE } from "../helpers";
 
 const env = { ISOL8_SCOPE: TEST_SCOPE };
 let work: string;
@@ -300,7 +300,7 @@ describe("setup", () => {
     expect(r.code).toBe(0);
     const again = run(["setup"]);
     expect(again.code).toBe(0);
-    for (const image of ["isol8:base", "isol8:python", "isol8:node", "isol8:bun", "isol8:deno", "isol8:bash"]) {
+    for (const image of [TEST_IMAGES.base, ...["python", "node", "bun", "deno", "bash"].map((r) => TEST_IMAGES.runtime(r as "python"))]) {
       expect(again.stderr).toContain(`${image}: up to date`);
     }
     expect(again.stderr).toContain("0 built, 6 up to date");

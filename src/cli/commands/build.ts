@@ -29,7 +29,7 @@ export default defineIsol8Command({
     await engine.start();
     await engine.imageManager.ensure(runtime, progress); // the runtime image it builds on
     const t0 = performance.now();
-    const baked = await bakeImage(createDockerClient(), runtime, packages, {
+    const baked = await bakeImage(createDockerClient(), engine.imageManager.names, runtime, packages, {
       ...(args.tag ? { tag: args.tag } : {}),
       force: Boolean(args.force),
       onLine: (line) => progress({ image: runtime.name, line }),

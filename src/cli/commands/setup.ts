@@ -42,7 +42,7 @@ export default defineIsol8Command({
         const t0 = performance.now();
         progress({ image, state: "checking" });
         progress({ image, state: "building" });
-        const baked = await bakeImage(createDockerClient(), registry.get(runtime), packages, {
+        const baked = await bakeImage(createDockerClient(), engine.imageManager.names, registry.get(runtime), packages, {
           force: Boolean(args.force),
           onLine: (line) => progress({ image, line }),
         });

@@ -3,7 +3,7 @@ import { ImageError, RequestError } from "../../errors";
 import type { Runtime } from "../../runtimes/registry";
 import type { DockerClient } from "../docker";
 import { isol8Labels, isol8Selector, LABEL_INPUTS, LABEL_PACKAGES, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
-import { runtimeImageTag } from "./image-manager";
+import type { ImageNames } from "./image-names";
 import { tarStream } from "./tar";
 
 /** Packages baked into an image, sorted, space-separated. */
@@ -28,16 +28,16 @@ export function validatePackages(runtime: Runtime, packages: readonly string[]):
 }
 
 /** The tag of the image with exactly these packages on the runtime image (by a hash). */
-export function bakedTag(runtime: Runtime, packages: readonly string[], baseId: string): string {
+export function bakedTag(names: ImageNames, runtime: Runtime, packages: readonly string[], baseId: string): string {
   const hash = createHash("sha256").update(JSON.stringify({ runtime: runtime.name, packages, baseId })).digest("hex").slice(0, 16);
-  return `isol8-deps:${runtime.name}-${hash}`;
+  return names.baked(runtime.name, hash);
 }
 
 /** The Dockerfile of a baked image (exec-form RUN: package names never meet a shell). */
-export function bakedDockerfile(runtime: Runtime, packages: readonly string[]): string {
+export function bakedDockerfile(names: ImageNames, runtime: Runtime, packages: readonly string[]): string {
   const argv = runtime.bake!.argv.flatMap((part) => (part === "{packages}" ? packages : [part]));
   return [
-    `FROM ${runtimeImageTag(runtime.name)}`,
+    `FROM ${names.runtime(runtime.name)}`,
     `WORKDIR ${runtime.bake!.workdir}`,
     `RUN ${JSON.stringify(argv)}`,
     ...(runtime.bake!.then ?? []).map((step) => `RUN ${JSON.stringify(step)}`),
@@ -52,14 +52,15 @@ export function bakedDockerfile(runtime: Runtime, packages: readonly string[]): 
  */
 export async function bakeImage(
   docker: DockerClient,
+  names: ImageNames,
   runtime: Runtime,
   packages: readonly string[],
   options: { tag?: string; force?: boolean; onLine?: (line: string) => void } = {},
 ): Promise<{ ref: string; built: boolean }> {
   const sorted = validatePackages(runtime, packages);
-  const base = await docker.inspectImage(runtimeImageTag(runtime.name));
-  if (!base) throw new ImageError(`Cannot bake packages: "${runtimeImageTag(runtime.name)}" is missing`, "run isol8 setup first");
-  const ref = bakedTag(runtime, sorted, base.id);
+  const base = await docker.inspectImage(names.runtime(runtime.name));
+  if (!base) throw new ImageError(`Cannot bake packages: "${names.runtime(runtime.name)}" is missing`, "run isol8 setup first");
+  const ref = bakedTag(names, runtime, sorted, base.id);
   const inputs = ref.slice(ref.lastIndexOf("-") + 1);
   const existing = await docker.inspectImage(ref);
   const built = Boolean(options.force) || existing?.labels[LABEL_INPUTS] !== inputs;
@@ -70,19 +71,29 @@ export async function bakeImage(
       [LABEL_INPUTS]: inputs,
       [LABEL_SUPERVISOR]: base.labels[LABEL_SUPERVISOR],
     });
-    const context = tarStream([{ name: "Dockerfile", content: bakedDockerfile(runtime, sorted) }]);
+    const context = tarStream([{ name: "Dockerfile", content: bakedDockerfile(names, runtime, sorted) }]);
     await docker.build(context, { tag: ref, labels, ...(options.onLine ? { onLine: options.onLine } : {}) });
   }
   if (options.tag) await docker.tag(ref, options.tag);
   return { ref: options.tag ?? ref, built };
 }
 
-/** Baked images of a runtime whose packages include all of `wanted` (smallest first). */
-export async function findBakedImage(docker: DockerClient, runtime: string, wanted: readonly string[]): Promise<BakedImage | null> {
-  const images = await docker.listImages(isol8Selector({ runtime }, { [LABEL_PACKAGES]: undefined }));
+/**
+ * The smallest baked image of a runtime whose packages include all of `wanted`, among those
+ * built on this engine's supervisor (images of other isol8 versions speak another protocol).
+ */
+export async function findBakedImage(
+  docker: DockerClient,
+  names: ImageNames,
+  runtime: string,
+  wanted: readonly string[],
+  supervisor: string,
+): Promise<BakedImage | null> {
+  const images = await docker.listImages(isol8Selector({ runtime }, { [LABEL_PACKAGES]: undefined, [LABEL_SUPERVISOR]: supervisor }));
+  const prefix = `${names.repository}-deps:`;
   const candidates = images
     .map((image) => ({
-      ref: image.tags.find((t) => t.startsWith("isol8-deps:")) ?? image.tags[0] ?? image.id,
+      ref: image.tags.find((t) => t.startsWith(prefix)) ?? image.tags[0] ?? image.id,
       runtime,
       packages: (image.labels[LABEL_PACKAGES] ?? "").split(" ").filter(Boolean),
     }))

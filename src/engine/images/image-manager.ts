@@ -10,13 +10,8 @@ import { hostsFrom, queryImage } from "./query-image";
 import { ensureBaseOs } from "./base-os";
 import { collectCaCertificates } from "./ca-certs";
 import { fetchArtifact, npmRegistry, type ResolvedArtifact, resolveArtifact } from "./npm-artifacts";
+import type { ImageNames } from "./image-names";
 import { type TarEntry, tarStream } from "./tar";
-
-export const BASE_IMAGE_TAG = "isol8:base";
-
-export function runtimeImageTag(runtime: RuntimeName): string {
-  return `isol8:${runtime}`;
-}
 
 export type ImageState = "checking" | "up-to-date" | "building" | "built" | "failed";
 
@@ -32,6 +27,8 @@ export interface ImageProgress {
 
 export interface ImageManagerOptions {
   docker: DockerClient;
+  /** What the images are called. */
+  names: ImageNames;
   images: Isol8Config["images"];
   /** Where downloaded runtime binaries are cached (verified on every use). */
   cacheDir: string;
@@ -51,6 +48,7 @@ const hashOf = (value: unknown) => createHash("sha256").update(JSON.stringify(va
 export const SUPERVISOR_HASH = hashOf(SUPERVISOR_SOURCE);
 
 export interface ImageManager {
+  readonly names: ImageNames;
   /** Makes sure a runtime's image exists, building it (and the base) when missing. */
   ensure(runtime: Runtime, onProgress?: (event: ImageProgress) => void): Promise<string>;
   /** Package-registry hosts recorded on an image at setup (empty when none). Cached. */
@@ -65,7 +63,7 @@ export interface ImageManager {
 }
 
 export function createImageManager(options: ImageManagerOptions): ImageManager {
-  const { docker } = options;
+  const { docker, names } = options;
   const inFlight = new Map<string, Promise<unknown>>();
   const registryCache = new Map<string, string[]>();
   const once = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
@@ -78,7 +76,7 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
 
   async function buildBase(force: boolean, onProgress: (e: ImageProgress) => void): Promise<SetupResult> {
     const t0 = performance.now();
-    const image = BASE_IMAGE_TAG;
+    const image = names.base;
     onProgress({ image, state: "checking" });
     const baseOs = await ensureBaseOs({
       docker,
@@ -128,10 +126,10 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
     onProgress: (e: ImageProgress) => void,
   ): Promise<SetupResult> {
     const t0 = performance.now();
-    const image = runtimeImageTag(runtime.name);
+    const image = names.runtime(runtime.name);
     onProgress({ image, state: "checking" });
-    const base = await docker.inspectImage(BASE_IMAGE_TAG);
-    if (!base) throw new ImageError(`Cannot build "${image}": "${BASE_IMAGE_TAG}" is missing`);
+    const base = await docker.inspectImage(names.base);
+    if (!base) throw new ImageError(`Cannot build "${image}": "${names.base}" is missing`);
     const existing = await docker.inspectImage(image);
     let resolved: ResolvedArtifact[];
     let registry: string | undefined;
@@ -170,7 +168,7 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
       [LABEL_SUPERVISOR]: base.labels[LABEL_SUPERVISOR] ?? "",
       ...Object.fromEntries(resolved.map((a) => [artifactLabel(a.name), a.version])),
     };
-    await build(image, entries, { BASE_IMAGE: BASE_IMAGE_TAG, ...(registry ? { NPM_REGISTRY: registry } : {}) }, labels, onProgress);
+    await build(image, entries, { BASE_IMAGE: names.base, ...(registry ? { NPM_REGISTRY: registry } : {}) }, labels, onProgress);
     if (runtime.registryQuery) {
       // The package manager in the image says where it installs from; the label carries it to
       // filtered executions that install packages (their registry hosts get allowed).
@@ -228,13 +226,14 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
 
   const ensureBase = (onProgress: (e: ImageProgress) => void) =>
     once("base", async () => {
-      if (!(await current(BASE_IMAGE_TAG))) await buildBase(false, onProgress);
+      if (!(await current(names.base))) await buildBase(false, onProgress);
     });
 
   return {
+    names,
     ensure: (runtime, onProgress = () => {}) =>
       once(`runtime:${runtime.name}`, async () => {
-        const image = runtimeImageTag(runtime.name);
+        const image = names.runtime(runtime.name);
         if (await current(image)) return image;
         if (await docker.inspectImage(image)) onProgress({ image, message: "built by another isol8 version: rebuilding" });
         await ensureBase(onProgress);

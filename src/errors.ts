@@ -61,6 +61,14 @@ export class SandboxError extends Isol8Error {
   override name = "SandboxError";
 }
 
+/**
+ * A persistent session's container is gone (removed, killed, or unresponsive past a
+ * deadline): its files and state are lost. The next request starts a new container.
+ */
+export class SessionLostError extends Isol8Error {
+  override name = "SessionLostError";
+}
+
 /** Why a file operation on a sandbox path was refused (the path itself was valid). */
 export type FileErrorReason =
   | "not-found"

@@ -26,6 +26,7 @@ export {
   Isol8Error,
   RequestError,
   SandboxError,
+  SessionLostError,
   UsageError,
 } from "./errors";
 export { VERSION } from "./version";

@@ -23,6 +23,7 @@ export function resultOf(p: PreparedExecution, overrides: Partial<ExecutionResul
     stderr: "",
     exitCode: 0,
     durationMs: 42,
+    phases: { queueMs: 1, acquireMs: 2, installMs: 0, runMs: 38, collectMs: 1 },
     truncated: false,
     timedOut: false,
     oomKilled: false,

@@ -51,4 +51,18 @@ describe("Slots", () => {
     expect(slots.acquire()).not.toBeNull();
     expect(slots.acquire()).toBeNull();
   });
+
+  test("a waiter whose signal aborts leaves the queue; the next one gets the slot", async () => {
+    const slots = new Slots(1, 1);
+    const held = await slots.acquire()!;
+    const abort = new AbortController();
+    const leaving = slots.acquire(abort.signal)!;
+    expect(slots.acquire()).toBeNull(); // the queue (1) is full
+    abort.abort(new Error("deadline"));
+    await expect(leaving).rejects.toThrow("deadline");
+    const next = slots.acquire()!; // room again
+    held();
+    (await next)();
+    expect(slots.inFlight).toBe(0);
+  });
 });

@@ -23,14 +23,31 @@ export class Slots {
     return this.holders + this.queue.length;
   }
 
-  /** A slot now or after the callers ahead; null when the queue is full. */
-  acquire(): Promise<Release> | null {
+  /**
+   * A slot now or after the callers ahead; null when the queue is full. When `signal` aborts
+   * while the caller still waits, it leaves the queue and the promise rejects with the
+   * signal's reason (a slot granted at the same moment is passed on, never lost).
+   */
+  acquire(signal?: AbortSignal): Promise<Release> | null {
     if (this.holders < this.max) {
       this.holders++;
       return Promise.resolve(this.releaser());
     }
     if (this.queue.length >= this.maxQueue) return null;
-    return new Promise((resolve) => this.queue.push(resolve));
+    return new Promise((resolve, reject) => {
+      const waiter = (release: Release) => {
+        signal?.removeEventListener("abort", leave);
+        resolve(release);
+      };
+      const leave = () => {
+        const at = this.queue.indexOf(waiter);
+        if (at !== -1) this.queue.splice(at, 1);
+        reject(signal!.reason);
+      };
+      if (signal?.aborted) return reject(signal.reason);
+      signal?.addEventListener("abort", leave, { once: true });
+      this.queue.push(waiter);
+    });
   }
 
   private releaser(): Release {

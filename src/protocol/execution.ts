@@ -130,6 +130,19 @@ export interface NetworkLogEntry {
   bytesOut: number;
 }
 
+/** The steps of an execution, in order; `timeoutMs` is the budget for all of them together. */
+export const PHASES = ["queue", "acquire", "install", "run", "collect"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Milliseconds spent in each phase: waiting for a slot, getting a container, installing, running, reading files back. */
+export interface PhaseTimings {
+  queueMs: number;
+  acquireMs: number;
+  installMs: number;
+  runMs: number;
+  collectMs: number;
+}
+
 /** Everything about an execution except its collected output. */
 export interface ExecutionSummary {
   executionId: string;
@@ -138,10 +151,16 @@ export interface ExecutionSummary {
   timestamp: string;
   /** The program's exit code; 128 + signal when killed (137 after a timeout or OOM kill). */
   exitCode: number;
+  /** The whole execution, from the request to the result (the sum of the phases, about). */
   durationMs: number;
+  /** Where the time went (`timeoutMs` covers them all). */
+  phases: PhaseTimings;
   /** Output was cut at maxOutputSize (the program was stopped there). */
   truncated: boolean;
+  /** The time budget ran out (see `timeoutPhase` for where). */
   timedOut: boolean;
+  /** With `timedOut`: the phase the execution was in when its budget ran out. */
+  timeoutPhase?: Phase;
   oomKilled: boolean;
   containerId: string;
   /** outputPaths that were read back: path -> base64 content. */

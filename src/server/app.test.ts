@@ -21,6 +21,7 @@ function fakeEngine(options: { hold?: Promise<void> } = {}) {
     stderr: "",
     exitCode: 0,
     durationMs: 1,
+    phases: { queueMs: 0, acquireMs: 0, installMs: 0, runMs: 1, collectMs: 0 },
     truncated: false,
     timedOut: false,
     oomKilled: false,

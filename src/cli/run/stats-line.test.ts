@@ -9,6 +9,7 @@ function summary(usage: Partial<ResourceUsage> = {}, durationMs = 85): Execution
     timestamp: "2026-01-01T00:00:00.000Z",
     exitCode: 0,
     durationMs,
+    phases: { queueMs: 0, acquireMs: 0, installMs: 0, runMs: durationMs, collectMs: 0 },
     truncated: false,
     timedOut: false,
     oomKilled: false,

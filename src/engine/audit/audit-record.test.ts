@@ -36,6 +36,7 @@ describe("buildAuditRecord", () => {
       executionId: p.executionId,
       timestamp: "2026-03-04T05:06:07.000Z",
       durationMs: 42,
+      phases: { queueMs: 1, acquireMs: 2, installMs: 0, runMs: 38, collectMs: 1 },
       runtime: "python",
       image: { ref: "isol8:python", id: "sha256:abc" },
       codeHash: createHash("sha256").update("print('hé')").digest("hex"),

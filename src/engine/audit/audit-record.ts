@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { NetworkMode } from "../../protocol/execution";
 import type { RuntimeName } from "../../runtimes/registry";
 import type { PreparedExecution } from "../prepare";
-import type { ExecutionResult, ResourceUsage } from "../../protocol/execution";
+import type { ExecutionResult, Phase, PhaseTimings, ResourceUsage } from "../../protocol/execution";
 
 /** How an execution ended, as the audit log says it. */
 export type AuditOutcome = "exited" | "timeout" | "oom" | "truncated" | "error";
@@ -20,6 +20,10 @@ export interface AuditRecord {
   /** Start time, ISO 8601. */
   timestamp: string;
   durationMs: number;
+  /** Where the time went (null when isol8 failed before a result). */
+  phases: PhaseTimings | null;
+  /** With outcome "timeout": the phase the budget ran out in. */
+  timeoutPhase?: Phase;
   runtime: RuntimeName;
   /** The image reference and its id (null when it could not be looked up, e.g. a missing image). */
   image: { ref: string; id: string | null };
@@ -102,6 +106,8 @@ export function buildAuditRecord(input: AuditRecordInput): AuditRecord {
     executionId: prepared.executionId,
     timestamp: result?.timestamp ?? input.startedAt.toISOString(),
     durationMs: result?.durationMs ?? Math.round(input.elapsedMs),
+    phases: result?.phases ?? null,
+    ...(result?.timeoutPhase ? { timeoutPhase: result.timeoutPhase } : {}),
     runtime: prepared.runtime.name,
     image: { ref: spec.image, id: input.imageId },
     codeHash: createHash("sha256").update(prepared.code, "utf8").digest("hex"),

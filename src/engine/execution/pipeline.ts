@@ -1,18 +1,27 @@
-// One execution, step by step: wait for a slot → pick the image → acquire a container →
-// stage inputs (files, packages) and run the program under the execution's network policy
-// → collect the output files → release the container. Each step is a named function.
-import type { ExecutionResult } from "../../protocol/execution";
+// One execution, step by step, within one time budget (`timeoutMs` covers every phase):
+// wait for a slot → pick the image and acquire a container → stage inputs (files, packages)
+// → run the program (both under the execution's network policy) → collect output files →
+// release the container. The host enforces the deadline itself: a supervisor that does not
+// answer by the deadline (frozen, starved, dead) is abandoned and its container destroyed.
+import type { ExecutionResult, Phase } from "../../protocol/execution";
+import { Deadline, type Raced } from "../../lib/deadline";
 import type { Slots } from "../../lib/slots";
 import type { FilteringProxy } from "../network/filtering-proxy";
 import type { SandboxProvider } from "../pool/provider";
 import type { PreparedExecution } from "../prepare";
 import type { Sandbox } from "../sandbox";
+import type { ExitReport } from "../supervisor/protocol";
 import { collectOutputFiles } from "./collect-outputs";
 import type { RunHandlers } from "./handlers";
 import { underNetworkPolicy } from "./network-policy";
-import { executionResult, type ResultParts } from "./result";
+import type { OutputStreams } from "./output-streams";
+import { PhaseClock } from "./phase-clock";
+import { executionResult, missingReport, type ResultParts } from "./result";
 import { runProgram } from "./run-program";
 import { installPackages, writeInputFiles } from "./stage-inputs";
+
+/** How long past the deadline the host waits for a supervisor's answer before giving up on it. */
+export const HOST_GRACE_MS = 750;
 
 export interface PipelineDeps {
   slots: Slots;
@@ -30,14 +39,44 @@ export interface PipelineDeps {
 
 /** Runs one prepared execution through every step; outcomes of the code are fields of the result. */
 export async function runPipeline(deps: PipelineDeps, requested: PreparedExecution, handlers: RunHandlers): Promise<ExecutionResult> {
-  const release = await deps.slots.acquire()!; // the engine's queue is unbounded
+  const clock = new PhaseClock();
+  const timestamp = new Date().toISOString();
+  const deadline = Deadline.after(requested.timeoutMs);
+  const notStarted = (reason: ExitReport["reason"]) =>
+    executionResult({
+      prepared: requested,
+      containerId: null,
+      clock,
+      timestamp,
+      report: missingReport(reason),
+      streams: null,
+      files: {},
+      missingFiles: requested.outputPaths.map((o) => o.requested),
+      ...(reason === "timeout" ? { timeoutPhase: clock.phase } : {}),
+    });
+
+  const release = await waitForSlot(deps.slots, deadline, handlers.signal);
+  if (release === "timeout" || release === "aborted") return notStarted(release === "timeout" ? "timeout" : "aborted");
   try {
-    const prepared = await deps.resolveImage(requested);
-    const sandbox = await deps.containers.acquire(prepared);
+    clock.enter("acquire");
+    const acquiring = acquireContainer(deps, requested);
+    const acquired = await deadline.race(acquiring);
+    if (!acquired.done) {
+      // The container may still arrive: it never ran anything, so it simply goes back.
+      void acquiring.then(({ sandbox }) => deps.release(sandbox, true)).catch(() => {});
+      return notStarted("timeout");
+    }
+    const { prepared, sandbox } = acquired.value;
     let reusable = false;
     try {
-      const { result, clean } = await runInContainer(deps, sandbox, prepared, handlers);
-      reusable = clean;
+      const parts = await runInContainer(deps, sandbox, prepared, handlers, deadline, clock);
+      reusable = parts.report.clean && parts.timeoutPhase === undefined;
+      const result = executionResult({ prepared, containerId: sandbox.id, clock, timestamp, ...parts });
+      if (parts.network) {
+        result.resourceUsage.networkBytesIn = parts.network.bytesIn;
+        result.resourceUsage.networkBytesOut = parts.network.bytesOut;
+        if (prepared.policy?.logNetwork) result.networkLogs = parts.network.logs;
+      }
       return result;
     } finally {
       deps.release(sandbox, reusable);
@@ -47,32 +86,80 @@ export async function runPipeline(deps: PipelineDeps, requested: PreparedExecuti
   }
 }
 
-/** Inputs, program and outputs in one acquired container, under the network policy when filtered. */
+/** A slot, or why none came: the budget ran out, or the caller gave up while queued. */
+async function waitForSlot(slots: Slots, deadline: Deadline, signal?: AbortSignal): Promise<(() => void) | "timeout" | "aborted"> {
+  const leave = new AbortController();
+  const onAbort = () => leave.abort(new Error("aborted"));
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => leave.abort(new Error("timeout")), deadline.remaining());
+  try {
+    return await slots.acquire(leave.signal)!; // the engine's queue is unbounded
+  } catch {
+    return signal?.aborted ? "aborted" : "timeout";
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function acquireContainer(deps: PipelineDeps, requested: PreparedExecution): Promise<{ prepared: PreparedExecution; sandbox: Sandbox }> {
+  const prepared = await deps.resolveImage(requested);
+  return { prepared, sandbox: await deps.containers.acquire(prepared) };
+}
+
+type ContainerParts = Pick<ResultParts, "report" | "streams" | "files" | "missingFiles" | "timeoutPhase"> & {
+  network?: { bytesIn: number; bytesOut: number; logs: NonNullable<ExecutionResult["networkLogs"]> };
+};
+
+/**
+ * Inputs, program and outputs in one acquired container, under the network policy when
+ * filtered. Every supervisor call is raced against the deadline (plus a little grace): one
+ * that does not answer abandons the container (its channel is closed; it is never reused).
+ */
 async function runInContainer(
   deps: PipelineDeps,
   sandbox: Sandbox,
   prepared: PreparedExecution,
   handlers: RunHandlers,
-): Promise<{ result: ExecutionResult; clean: boolean }> {
-  const startedMs = performance.now();
-  const timestamp = new Date().toISOString();
-  const remaining = () => Math.max(1, prepared.timeoutMs - (performance.now() - startedMs));
+  deadline: Deadline,
+  clock: PhaseClock,
+): Promise<ContainerParts> {
   sandbox.uses++;
+  const allMissing = () => prepared.outputPaths.map((o) => o.requested);
+  const abandoned = (phase: Phase, streams: OutputStreams | null): ContainerParts => {
+    sandbox.channel.close();
+    streams?.stdout.end(false);
+    streams?.stderr.end(false);
+    return { report: missingReport("timeout"), streams, files: {}, missingFiles: allMissing(), timeoutPhase: phase };
+  };
+  /** The work's outcome, or `done: false` when the supervisor did not answer by the deadline. */
+  const answered = async <T>(work: Promise<T>): Promise<Raced<T>> => {
+    const raced = await deadline.race(work, HOST_GRACE_MS);
+    if (!raced.done) work.catch(() => {}); // settles (rejects) once the channel is closed
+    return raced;
+  };
 
-  const steps = async (): Promise<Omit<ResultParts, "prepared" | "containerId" | "startedMs" | "timestamp">> => {
-    await writeInputFiles(sandbox, prepared);
-    const failed = await installPackages(sandbox, prepared, handlers, remaining());
-    if (failed) return { ...failed, files: {}, missingFiles: prepared.outputPaths.map((o) => o.requested) };
-    const program = await runProgram(sandbox, prepared, handlers, remaining());
-    return { ...program, ...(await collectOutputFiles(sandbox, prepared)) };
+  const steps = async (): Promise<ContainerParts> => {
+    clock.enter("install");
+    if (!(await answered(writeInputFiles(sandbox, prepared))).done) return abandoned("install", null);
+    const install = installPackages(sandbox, prepared, handlers, deadline.remaining());
+    const installed = await answered(install.done);
+    if (!installed.done) return abandoned("install", install.streams);
+    if (installed.value) return { ...installed.value, files: {}, missingFiles: allMissing() };
+
+    clock.enter("run");
+    const program = runProgram(sandbox, prepared, handlers, Math.max(1, deadline.remaining()));
+    const ran = await answered(program.done);
+    if (!ran.done) return abandoned("run", program.streams);
+
+    clock.enter("collect");
+    const collected = await answered(collectOutputFiles(sandbox, prepared));
+    if (!collected.done) return { ...abandoned("collect", ran.value.streams), report: ran.value.report };
+    return { ...ran.value, ...collected.value };
   };
 
   const proxy = deps.proxy();
-  const common = { prepared, containerId: sandbox.id, startedMs, timestamp };
-  if (!sandbox.proxy || !proxy || !prepared.policy) {
-    const parts = await steps();
-    return { result: executionResult({ ...common, ...parts }), clean: parts.report.clean };
-  }
+  if (!sandbox.proxy || !proxy || !prepared.policy) return steps();
   const scope = {
     proxy,
     key: sandbox.proxy.key,
@@ -81,9 +168,5 @@ async function runInContainer(
     secrets: prepared.secrets,
   };
   const outcome = await underNetworkPolicy(scope, steps);
-  const result = executionResult({ ...common, ...outcome.value });
-  result.resourceUsage.networkBytesIn = outcome.bytesIn;
-  result.resourceUsage.networkBytesOut = outcome.bytesOut;
-  if (prepared.policy.logNetwork) result.networkLogs = outcome.logs;
-  return { result, clean: outcome.value.report.clean };
+  return { ...outcome.value, network: { bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, logs: outcome.logs } };
 }

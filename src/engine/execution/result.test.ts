@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { KillReason } from "../../protocol/execution";
 import type { ExitReport } from "../supervisor/protocol";
-import { killReasonOf } from "./result";
+import { exitCodeOf, killReasonOf } from "./result";
 
 type Report = Pick<ExitReport, "reason" | "oomKilled" | "pidsLimitHit">;
 const exited: Report = { reason: "exited", oomKilled: false, pidsLimitHit: false };
@@ -19,5 +19,18 @@ describe("killReasonOf", () => {
     ["OOM beats the output cap", { ...exited, reason: "output-cap", oomKilled: true }, false, "memory-limit"],
   ])("%s → %p", (_, report, truncated, reason) => {
     expect(killReasonOf(report, truncated)).toBe(reason);
+  });
+});
+
+describe("exitCodeOf", () => {
+  test.each<[string, number, KillReason | null, number]>([
+    ["the program's own code", 3, null, 3],
+    ["a signal death (the supervisor reports 128 + signal)", 143, null, 143],
+    ["no code (killed before reporting)", -1, "timeout", 137],
+    ["the output cap while still writing (killed)", 137, "output-cap", 137],
+    ["the output cap after the program exited 0 on its own: the same 137", 0, "output-cap", 137],
+    ["a timeout reports what the kill gave", 137, "timeout", 137],
+  ])("%s", (_, code, reason, expected) => {
+    expect(exitCodeOf({ exitCode: code }, reason)).toBe(expected);
   });
 });

@@ -1,9 +1,10 @@
-import type { ExecutionResult, KillReason } from "../../protocol/execution";
+import type { ExecutionResult, KillReason, Phase } from "../../protocol/execution";
 import type { PreparedExecution } from "../prepare";
 import type { ExitReport } from "../supervisor/protocol";
 import type { OutputStreams } from "./output-streams";
+import type { PhaseClock } from "./phase-clock";
 
-/** Why the engine stopped the program, from the supervisor's report (first cause wins). Pure. */
+/** Why the engine stopped the program, if it did. Pure. */
 export function killReasonOf(report: Pick<ExitReport, "reason" | "oomKilled" | "pidsLimitHit">, truncated: boolean): KillReason | null {
   if (report.reason === "timeout") return "timeout";
   if (report.oomKilled) return "memory-limit";
@@ -13,34 +14,71 @@ export function killReasonOf(report: Pick<ExitReport, "reason" | "oomKilled" | "
   return null;
 }
 
-export interface ResultParts {
-  prepared: PreparedExecution;
-  containerId: string;
-  /** Start of the execution (performance.now()) and as wall-clock time. */
-  startedMs: number;
-  timestamp: string;
-  report: ExitReport;
-  streams: OutputStreams;
-  files: Record<string, string>;
-  missingFiles: string[];
+/**
+ * The exit code a result reports. A run stopped at the output cap reports 137 whether the
+ * program was still writing (killed) or had just exited on its own: which came first is a race,
+ * and a result must not depend on it. Killed by a signal: 128 + signal. Pure.
+ */
+export function exitCodeOf(report: Pick<ExitReport, "exitCode">, killReason: KillReason | null): number {
+  if (killReason === "output-cap" || report.exitCode < 0) return 137;
+  return report.exitCode;
 }
 
-/** The execution's result from the supervisor's report, the output streams and the files read back. */
+/** The supervisor's report for a run that never got one (not started, or the supervisor stopped answering). */
+export function missingReport(reason: ExitReport["reason"]): ExitReport {
+  return {
+    exitCode: -1,
+    signal: 0,
+    reason,
+    truncatedStdout: false,
+    truncatedStderr: false,
+    oomKilled: false,
+    pidsLimitHit: false,
+    cpuUserUs: 0,
+    cpuSysUs: 0,
+    maxRssKb: 0,
+    stdoutBytes: 0,
+    stderrBytes: 0,
+    durationUs: 0,
+    clean: false,
+  };
+}
+
+export interface ResultParts {
+  prepared: PreparedExecution;
+  /** Null when no container was acquired. */
+  containerId: string | null;
+  clock: PhaseClock;
+  timestamp: string;
+  report: ExitReport;
+  /** Null when nothing ran (no output at all). */
+  streams: OutputStreams | null;
+  files: Record<string, string>;
+  missingFiles: string[];
+  /** The budget ran out in this phase (the result is then timed out, whatever the report says). */
+  timeoutPhase?: Phase;
+}
+
+/** The execution's result from the supervisor's report, the output streams and the files read back. Pure but for the clock. */
 export function executionResult(parts: ResultParts): ExecutionResult {
   const { prepared, report, streams } = parts;
-  const truncated = streams.stdout.truncated || streams.stderr.truncated;
+  const truncated = Boolean(streams && (streams.stdout.truncated || streams.stderr.truncated));
+  const timedOut = parts.timeoutPhase !== undefined || report.reason === "timeout";
+  const killReason = timedOut ? "timeout" : killReasonOf(report, truncated);
   return {
     executionId: prepared.executionId,
     runtime: prepared.runtime.name,
     timestamp: parts.timestamp,
-    stdout: streams.stdout.text,
-    stderr: streams.stderr.text,
-    exitCode: report.exitCode < 0 ? 137 : report.exitCode,
-    durationMs: Math.round(performance.now() - parts.startedMs),
+    stdout: streams?.stdout.text ?? "",
+    stderr: streams?.stderr.text ?? "",
+    exitCode: timedOut && report.exitCode < 0 ? 137 : exitCodeOf(report, killReason),
+    durationMs: parts.clock.elapsedMs(),
+    phases: parts.clock.timings(),
     truncated,
-    timedOut: report.reason === "timeout",
+    timedOut,
+    ...(timedOut ? { timeoutPhase: parts.timeoutPhase ?? "run" } : {}),
     oomKilled: report.oomKilled,
-    containerId: parts.containerId,
+    containerId: parts.containerId ?? "",
     ...(prepared.outputPaths.length ? { files: parts.files, missingFiles: parts.missingFiles } : {}),
     resourceUsage: {
       cpuTimeMs: Math.round((report.cpuUserUs + report.cpuSysUs) / 1000),
@@ -49,7 +87,7 @@ export function executionResult(parts: ResultParts): ExecutionResult {
       stderrBytes: report.stderrBytes,
       networkBytesIn: null,
       networkBytesOut: null,
-      killReason: killReasonOf(report, truncated),
+      killReason,
     },
   };
 }

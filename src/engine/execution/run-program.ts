@@ -6,32 +6,36 @@ import type { RunHandlers } from "./handlers";
 import { type OutputStreams, outputStreams } from "./output-streams";
 
 /**
- * Runs the program as the sandbox user with `timeoutMs` left of the execution's budget; its
- * output reaches the handlers masked and capped as it is produced.
+ * Runs the program as the sandbox user with `timeoutMs` left of the execution's budget. Its
+ * output reaches the handlers masked and capped as it is produced (`streams` holds it even
+ * when no report ever comes); `done` resolves with the supervisor's report.
  */
-export async function runProgram(
+export function runProgram(
   sandbox: Sandbox,
   prepared: PreparedExecution,
   handlers: RunHandlers,
   timeoutMs: number,
-): Promise<{ report: ExitReport; streams: OutputStreams }> {
+): { streams: OutputStreams; done: Promise<{ report: ExitReport; streams: OutputStreams }> } {
   const streams = outputStreams(prepared, handlers.collect, handlers.onStdout, handlers.onStderr);
-  const report = await sandbox.channel.execute(
-    {
-      argv: prepared.argv,
-      env: prepared.env,
-      timeoutMs,
-      maxOutputBytes: prepared.maxOutputBytes,
-      ...(prepared.stdin ? { stdin: prepared.stdin } : {}),
-      // The program file travels in the execute frame itself: one round trip per run.
-      files: [{ path: prepared.codePath, content: Buffer.from(prepared.code, "utf8") }],
-      removeAfter: [prepared.codePath],
-    },
-    { onStdout: (chunk) => streams.stdout.push(chunk), onStderr: (chunk) => streams.stderr.push(chunk) },
-    handlers.signal,
-  );
-  if (report.error) throw new SandboxError(`Cannot run the program: ${report.error}`);
-  streams.stdout.end(report.truncatedStdout);
-  streams.stderr.end(report.truncatedStderr);
-  return { report, streams };
+  const run = async () => {
+    const report = await sandbox.channel.execute(
+      {
+        argv: prepared.argv,
+        env: prepared.env,
+        timeoutMs,
+        maxOutputBytes: prepared.maxOutputBytes,
+        ...(prepared.stdin ? { stdin: prepared.stdin } : {}),
+        // The program file travels in the execute frame itself: one round trip per run.
+        files: [{ path: prepared.codePath, content: Buffer.from(prepared.code, "utf8") }],
+        removeAfter: [prepared.codePath],
+      },
+      { onStdout: (chunk) => streams.stdout.push(chunk), onStderr: (chunk) => streams.stderr.push(chunk) },
+      handlers.signal,
+    );
+    if (report.error) throw new SandboxError(`Cannot run the program: ${report.error}`);
+    streams.stdout.end(report.truncatedStdout);
+    streams.stderr.end(report.truncatedStderr);
+    return { report, streams };
+  };
+  return { streams, done: run() };
 }

@@ -1,4 +1,4 @@
-import { ConflictError, Isol8Error } from "../../errors";
+import { ConflictError, SessionLostError } from "../../errors";
 import type { RuntimeName } from "../../runtimes/registry";
 import type { PreparedExecution } from "../prepare";
 import type { Sandbox } from "../sandbox";
@@ -89,7 +89,10 @@ export class SessionProvider implements SandboxProvider {
       const dead = this.sandbox;
       this.sandbox = null;
       await this.destroy(dead).catch(() => {});
-      throw new Isol8Error("Cannot use the persistent container: it stopped (its files are lost)", "the next request starts a new container");
+      throw new SessionLostError(
+        `Cannot use the persistent container "${dead.id.slice(0, 12)}": it was lost (removed, killed, or unresponsive past a deadline); its files are gone`,
+        "the next request starts a new container",
+      );
     }
     if (this.sandbox) return this.sandbox;
     this.creating = this.create(prepared);

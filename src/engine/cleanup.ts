@@ -1,7 +1,9 @@
 // Removing isol8's containers, written once: the CLI's `cleanup`, DockerIsol8.cleanup(), a
 // server's shutdown and its reclaim of dead servers, and the test preload all use these.
 import type { ContainerSummary, DockerClient } from "./docker";
-import { isol8Selector, LABEL_PID, type Selection } from "./labels";
+import { DockerUnavailableError } from "../errors";
+import { isol8Selector, LABEL_BOOT, LABEL_PID, LABEL_PID_START, type Selection } from "./labels";
+import { ownerGone } from "./owner";
 
 /** Containers carrying isol8 labels that match the selection (and `filter`, when given). */
 export async function findContainers(
@@ -29,18 +31,35 @@ export async function sweepContainers(
   return found;
 }
 
-/** Is a process with this pid running (EPERM: yes, owned by someone else)? */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+/** The container's owning process is certainly gone (its pid, start time and boot say so). */
+export function ownerProcessGone(container: ContainerSummary): boolean {
+  const labels = container.labels;
+  return ownerGone({
+    pid: Number(labels[LABEL_PID]),
+    ...(labels[LABEL_PID_START] ? { start: labels[LABEL_PID_START] } : {}),
+    ...(labels[LABEL_BOOT] ? { boot: labels[LABEL_BOOT] } : {}),
+  });
 }
 
-/** The container's owning process (its pid label) is gone. */
-export function ownerProcessGone(container: ContainerSummary): boolean {
-  return !processAlive(Number(container.labels[LABEL_PID]));
+/**
+ * Removes one container, retrying while Docker cannot be reached (a daemon restarting comes
+ * back within seconds), for up to about `budgetMs`. Gone containers count as removed.
+ */
+export async function removeWithRetries(
+  docker: DockerClient,
+  id: string,
+  budgetMs = 60_000,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<void> {
+  let waited = 0;
+  for (let delay = 500; ; delay = Math.min(delay * 2, 8_000)) {
+    try {
+      await docker.remove(id);
+      return;
+    } catch (error) {
+      if (!(error instanceof DockerUnavailableError) || waited + delay > budgetMs) throw error;
+      await sleep(delay);
+      waited += delay;
+    }
+  }
 }

@@ -36,7 +36,8 @@ export interface BuildOptions {
 export interface DockerClient {
   /** Where the daemon is expected, for messages. */
   readonly endpoint: string;
-  ping(): Promise<void>;
+  /** Checks Docker answers within `timeoutMs` (default: its bound). */
+  ping(timeoutMs?: number): Promise<void>;
   createContainer(options: Docker.ContainerCreateOptions): Promise<string>;
   /** Attaches stdin/stdout/stderr (multiplexed) as one raw duplex stream. */
   attach(id: string): Promise<Duplex>;
@@ -58,7 +59,7 @@ function endpointOf(): string {
 }
 
 function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
+  return (error as { statusCode?: number; status?: number }).statusCode ?? (error as { status?: number }).status;
 }
 
 /** Turns connection failures into one clear DockerUnavailableError; passes others through. */
@@ -76,25 +77,49 @@ function wrap(endpoint: string, error: unknown): Error {
   }
   if (error instanceof Isol8Error) return error;
   const message = (error as { json?: { message?: string } }).json?.message ?? (error as Error).message ?? String(error);
-  return new Isol8Error(message.trim());
+  return Object.assign(new Isol8Error(message.trim()), { status: statusOf(error) });
 }
+
+/**
+ * How long each kind of Docker call may take before isol8 gives up on it (a hung or overloaded
+ * daemon must not hang an execution: the engine's deadline counts on these). Builds and pulls
+ * are not bounded: they report progress and can take minutes.
+ */
+export const DOCKER_CALL_BOUNDS_MS = {
+  ping: 5_000,
+  create: 30_000,
+  attach: 15_000,
+  start: 30_000,
+  remove: 30_000,
+  inspect: 10_000,
+  list: 15_000,
+  tag: 15_000,
+  removeImage: 60_000,
+} as const;
 
 export function createDockerClient(options: Docker.DockerOptions = {}): DockerClient {
   const docker = new Docker(options);
   const endpoint = endpointOf();
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+  /** Runs one Docker call within its bound; failures become isol8 errors with the fix. */
+  const call = async <T>(kind: keyof typeof DOCKER_CALL_BOUNDS_MS, action: string, fn: (signal: AbortSignal) => Promise<T>, boundMs?: number): Promise<T> => {
+    const ms = boundMs ?? DOCKER_CALL_BOUNDS_MS[kind];
+    const signal = AbortSignal.timeout(ms);
     try {
-      return await fn();
+      return await fn(signal);
     } catch (error) {
+      if (signal.aborted) {
+        // One line: the state says what to check.
+        throw new DockerUnavailableError(`Cannot ${action}: Docker at "${endpoint}" did not answer within ${ms / 1000} s (overloaded or restarting?)`);
+      }
       throw wrap(endpoint, error);
     }
   };
-  const notFoundToNull = async <T>(fn: () => Promise<T>): Promise<T | null> => {
+  const notFoundToNull = async <T>(action: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T | null> => {
     try {
-      return await fn();
+      return await call("inspect", action, fn);
     } catch (error) {
       if (statusOf(error) === 404) return null;
-      throw wrap(endpoint, error);
+      throw error;
     }
   };
   /** Follows a build or pull progress stream; an error event in it fails the operation. */
@@ -114,40 +139,59 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
         },
       );
     });
+  const unbounded = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      throw wrap(endpoint, error);
+    }
+  };
 
   return {
     endpoint,
-    ping: () =>
-      call(async () => {
-        await Promise.race([
-          docker.ping(),
-          new Promise((_, reject) =>
-            setTimeout(() => reject(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })), 10_000).unref(),
-          ),
-        ]);
-      }),
-    createContainer: (opts) => call(async () => (await docker.createContainer(opts)).id),
+    ping: (timeoutMs) =>
+      call("ping", "reach Docker", async (abortSignal) => void (await (docker.ping as (opts: object) => Promise<unknown>)({ abortSignal })), timeoutMs),
+    createContainer: (opts) => call("create", "create a container", async (abortSignal) => (await docker.createContainer({ ...opts, abortSignal })).id),
+    // No abort signal here: it would stay attached to the hijacked stream and cut it later.
+    // The attach is raced instead; a stream that arrives too late is destroyed.
     attach: (id) =>
-      call(
-        async () =>
-          (await docker
-            .getContainer(id)
-            .attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as unknown as Duplex,
-      ),
-    start: (id) => call(async () => void (await docker.getContainer(id).start())),
+      call("attach", "attach to a container", (abortSignal) => {
+        const attaching = docker
+          .getContainer(id)
+          .attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }) as unknown as Promise<Duplex>;
+        return new Promise<Duplex>((resolve, reject) => {
+          const late = () => {
+            reject(Object.assign(new Error("attach timed out"), { code: "ETIMEDOUT" }));
+            void attaching.then((stream) => stream.destroy(), () => {});
+          };
+          abortSignal.addEventListener("abort", late, { once: true });
+          attaching.then(
+            (stream) => {
+              abortSignal.removeEventListener("abort", late);
+              resolve(stream);
+            },
+            (error) => {
+              abortSignal.removeEventListener("abort", late);
+              reject(error);
+            },
+          );
+        });
+      }),
+    start: (id) => call("start", "start a container", async (abortSignal) => void (await docker.getContainer(id).start({ abortSignal }))),
     remove: async (id) => {
       try {
-        await docker.getContainer(id).remove({ force: true, v: true });
+        await call("remove", "remove a container", (abortSignal) => docker.getContainer(id).remove({ force: true, v: true, abortSignal }));
       } catch (error) {
+        // Gone, or its removal already in progress: removed either way.
         const status = statusOf(error);
-        if (status === 404 || status === 409) return; // gone, or removal already in progress
-        throw wrap(endpoint, error);
+        if (status === 404 || status === 409) return;
+        throw error;
       }
     },
-    inspectContainer: (id) => notFoundToNull(() => docker.getContainer(id).inspect()),
+    inspectContainer: (id) => notFoundToNull("inspect a container", (abortSignal) => docker.getContainer(id).inspect({ abortSignal })),
     listContainers: (labels) =>
-      call(async () =>
-        (await docker.listContainers({ all: true, filters: { label: toLabelFilters(labels) } })).map((c) => ({
+      call("list", "list containers", async (abortSignal) =>
+        (await docker.listContainers({ all: true, filters: { label: toLabelFilters(labels) }, abortSignal })).map((c) => ({
           id: c.Id,
           names: c.Names,
           image: c.Image,
@@ -157,13 +201,14 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
         })),
       ),
     inspectImage: (ref) =>
-      notFoundToNull(async () => {
-        const info = await docker.getImage(ref).inspect();
+      notFoundToNull("inspect an image", async (abortSignal) => {
+        const image = docker.getImage(ref) as unknown as { inspect(opts: object): Promise<Docker.ImageInspectInfo> };
+        const info = await image.inspect({ abortSignal });
         return { id: info.Id, labels: info.Config?.Labels ?? {}, created: info.Created };
       }),
     listImages: (labels) =>
-      call(async () =>
-        (await docker.listImages({ filters: { label: toLabelFilters(labels) } })).map((i) => ({
+      call("list", "list images", async (abortSignal) =>
+        (await docker.listImages({ filters: { label: toLabelFilters(labels) }, abortSignal })).map((i) => ({
           id: i.Id,
           tags: i.RepoTags ?? [],
           labels: i.Labels ?? {},
@@ -171,25 +216,25 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
       ),
     removeImage: async (ref) => {
       try {
-        await docker.getImage(ref).remove({ force: true });
+        await call("removeImage", "remove an image", (abortSignal) => docker.getImage(ref).remove({ force: true, abortSignal }));
       } catch (error) {
         if (statusOf(error) === 404) return;
-        throw wrap(endpoint, error);
+        throw error;
       }
     },
     tag: (source, target) =>
-      call(async () => {
+      call("tag", "tag an image", async (abortSignal) => {
         const colon = target.lastIndexOf(":");
         const [repo, tag] = colon > target.lastIndexOf("/") ? [target.slice(0, colon), target.slice(colon + 1)] : [target, "latest"];
-        await docker.getImage(source).tag({ repo, tag });
+        await docker.getImage(source).tag({ repo, tag, abortSignal });
       }),
     pull: (ref, onLine) =>
-      call(async () => {
+      unbounded(async () => {
         const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;
         await follow(stream, onLine);
       }),
     build: (context, opts) =>
-      call(async () => {
+      unbounded(async () => {
         let stream: NodeJS.ReadableStream;
         try {
           stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {

@@ -3,7 +3,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../config/load";
 import type { Isol8Config, Isol8ConfigInput } from "../config/schema";
-import { ConfigError, formatError, Isol8Error } from "../errors";
+import { ConfigError, formatError, Isol8Error, SandboxError, SessionLostError } from "../errors";
 import { createRuntimeRegistry, type RuntimeRegistry } from "../runtimes/registry";
 import { type AuditIo, type AuditLog, createAuditLog } from "./audit/audit-log";
 import type { AuditContext } from "./audit/audit-record";
@@ -14,8 +14,9 @@ import type { RunHandlers } from "./execution/handlers";
 import { Slots } from "../lib/slots";
 import { createImageManager, type ImageManager, type ImageProgress, SUPERVISOR_HASH } from "./images/image-manager";
 import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "./images/image-names";
-import { sweepContainers } from "./cleanup";
-import { isol8Selector } from "./labels";
+import { ownerProcessGone, sweepContainers } from "./cleanup";
+import { currentOwner } from "./owner";
+import { isol8Selector, LABEL_OWNER } from "./labels";
 import { createColdProvider } from "./pool/cold-provider";
 import { SessionProvider } from "./pool/session-provider";
 import { createSandbox, type Sandbox } from "./sandbox";
@@ -98,6 +99,8 @@ export class DockerIsol8 implements Isol8 {
   private readonly pending = new Set<Promise<unknown>>();
   /** Filtered networking (proxy and per-container sockets), created on first use. */
   private network: SandboxNetwork | null = null;
+  /** This process, as recorded on every container it creates. */
+  private readonly ownerProcess = currentOwner();
 
   constructor(private readonly options: DockerIsol8Options = {}) {
     this.instanceId = options.owner ?? randomUUID().slice(0, 12);
@@ -152,15 +155,24 @@ export class DockerIsol8 implements Isol8 {
       proxy: () => this.network?.proxy ?? null,
       registryHosts: (image) => this.images.registryHosts(image),
       release: (sandbox, reusable) => this.releaseContainer(sandbox, reusable),
+      containerLost: (sandbox, why) => {
+        const id = sandbox.id.slice(0, 12);
+        if (!this.session) return new SandboxError(`Cannot finish the execution in container "${id}": ${why}`, "run it again");
+        this.session.forget(sandbox);
+        return new SessionLostError(`Cannot finish the execution in the session's container "${id}": ${why}; its files are gone`, "the next request starts a new container");
+      },
     };
   }
 
   /**
-   * Checks that Docker answers (throws DockerUnavailableError with a hint when it does not).
-   * `prewarm` starts pool containers for all (`true`) or the listed runtimes and waits for them.
+   * Checks that Docker answers within `timeoutMs` (default 5 s; throws DockerUnavailableError
+   * with a hint when it does not), then removes, in the background, containers whose owning
+   * process is certainly gone (left by a killed CLI or server). `prewarm` starts pool
+   * containers for all (`true`) or the listed runtimes and waits for them.
    */
-  async start(options: { prewarm?: boolean | readonly RuntimeName[] } = {}): Promise<void> {
-    await this.docker.ping();
+  async start(options: { prewarm?: boolean | readonly RuntimeName[]; timeoutMs?: number } = {}): Promise<void> {
+    await this.docker.ping(options.timeoutMs);
+    this.sweepOrphans();
     const { prewarm } = options;
     if (!prewarm || !this.pool) return;
     const names = prewarm === true ? this.runtimes.all.map((r) => r.name) : prewarm;
@@ -173,11 +185,19 @@ export class DockerIsol8 implements Isol8 {
     );
   }
 
-  /** Removes every container this engine holds (pool, persistent container, in-flight ones). */
-  async stop(): Promise<void> {
+  /**
+   * Removes every container this engine holds (pool, persistent container, in-flight ones).
+   * Waits up to `waitMs` (default 10 s) for removals Docker is slow to confirm; what is left
+   * then is removed by the next engine's start (its owner is gone by then).
+   */
+  async stop(options: { waitMs?: number } = {}): Promise<void> {
     this.audit?.close();
     await this.containers.stop().catch(() => {});
-    while (this.pending.size) await Promise.allSettled([...this.pending]);
+    const until = performance.now() + (options.waitMs ?? 10_000);
+    while (this.pending.size && performance.now() < until) {
+      const left = until - performance.now();
+      await Promise.race([Promise.allSettled([...this.pending]), new Promise((resolve) => setTimeout(resolve, left).unref?.())]);
+    }
     await this.network?.close();
     this.network = null;
   }
@@ -238,12 +258,15 @@ export class DockerIsol8 implements Isol8 {
     return this.streamEvents(this.prepare(request), options);
   }
 
-  /** Removes containers (and with `images`, images) carrying isol8 labels. Selects by label only. */
+  /**
+   * Removes containers carrying isol8 labels whose owning process is gone (with `all`, also
+   * those of running isol8 processes), and with `images`, isol8's images. Selects by label only.
+   */
   static async cleanup(
-    options: { docker?: DockerClient; images?: boolean; scope?: string } = {},
+    options: { docker?: DockerClient; images?: boolean; scope?: string; all?: boolean } = {},
   ): Promise<{ containers: number; images: number }> {
     const docker = options.docker ?? createDockerClient();
-    const containers = await sweepContainers(docker, options.scope ? { scope: options.scope } : {});
+    const containers = await sweepContainers(docker, options.scope ? { scope: options.scope } : {}, options.all ? undefined : ownerProcessGone);
     const images = options.images ? await removeImages(docker, isol8Selector()) : 0;
     return { containers: containers.length, images };
   }
@@ -286,6 +309,7 @@ export class DockerIsol8 implements Isol8 {
       runtimeImage: this.images.names.runtime,
       seccomp: resolveSeccomp(request.security ? { ...this.config.security, ...request.security } : this.config.security),
       owner: this.instanceId,
+      ownerProcess: this.ownerProcess,
       scope: this.options.scope,
     });
   }
@@ -353,6 +377,14 @@ export class DockerIsol8 implements Isol8 {
       log: this.log,
     });
     return this.network;
+  }
+
+  /** Removes containers of owners that are certainly gone (never this engine's), in the background. */
+  private sweepOrphans(): void {
+    const work = sweepContainers(this.docker, { kind: "sandbox" }, (c) => c.labels[LABEL_OWNER] !== this.instanceId && ownerProcessGone(c)).then(
+      (removed) => removed.length && this.log(`removed ${removed.length} container(s) left by isol8 processes that are gone`),
+    );
+    void this.track(work);
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

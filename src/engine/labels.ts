@@ -22,6 +22,10 @@ export const LABEL_REGISTRY_HOSTS = `${PREFIX}registry-hosts`;
 export const LABEL_SCOPE = `${PREFIX}scope`;
 /** The process that owns a container (used to reclaim leftovers of dead owners). */
 export const LABEL_PID = `${PREFIX}pid`;
+/** That process's start time (clock ticks since boot): with the pid, an identity pid reuse cannot fake. */
+export const LABEL_PID_START = `${PREFIX}pid-start`;
+/** The boot of the machine that process runs on (owners on other machines are never judged). */
+export const LABEL_BOOT = `${PREFIX}boot`;
 /** Packages baked into an image (sorted, space-separated). */
 export const LABEL_PACKAGES = `${PREFIX}packages`;
 /** Debian suite of a debootstrap-built base OS image. */

@@ -6,7 +6,8 @@ import { RequestError } from "../errors";
 import type { RuntimeRegistry } from "../runtimes/registry";
 import type { Runtime, RuntimeName } from "../runtimes/registry";
 import { SANDBOX_DIR, type SandboxSpec, type SeccompSetting } from "./container-options";
-import { isol8Labels, LABEL_OWNER, LABEL_PID, LABEL_RUNTIME, LABEL_SCOPE } from "./labels";
+import { isol8Labels, LABEL_BOOT, LABEL_OWNER, LABEL_PID, LABEL_PID_START, LABEL_RUNTIME, LABEL_SCOPE } from "./labels";
+import type { OwnerIdentity } from "./owner";
 import { toSandboxPath } from "./paths";
 import { compileHostPolicy } from "./network/host-policy";
 import { proxyEnv } from "./network/sandbox-network";
@@ -50,6 +51,8 @@ export interface PrepareContext {
   seccomp: SeccompSetting;
   /** Labels identifying the engine that creates the container. */
   owner: string;
+  /** The engine's process (pid, start time, boot): how a sweep tells a dead owner from a live one. */
+  ownerProcess?: OwnerIdentity;
   scope?: string;
 }
 
@@ -163,7 +166,9 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
       [LABEL_OWNER]: ctx.owner,
       [LABEL_RUNTIME]: runtime.name,
       [LABEL_SCOPE]: ctx.scope,
-      [LABEL_PID]: String(process.pid),
+      [LABEL_PID]: String(ctx.ownerProcess?.pid ?? process.pid),
+      [LABEL_PID_START]: ctx.ownerProcess?.start ?? undefined,
+      [LABEL_BOOT]: ctx.ownerProcess?.boot ?? undefined,
     }),
   };
   const key = containerKey(spec);

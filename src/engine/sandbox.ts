@@ -1,3 +1,4 @@
+import { removeWithRetries } from "./cleanup";
 import type { DockerClient } from "./docker";
 import { type SandboxAttachments, type SandboxSpec, toContainerOptions } from "./container-options";
 import { PROXY_MOUNT, PROXY_SOCKET_NAME, type ProxyAttachment } from "./network/sandbox-network";
@@ -32,12 +33,36 @@ export class Sandbox implements AsyncDisposable {
     this.disposed ??= (async () => {
       this.channel.close();
       try {
-        await this.docker.remove(this.id);
+        await removeWithRetries(this.docker, this.id);
       } finally {
         await this.proxy?.close();
       }
     })();
     return this.disposed;
+  }
+
+  /**
+   * What became of a container whose channel broke, in words: removed from outside isol8,
+   * killed by the memory limit, stopped with an exit code, or still running with a supervisor
+   * that no longer answers. Never throws.
+   */
+  async whatHappened(): Promise<string> {
+    const removed = "it was removed from outside isol8 (docker rm, or an isol8 cleanup --all by another process)";
+    try {
+      let info = await this.docker.inspectContainer(this.id);
+      // `docker rm -f` kills first: right after the kill the container may still be listed.
+      if (info && !info.State?.Running) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        info = await this.docker.inspectContainer(this.id);
+      }
+      if (!info || info.State?.Status === "removing" || info.State?.Dead) return removed;
+      if (info.State?.OOMKilled) return "it was killed by the memory limit";
+      if (info.State?.Paused) return "it is frozen (docker pause)";
+      if (info.State?.Running) return "its supervisor stopped answering";
+      return `it stopped (exit code ${info.State?.ExitCode ?? "unknown"}: killed or its supervisor died)`;
+    } catch {
+      return "Docker cannot say what became of it";
+    }
   }
 
   /** Detaches, leaving the container running for inspection (`isol8 run --persist`). */

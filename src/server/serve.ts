@@ -5,15 +5,15 @@ import type { Isol8Config } from "../config/schema";
 import { createDockerClient, type DockerClient } from "../engine/docker";
 import { DockerIsol8 } from "../engine/engine";
 import { RUNTIME_NAMES } from "../runtimes/registry";
-import { findContainers, ownerProcessGone, sweepContainers } from "../engine/cleanup";
+import { findContainers, sweepContainers } from "../engine/cleanup";
 import { removeImages } from "../engine/images/remove-images";
-import { isol8Selector, LABEL_OWNER } from "../engine/labels";
+import { isol8Selector } from "../engine/labels";
 import { VERSION } from "../version";
 import { createServerApp } from "./app";
 import { Slots } from "../lib/slots";
 import { SessionManager } from "./sessions";
 
-/** Owner ids of server instances start with this, so leftovers of dead servers can be found. */
+/** Owner ids of server instances start with this (a hint for people reading labels). */
 const SERVER_OWNER_PREFIX = "srv-";
 
 export interface ServeOptions {
@@ -57,13 +57,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const owner = `${SERVER_OWNER_PREFIX}${randomUUID().slice(0, 12)}`;
   const engineOptions = { config, docker, owner, log, ...(options.scope ? { scope: options.scope } : {}) };
   const engine = new DockerIsol8(engineOptions);
+  // start() also removes the containers of isol8 processes that are gone (a killed server's
+  // pooled and session containers among them), identified by pid, start time and boot.
   await engine.start();
-  // Sandboxes of server instances whose process is gone (killed, crashed): nobody else removes them.
-  const reclaimed = await sweepContainers(docker, { kind: "sandbox" }, (c) => {
-    const other = c.labels[LABEL_OWNER] ?? "";
-    return other.startsWith(SERVER_OWNER_PREFIX) && other !== owner && ownerProcessGone(c);
-  });
-  if (reclaimed.length) log(`removed ${reclaimed.length} container(s) left by server instances that are gone`);
   // Warm the default runtime in the background; requests never wait for it.
   void engine.start({ prewarm: ["python"] }).catch((error) => log(`prewarm failed: ${(error as Error).message}`));
 

@@ -308,13 +308,41 @@ describe("setup", () => {
 });
 
 describe("cleanup", () => {
-  test("removes labelled containers of its scope and prints counts", () => {
-    const kept = run(["run", "--persist", "-e", "1"]);
+  // Its own scope: a cleanup must never touch containers other tests are using.
+  const scope = `${TEST_SCOPE}-cleanup-${process.pid}`;
+  const env = { ISOL8_SCOPE: scope };
+  const idOf = (stderr: string) => /container ([0-9a-f]{64}) kept/.exec(stderr)?.[1];
+
+  test("removes the container a finished --persist run left, and exactly it", async () => {
+    const kept = run(["run", "--persist", "-e", "1"], { env });
     expect(kept.code).toBe(0);
-    const r = run(["cleanup", "--force"]);
+    const id = idOf(kept.stderr)!;
+    expect(id).toBeDefined();
+    const { createDockerClient } = await import("../../src/engine/docker");
+    const docker = createDockerClient();
+    expect(await docker.inspectContainer(id)).not.toBeNull();
+    const r = run(["cleanup", "--force"], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/removed [1-9]\d* container\(s\)/);
+    expect(r.stdout).toContain(`container ${id.slice(0, 12)}`);
+    expect(r.stdout).toContain("removed 1 container(s)");
+    expect(await docker.inspectContainer(id)).toBeNull();
   });
+
+  test("keeps the containers of a running isol8 process unless --all", async () => {
+    const { DockerIsol8 } = await import("../../src/engine/engine");
+    const live = new DockerIsol8({ scope, config: { poolSize: 1 } });
+    try {
+      await live.start({ prewarm: ["bash"] });
+      const r = run(["cleanup", "--force"], { env });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/keeping [1-9]\d* container\(s\) of isol8 processes that are still running/);
+      expect((await live.execute({ runtime: "bash", code: "echo still" })).stdout).toBe("still\n");
+      const all = run(["cleanup", "--force", "--all"], { env });
+      expect(all.stdout).toMatch(/removed [1-9]\d* container\(s\)/);
+    } finally {
+      await live.stop();
+    }
+  }, 60_000);
 });
 
 describe("run: Ctrl-C", () => {

@@ -1,17 +1,18 @@
 import { createInterface } from "node:readline/promises";
 import { createDockerClient } from "../../engine/docker";
 import { removeImages } from "../../engine/images/remove-images";
-import { findContainers, removeContainers } from "../../engine/cleanup";
+import { findContainers, ownerProcessGone, removeContainers } from "../../engine/cleanup";
 import { isol8Selector, LABEL_KIND } from "../../engine/labels";
 import { defineIsol8Command } from "../command";
 
 const cleanupArgs = {
   force: { type: "boolean", description: "Do not ask for confirmation" },
   images: { type: "boolean", description: "Also remove isol8 images" },
+  all: { type: "boolean", description: "Also remove containers of isol8 processes that are still running (a server's pool and sessions)" },
 } as const;
 
 export default defineIsol8Command({
-  meta: { name: "cleanup", description: "Remove containers (and with --images, images) carrying isol8 labels" },
+  meta: { name: "cleanup", description: "Remove containers left by isol8 processes that are gone (--all: every isol8 container; --images: images too)" },
   args: cleanupArgs,
   config: false,
   async run({ flags: args }) {
@@ -19,7 +20,12 @@ export default defineIsol8Command({
     await docker.ping();
     // ISOL8_SCOPE narrows the sweep to one scope label (used by the test suite).
     const scope = process.env.ISOL8_SCOPE;
-    const containers = await findContainers(docker, scope ? { scope } : {});
+    const labelled = await findContainers(docker, scope ? { scope } : {});
+    // A running server's or CLI's containers are theirs to remove: taking them mid-run would end
+    // their executions with "container stopped". Only --all takes them too.
+    const containers = args.all ? labelled : labelled.filter(ownerProcessGone);
+    const kept = labelled.length - containers.length;
+    if (kept) process.stderr.write(`isol8: keeping ${kept} container(s) of isol8 processes that are still running (--all removes them too)\n`);
     const images = args.images ? await docker.listImages(isol8Selector()) : [];
     for (const c of containers) {
       process.stdout.write(`container ${c.id.slice(0, 12)} ${c.state} ${c.labels[LABEL_KIND] ?? ""} ${c.image}\n`);

@@ -76,12 +76,8 @@ export default defineIsol8Command({
     if (flags.host && (flags.persist || flags.persistent)) {
       throw new UsageError("Cannot use --persist or --persistent with --host", "use --session-id for a persistent container on the server");
     }
-    const engine: Isol8 = flags.host
-      ? new RemoteIsol8({
-          host: flags.host,
-          ...(flags.key ? { apiKey: flags.key } : {}),
-          ...(flags["session-id"] ? { sessionId: flags["session-id"] } : {}),
-        })
+    const local = flags.host
+      ? null
       : new DockerIsol8({
           config,
           persist: Boolean(flags.persist),
@@ -93,13 +89,22 @@ export default defineIsol8Command({
           // stdout carries the program's output: audit destination "stdout" goes to stderr.
           audit: { write: (line) => void process.stderr.write(line) },
         });
+    const engine: Isol8 =
+      local ??
+      new RemoteIsol8({
+        host: flags.host!,
+        ...(flags.key ? { apiKey: flags.key } : {}),
+        ...(flags["session-id"] ? { sessionId: flags["session-id"] } : {}),
+      });
     const abort = new AbortController();
     const onSignal = () => abort.abort();
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     let outFile: WriteStream | undefined;
     try {
-      await engine.start();
+      // Docker must answer within the run's own budget (at most 10 s): a run never waits longer for it.
+      if (local) await local.start({ timeoutMs: Math.min(request.timeoutMs ?? config.defaults.timeoutMs, 10_000) });
+      else await engine.start();
       outFile = flags.out ? createWriteStream(flags.out) : undefined;
       const writeStdout = outFile ? (text: string) => void outFile!.write(text) : outputWriter(process.stdout);
       const writeStderr = outputWriter(process.stderr);

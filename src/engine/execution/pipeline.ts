@@ -3,6 +3,7 @@
 // → run the program (both under the execution's network policy) → collect output files →
 // release the container. The host enforces the deadline itself: a supervisor that does not
 // answer by the deadline (frozen, starved, dead) is abandoned and its container destroyed.
+import { SandboxError } from "../../errors";
 import type { ExecutionResult, Phase } from "../../protocol/execution";
 import { Deadline, type Raced } from "../../lib/deadline";
 import type { Slots } from "../../lib/slots";
@@ -35,6 +36,8 @@ export interface PipelineDeps {
   registryHosts(image: string): Promise<string[]>;
   /** Hands the container back after the run (`reusable`: every process of it was proven gone). */
   release(sandbox: Sandbox, reusable: boolean): void;
+  /** The error for a container lost during an execution (`why` says what became of it). */
+  containerLost(sandbox: Sandbox, why: string): Error;
 }
 
 /** Runs one prepared execution through every step; outcomes of the code are fields of the result. */
@@ -69,7 +72,11 @@ export async function runPipeline(deps: PipelineDeps, requested: PreparedExecuti
     const { prepared, sandbox } = acquired.value;
     let reusable = false;
     try {
-      const parts = await runInContainer(deps, sandbox, prepared, handlers, deadline, clock);
+      const parts = await runInContainer(deps, sandbox, prepared, handlers, deadline, clock).catch(async (error) => {
+        // The channel broke mid-run (container killed, removed, supervisor dead): say what happened.
+        if (!(error instanceof SandboxError) || !sandbox.channel.broken) throw error;
+        throw deps.containerLost(sandbox, await sandbox.whatHappened());
+      });
       reusable = parts.report.clean && parts.timeoutPhase === undefined;
       const result = executionResult({ prepared, containerId: sandbox.id, clock, timestamp, ...parts });
       if (parts.network) {

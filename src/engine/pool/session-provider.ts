@@ -59,6 +59,16 @@ export class SessionProvider implements SandboxProvider {
     end?.();
   }
 
+  /**
+   * Forgets a container whose loss was already reported to the caller (SessionLostError for
+   * the execution it happened in): the next use starts a new container without a second error.
+   */
+  forget(sandbox: Sandbox): void {
+    if (this.sandbox !== sandbox) return;
+    this.sandbox = null;
+    void this.destroy(sandbox).catch(() => {});
+  }
+
   async stop(): Promise<void> {
     const sandbox = this.sandbox ?? (this.creating ? await this.creating.catch(() => null) : null);
     this.sandbox = null;

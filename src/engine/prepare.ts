@@ -91,6 +91,17 @@ function prepareInstall(runtime: Runtime, packages: readonly string[] | undefine
   return { argv, packages: names };
 }
 
+/**
+ * The runtime's own heap limit at its share of the memory limit: the runtime then stops with
+ * its own "out of memory" (reported as memory-limit) before the kernel kills it. A request may
+ * still set the variable itself.
+ */
+export function heapLimitEnv(runtime: Pick<Runtime, "heapLimit">, memoryBytes: number): Record<string, string> {
+  if (!runtime.heapLimit) return {};
+  const mb = Math.max(16, Math.floor((memoryBytes * runtime.heapLimit.share) / 1024 / 1024));
+  return { [runtime.heapLimit.env]: runtime.heapLimit.flag.replace("{mb}", String(mb)) };
+}
+
 /** Turns a validated request into everything the engine needs, applying config defaults. */
 export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext): PreparedExecution {
   const defaults = ctx.config.defaults;
@@ -128,8 +139,10 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   const executionId = randomUUID();
   const codePath = `.isol8-${executionId.slice(0, 8)}${extension}`;
   const secrets = request.secrets ?? {};
+  const memoryBytes = sizeToBytes(request.memoryLimit ?? defaults.memoryLimit);
   const env = {
     ...(runtime.env ?? {}),
+    ...heapLimitEnv(runtime, memoryBytes),
     ...(network === "filtered" ? proxyEnv(ctx.config.network.proxyPort) : {}),
     ...(request.env ?? {}),
     ...secrets,
@@ -155,7 +168,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   const image = request.image ?? ctx.runtimeImage(runtime.name);
   const spec: SandboxSpec = {
     image,
-    memoryBytes: sizeToBytes(request.memoryLimit ?? defaults.memoryLimit),
+    memoryBytes,
     cpu: request.cpuLimit ?? defaults.cpuLimit,
     pidsLimit: request.pidsLimit ?? defaults.pidsLimit,
     sandboxBytes: sizeToBytes(request.sandboxSize ?? defaults.sandboxSize),

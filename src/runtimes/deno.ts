@@ -18,4 +18,7 @@ export const deno = {
     prefix: "npm:",
   },
   registryQuery: ["sh", "-c", "echo \"$NPM_CONFIG_REGISTRY\""],
+  // Deno's own native memory is larger than Node's: half the limit for the heap.
+  heapLimit: { env: "DENO_V8_FLAGS", flag: "--max-old-space-size={mb}", share: 0.5 },
+  outOfMemory: { exitCodes: [133, 134], stderr: "JavaScript heap out of memory|Fatal JavaScript out of memory" },
 } satisfies RuntimeDefinition;

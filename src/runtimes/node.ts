@@ -16,6 +16,9 @@ export const node = {
     pattern: "^(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9.^~*+_-]+)?$",
   },
   registryQuery: ["npm", "config", "get", "registry"],
+  heapLimit: { env: "NODE_OPTIONS", flag: "--max-old-space-size={mb}", share: 0.75 },
+  // V8 aborts (SIGABRT, or SIGTRAP) with "FATAL ERROR: ... JavaScript heap out of memory".
+  outOfMemory: { exitCodes: [133, 134], stderr: "JavaScript heap out of memory|Fatal JavaScript out of memory" },
   // Installed in its own directory; /node_modules (a link to it) is found from any program
   // under /sandbox by the module resolution walk.
   bake: {

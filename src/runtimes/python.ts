@@ -17,5 +17,7 @@ export const python = {
     "-c",
     "from pip._internal.models.index import PyPI; print(PyPI.netloc); print(PyPI.file_storage_domain)",
   ],
+  // An allocation Python cannot get ends the program with an uncaught MemoryError.
+  outOfMemory: { exitCodes: [1], stderr: "(^|\\n)MemoryError(: [^\\n]*)?\\n?$" },
   bake: { workdir: "/", argv: ["python3", "-m", "pip", "install", "--no-cache-dir", "--break-system-packages", "{packages}"] },
 } satisfies RuntimeDefinition;

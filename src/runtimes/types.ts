@@ -35,6 +35,17 @@ export interface RuntimeDefinition<Name extends string = string> {
    */
   registryQuery?: readonly string[];
   /**
+   * The runtime's own heap limit, set from the execution's memory limit so the runtime stops
+   * (and says so) before the kernel kills it: `env` gets `flag` with `{mb}` replaced.
+   */
+  heapLimit?: { env: string; flag: string; /** Share of the memory limit for the heap (the rest is native memory). */ share: number };
+  /**
+   * How the runtime reports running out of memory itself: an exit code and a pattern (a
+   * regular expression's source) found at the end of stderr. Such an exit is reported as
+   * killReason "memory-limit".
+   */
+  outOfMemory?: { exitCodes: readonly number[]; stderr: string };
+  /**
    * How packages are baked into a derived image (`isol8 setup --<runtime>`, `isol8 build`):
    * an exec-form RUN (no shell) in `workdir`; `{packages}` expands to the package arguments.
    */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { KillReason } from "../../protocol/execution";
 import type { ExitReport } from "../supervisor/protocol";
-import { exitCodeOf, killReasonOf } from "./result";
+import { exitCodeOf, killReasonOf, runtimeOutOfMemory } from "./result";
 
 type Report = Pick<ExitReport, "reason" | "oomKilled" | "pidsLimitHit">;
 const exited: Report = { reason: "exited", oomKilled: false, pidsLimitHit: false };
@@ -32,5 +32,22 @@ describe("exitCodeOf", () => {
     ["a timeout reports what the kill gave", 137, "timeout", 137],
   ])("%s", (_, code, reason, expected) => {
     expect(exitCodeOf({ exitCode: code }, reason)).toBe(expected);
+  });
+});
+
+describe("runtimeOutOfMemory", () => {
+  const node = { outOfMemory: { exitCodes: [133, 134], stderr: "JavaScript heap out of memory|Fatal JavaScript out of memory" } };
+  const python = { outOfMemory: { exitCodes: [1], stderr: "(^|\\n)MemoryError(: [^\\n]*)?\\n?$" } };
+  test.each<[string, typeof node | typeof python | object, number, string, boolean]>([
+    ["node's V8 abort", node, 134, "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n 1: 0x..", true],
+    ["deno's V8 trap", node, 133, "# Fatal JavaScript out of memory: Reached heap limit\n", true],
+    ["node aborting for another reason", node, 134, "Error: boom\n", false],
+    ["the message with another exit code", node, 1, "JavaScript heap out of memory", false],
+    ["python's MemoryError as the last line", python, 1, "Traceback (most recent call last):\n  ...\nMemoryError\n", true],
+    ["python's MemoryError with a message", python, 1, "...\nMemoryError: cannot allocate\n", true],
+    ["MemoryError followed by more output", python, 1, "MemoryError\nmore\n", false],
+    ["a runtime without a rule", {}, 134, "JavaScript heap out of memory", false],
+  ])("%s → %p", (_, runtime, code, tail, expected) => {
+    expect(runtimeOutOfMemory(runtime, code, tail)).toBe(expected);
   });
 });

@@ -1,8 +1,15 @@
 import type { ExecutionResult, KillReason, Phase } from "../../protocol/execution";
+import type { Runtime } from "../../runtimes/registry";
 import type { PreparedExecution } from "../prepare";
 import type { ExitReport } from "../supervisor/protocol";
 import type { OutputStreams } from "./output-streams";
 import type { PhaseClock } from "./phase-clock";
+
+/** The runtime stopped itself for want of memory (V8's heap limit, Python's MemoryError). Pure. */
+export function runtimeOutOfMemory(runtime: Pick<Runtime, "outOfMemory">, exitCode: number, stderrTail: string): boolean {
+  const oom = runtime.outOfMemory;
+  return Boolean(oom && oom.exitCodes.includes(exitCode) && new RegExp(oom.stderr).test(stderrTail));
+}
 
 /** Why the engine stopped the program, if it did. Pure. */
 export function killReasonOf(report: Pick<ExitReport, "reason" | "oomKilled" | "pidsLimitHit">, truncated: boolean): KillReason | null {
@@ -64,7 +71,8 @@ export function executionResult(parts: ResultParts): ExecutionResult {
   const { prepared, report, streams } = parts;
   const truncated = Boolean(streams && (streams.stdout.truncated || streams.stderr.truncated));
   const timedOut = parts.timeoutPhase !== undefined || report.reason === "timeout";
-  const killReason = timedOut ? "timeout" : killReasonOf(report, truncated);
+  const ranOutOfMemory = Boolean(streams) && runtimeOutOfMemory(prepared.runtime, report.exitCode, streams!.stderr.tail);
+  const killReason = timedOut ? "timeout" : (killReasonOf(report, truncated) ?? (ranOutOfMemory ? "memory-limit" : null));
   return {
     executionId: prepared.executionId,
     runtime: prepared.runtime.name,

@@ -17,7 +17,11 @@ export interface OutputStreamOptions {
  * Order: mask, then decode, then cap, so a secret at the cap is never half shown and a
  * multibyte character is never cut.
  */
+/** How much of the end of a stream `tail` keeps. */
+const TAIL_CHARS = 16 * 1024;
+
 export class OutputStream {
+  private lastText = "";
   private readonly masker;
   private readonly decoder = new TextDecoder("utf-8", { fatal: false });
   private readonly parts: string[] = [];
@@ -56,6 +60,11 @@ export class OutputStream {
     return this.emitted;
   }
 
+  /** The last few KiB passed on, kept in every mode (a runtime's fatal message is at the end). */
+  get tail(): string {
+    return this.lastText;
+  }
+
   private emit(text: string): void {
     if (!text || this.done) return;
     const room = this.options.maxBytes - this.emitted;
@@ -72,6 +81,7 @@ export class OutputStream {
     }
     if (!out) return;
     this.emitted += size;
+    this.lastText = (this.lastText + out).slice(-TAIL_CHARS);
     if (this.options.collect) this.parts.push(out);
     this.options.onText?.(out);
   }

@@ -12,6 +12,7 @@ import {
   Isol8Error,
   RequestError,
   SandboxError,
+  SessionLostError,
 } from "../errors";
 import { createKeyCheck, principalOf } from "./auth";
 import { errorResponse, HttpError, json, readJson } from "./http";
@@ -58,10 +59,11 @@ function failureResponse(error: unknown, log: (line: string) => void): Response 
   if (error instanceof ConflictError) return json(409, { error: error.message });
   if (error instanceof DockerUnavailableError) {
     log(formatError(error));
-    return json(503, { error: "container runtime unavailable", retryable: true });
+    return json(503, { error: "container runtime unavailable", retryable: true }, { "retry-after": "2" });
   }
   if (error instanceof ImageError) return json(503, { error: `runtime image unavailable: ${error.message}`, retryable: true });
-  if (error instanceof SandboxError) return json(503, { error: "sandbox terminated", retryable: true });
+  if (error instanceof SessionLostError) return json(410, { error: formatError(error) });
+  if (error instanceof SandboxError) return json(503, { error: "sandbox terminated", retryable: true }, { "retry-after": "1" });
   if (error instanceof Isol8Error) return json(500, { error: error.message });
   log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   return json(500, { error: "internal error" });

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline/promises";
 import type { Isol8Config } from "../config/schema";
 import { createDockerClient, type DockerClient } from "../engine/docker";
 import { DockerIsol8 } from "../engine/engine";
+import { DockerUnavailableError, formatError } from "../errors";
 import { RUNTIME_NAMES } from "../runtimes/registry";
 import { findContainers, sweepContainers } from "../engine/cleanup";
 import { removeImages } from "../engine/images/remove-images";
@@ -51,17 +52,37 @@ async function askForOtherPort(port: number): Promise<boolean> {
   return !/^n(o)?$/i.test(answer.trim());
 }
 
+/**
+ * Starts the engine as soon as Docker answers: at once when it does, else retrying with backoff
+ * (one attempt per 2 s at first, at most every 30 s), then warms the default runtime.
+ */
+async function connectToDocker(engine: DockerIsol8, log: (line: string) => void, stopped = () => false): Promise<void> {
+  for (let delay = 2_000; !stopped(); delay = Math.min(delay * 2, 30_000)) {
+    try {
+      await engine.start();
+      break;
+    } catch (error) {
+      if (!(error instanceof DockerUnavailableError)) throw error;
+      log(`${formatError(error).split("\n")[0]}; serving degraded (executions get 503), trying again in ${delay / 1000} s`);
+      await Bun.sleep(delay);
+    }
+  }
+  // Warm the default runtime in the background; requests never wait for it.
+  void engine.start({ prewarm: ["python"] }).catch((error) => log(`prewarm failed: ${(error as Error).message}`));
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config, log } = options;
   const docker = options.docker ?? createDockerClient();
   const owner = `${SERVER_OWNER_PREFIX}${randomUUID().slice(0, 12)}`;
   const engineOptions = { config, docker, owner, log, ...(options.scope ? { scope: options.scope } : {}) };
   const engine = new DockerIsol8(engineOptions);
-  // start() also removes the containers of isol8 processes that are gone (a killed server's
-  // pooled and session containers among them), identified by pid, start time and boot.
-  await engine.start();
-  // Warm the default runtime in the background; requests never wait for it.
-  void engine.start({ prewarm: ["python"] }).catch((error) => log(`prewarm failed: ${(error as Error).message}`));
+  // Serve even when Docker cannot be reached yet (degraded: execution routes answer 503 with
+  // Retry-After); keep trying in the background and warm the pool once it answers. start()
+  // also removes the containers of isol8 processes that are gone (a killed server's pooled and
+  // session containers among them), identified by pid, start time and boot.
+  let shuttingDown = false;
+  void connectToDocker(engine, log, () => shuttingDown).catch((error) => log(`cannot start the engine: ${formatError(error)}`));
 
   const sessions = new SessionManager(() => new DockerIsol8({ ...engineOptions, mode: "persistent" }), {
     maxSessions: config.server.maxSessions,
@@ -115,6 +136,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url,
     shutdown(reason) {
       stopping ??= (async () => {
+        shuttingDown = true;
         log(`${reason}: no new requests; waiting for ${slots.inFlight} in-flight execution(s)`);
         app.close();
         clearInterval(pruner);

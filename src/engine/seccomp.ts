@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { SECCOMP_STRICT_PROFILE } from "../assets";
 import type { Isol8Config } from "../config/schema";
-import { Isol8Error } from "../errors";
+import { ConfigError } from "../errors";
 import type { SeccompSetting } from "./container-options";
 
 /** Architectures whose system calls run on a 64-bit kernel beside the native ones. */
@@ -29,7 +29,7 @@ export function resolveSeccomp(security: Isol8Config["security"]): SeccompSettin
   if (security.seccomp === "strict") return { mode: "strict", profile: SECCOMP_STRICT_PROFILE };
   const path = security.customProfilePath;
   if (!path) {
-    throw new Isol8Error(
+    throw new ConfigError(
       'Cannot load the custom seccomp profile: security.customProfilePath is not set',
       'set security.customProfilePath, or use security.seccomp "strict"',
     );
@@ -38,23 +38,23 @@ export function resolveSeccomp(security: Isol8Config["security"]): SeccompSettin
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new Isol8Error(`Cannot load seccomp profile "${path}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new ConfigError(`Cannot load seccomp profile "${path}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   let profile: { defaultAction?: unknown; syscalls?: unknown; architectures?: unknown; archMap?: unknown };
   try {
     profile = JSON.parse(text);
   } catch (error) {
-    throw new Isol8Error(`Cannot load seccomp profile "${path}": invalid JSON: ${(error as Error).message}`);
+    throw new ConfigError(`Cannot load seccomp profile "${path}": invalid JSON: ${(error as Error).message}`);
   }
   if (typeof profile !== "object" || profile === null || typeof profile.defaultAction !== "string") {
-    throw new Isol8Error(`Cannot load seccomp profile "${path}": "defaultAction" is missing`, "see Docker's seccomp profile format");
+    throw new ConfigError(`Cannot load seccomp profile "${path}": "defaultAction" is missing`, "see Docker's seccomp profile format");
   }
   if (profile.syscalls !== undefined && !Array.isArray(profile.syscalls)) {
-    throw new Isol8Error(`Cannot load seccomp profile "${path}": "syscalls" must be an array`);
+    throw new ConfigError(`Cannot load seccomp profile "${path}": "syscalls" must be an array`);
   }
   const foreign = foreignArchitectures(profile);
   if (foreign.length) {
-    throw new Isol8Error(
+    throw new ConfigError(
       `Cannot load seccomp profile "${path}": it admits 32-bit system calls (${foreign.join(", ")})`,
       "remove them from architectures/subArchitectures: a 32-bit socketcall passes its arguments in memory, out of the filter's sight",
     );

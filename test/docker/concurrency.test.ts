@@ -20,10 +20,12 @@ describe("concurrency", () => {
     const code = (token: string) =>
       [
         "import sys, time",
+        "began = time.time()",
         `for i in range(${LINES}):`,
         `    print("${token}", flush=True)`,
-        `    if i == ${LINES / 2}: time.sleep(0.05)`,
+        `    if i == ${LINES / 2}: time.sleep(0.3)`,
         `print("${token}", file=sys.stderr)`,
+        `print(f"span {began} {time.time()}", file=sys.stderr)`,
       ].join("\n");
     // Half collected, half streamed: both paths run side by side.
     const runs = tokens.map(async (token, i) => {
@@ -38,13 +40,24 @@ describe("concurrency", () => {
     const results = await Promise.all(runs);
 
     expect(results).toHaveLength(20);
+    const spans: [number, number][] = [];
     for (const r of results) {
       expect(r.exitCode).toBe(0);
       expect(r.timedOut).toBe(false);
       expect(r.stdout).toBe(`${r.token}\n`.repeat(LINES));
-      expect(r.stderr).toBe(`${r.token}\n`);
+      const [line, span] = r.stderr.trimEnd().split("\n");
+      expect(line).toBe(r.token);
+      const [, began, ended] = span!.split(" ").map(Number);
+      spans.push([began!, ended!]);
     }
     expect(new Set(results.map((r) => r.executionId)).size).toBe(20);
+    // What the limit is about: programs really ran side by side, but never more than 4 at once.
+    const edges = spans.flatMap(([a, b]) => [[a, 1] as const, [b, -1] as const]).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    let running = 0;
+    let most = 0;
+    for (const [, step] of edges) most = Math.max(most, (running += step));
+    expect(most).toBeGreaterThanOrEqual(2);
+    expect(most).toBeLessThanOrEqual(4);
   }, 180_000);
 
   test("the engine still works after a burst (no slot leaked by the semaphore)", async () => {

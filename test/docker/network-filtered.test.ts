@@ -11,6 +11,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import type { Isol8ConfigInput } from "../../src/config/schema";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import type { ExecutionRequest } from "../../src/protocol/execution";
+import { ConflictError } from "../../src/errors";
+import { rejection } from "./execution-helpers";
 import { testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";
 import { type HttpSink, hostBridgeAddress, PY_HTTP, shown, startHttpSink } from "./network-sinks";
@@ -319,30 +321,21 @@ except OSError as e:
   // The session's container is created by its first request. A later request for the
   // filtered network must be refused or filtered: never run with the host network, never
   // silently without the proxy.
-  test("a filtered execution never runs with the host network of the session's first execution", async () => {
+  test("a filtered execution never runs with the host network of the session's first execution: ConflictError, nothing runs", async () => {
     const session = openSession();
     await session.execute({ runtime: "python", network: "host", code: "print('first')" });
     // Only the direct connect: with the host network, the proxy variables would point at this host.
-    const outcome = await py(session, direct(), { allow: ["sink\\.test"], logNetwork: true }).catch((error: Error) => error);
+    const error = await rejection(py(session, direct(), { allow: ["sink\\.test"], logNetwork: true }));
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toStartWith('Cannot switch network from "host" to "filtered"');
     expect(sink.connections).toBe(0);
-    if (!(outcome instanceof Error)) {
-      expect(shown(outcome.stdout).direct).not.toBe("CONNECTED");
-      expect(outcome.networkLogs).toBeDefined();
-    }
   });
 
-  test("a filtered execution after a network-none first execution is refused or filtered, never silently offline", async () => {
+  test("a filtered execution after a network-none first execution is refused (ConflictError), never silently offline", async () => {
     const session = openSession();
     await session.execute({ runtime: "python", code: "print('first')" });
-    const outcome = await py(session, `${direct()}\n${proxied()}`, { allow: ["sink\\.test"], logNetwork: true }).catch(
-      (error: Error) => error,
-    );
-    if (outcome instanceof Error) {
-      expect(outcome.message).toContain("network");
-    } else {
-      expect(shown(outcome.stdout)).toMatchObject({ proxied: [200, `sink sink.test:${sink.port} /persistent`] });
-      expect(shown(outcome.stdout).direct).not.toBe("CONNECTED");
-      expect(outcome.networkLogs).toBeDefined();
-    }
+    const error = await rejection(py(session, `${direct()}\n${proxied()}`, { allow: ["sink\\.test"], logNetwork: true }));
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toStartWith('Cannot switch network from "none" to "filtered"');
   });
 });

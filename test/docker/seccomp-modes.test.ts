@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DockerIsol8 } from "../../src/engine/engine";
-import { Isol8Error } from "../../src/errors";
+import { ConfigError, ConflictError, Isol8Error } from "../../src/errors";
 import { ROOT, testEngine } from "../helpers";
 import { countingDocker, rejection } from "./execution-helpers";
 import { ownedContainers } from "./owned-containers";
@@ -98,11 +98,11 @@ describe("a profile that cannot be loaded fails the run, before any container wo
     ["no defaultAction", () => noDefault, `Cannot load seccomp profile "${noDefault}": "defaultAction" is missing`],
   ];
 
-  test.each(cases)("%s: the config's custom profile fails every execution with an Isol8Error", async (_, path, message) => {
+  test.each(cases)("%s: the config's custom profile fails every execution with a ConfigError", async (_, path, message) => {
     const counting = countingDocker();
     const engine = engineWith({ docker: counting.docker, config: { security: { seccomp: "custom", customProfilePath: path() } } });
     const error = await rejection(engine.execute({ runtime: "python", code: "print('ran')" }));
-    expect(error).toBeInstanceOf(Isol8Error);
+    expect(error).toBeInstanceOf(ConfigError); // not just any isol8 failure (Docker unavailable is one too)
     expect(error.message.startsWith(message)).toBe(true);
     expect(counting.created()).toBe(0);
   });
@@ -113,15 +113,15 @@ describe("a profile that cannot be loaded fails the run, before any container wo
     const error = await rejection(
       engine.execute({ runtime: "python", code: "print('ran')", security: { seccomp: "custom", customProfilePath: missing } }),
     );
-    expect(error).toBeInstanceOf(Isol8Error);
+    expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toBe(`Cannot load seccomp profile "${missing}": ENOENT`);
     expect(counting.created()).toBe(0);
   });
 
-  test("custom without customProfilePath is an Isol8Error with a hint", async () => {
+  test("custom without customProfilePath is a ConfigError with a hint", async () => {
     const engine = engineWith({ config: { security: { seccomp: "custom" } } });
     const error = await rejection(engine.execute({ runtime: "python", code: "print('ran')" }));
-    expect(error).toBeInstanceOf(Isol8Error);
+    expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain("security.customProfilePath is not set");
     expect((error as Isol8Error).hint).toContain("strict");
   });
@@ -149,14 +149,14 @@ describe("unconfined", () => {
 describe("a persistent container", () => {
   // The container is created by the session's first request; a later request asking for a
   // stricter profile must be refused or get it, never run under the first one's.
-  test("a strict request after an unconfined first execution is refused or runs with a filter, never unconfined", async () => {
+  test("a strict request after an unconfined first execution is refused (ConflictError), never run unconfined", async () => {
     const session = engineWith({ mode: "persistent" });
     const probe = "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('Seccomp:')][0])";
     const first = await session.execute({ runtime: "python", code: probe, security: { seccomp: "unconfined" } });
     expect(first.stdout).toBe("0\n");
-    const outcome = await session.execute({ runtime: "python", code: probe, security: { seccomp: "strict" } }).catch((error: Error) => error);
-    if (outcome instanceof Error) expect(outcome).toBeInstanceOf(Isol8Error);
-    else expect(outcome.stdout).toBe("2\n");
+    const error = await rejection(session.execute({ runtime: "python", code: probe, security: { seccomp: "strict" } }));
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toStartWith('Cannot switch seccomp from "unconfined" to "strict"');
   });
 
   test("twin: strict first, strict again runs filtered in the same container", async () => {

@@ -1,14 +1,16 @@
-// Prints "N passed, N failed, N skipped" counted from a JUnit XML report (bun test
+// Prints "N passed, N failed, N skipped" counted from JUnit XML reports (bun test
 // --reporter=junit). A test file that failed to load (a syntax or import error) has no
-// <testsuite> in the report at all: every *.test.ts file under the given roots that is missing
-// from the report counts as one failure, named on stderr.
-// Usage: node .ci/count-junit.mjs <report.xml> [root ...]   (roots default: src test)
+// <testsuite> in any report: every *.test.ts (and *.chaos.ts) file under the roots that is
+// missing from the reports counts as one failure, named on stderr.
+// Usage: node .ci/count-junit.mjs <report.xml>... [root ...]   (roots default: src test)
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
-const [report, ...given] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const reports = args.filter((a) => a.endsWith(".xml"));
+const given = args.filter((a) => !a.endsWith(".xml"));
 const roots = given.length ? given : ["src", "test"];
-const xml = readFileSync(report, "utf8");
+const xml = reports.map((file) => readFileSync(file, "utf8")).join("\n");
 
 let passed = 0;
 let failed = 0;
@@ -32,7 +34,7 @@ function testFiles(dir) {
     if (name === "node_modules" || name.startsWith(".")) return [];
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return testFiles(path);
-    return /\.test\.[cm]?[jt]sx?$/.test(name) ? [relative(".", path)] : [];
+    return /\.(test|chaos)\.[cm]?[jt]sx?$/.test(name) ? [relative(".", path)] : [];
   });
 }
 for (const file of roots.flatMap(testFiles)) {

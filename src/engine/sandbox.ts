@@ -1,3 +1,4 @@
+import { SandboxError } from "../errors";
 import { removeWithRetries } from "./cleanup";
 import type { DockerClient } from "./docker";
 import { type SandboxAttachments, type SandboxSpec, toContainerOptions } from "./container-options";
@@ -41,28 +42,9 @@ export class Sandbox implements AsyncDisposable {
     return this.disposed;
   }
 
-  /**
-   * What became of a container whose channel broke, in words: removed from outside isol8,
-   * killed by the memory limit, stopped with an exit code, or still running with a supervisor
-   * that no longer answers. Never throws.
-   */
-  async whatHappened(): Promise<string> {
-    const removed = "it was removed from outside isol8 (docker rm, or an isol8 cleanup --all by another process)";
-    try {
-      let info = await this.docker.inspectContainer(this.id);
-      // `docker rm -f` kills first: right after the kill the container may still be listed.
-      if (info && !info.State?.Running) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        info = await this.docker.inspectContainer(this.id);
-      }
-      if (!info || info.State?.Status === "removing" || info.State?.Dead) return removed;
-      if (info.State?.OOMKilled) return "it was killed by the memory limit";
-      if (info.State?.Paused) return "it is frozen (docker pause)";
-      if (info.State?.Running) return "its supervisor stopped answering";
-      return `it stopped (exit code ${info.State?.ExitCode ?? "unknown"}: killed or its supervisor died)`;
-    } catch {
-      return "Docker cannot say what became of it";
-    }
+  /** What became of this container, in words (see whatBecameOf). */
+  whatHappened(): Promise<string> {
+    return whatBecameOf(this.docker, this.id);
   }
 
   /** Detaches, leaving the container running for inspection (`isol8 run --persist`). */
@@ -74,6 +56,30 @@ export class Sandbox implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.dispose();
+  }
+}
+
+/**
+ * What became of a container whose channel broke, in words: removed from outside isol8,
+ * killed by the memory limit, frozen, stopped with an exit code, or still running with a
+ * supervisor that no longer answers. Never throws.
+ */
+export async function whatBecameOf(docker: DockerClient, id: string): Promise<string> {
+  const removed = "it was removed from outside isol8 (docker rm, or an isol8 cleanup --all by another process)";
+  try {
+    let info = await docker.inspectContainer(id);
+    // `docker rm -f` kills first: right after the kill the container may still be listed.
+    if (info && !info.State?.Running) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      info = await docker.inspectContainer(id);
+    }
+    if (!info || info.State?.Status === "removing" || info.State?.Dead) return removed;
+    if (info.State?.OOMKilled) return "it was killed by the memory limit";
+    if (info.State?.Paused) return "it is frozen (docker pause)";
+    if (info.State?.Running) return "its supervisor stopped answering";
+    return `it stopped (exit code ${info.State?.ExitCode ?? "unknown"}: killed or its supervisor died)`;
+  } catch {
+    return "Docker cannot say what became of it";
   }
 }
 
@@ -113,8 +119,12 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
     log(`container ${id.slice(0, 12)} ready`);
     return new Sandbox(id, channel, key, docker, proxy);
   } catch (error) {
+    // Gone while starting (removed, killed): say so rather than pass on Docker's 404 or a closed stream.
+    const lost = error instanceof SandboxError || (error as { status?: number }).status === 404;
+    const why = lost ? await whatBecameOf(docker, id) : null;
     await docker.remove(id).catch(() => {});
     await proxy?.close();
+    if (why) throw new SandboxError(`Cannot start container "${id.slice(0, 12)}": ${why}`, "run it again");
     throw error;
   }
 }

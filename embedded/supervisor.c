@@ -9,8 +9,8 @@
  *
  * Frames in both directions: [u8 type][u32 big-endian length][payload].
  *   engine -> supervisor
- *     'W' write file   [u32 mode][u16 len][relpath][content]        -> 'w' status text
- *     'G' read file    [u32 max][relpath]                           -> 'g' [u8 ok][content|error]
+ *     'W' write file   [u32 mode][u16 len][relpath][content]        -> 'w' "ok" | "<reason>: <detail>"
+ *     'G' read file    [u32 max][relpath]                           -> 'g' [u8 1][content] | [u8 0]<reason>: <detail>
  *     'X' execute      TLV list [u8 key][u32 len][value]            -> 'S', '1'/'2'..., 'E'
  *     'K' abort the running execution (only while one runs)
  *     'C' clean + verify (processes, /sandbox, /tmp, /dev/shm, IPC) -> 'c' status text
@@ -18,6 +18,11 @@
  *     'H' hold: keep running after the engine detaches (for inspection)
  *   supervisor -> engine
  *     'R' ready, '1' stdout bytes, '2' stderr bytes, 'E' exit report (key=value lines)
+ *
+ * File reasons (a refused 'W' or 'G'): not-found, outside-sandbox, symlink, not-regular-file,
+ * permission-denied, too-large, invalid-path, io. File work never blocks: nothing but a regular
+ * file is ever opened for reading or writing, every open is non-blocking, and a symlink is
+ * never written through.
  *
  * Process tree of one execution: supervisor -> runner (child subreaper, collects the
  * execution's rusage) -> user program (own session). Orphans re-parent to the runner, so
@@ -214,9 +219,51 @@ static long openat2_(int dirfd, const char *path, int flags, mode_t mode, uint64
 
 static int sandbox_root_fd = -1;
 
-static const char *path_error(int err) {
-  if (err == EXDEV || err == ELOOP) return "path escapes /sandbox";
-  return strerror(err);
+/* A refused file operation: a reason token the engine maps to its error (see the header), and a
+ * detail for people. */
+struct refusal {
+  const char *reason;
+  char detail[200];
+};
+
+static int refuse(struct refusal *why, const char *reason, const char *detail) {
+  why->reason = reason;
+  snprintf(why->detail, sizeof why->detail, "%s", detail);
+  return -1;
+}
+
+static const char *kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "is a directory";
+  if (S_ISFIFO(mode)) return "is a FIFO";
+  if (S_ISSOCK(mode)) return "is a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "is a device";
+  if (S_ISLNK(mode)) return "is a symbolic link";
+  return "is not a regular file";
+}
+
+/* errno of a failed open/write beneath /sandbox -> refusal. */
+static int refuse_errno(struct refusal *why, int err, int writing) {
+  switch (err) {
+    case ENOENT: return refuse(why, "not-found", "no such file or directory");
+    case ENOTDIR:
+      return writing ? refuse(why, "not-regular-file", "a parent is not a directory")
+                     : refuse(why, "not-found", "no such file (a parent is not a directory)");
+    case EXDEV: return refuse(why, "outside-sandbox", "the path leaves /sandbox (through \"..\" or a symbolic link)");
+    case ELOOP: return refuse(why, "symlink", writing ? "is a symbolic link: files are never written through one" : "too many levels of symbolic links");
+    case EISDIR: return refuse(why, "not-regular-file", "is a directory");
+    case ENXIO: case ENODEV: return refuse(why, "not-regular-file", "is a socket, FIFO or device");
+    case EACCES: case EPERM: return refuse(why, "permission-denied", "permission denied for the sandbox user");
+    case ENOSPC: case EDQUOT: case EFBIG: return refuse(why, "too-large", "no space left in /sandbox");
+    case ENAMETOOLONG: return refuse(why, "invalid-path", "a name or the path is too long");
+    default: return refuse(why, "io", strerror(err));
+  }
+}
+
+/* Names the engine already refuses; checked again so the supervisor never depends on it. */
+static int bad_path(const char *path) {
+  for (const unsigned char *c = (const unsigned char *)path; *c; c++)
+    if (*c < 0x20 || *c == 0x7f) return 1;
+  return path[0] == 0 || path[0] == '/';
 }
 
 /* Creates every missing parent directory of relpath, each resolved beneath /sandbox. */
@@ -254,22 +301,45 @@ static int make_parents(const char *relpath) {
   return 0;
 }
 
-/* Writes a file beneath /sandbox as the sandbox user (parents created). Returns 0 or an errno. */
-static int write_beneath(const char *path, mode_t mode, const unsigned char *content, size_t clen) {
-  as_sandbox();
-  int err = make_parents(path);
-  if (!err) {
-    long fd = openat2_(sandbox_root_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode, BENEATH);
-    if (fd < 0) {
-      err = errno;
-    } else {
-      if (write_all((int)fd, content, clen) < 0) err = errno;
-      if (!err && fchmod((int)fd, mode) < 0) err = errno;
-      close((int)fd);
-    }
-  }
-  as_root();
+/* What is at path now, without following a final symlink and without opening it for I/O:
+ * 0 and *st filled, or an errno (ENOENT when nothing is there). */
+static int probe_beneath(const char *path, int follow, struct stat *st) {
+  long fd = openat2_(sandbox_root_fd, path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0, BENEATH);
+  if (fd < 0) return errno;
+  int err = fstat((int)fd, st) < 0 ? errno : 0;
+  close((int)fd);
   return err;
+}
+
+static int write_as_sandbox(const char *path, mode_t mode, const unsigned char *content, size_t clen, struct refusal *why) {
+  if (bad_path(path)) return refuse(why, "invalid-path", "empty, absolute or holding a control character");
+  int err = make_parents(path);
+  if (err) return refuse_errno(why, err, 1);
+  struct stat st;
+  err = probe_beneath(path, 0, &st);
+  if (!err && !S_ISREG(st.st_mode)) {
+    if (S_ISLNK(st.st_mode)) return refuse(why, "symlink", "is a symbolic link: files are never written through one");
+    return refuse(why, "not-regular-file", kind_of(st.st_mode));
+  }
+  if (err && err != ENOENT) return refuse_errno(why, err, 1);
+  /* O_NONBLOCK: should a FIFO appear in between, opening it can never wait for a reader. */
+  long fd = openat2_(sandbox_root_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                     mode, BENEATH);
+  if (fd < 0) return refuse_errno(why, errno, 1);
+  int rc = 0;
+  if (fstat((int)fd, &st) < 0) rc = refuse_errno(why, errno, 1);
+  else if (!S_ISREG(st.st_mode)) rc = refuse(why, "not-regular-file", kind_of(st.st_mode));
+  else if (write_all((int)fd, content, clen) < 0 || fchmod((int)fd, mode) < 0) rc = refuse_errno(why, errno, 1);
+  close((int)fd);
+  return rc;
+}
+
+/* Writes a regular file beneath /sandbox as the sandbox user (parents created). 0, or -1 and why. */
+static int write_beneath(const char *path, mode_t mode, const unsigned char *content, size_t clen, struct refusal *why) {
+  as_sandbox();
+  int rc = write_as_sandbox(path, mode & 0777, content, clen, why);
+  as_root();
+  return rc;
 }
 
 /* Parses [u32 mode][u16 len][relpath][content]. Returns 0 on success. */
@@ -292,46 +362,67 @@ static void handle_write(unsigned char *p, uint32_t len) {
   unsigned char *content;
   size_t clen;
   if (parse_file(p, len, path, &mode, &content, &clen) < 0) {
-    send_text('w', "error: malformed write frame");
+    send_text('w', "invalid-path: malformed write frame");
     return;
   }
-  int err = write_beneath(path, mode, content, clen);
-  if (err) send_text('w', "error: %s: %s", path, path_error(err));
+  struct refusal why;
+  if (write_beneath(path, mode, content, clen, &why) < 0) send_text('w', "%s: %s", why.reason, why.detail);
   else send_text('w', "ok");
 }
 
+static void send_read_refusal(const struct refusal *why) {
+  char msg[256];
+  int n = snprintf(msg, sizeof msg, "%c%s: %s", 0, why->reason, why->detail);
+  if (n >= (int)sizeof msg) n = sizeof msg - 1;
+  send_frame('g', msg, (uint32_t)n);
+}
+
+/* Opens a regular file beneath /sandbox for reading (symlinks inside /sandbox are followed):
+ * anything else is refused before it is opened for I/O, so nothing can block or have side
+ * effects. Returns the fd, or -1 and why. */
+static int open_regular(const char *path, uint32_t max, struct stat *st, struct refusal *why) {
+  if (bad_path(path)) return refuse(why, "invalid-path", "empty, absolute or holding a control character");
+  int err = probe_beneath(path, 1, st);
+  if (err) return refuse_errno(why, err, 0);
+  if (!S_ISREG(st->st_mode)) return refuse(why, "not-regular-file", kind_of(st->st_mode));
+  long fd = openat2_(sandbox_root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0, BENEATH);
+  if (fd < 0) return refuse_errno(why, errno, 0);
+  if (fstat((int)fd, st) < 0 || !S_ISREG(st->st_mode)) {
+    close((int)fd);
+    return refuse(why, "not-regular-file", "is not a regular file");
+  }
+  if ((uint64_t)st->st_size > max) {
+    close((int)fd);
+    char detail[120];
+    snprintf(detail, sizeof detail, "is %lld bytes, over the %u byte limit", (long long)st->st_size, max);
+    return refuse(why, "too-large", detail);
+  }
+  return (int)fd;
+}
+
 static void handle_read(unsigned char *p, uint32_t len) {
+  struct refusal why;
   if (len < 5 || len - 4 >= 4096) {
-    static const char bad[] = "\0malformed read frame";
-    send_frame('g', bad, sizeof bad - 1);
+    refuse(&why, "invalid-path", "malformed read frame");
+    send_read_refusal(&why);
     return;
   }
   uint32_t max = rd32(p);
   char path[4096];
   memcpy(path, p + 4, len - 4);
   path[len - 4] = 0;
+  if (memchr(path, 0, len - 4)) {
+    refuse(&why, "invalid-path", "holds a NUL byte");
+    send_read_refusal(&why);
+    return;
+  }
 
-  as_sandbox();
-  long fd = openat2_(sandbox_root_fd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0, BENEATH);
-  int err = fd < 0 ? errno : 0;
-  as_root();
-  char msg[512];
-  if (err) {
-    int n = snprintf(msg, sizeof msg, "%c%s", 0, path_error(err));
-    send_frame('g', msg, (uint32_t)n);
-    return;
-  }
   struct stat st;
-  if (fstat((int)fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    close((int)fd);
-    int n = snprintf(msg, sizeof msg, "%cnot a regular file", 0);
-    send_frame('g', msg, (uint32_t)n);
-    return;
-  }
-  if ((uint64_t)st.st_size > max) {
-    close((int)fd);
-    int n = snprintf(msg, sizeof msg, "%cfile is %lld bytes, over the %u byte limit", 0, (long long)st.st_size, max);
-    send_frame('g', msg, (uint32_t)n);
+  as_sandbox();
+  int fd = open_regular(path, max, &st, &why);
+  as_root();
+  if (fd < 0) {
+    send_read_refusal(&why);
     return;
   }
   size_t cap = (size_t)st.st_size + 1;
@@ -340,13 +431,13 @@ static void handle_read(unsigned char *p, uint32_t len) {
   buf[0] = 1;
   size_t got = 0;
   for (;;) {
-    ssize_t n = read((int)fd, buf + 1 + got, cap - got);
+    ssize_t n = read(fd, buf + 1 + got, cap - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += (size_t)n;
     if (got >= cap) break;
   }
-  close((int)fd);
+  close(fd);
   if (got > max) got = max; /* grew while reading: keep the limit */
   send_frame('g', buf, (uint32_t)(got + 1));
   free(buf);
@@ -785,10 +876,10 @@ static void handle_execute(unsigned char *p, uint32_t len) {
     mode_t mode;
     unsigned char *content;
     size_t clen;
-    int err = parse_file(s.files[i], s.file_lens[i], path, &mode, &content, &clen) < 0 ? EINVAL
-              : write_beneath(path, mode, content, clen);
-    if (err) {
-      send_text('E', "error=cannot write /sandbox/%s: %s\n", path, path_error(err));
+    struct refusal why = {.reason = "invalid-path", .detail = "malformed file entry"};
+    if (parse_file(s.files[i], s.file_lens[i], path, &mode, &content, &clen) < 0 ||
+        write_beneath(path, mode, content, clen, &why) < 0) {
+      send_text('E', "error=cannot write /sandbox/%s: %s (%s)\n", path, why.detail, why.reason);
       free_spec(&s);
       return;
     }

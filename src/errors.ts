@@ -75,11 +75,13 @@ export type FileErrorReason =
   | "outside-sandbox"
   | "not-regular-file"
   | "symlink"
+  | "permission-denied"
   | "too-large";
 
 /**
  * A file operation refused for what is at the path (missing, a symlink out of /sandbox, a
- * FIFO or device, a symlink where a file is written, over the size limit). The caller's
+ * FIFO or device, a symlink where a file is written, no permission for the sandbox user,
+ * over the size limit). The caller's
  * problem, never the sandbox's: a server answers 4xx, never a retryable 5xx.
  */
 export class FileError extends Isol8Error {

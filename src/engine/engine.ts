@@ -3,7 +3,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../config/load";
 import type { Isol8Config, Isol8ConfigInput } from "../config/schema";
-import { ConfigError, formatError, Isol8Error, SandboxError, SessionLostError } from "../errors";
+import { ConfigError, FileError, formatError, Isol8Error, SandboxError, SessionLostError } from "../errors";
 import { createRuntimeRegistry, type RuntimeRegistry } from "../runtimes/registry";
 import { type AuditIo, type AuditLog, createAuditLog } from "./audit/audit-log";
 import type { AuditContext } from "./audit/audit-record";
@@ -26,6 +26,7 @@ import { MAX_FILE_BYTES, onBakedImage, type PreparedExecution, prepareExecution 
 import { findBakedImage } from "./images/baked-images";
 import { removeImages } from "./images/remove-images";
 import { toSandboxPath } from "./paths";
+import { fileOperationError } from "./supervisor/file-errors";
 import type { RuntimeName } from "../runtimes/registry";
 import type { SandboxSpec } from "./container-options";
 import { type ExecutionRequest, validateRequest } from "../protocol/execution";
@@ -227,19 +228,30 @@ export class DockerIsol8 implements Isol8 {
     return this.pool?.stats() ?? null;
   }
 
-  /** Writes a file into the persistent container (created on demand). Paths are confined to /sandbox. */
+  /**
+   * Writes a regular file into the persistent container (created on demand). A bad path throws
+   * RequestError; a refusal for what is at the path throws FileError with its `reason`: a
+   * symlink is never written through (`symlink`), a FIFO, socket or directory never opened
+   * (`not-regular-file`), over the size limit or out of space is `too-large`.
+   */
   async putFile(path: string, content: string | Uint8Array): Promise<void> {
     const relative = toSandboxPath(path);
     const data = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content);
-    if (data.length > MAX_FILE_BYTES) throw new Isol8Error(`Cannot write "${path}": ${data.length} bytes is over the ${MAX_FILE_BYTES} byte limit`);
+    if (data.length > MAX_FILE_BYTES) {
+      throw new FileError("too-large", `Cannot write "${path}": ${data.length} bytes is over the ${MAX_FILE_BYTES} byte limit`);
+    }
     await this.inSession("putFile", (sandbox) => sandbox.channel.writeFile(relative, data));
   }
 
-  /** Reads a file from the persistent container. Paths are confined to /sandbox; symlinks out are refused. */
+  /**
+   * Reads a regular file from the persistent container. A bad path throws RequestError; a
+   * refusal throws FileError with its `reason` (`not-found`, `outside-sandbox` for a symlink
+   * leading out, `not-regular-file` for a FIFO, socket, device or directory, `too-large`).
+   */
   async getFile(path: string): Promise<Buffer> {
     const relative = toSandboxPath(path);
     const read = await this.inSession("getFile", (sandbox) => sandbox.channel.readFile(relative, MAX_FILE_BYTES));
-    if (!read.ok) throw new Isol8Error(`Cannot read "${path}": ${read.error}`);
+    if (!read.ok) throw fileOperationError("read", relative, read.refusal);
     return read.content;
   }
 

@@ -70,9 +70,37 @@ describe("toSandboxPath refuses paths that leave /sandbox", () => {
   });
 
   test("a path of 4000 bytes or more is refused", () => {
-    expect(toSandboxPath("a".repeat(3999))).toHaveLength(3999);
-    expect(() => toSandboxPath("a".repeat(4000))).toThrow(RequestError);
-    expect(() => toSandboxPath("é".repeat(2000))).toThrow(RequestError);
+    const path = (bytes: number) => `${"abc/".repeat(Math.floor(bytes / 4))}${"x".repeat(bytes % 4)}`.replace(/\/$/, "z");
+    expect(toSandboxPath(path(3999))).toHaveLength(3999);
+    expect(() => toSandboxPath(path(4000))).toThrow(RequestError);
+    expect(() => toSandboxPath("é/".repeat(1333) + "éé")).toThrow(RequestError);
+  });
+
+  test("a name (path component) over 255 bytes is refused; 255 is accepted", () => {
+    expect(toSandboxPath("a".repeat(255))).toHaveLength(255);
+    expect(toSandboxPath(`d/${"a".repeat(255)}`)).toHaveLength(257);
+    expect(() => toSandboxPath("a".repeat(256))).toThrow("is 256 bytes");
+    expect(() => toSandboxPath(`/sandbox/${"a".repeat(256)}/f`)).toThrow(RequestError);
+    // bytes, not characters: 128 two-byte characters are 256 bytes
+    expect(() => toSandboxPath("é".repeat(128))).toThrow(RequestError);
+    expect(toSandboxPath("é".repeat(127))).toBe("é".repeat(127));
+  });
+
+  const controls: string[] = ["a\nb", "a\rb", "tab\there", "\x1b[31mred", "bell\x07", "del\x7f", "c1\u0085", "c1\u009b[0m", "dir\n/f"];
+  test.each(controls)("a control character is refused: %p", (input) => {
+    expect(() => toSandboxPath(input, "files")).toThrow(RequestError);
+    expect(() => toSandboxPath(input, "files")).toThrow("contains a control character");
+  });
+
+  test("text that is not valid Unicode (a lone surrogate) is refused", () => {
+    expect(() => toSandboxPath("a\ud800b")).toThrow("not valid Unicode");
+    expect(() => toSandboxPath("x\udfff")).toThrow(RequestError);
+  });
+
+  test("still works: printable non-ASCII names and emoji", () => {
+    expect(toSandboxPath("日本語/ファイル.txt")).toBe("日本語/ファイル.txt");
+    expect(toSandboxPath("🙂.txt")).toBe("🙂.txt");
+    expect(toSandboxPath("a b\u00a0c")).toBe("a b\u00a0c"); // no-break space is not a control character
   });
 
   test("a non-string is refused", () => {

@@ -9,16 +9,20 @@ import {
   encodeWrite,
   type ExecSpec,
   type ExitReport,
+  type FileRefusal,
   type Frame,
   parseExitReport,
+  parseFileRefusal,
 } from "./protocol";
+import { fileOperationError } from "./file-errors";
 
 export interface ExecHandlers {
   onStdout(chunk: Buffer): void;
   onStderr(chunk: Buffer): void;
 }
 
-export type ReadResult = { ok: true; content: Buffer } | { ok: false; error: string };
+/** A read file, or why it was refused (`error` is the refusal's detail). */
+export type ReadResult = { ok: true; content: Buffer } | { ok: false; refusal: FileRefusal; error: string };
 
 /** Extra time the supervisor gets past the program's timeout before it counts as hung. */
 const SUPERVISOR_GRACE_MS = 10_000;
@@ -61,18 +65,25 @@ export class SupervisorChannel {
     return this.failure !== null;
   }
 
+  /**
+   * Writes a regular file (parents created) as the sandbox user. A refusal for what is at the
+   * path throws FileError (a symlink is never written through; a FIFO, socket or directory is
+   * never opened for writing); only a failing sandbox throws SandboxError.
+   */
   async writeFile(relPath: string, content: Uint8Array, mode = 0o644): Promise<void> {
     const reply = await this.request<string>(encodeWrite(relPath, content, mode), 60_000, (frame, done) => {
       if (frame.type === "w") done.resolve(frame.payload.toString("utf8"));
     });
-    if (reply !== "ok") throw new SandboxError(`Cannot write "/sandbox/${relPath}": ${reply.replace(/^error: [^:]*: /, "")}`);
+    if (reply !== "ok") throw fileOperationError("write", relPath, parseFileRefusal(reply));
   }
 
+  /** Reads a regular file (symlinks inside /sandbox followed); anything else is a refusal, never a wait. */
   readFile(relPath: string, maxBytes: number): Promise<ReadResult> {
     return this.request<ReadResult>(encodeRead(relPath, maxBytes), 60_000, (frame, done) => {
       if (frame.type !== "g") return;
-      if (frame.payload[0] === 1) done.resolve({ ok: true, content: Buffer.from(frame.payload.subarray(1)) });
-      else done.resolve({ ok: false, error: frame.payload.subarray(1).toString("utf8") });
+      if (frame.payload[0] === 1) return done.resolve({ ok: true, content: Buffer.from(frame.payload.subarray(1)) });
+      const refusal = parseFileRefusal(frame.payload.subarray(1).toString("utf8"));
+      done.resolve({ ok: false, refusal, error: refusal.detail });
     });
   }
 

@@ -6,8 +6,10 @@ import {
   encodeFrame,
   encodeRead,
   encodeWrite,
+  FILE_REFUSALS,
   type Frame,
   parseExitReport,
+  parseFileRefusal,
   parseKeyValues,
 } from "./protocol";
 
@@ -326,5 +328,30 @@ describe("parseExitReport", () => {
     expect(report.oomKilled).toBe(false);
     expect(report.clean).toBe(false);
     expect(report.maxRssKb).toBe(0);
+  });
+});
+
+describe("parseFileRefusal", () => {
+  const cases: [string, { reason: string; detail: string }][] = [
+    ["not-found: no such file or directory", { reason: "not-found", detail: "no such file or directory" }],
+    ["outside-sandbox: the path leaves /sandbox", { reason: "outside-sandbox", detail: "the path leaves /sandbox" }],
+    ["symlink: is a symbolic link: files are never written through one", { reason: "symlink", detail: "is a symbolic link: files are never written through one" }],
+    ["not-regular-file: is a FIFO", { reason: "not-regular-file", detail: "is a FIFO" }],
+    ["permission-denied: permission denied for the sandbox user", { reason: "permission-denied", detail: "permission denied for the sandbox user" }],
+    ["too-large: is 9 bytes, over the 8 byte limit", { reason: "too-large", detail: "is 9 bytes, over the 8 byte limit" }],
+    ["invalid-path: malformed write frame", { reason: "invalid-path", detail: "malformed write frame" }],
+    ["io: Input/output error", { reason: "io", detail: "Input/output error" }],
+    // anything else (an older or broken supervisor) is an io refusal carrying the whole text
+    ["error: x: path escapes /sandbox", { reason: "io", detail: "error: x: path escapes /sandbox" }],
+    ["not-a-reason: detail", { reason: "io", detail: "not-a-reason: detail" }],
+    ["not-found:no space", { reason: "io", detail: "not-found:no space" }],
+    ["", { reason: "io", detail: "" }],
+  ];
+  test.each(cases)("%p", (text, expected) => {
+    expect(parseFileRefusal(text)).toEqual(expected as ReturnType<typeof parseFileRefusal>);
+  });
+
+  test("every reason token round-trips", () => {
+    for (const reason of FILE_REFUSALS) expect(parseFileRefusal(`${reason}: d`).reason).toBe(reason);
   });
 });

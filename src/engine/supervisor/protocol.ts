@@ -69,6 +69,36 @@ export function encodeRead(relPath: string, maxBytes: number): Buffer {
   return encodeFrame("G", Buffer.concat([head, Buffer.from(relPath, "utf8")]));
 }
 
+/**
+ * Why the supervisor refused a file operation: the token before ": " in a refused 'w' reply or
+ * after the 0 byte of a refused 'g' reply (supervisor.c `refuse_errno` and its callers).
+ */
+export const FILE_REFUSALS = [
+  "not-found",
+  "outside-sandbox",
+  "symlink",
+  "not-regular-file",
+  "permission-denied",
+  "too-large",
+  "invalid-path",
+  "io",
+] as const;
+export type FileRefusalReason = (typeof FILE_REFUSALS)[number];
+
+export interface FileRefusal {
+  reason: FileRefusalReason;
+  /** For people: what is at the path, or why it cannot be used. */
+  detail: string;
+}
+
+/** `<reason>: <detail>` → its parts; anything else (an older or broken supervisor) is an `io` refusal. */
+export function parseFileRefusal(text: string): FileRefusal {
+  const colon = text.indexOf(": ");
+  const token = colon > 0 ? text.slice(0, colon) : "";
+  const reason = FILE_REFUSALS.find((known) => known === token);
+  return reason ? { reason, detail: text.slice(colon + 2) } : { reason: "io", detail: text };
+}
+
 /** The supervisor's report at the end of an execution. */
 export interface ExitReport {
   exitCode: number;

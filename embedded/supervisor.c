@@ -13,7 +13,7 @@
  *     'G' read file    [u32 max][relpath]                           -> 'g' [u8 1][content] | [u8 0]<reason>: <detail>
  *     'X' execute      TLV list [u8 key][u32 len][value]            -> 'S', '1'/'2'..., 'E'
  *     'K' abort the running execution (only while one runs)
- *     'C' clean + verify (processes, /sandbox, /tmp, /dev/shm, IPC) -> 'c' status text
+ *     'C' clean + verify (processes, /sandbox, /tmp, /dev/shm, IPC, xattrs) -> 'c' status text
  *     'P' ping                                                      -> 'p'
  *     'H' hold: keep running after the engine detaches (for inspection)
  *   supervisor -> engine
@@ -556,16 +556,41 @@ static int dir_entries(const char *path, char *first, size_t first_len) {
   return n;
 }
 
-/* Removes extended attributes the user set on a directory it owns (e.g. /sandbox itself). */
+/* The names of every extended attribute of fd that this process may see (ACLs are
+ * system.posix_acl_access and system.posix_acl_default): their total length, or -1 when they
+ * cannot be listed (a list over the kernel's 64 KiB maximum, for one). *names is malloc'd. */
+static ssize_t list_xattrs(int fd, char **names) {
+  *names = NULL;
+  for (int attempt = 0; attempt < 4; attempt++) {
+    ssize_t size = flistxattr(fd, NULL, 0);
+    if (size < 0) return errno == ENOTSUP ? 0 : -1;
+    if (size == 0) return 0;
+    char *buf = malloc((size_t)size);
+    if (!buf) _exit(4);
+    ssize_t n = flistxattr(fd, buf, (size_t)size);
+    if (n >= 0) {
+      *names = buf;
+      return n;
+    }
+    free(buf);
+    if (errno != ERANGE) return -1; /* ERANGE: attributes were added in between; list again */
+  }
+  return -1;
+}
+
+/* Removes (when remove is set) every extended attribute of fd the caller may remove, then
+ * returns how many were found, or -1 when they cannot be listed. Every namespace counts:
+ * user.*, the POSIX ACLs, security.*, trusted.* where visible. */
 static int wipe_xattrs(int fd, int remove) {
-  char names[4096];
-  ssize_t n = flistxattr(fd, names, sizeof names);
+  char *names;
+  ssize_t n = list_xattrs(fd, &names);
+  if (n < 0) return -1;
   int count = 0;
-  for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(names + off) + 1) {
-    if (strncmp(names + off, "user.", 5) != 0) continue;
+  for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
     count++;
     if (remove) fremovexattr(fd, names + off);
   }
+  free(names);
   return count;
 }
 
@@ -609,10 +634,11 @@ static void handle_clean(void) {
   for (int i = 0; WIPE_DIRS[i]; i++) {
     int fd = open(WIPE_DIRS[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) continue;
-    if (i == 0) {
-      fchmod(fd, 0755);
-      wipe_xattrs(fd, 1);
-    }
+    /* The roots survive the wipe: attributes and ACLs set on them would carry over (a
+     * default ACL on /sandbox shapes every file the next execution creates). Entries below
+     * are removed with their attributes. */
+    wipe_xattrs(fd, 1);
+    if (i == 0) fchmod(fd, 0755);
     wipe_dir(fd, 0);
   }
   sysv_ipc(1);
@@ -625,11 +651,19 @@ static void handle_clean(void) {
     int n = dir_entries(WIPE_DIRS[i], first, sizeof first);
     if (n != 0) snprintf(problem, sizeof problem, "%s is not empty (%d entries)", WIPE_DIRS[i], n);
   }
+  for (int i = 0; !problem[0] && WIPE_DIRS[i]; i++) {
+    int fd = open(WIPE_DIRS[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    int n = wipe_xattrs(fd, 0);
+    close(fd);
+    if (n < 0) snprintf(problem, sizeof problem, "cannot list the extended attributes of %s", WIPE_DIRS[i]);
+    else if (n > 0) snprintf(problem, sizeof problem, "%s keeps %d extended attribute(s)", WIPE_DIRS[i], n);
+  }
   if (!problem[0] && sysv_ipc(0) != 0) snprintf(problem, sizeof problem, "SysV IPC objects survive");
   if (!problem[0]) {
     int fd = open(SANDBOX_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0 || (st.st_mode & 07777) != 0755 || st.st_uid != SANDBOX_UID || wipe_xattrs(fd, 0) != 0)
+    if (fd < 0 || fstat(fd, &st) < 0 || (st.st_mode & 07777) != 0755 || st.st_uid != SANDBOX_UID || st.st_gid != SANDBOX_GID)
       snprintf(problem, sizeof problem, "/sandbox itself was changed");
     if (fd >= 0) close(fd);
   }

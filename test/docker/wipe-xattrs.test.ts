@@ -1,0 +1,136 @@
+// Extended attributes and POSIX ACLs do not survive the pool's wipe (docs/SECURITY.md I7,
+// C-series). /sandbox itself (owned by the sandbox uid) survives every wipe, so attributes
+// set on it would reach the next execution; a default ACL would even shape every file the
+// next execution creates. Execution N sets ACLs and xattrs on /sandbox and a subdirectory
+// (and tries /tmp, /dev/shm, /dev/mqueue); N+1, in the same container (reuse proven by its
+// id), finds none and creates and writes its own files. A container whose attributes cannot
+// even be listed is destroyed, never reused.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { DockerIsol8 } from "../../src/engine/engine";
+import { testEngine } from "../helpers";
+import { ownedContainers } from "./owned-containers";
+
+/** Builds POSIX ACL xattr values (the kernel's binary format; the images have no setfacl). */
+const ACL_HELPERS = `
+import os, struct
+UNDEFINED = 0xFFFFFFFF
+USER_OBJ, USER, GROUP_OBJ, GROUP, MASK, OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+def acl(*entries):
+    # version 2, then (tag u16, perm u16, id u32) entries sorted by tag then id
+    return struct.pack('<I', 2) + b''.join(struct.pack('<HHI', t, p, i) for t, p, i in sorted(entries))
+# rwx for a stranger uid and group: visible in every file created below while the default ACL stays
+GRANT = acl((USER_OBJ, 7, UNDEFINED), (USER, 7, 4242), (GROUP_OBJ, 5, UNDEFINED), (GROUP, 7, 4343), (MASK, 7, UNDEFINED), (OTHER, 0, UNDEFINED))
+`;
+
+const WRITER = `${ACL_HELPERS}
+report = {}
+os.mkdir('/sandbox/sub')
+for path in ['/sandbox', '/sandbox/sub']:
+    os.setxattr(path, 'system.posix_acl_default', GRANT)
+    os.setxattr(path, 'system.posix_acl_access', GRANT)
+    os.setxattr(path, 'user.canary', b'CANARY-N')
+    os.setxattr(path, 'user.' + 'long' * 50, b'x' * 1000)
+    report[path] = sorted(os.listxattr(path))
+open('/sandbox/inherits.txt', 'w').close()
+report['inherits'] = sorted(os.listxattr('/sandbox/inherits.txt'))
+for path in ['/tmp', '/dev/shm', '/dev/mqueue']:
+    for name, value in [('user.canary', b'1'), ('system.posix_acl_access', GRANT), ('system.posix_acl_default', GRANT), ('security.canary', b'1'), ('trusted.canary', b'1')]:
+        try:
+            os.setxattr(path, name, value)
+            report.setdefault('set elsewhere', []).append(path + ' ' + name)
+        except OSError:
+            pass
+print(report)
+`;
+
+const READER = `
+import os, stat
+seen = {p: sorted(os.listxattr(p)) for p in ['/sandbox', '/tmp', '/dev/shm', '/dev/mqueue']}
+open('/sandbox/mine.txt', 'w').write('own file')
+os.mkdir('/sandbox/mydir'); open('/sandbox/mydir/f', 'w').write('nested')
+print(seen)
+print(oct(stat.S_IMODE(os.stat('/sandbox').st_mode)), os.stat('/sandbox').st_uid == os.getuid())
+print(sorted(os.listxattr('/sandbox/mine.txt')), sorted(os.listxattr('/sandbox/mydir')))
+print(oct(stat.S_IMODE(os.stat('/sandbox/mine.txt').st_mode)), open('/sandbox/mine.txt').read(), open('/sandbox/mydir/f').read())
+`;
+
+let engine: DockerIsol8;
+const logs: string[] = [];
+beforeAll(async () => {
+  engine = testEngine({ config: { poolSize: { clean: 1, dirty: 1 } }, log: (line) => logs.push(line) });
+  await engine.start({ prewarm: ["python"] });
+}, 120_000);
+afterAll(async () => {
+  await engine.stop();
+  expect(await ownedContainers(engine)).toEqual([]);
+});
+
+describe("ACLs and extended attributes are wiped between executions", () => {
+  test("N sets default and access ACLs and user xattrs on /sandbox and a subdirectory; N+1 in the same container sees none", async () => {
+    const n = await engine.execute({ runtime: "python", code: WRITER });
+    expect(n.stderr).toBe("");
+    // the probe is real: the attributes were set, and the default ACL reached a new file
+    const longName = `user.${"long".repeat(50)}`;
+    for (const path of ["/sandbox", "/sandbox/sub"]) {
+      expect(n.stdout).toContain(`'${path}': ['system.posix_acl_access', 'system.posix_acl_default', 'user.canary', '${longName}']`);
+    }
+    expect(n.stdout).toContain("'inherits': ['system.posix_acl_access']");
+    // the sandbox user cannot set anything on the root-owned roots
+    expect(n.stdout).not.toContain("set elsewhere");
+    await engine.poolIdle();
+
+    const next = await engine.execute({ runtime: "python", code: READER });
+    expect(next.containerId).toBe(n.containerId);
+    expect(next.stderr).toBe("");
+    expect(next.stdout).toBe(
+      [
+        "{'/sandbox': [], '/tmp': [], '/dev/shm': [], '/dev/mqueue': []}",
+        "0o755 True",
+        "[] []",
+        "0o644 own file nested",
+        "",
+      ].join("\n"),
+    );
+  }, 60_000);
+
+  test("xattr names over 4 KiB in total (past the supervisor's old fixed buffer) are all wiped", async () => {
+    const n = await engine.execute({
+      runtime: "python",
+      code: "import os\nfor i in range(60): os.setxattr('/sandbox', f'user.{i:03}-' + 'n' * 100, b'v')\nprint(sum(len(x) + 1 for x in os.listxattr('/sandbox')))",
+    });
+    expect(Number(n.stdout)).toBeGreaterThan(4096);
+    await engine.poolIdle();
+    const next = await engine.execute({ runtime: "python", code: "import os; print(os.listxattr('/sandbox'))" });
+    expect(next.containerId).toBe(n.containerId);
+    expect(next.stdout).toBe("[]\n");
+  }, 60_000);
+
+  test("a container whose attributes cannot even be listed (names over the kernel's 64 KiB) is destroyed, not reused", async () => {
+    logs.length = 0;
+    const n = await engine.execute({
+      runtime: "python",
+      code: [
+        "import os",
+        "for i in range(400): os.setxattr('/sandbox', f'user.{i:03}-' + 'n' * 200, b'v')",
+        "try:",
+        "    os.listxattr('/sandbox'); print('listable')",
+        "except OSError as e:",
+        "    print('unlistable', e.errno)",
+      ].join("\n"),
+    });
+    expect(n.stdout).toBe("unlistable 7\n"); // E2BIG: nobody can list them, so nobody can remove them
+    await engine.poolIdle();
+    const next = await engine.execute({ runtime: "python", code: "import os; print(os.listxattr('/sandbox'))" });
+    expect(next.containerId).not.toBe(n.containerId);
+    expect(next.stdout).toBe("[]\n");
+    expect(logs.join("\n")).toContain("cleaning failed: fail: cannot list the extended attributes of /sandbox");
+  }, 60_000);
+
+  test("still works: within one execution ACLs and xattrs can be set and read", async () => {
+    const r = await engine.execute({
+      runtime: "python",
+      code: `${ACL_HELPERS}\nos.setxattr('/sandbox', 'user.mine', b'v')\nos.setxattr('/sandbox', 'system.posix_acl_default', GRANT)\nprint(os.getxattr('/sandbox', 'user.mine'), sorted(os.listxattr('/sandbox')))`,
+    });
+    expect(r.stdout).toBe("b'v' ['system.posix_acl_default', 'user.mine']\n");
+  }, 60_000);
+});

@@ -17,12 +17,17 @@
  *     'P' ping                                                      -> 'p'
  *     'H' hold: keep running after the engine detaches (for inspection)
  *   supervisor -> engine
- *     'R' ready, '1' stdout bytes, '2' stderr bytes, 'E' exit report (key=value lines)
+ *     'R' ready (version, uid, pid), '1' stdout bytes, '2' stderr bytes, 'E' exit report (key=value lines)
  *
  * File reasons (a refused 'W' or 'G'): not-found, outside-sandbox, symlink, not-regular-file,
  * permission-denied, too-large, invalid-path, io. File work never blocks: nothing but a regular
  * file is ever opened for reading or writing, every open is non-blocking, and a symlink is
  * never written through.
+ *
+ * The sandbox uid (= gid) comes from the engine in ISOL8_SANDBOX_UID, one per container, so
+ * per-user kernel limits are not shared between containers. At start the supervisor writes
+ * /etc/isol8/passwd and /etc/isol8/group (a root-owned tmpfs; /etc/passwd and /etc/group
+ * link there) from the image's entries plus a "sandbox" entry for that uid.
  *
  * Process tree of one execution: supervisor -> runner (child subreaper, collects the
  * execution's rusage) -> user program (own session). Orphans re-parent to the runner, so
@@ -61,16 +66,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SANDBOX_UID
-#define SANDBOX_UID 10000
-#endif
-#define SANDBOX_GID SANDBOX_UID
 #define SANDBOX_DIR "/sandbox"
+#define UID_ENV "ISOL8_SANDBOX_UID"
+#define UID_MAX_ALLOWED 2147483646ULL
+/* Written at start (a root-owned tmpfs the engine mounts); the image's own entries live in IMAGE_IDENTITY_DIR. */
+#define IDENTITY_DIR "/etc/isol8"
+#define IMAGE_IDENTITY_DIR "/usr/local/lib/isol8"
 #define IO_CHUNK 65536
 #define KILL_BUDGET_MS 3000
 #define DRAIN_BUDGET_MS 2000
 
 static const char *WIPE_DIRS[] = {"/sandbox", "/tmp", "/dev/shm", "/dev/mqueue", NULL};
+
+/* The uid (and gid) user programs run as in this container; set once at start from UID_ENV. */
+static uid_t sandbox_uid;
+static gid_t sandbox_gid;
 
 /* ---------- small utilities ---------- */
 
@@ -197,8 +207,8 @@ static int wait_frame(char *type, unsigned char **payload, uint32_t *len) {
 /* ---------- identity switching for file work ---------- */
 
 static void as_sandbox(void) {
-  setfsgid(SANDBOX_GID);
-  setfsuid(SANDBOX_UID);
+  setfsgid(sandbox_gid);
+  setfsuid(sandbox_uid);
 }
 
 static void as_root(void) {
@@ -469,7 +479,7 @@ static int each_sandbox_proc(void (*fn)(pid_t pid, char state)) {
     if (state == 'Z' || state == 'X') continue;
     unsigned r = 0, eff = 0, sv = 0, fs = 0;
     if (sscanf(uid + 6, "%u %u %u %u", &r, &eff, &sv, &fs) != 4) continue;
-    if (r != SANDBOX_UID && eff != SANDBOX_UID && sv != SANDBOX_UID) continue;
+    if (r != sandbox_uid && eff != sandbox_uid && sv != sandbox_uid) continue;
     count++;
     if (fn) fn(pid, state);
   }
@@ -627,7 +637,7 @@ static void handle_clean(void) {
   /* File and IPC removal as the sandbox uid: ownership grants every right needed, and
    * nothing the user planted (symlinks, odd names) is followed. Real and saved uid stay
    * 0, so no sandbox process could signal this one even if one were alive. */
-  if (setresgid((gid_t)-1, SANDBOX_GID, (gid_t)-1) < 0 || setresuid((uid_t)-1, SANDBOX_UID, (uid_t)-1) < 0) {
+  if (setresgid((gid_t)-1, sandbox_gid, (gid_t)-1) < 0 || setresuid((uid_t)-1, sandbox_uid, (uid_t)-1) < 0) {
     send_text('c', "fail: cannot switch to the sandbox uid: %s", strerror(errno));
     return;
   }
@@ -663,7 +673,7 @@ static void handle_clean(void) {
   if (!problem[0]) {
     int fd = open(SANDBOX_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0 || (st.st_mode & 07777) != 0755 || st.st_uid != SANDBOX_UID || st.st_gid != SANDBOX_GID)
+    if (fd < 0 || fstat(fd, &st) < 0 || (st.st_mode & 07777) != 0755 || st.st_uid != sandbox_uid || st.st_gid != sandbox_gid)
       snprintf(problem, sizeof problem, "/sandbox itself was changed");
     if (fd >= 0) close(fd);
   }
@@ -804,8 +814,8 @@ static void exec_user(struct exec_spec *s, int in_fd, int out_fd, int err_fd) {
   }
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) fail = "cannot clear ambient capabilities";
   if (setgroups(0, NULL) < 0) fail = "cannot clear groups";
-  if (setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) < 0) fail = "cannot set gid";
-  if (setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) < 0) fail = "cannot set uid";
+  if (setresgid(sandbox_gid, sandbox_gid, sandbox_gid) < 0) fail = "cannot set gid";
+  if (setresuid(sandbox_uid, sandbox_uid, sandbox_uid) < 0) fail = "cannot set uid";
   struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
@@ -1218,6 +1228,63 @@ static void run_forwarder(int port, const char *socket_path, int ready_fd) {
   }
 }
 
+/* ---------- identity ---------- */
+
+/* The sandbox uid from the engine; it leaves the environment programs inherit. */
+static int read_sandbox_uid(void) {
+  const char *value = getenv(UID_ENV);
+  if (!value || value[0] < '0' || value[0] > '9') return -1;
+  char *end;
+  errno = 0;
+  unsigned long long uid = strtoull(value, &end, 10);
+  if (errno || *end || uid < 1 || uid > UID_MAX_ALLOWED) return -1;
+  sandbox_uid = (uid_t)uid;
+  sandbox_gid = (gid_t)uid;
+  unsetenv(UID_ENV);
+  return 0;
+}
+
+/* Whether an image's passwd/group line names "sandbox" or holds this id (the third field). */
+static int clashes(const char *line, unsigned id) {
+  const char *c1 = strchr(line, ':');
+  if (!c1) return 0;
+  if (c1 - line == 7 && memcmp(line, "sandbox", 7) == 0) return 1;
+  const char *c2 = strchr(c1 + 1, ':');
+  if (!c2 || c2[1] < '0' || c2[1] > '9') return 0;
+  char *end;
+  unsigned long v = strtoul(c2 + 1, &end, 10);
+  return *end == ':' && v == id;
+}
+
+/* Writes IDENTITY_DIR/<file>: the image's entries (IMAGE_IDENTITY_DIR/<file>) except any that
+ * would clash, then the sandbox's own entry. Programs asking who they are (id, getpwuid,
+ * os.userInfo, pip --user) get an answer; the sandbox user cannot change it (root-owned). */
+static int write_identity(const char *file, unsigned id, const char *own_fmt) {
+  char src[128], dst[128];
+  snprintf(src, sizeof src, "%s/%s", IMAGE_IDENTITY_DIR, file);
+  snprintf(dst, sizeof dst, "%s/%s", IDENTITY_DIR, file);
+  int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (out < 0) return -1;
+  FILE *in = fopen(src, "re");
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int rc = 0;
+  while (in && rc == 0 && (n = getline(&line, &cap, in)) > 0) {
+    if (clashes(line, id)) continue;
+    rc = write_all(out, line, (size_t)n);
+    if (rc == 0 && line[n - 1] != '\n') rc = write_all(out, "\n", 1);
+  }
+  free(line);
+  if (in) fclose(in);
+  char own[128];
+  int len = snprintf(own, sizeof own, own_fmt, id, id);
+  if (rc == 0) rc = write_all(out, own, (size_t)len);
+  if (rc == 0) rc = fchmod(out, 0644);
+  close(out);
+  return rc;
+}
+
 /* Starts the forwarder when the engine asked for filtered networking; waits until it listens. */
 static int start_forwarder(void) {
   const char *port = getenv("ISOL8_PROXY_PORT");
@@ -1247,13 +1314,22 @@ static int start_forwarder(void) {
 int main(void) {
   int hold = 0;
   signal(SIGPIPE, SIG_IGN);
+  if (read_sandbox_uid() < 0) {
+    logf_("isol8-supervisor: %s must be a uid from 1 to %llu", UID_ENV, UID_MAX_ALLOWED);
+    return 1;
+  }
+  if (write_identity("passwd", sandbox_uid, "sandbox:x:%u:%u:isol8 sandbox:/sandbox:/bin/bash\n") < 0 ||
+      write_identity("group", sandbox_gid, "sandbox:x:%u:\n") < 0) {
+    logf_("isol8-supervisor: cannot write %s: %s", IDENTITY_DIR, strerror(errno));
+    return 1;
+  }
   sandbox_root_fd = open(SANDBOX_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (sandbox_root_fd < 0) {
     logf_("isol8-supervisor: cannot open %s: %s", SANDBOX_DIR, strerror(errno));
     return 1;
   }
   if (start_forwarder() < 0) return 1;
-  send_text('R', "version=1\nuid=%d\npid=%d\n", SANDBOX_UID, getpid());
+  send_text('R', "version=2\nuid=%u\npid=%d\n", (unsigned)sandbox_uid, getpid());
   for (;;) {
     char type;
     unsigned char *payload;

@@ -45,6 +45,21 @@ export const PoolSizeSchema = d(
   "Warm pool size: a number sets both clean and dirty; 0 turns the pool off",
 );
 
+const sandboxUid = v.pipe(v.number(), v.integer(), v.minValue(1000), v.maxValue(2_147_483_646));
+
+/** Each container runs programs as its own uid from this range (per-user kernel limits are per uid). */
+export const SandboxUidsSchema = v.pipe(
+  section(
+    {
+      from: d(sandboxUid, "Lowest uid"),
+      to: d(sandboxUid, "Highest uid (at least from)"),
+    },
+    "Uids sandbox containers run programs as, one per container, picked at random from this range (inclusive). " +
+      "Keep it clear of host users; with rootless Docker or userns-remap it must lie inside the mapped uids",
+  ),
+  v.check((range) => range.from <= range.to, "from must not be above to"),
+);
+
 type DependencyEntries = { [K in RuntimeName]: ReturnType<typeof packageList> };
 const dependencyEntries = Object.fromEntries(RUNTIME_NAMES.map((name) => [name, packageList(name)])) as DependencyEntries;
 
@@ -99,8 +114,9 @@ export const ConfigSchema = section(
         {
           seccomp: v.optional(d(v.picklist(SECCOMP_MODES), "strict (the embedded allowlist) | custom (customProfilePath) | unconfined"), "strict"),
           customProfilePath: v.optional(d(v.string(), "Seccomp profile file for seccomp \"custom\"; an unreadable one fails every execution")),
+          sandboxUids: v.optional(SandboxUidsSchema, { from: 1_000_000, to: 1_999_999 }),
         },
-        "Seccomp for executions",
+        "Seccomp and the sandbox user of executions",
       ),
       {},
     ),

@@ -1,8 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { SANDBOX_UID, type SandboxSpec, SUPERVISOR_CAPS, toContainerOptions } from "./container-options";
+import { type SandboxAttachments, type SandboxSpec, SUPERVISOR_CAPS, toContainerOptions as toOptions } from "./container-options";
 
 const MiB = 1024 ** 2;
 const PROFILE = JSON.stringify({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] });
+
+const UID = 1_234_567;
+/** The mapping with this container's own uid (and any other attachments). */
+const toContainerOptions = (s: SandboxSpec, attachments: Partial<SandboxAttachments> = {}) => toOptions(s, { uid: UID, ...attachments });
 
 function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
   return {
@@ -69,9 +73,23 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
     expect(flags).toContain("nosuid");
     expect(flags).toContain("nodev");
     expect(settings.size).toBe(String(s.sandboxBytes));
-    expect(settings.uid).toBe(String(SANDBOX_UID));
-    expect(settings.gid).toBe(String(SANDBOX_UID));
-    expect(SANDBOX_UID).toBe(10000);
+    expect(settings.uid).toBe(String(UID));
+    expect(settings.gid).toBe(String(UID));
+    expect(settings.mode).toBe("0755");
+  });
+
+  test.each(specs)("%s: /etc/isol8 (the passwd and group files) is a small root-owned tmpfs", (_, s) => {
+    const { flags, settings } = tmpfsOptions(toContainerOptions(s).HostConfig!.Tmpfs?.["/etc/isol8"]);
+    expect(flags).toEqual(expect.arrayContaining(["noexec", "nosuid", "nodev"]));
+    expect(settings.uid).toBeUndefined(); // root, the tmpfs default
+    expect(settings.mode).toBe("0755");
+    expect(Number(settings.size)).toBeLessThanOrEqual(1024 * 1024);
+  });
+
+  test.each(specs)("%s: the supervisor gets the container's uid; the container is labelled with it", (_, s) => {
+    const options = toContainerOptions(s);
+    expect(options.Env).toContain(`ISOL8_SANDBOX_UID=${UID}`);
+    expect(options.Labels?.["org.isol8.sandbox-uid"]).toBe(String(UID));
   });
 
   test.each(specs)("%s: /tmp tmpfs is noexec, nosuid, sized", (_, s) => {
@@ -83,10 +101,10 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
     expect(settings.size).toBe(String(s.tmpBytes));
   });
 
-  test.each(specs)("%s: only /sandbox and /tmp are writable mounts; no binds, volumes or devices", (_, s) => {
+  test.each(specs)("%s: only /sandbox and /tmp are writable mounts (and root's /etc/isol8); no binds, volumes or devices", (_, s) => {
     const options = toContainerOptions(s);
     const host = options.HostConfig!;
-    expect(Object.keys(host.Tmpfs ?? {}).sort()).toEqual(["/sandbox", "/tmp"]);
+    expect(Object.keys(host.Tmpfs ?? {}).sort()).toEqual(["/etc/isol8", "/sandbox", "/tmp"]);
     expect(host.Binds).toBeUndefined();
     expect(host.Mounts).toBeUndefined();
     expect(host.Devices).toBeUndefined();
@@ -105,11 +123,11 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
     expect(host.NanoCpus).toBe(Math.round(s.cpu * 1e9));
   });
 
-  test.each(specs)("%s: labels passed through, no container logs, no environment", (_, s) => {
+  test.each(specs)("%s: labels passed through, no container logs, no environment but the uid", (_, s) => {
     const options = toContainerOptions(s);
-    expect(options.Labels).toEqual(s.labels);
+    expect(options.Labels).toEqual({ ...s.labels, "org.isol8.sandbox-uid": String(UID) });
     expect(options.HostConfig!.LogConfig?.Type).toBe("none");
-    expect(options.Env).toEqual([]);
+    expect(options.Env).toEqual([`ISOL8_SANDBOX_UID=${UID}`]);
     expect(options.Image).toBe(s.image);
   });
 
@@ -151,14 +169,14 @@ describe("toContainerOptions: network", () => {
   test("filtered: the proxy socket directory is mounted read-only and named in the container env", () => {
     const options = toContainerOptions(spec({ network: "filtered" }), { proxy });
     expect(options.HostConfig!.Binds).toEqual(["/run/isol8/x:/run/isol8-proxy:ro"]);
-    expect(options.Env).toEqual(["ISOL8_PROXY_PORT=8118", "ISOL8_PROXY_SOCKET=/run/isol8-proxy/proxy.sock"]);
+    expect(options.Env).toEqual([`ISOL8_SANDBOX_UID=${UID}`, "ISOL8_PROXY_PORT=8118", "ISOL8_PROXY_SOCKET=/run/isol8-proxy/proxy.sock"]);
     expect(options.HostConfig!.CapAdd).toEqual(["SETUID", "SETGID", "SETPCAP", "KILL"]);
   });
 
-  test("without a proxy attachment there are no binds and an empty env", () => {
+  test("without a proxy attachment there are no binds and only the uid in the env", () => {
     const options = toContainerOptions(spec({ network: "none" }));
     expect(options.HostConfig!.Binds).toBeUndefined();
-    expect(options.Env).toEqual([]);
+    expect(options.Env).toEqual([`ISOL8_SANDBOX_UID=${UID}`]);
   });
 });
 
@@ -179,6 +197,25 @@ describe("toContainerOptions: resources", () => {
   test("/dev/shm is never larger than /tmp", () => {
     expect(toContainerOptions(spec({ tmpBytes: MiB })).HostConfig!.ShmSize).toBe(MiB);
     expect(toContainerOptions(spec({ tmpBytes: 1024 * MiB })).HostConfig!.ShmSize).toBe(64 * MiB);
+  });
+});
+
+describe("toContainerOptions: the container's uid", () => {
+  const uids: number[] = [1000, 10_000, 1_000_000, 1_999_999, 2_147_483_646];
+  test.each(uids)("uid %p owns /sandbox and reaches the supervisor", (uid) => {
+    const options = toContainerOptions(spec(), { uid });
+    const { settings } = tmpfsOptions(options.HostConfig!.Tmpfs?.["/sandbox"]);
+    expect([settings.uid, settings.gid]).toEqual([String(uid), String(uid)]);
+    expect(options.Env).toContain(`ISOL8_SANDBOX_UID=${uid}`);
+    expect(options.User).toBe("0:0"); // the supervisor; programs get the uid from it
+  });
+
+  test("two containers of one spec differ only in their uid", () => {
+    const a = toContainerOptions(spec(), { uid: 1_000_001 });
+    const b = toContainerOptions(spec(), { uid: 1_000_002 });
+    const strip = (o: typeof a) => JSON.stringify(o).replaceAll(/1000001|1000002/g, "UID");
+    expect(strip(a)).toBe(strip(b));
+    expect(a).not.toEqual(b);
   });
 });
 

@@ -1,9 +1,12 @@
 import type Docker from "dockerode";
 import type { NetworkMode } from "../protocol/execution";
+import { LABEL_SANDBOX_UID } from "./labels";
 
-/** uid/gid of the unprivileged user that runs programs (baked into the images). */
-export const SANDBOX_UID = 10000;
 export const SANDBOX_DIR = "/sandbox";
+/** Where the supervisor writes the passwd and group files /etc/passwd and /etc/group link to. */
+export const IDENTITY_DIR = "/etc/isol8";
+/** The container environment variable that gives the supervisor its sandbox uid. */
+export const SANDBOX_UID_ENV = "ISOL8_SANDBOX_UID";
 
 /** Capabilities the root supervisor keeps; user programs get none of them (see supervisor.c). */
 export const SUPERVISOR_CAPS = ["SETUID", "SETGID", "SETPCAP", "KILL"] as const;
@@ -25,9 +28,12 @@ export interface SandboxSpec {
 }
 
 const SHM_BYTES = 64 * 1024 * 1024;
+const IDENTITY_BYTES = 256 * 1024;
 
 /** Per-container resources created just before the container (not part of the pool key). */
 export interface SandboxAttachments {
+  /** The uid (and gid) this container's programs run as: each container has its own (sandbox-uids.ts). */
+  uid: number;
   /** Filtered mode: host directory with the proxy's root-only socket, and the in-container port. */
   proxy?: { hostDir: string; mount: string; socket: string; port: number };
 }
@@ -36,20 +42,24 @@ export interface SandboxAttachments {
  * The security-critical mapping from a sandbox spec to Docker's create options.
  * Pure: the same spec always gives the same options (table-tested in container-options.test.ts).
  */
-export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttachments = {}): Docker.ContainerCreateOptions {
-  const { proxy } = attachments;
+export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttachments): Docker.ContainerCreateOptions {
+  const { uid, proxy } = attachments;
   const securityOpt = ["no-new-privileges:true"];
   securityOpt.push(spec.seccomp.mode === "unconfined" ? "seccomp=unconfined" : `seccomp=${spec.seccomp.profile}`);
   return {
     Image: spec.image,
     ...(spec.name ? { name: spec.name } : {}),
-    Labels: spec.labels,
+    Labels: { ...spec.labels, [LABEL_SANDBOX_UID]: String(uid) },
     // The supervisor starts as root with the four capabilities below and runs each
-    // program as SANDBOX_UID with empty capability sets.
+    // program as this container's uid with empty capability sets.
     User: "0:0",
     WorkingDir: SANDBOX_DIR,
-    // Container env never carries per-execution values (secrets travel with each execution).
-    Env: proxy ? [`ISOL8_PROXY_PORT=${proxy.port}`, `ISOL8_PROXY_SOCKET=${proxy.mount}/${proxy.socket}`] : [],
+    // Container env never carries per-execution values (secrets travel with each execution);
+    // the supervisor removes the uid entry from what programs inherit.
+    Env: [
+      `${SANDBOX_UID_ENV}=${uid}`,
+      ...(proxy ? [`ISOL8_PROXY_PORT=${proxy.port}`, `ISOL8_PROXY_SOCKET=${proxy.mount}/${proxy.socket}`] : []),
+    ],
     Tty: false,
     OpenStdin: true,
     StdinOnce: false,
@@ -58,11 +68,15 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
     AttachStderr: true,
     // Filtered mode has no network either: only loopback, where the forwarder to the proxy listens.
     NetworkDisabled: spec.network !== "host",
+
     HostConfig: {
       ReadonlyRootfs: true,
       Tmpfs: {
-        [SANDBOX_DIR]: `rw,exec,nosuid,nodev,size=${spec.sandboxBytes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0755`,
+        [SANDBOX_DIR]: `rw,exec,nosuid,nodev,size=${spec.sandboxBytes},uid=${uid},gid=${uid},mode=0755`,
         "/tmp": `rw,noexec,nosuid,nodev,size=${spec.tmpBytes},mode=1777`,
+        // Root-owned: the supervisor writes the sandbox user's passwd/group entries here at
+        // start; the sandbox uid cannot change them.
+        [IDENTITY_DIR]: `rw,noexec,nosuid,nodev,size=${IDENTITY_BYTES},mode=0755`,
       },
       ShmSize: Math.min(SHM_BYTES, spec.tmpBytes),
       CapDrop: ["ALL"],

@@ -26,6 +26,7 @@ import { MAX_FILE_BYTES, onBakedImage, type PreparedExecution, prepareExecution 
 import { findBakedImage } from "./images/baked-images";
 import { removeImages } from "./images/remove-images";
 import { toSandboxPath } from "./paths";
+import { SandboxUids } from "./sandbox-uids";
 import { fileOperationError } from "./supervisor/file-errors";
 import type { RuntimeName } from "../runtimes/registry";
 import type { SandboxSpec } from "./container-options";
@@ -120,11 +121,13 @@ export class DockerIsol8 implements Isol8 {
       images: this.config.images,
       cacheDir: options.cacheDir ?? join(homedir(), ".isol8", "cache"),
     });
+    const uids = new SandboxUids(this.config.security.sandboxUids);
     const create = (spec: SandboxSpec, key: string) =>
       createSandbox({
         docker: this.docker,
         spec,
         key,
+        uids,
         log: this.log,
         attachProxy: () => this.sandboxNetwork().attach(),
         proxyPort: this.config.network.proxyPort,

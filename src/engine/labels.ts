@@ -26,6 +26,8 @@ export const LABEL_PID = `${PREFIX}pid`;
 export const LABEL_PID_START = `${PREFIX}pid-start`;
 /** The boot of the machine that process runs on (owners on other machines are never judged). */
 export const LABEL_BOOT = `${PREFIX}boot`;
+/** The uid a sandbox container runs programs as (one per container). */
+export const LABEL_SANDBOX_UID = `${PREFIX}sandbox-uid`;
 /** Packages baked into an image (sorted, space-separated). */
 export const LABEL_PACKAGES = `${PREFIX}packages`;
 /** Debian suite of a debootstrap-built base OS image. */

@@ -3,6 +3,7 @@ import { removeWithRetries } from "./cleanup";
 import type { DockerClient } from "./docker";
 import { type SandboxAttachments, type SandboxSpec, toContainerOptions } from "./container-options";
 import { PROXY_MOUNT, PROXY_SOCKET_NAME, type ProxyAttachment } from "./network/sandbox-network";
+import type { SandboxUids } from "./sandbox-uids";
 import { SupervisorChannel } from "./supervisor/channel";
 
 /**
@@ -21,6 +22,10 @@ export class Sandbox implements AsyncDisposable {
     /** Identity of the container's settings: only a request with the same key may reuse it. */
     readonly key: string,
     private readonly docker: DockerClient,
+    /** The uid this container's programs run as (its own: see sandbox-uids.ts). */
+    readonly uid: number,
+    /** Gives the uid back once the container is gone. */
+    private readonly releaseUid: () => void,
     /** Filtered mode: this container's socket on the proxy. */
     readonly proxy?: ProxyAttachment,
   ) {}
@@ -35,6 +40,8 @@ export class Sandbox implements AsyncDisposable {
       this.channel.close();
       try {
         await removeWithRetries(this.docker, this.id);
+        // Only a removed container's uid may go to another one.
+        this.releaseUid();
       } finally {
         await this.proxy?.close();
       }
@@ -47,7 +54,7 @@ export class Sandbox implements AsyncDisposable {
     return whatBecameOf(this.docker, this.id);
   }
 
-  /** Detaches, leaving the container running for inspection (`isol8 run --persist`). */
+  /** Detaches, leaving the container running for inspection (`isol8 run --persist`); its uid stays taken. */
   detach(): void {
     this.channel.hold();
     this.channel.close();
@@ -87,6 +94,8 @@ export interface CreateSandboxOptions {
   docker: DockerClient;
   spec: SandboxSpec;
   key: string;
+  /** Where the container's own uid comes from. */
+  uids: SandboxUids;
   log?: (line: string) => void;
   /** Filtered mode: gives the container its own socket on the proxy. */
   attachProxy?: () => Promise<ProxyAttachment>;
@@ -96,35 +105,41 @@ export interface CreateSandboxOptions {
 
 /** Creates, attaches and starts a container, then waits for its supervisor. */
 export async function createSandbox(options: CreateSandboxOptions): Promise<Sandbox> {
-  const { docker, spec, key, log = () => {} } = options;
+  const { docker, spec, key, uids, log = () => {} } = options;
+  const uid = uids.take();
   let proxy: ProxyAttachment | undefined;
-  const attachments: SandboxAttachments = {};
-  if (spec.network === "filtered") {
-    if (!options.attachProxy) throw new Error("filtered network needs a proxy");
-    proxy = await options.attachProxy();
-    attachments.proxy = { hostDir: proxy.hostDir, mount: PROXY_MOUNT, socket: PROXY_SOCKET_NAME, port: options.proxyPort ?? 8118 };
-  }
-  let id: string;
+  let id: string | undefined;
   try {
+    const attachments: SandboxAttachments = { uid };
+    if (spec.network === "filtered") {
+      if (!options.attachProxy) throw new Error("filtered network needs a proxy");
+      proxy = await options.attachProxy();
+      attachments.proxy = { hostDir: proxy.hostDir, mount: PROXY_MOUNT, socket: PROXY_SOCKET_NAME, port: options.proxyPort ?? 8118 };
+    }
     id = await docker.createContainer(toContainerOptions(spec, attachments));
-  } catch (error) {
-    await proxy?.close();
-    throw error;
-  }
-  try {
     // Attach before start so the supervisor's first frame cannot be missed.
     const stream = await docker.attach(id);
     await docker.start(id);
     const channel = await SupervisorChannel.open(stream, log);
-    log(`container ${id.slice(0, 12)} ready`);
-    return new Sandbox(id, channel, key, docker, proxy);
+    if (channel.sandboxUid !== uid) {
+      channel.close();
+      throw new SandboxError(
+        `Cannot use image "${spec.image}": its supervisor runs programs as uid ${channel.sandboxUid ?? "(unknown)"}, not the container's uid ${uid}`,
+        "rebuild the image on the current isol8 base (isol8 setup; custom images: rebuild them FROM it)",
+      );
+    }
+    log(`container ${id.slice(0, 12)} ready (uid ${uid})`);
+    return new Sandbox(id, channel, key, docker, uid, () => uids.release(uid), proxy);
   } catch (error) {
     // Gone while starting (removed, killed): say so rather than pass on Docker's 404 or a closed stream.
-    const lost = error instanceof SandboxError || (error as { status?: number }).status === 404;
-    const why = lost ? await whatBecameOf(docker, id) : null;
-    await docker.remove(id).catch(() => {});
+    const lost =
+      id !== undefined &&
+      ((error as { status?: number }).status === 404 || (error instanceof SandboxError && error.message.startsWith("Cannot talk to the sandbox")));
+    const why = lost ? await whatBecameOf(docker, id!) : null;
+    if (id !== undefined) await docker.remove(id).catch(() => {});
     await proxy?.close();
-    if (why) throw new SandboxError(`Cannot start container "${id.slice(0, 12)}": ${why}`, "run it again");
+    uids.release(uid);
+    if (why) throw new SandboxError(`Cannot start container "${id!.slice(0, 12)}": ${why}`, "run it again");
     throw error;
   }
 }

@@ -24,7 +24,7 @@ export function foreignArchitectures(profile: { architectures?: unknown; archMap
  * The seccomp setting for executions. A custom profile that cannot be read or parsed
  * fails here, loudly: isol8 never falls back to running without a profile.
  */
-export function resolveSeccomp(security: Isol8Config["security"]): SeccompSetting {
+export function resolveSeccomp(security: Pick<Isol8Config["security"], "seccomp" | "customProfilePath">): SeccompSetting {
   if (security.seccomp === "unconfined") return { mode: "unconfined" };
   if (security.seccomp === "strict") return { mode: "strict", profile: SECCOMP_STRICT_PROFILE };
   const path = security.customProfilePath;

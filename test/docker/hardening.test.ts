@@ -4,7 +4,7 @@
 // Every "blocked" test sits next to a "still works" twin, so a test cannot pass just
 // because the sandbox is broken in a way that makes everything fail.
 import { afterAll, describe, expect, test } from "bun:test";
-import { SANDBOX_UID } from "../../src/engine/container-options";
+import { defaultConfig } from "../../src/config/schema";
 import type { ExecutionRequest } from "../../src/protocol/execution";
 import { testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";
@@ -28,12 +28,18 @@ function statusFields(text: string): Record<string, string> {
   return fields;
 }
 
-/** I1: unprivileged ids in every column, no capability in any set, no_new_privs, seccomp filter mode. */
-function expectLockedDown(statusText: string): void {
+/** The uids containers run programs as by default (each container its own). */
+const UIDS = defaultConfig().security.sandboxUids;
+
+/** I1: the container's own unprivileged id in every column (not root, the supervisor's), no capability in any set, no_new_privs, seccomp filter mode. Returns the uid. */
+function expectLockedDown(statusText: string): number {
   const status = statusFields(statusText);
+  const uid = Number((status.Uid ?? "").split(/\s+/)[0]);
+  expect(uid).toBeGreaterThanOrEqual(UIDS.from);
+  expect(uid).toBeLessThanOrEqual(UIDS.to);
   for (const ids of [status.Uid, status.Gid]) {
     const columns = (ids ?? "").split(/\s+/).map(Number);
-    expect(columns).toEqual([SANDBOX_UID, SANDBOX_UID, SANDBOX_UID, SANDBOX_UID]);
+    expect(columns).toEqual([uid, uid, uid, uid]);
     expect(columns).not.toContain(0);
   }
   const none = "0000000000000000";
@@ -46,6 +52,7 @@ function expectLockedDown(statusText: string): void {
     NoNewPrivs: status.NoNewPrivs,
     Seccomp: status.Seccomp,
   }).toEqual({ CapInh: none, CapPrm: none, CapEff: none, CapBnd: none, CapAmb: none, NoNewPrivs: "1", Seccomp: "2" });
+  return uid;
 }
 
 describe("A1 posture of the user's process", () => {
@@ -58,8 +65,8 @@ describe("A1 posture of the user's process", () => {
   test("bash (and the processes it starts) sees the same posture", async () => {
     const result = await bash("cat /proc/self/status; echo \"shell uid=$(id -u) euid=$EUID\"");
     expect(result.exitCode).toBe(0);
-    expectLockedDown(result.stdout);
-    expect(result.stdout).toContain(`shell uid=${SANDBOX_UID} euid=${SANDBOX_UID}`);
+    const uid = expectLockedDown(result.stdout);
+    expect(result.stdout).toContain(`shell uid=${uid} euid=${uid}`);
   }, 30_000);
 
   test("still works: a program under that posture runs to completion and exits 0", async () => {
@@ -133,9 +140,11 @@ describe("A4 mounts and namespaces from tools", () => {
   }, 30_000);
 
   test("still works: id reports the sandbox user", async () => {
-    const result = await bash("id");
+    const result = await bash("id; id -u");
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain(`uid=${SANDBOX_UID}(sandbox) gid=${SANDBOX_UID}(sandbox)`);
+    const uid = Number(result.stdout.trim().split("\n")[1]);
+    expect(uid).toBeGreaterThanOrEqual(UIDS.from);
+    expect(result.stdout).toContain(`uid=${uid}(sandbox) gid=${uid}(sandbox) groups=${uid}(sandbox)`);
   }, 30_000);
 });
 

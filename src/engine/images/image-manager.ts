@@ -3,7 +3,6 @@ import { DOCKERFILES, SUPERVISOR_SOURCE } from "../../assets";
 import type { Isol8Config } from "../../config/schema";
 import { ImageError } from "../../errors";
 import type { Runtime, RuntimeName } from "../../runtimes/registry";
-import { SANDBOX_UID } from "../container-options";
 import type { DockerClient } from "../docker";
 import { artifactLabel, isol8Labels, LABEL_INPUTS, LABEL_REGISTRY_HOSTS, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
 import { hostsFrom, queryImage } from "./query-image";
@@ -93,7 +92,6 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
     const inputs = hashOf({
       dockerfile: DOCKERFILES.base,
       supervisor: SUPERVISOR_SOURCE,
-      uid: SANDBOX_UID,
       baseOs: baseOs.id,
       certificates: certificates.map((c) => c.name),
     });
@@ -113,7 +111,7 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
     await build(
       image,
       entries,
-      { BASE_IMAGE: baseOs.ref, SANDBOX_UID: String(SANDBOX_UID) },
+      { BASE_IMAGE: baseOs.ref },
       { [LABEL_INPUTS]: inputs, [LABEL_SUPERVISOR]: SUPERVISOR_HASH },
       onProgress,
     );

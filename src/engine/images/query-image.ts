@@ -4,14 +4,14 @@ import { createDockerDemuxer } from "../supervisor/protocol";
 
 /**
  * Runs one command in a throwaway container of an image (no network, read-only root, as
- * the sandbox user) and returns its stdout. Used at setup to read facts from the image.
+ * nobody) and returns its stdout. Used at setup to read facts from the image.
  */
 export async function queryImage(docker: DockerClient, image: string, argv: readonly string[]): Promise<string> {
   const id = await docker.createContainer({
     Image: image,
     Entrypoint: [...argv],
     Cmd: [],
-    User: "10000:10000",
+    User: "65534:65534",
     Labels: isol8Labels("sandbox"),
     NetworkDisabled: true,
     HostConfig: {
@@ -19,7 +19,7 @@ export async function queryImage(docker: DockerClient, image: string, argv: read
       ReadonlyRootfs: true,
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges:true"],
-      Tmpfs: { "/sandbox": "rw,size=16m,uid=10000,gid=10000", "/tmp": "rw,noexec,size=16m" },
+      Tmpfs: { "/sandbox": "rw,size=16m,uid=65534,gid=65534", "/tmp": "rw,noexec,size=16m" },
       LogConfig: { Type: "none", Config: {} },
     },
   });

@@ -13,6 +13,7 @@ import {
   type Frame,
   parseExitReport,
   parseFileRefusal,
+  parseReadyReport,
 } from "./protocol";
 import { fileOperationError } from "./file-errors";
 
@@ -37,6 +38,8 @@ export class SupervisorChannel {
   private failure: Error | null = null;
   private onFailure: ((error: Error) => void) | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The uid the supervisor runs programs as (from its ready frame; null when it did not say). */
+  sandboxUid: number | null = null;
 
   private constructor(
     private readonly stream: Duplex,
@@ -56,7 +59,9 @@ export class SupervisorChannel {
   static async open(stream: Duplex, log: (line: string) => void = () => {}): Promise<SupervisorChannel> {
     const channel = new SupervisorChannel(stream, log);
     await channel.request<void>(null, READY_TIMEOUT_MS, (frame, done) => {
-      if (frame.type === "R") done.resolve();
+      if (frame.type !== "R") return;
+      channel.sandboxUid = parseReadyReport(frame.payload).uid;
+      done.resolve();
     });
     return channel;
   }

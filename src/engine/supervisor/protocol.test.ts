@@ -11,6 +11,7 @@ import {
   parseExitReport,
   parseFileRefusal,
   parseKeyValues,
+  parseReadyReport,
 } from "./protocol";
 
 /** Decodes a TLV payload ([u8 key][u32 BE length][value]...) by hand. */
@@ -353,5 +354,19 @@ describe("parseFileRefusal", () => {
 
   test("every reason token round-trips", () => {
     for (const reason of FILE_REFUSALS) expect(parseFileRefusal(`${reason}: d`).reason).toBe(reason);
+  });
+});
+
+describe("parseReadyReport", () => {
+  const cases: [string, { version: number; uid: number | null }][] = [
+    ["version=2\nuid=1234567\npid=7\n", { version: 2, uid: 1234567 }],
+    ["version=1\nuid=10000\npid=7\n", { version: 1, uid: 10000 }],
+    ["version=1\npid=7\n", { version: 1, uid: null }],
+    ["uid=-1\n", { version: 0, uid: null }],
+    ["uid=12a\n", { version: 0, uid: null }],
+    ["", { version: 0, uid: null }],
+  ];
+  test.each(cases)("%p", (text, expected) => {
+    expect(parseReadyReport(Buffer.from(text))).toEqual(expected);
   });
 });

@@ -99,6 +99,19 @@ export function parseFileRefusal(text: string): FileRefusal {
   return reason ? { reason, detail: text.slice(colon + 2) } : { reason: "io", detail: text };
 }
 
+/** The supervisor's ready frame: protocol version, the container's sandbox uid, its pid. */
+export interface ReadyReport {
+  version: number;
+  /** null when the supervisor did not say (an image built before per-container uids). */
+  uid: number | null;
+}
+
+export function parseReadyReport(payload: Buffer): ReadyReport {
+  const kv = parseKeyValues(payload.toString("utf8"));
+  const uid = kv.uid !== undefined && /^\d+$/.test(kv.uid) ? Number(kv.uid) : null;
+  return { version: Number(kv.version ?? 0) || 0, uid };
+}
+
 /** The supervisor's report at the end of an execution. */
 export interface ExitReport {
   exitCode: number;

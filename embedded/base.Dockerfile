@@ -14,12 +14,16 @@ FROM ${BASE_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive
 # Extra CA certificates the host trusts (TLS-intercepting proxies); may be empty.
 COPY ca/ /usr/local/share/ca-certificates/isol8/
+# localhost: without a network Docker writes no /etc/hosts, and one in the image is never seen
+# (Docker covers it with an empty file), so NSS "myhostname" answers localhost (127.0.0.1, ::1)
+# and the container's own hostname; no other name resolves (there is no DNS server).
 # Programs run as a uid the engine picks per container: the supervisor writes its passwd and
 # group entries at start into /etc/isol8 (a root-owned tmpfs then). The image's own entries
 # move to /usr/local/lib/isol8; until the tmpfs hides them, links inside /etc/isol8 lead there,
 # so RUN steps of images built on this one still see users and groups.
 RUN apt-get update -q \
- && apt-get install -y -q --no-install-recommends tini ca-certificates \
+ && apt-get install -y -q --no-install-recommends tini ca-certificates libnss-myhostname \
+ && grep -Eq '^hosts:.*\bmyhostname\b' /etc/nsswitch.conf \
  && update-ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/* \
  && find / -xdev -type f -perm /6000 -exec chmod a-s {} + \

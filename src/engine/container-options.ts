@@ -67,6 +67,7 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
     AttachStdout: true,
     AttachStderr: true,
     // Filtered mode has no network either: only loopback, where the forwarder to the proxy listens.
+    // (Without a network Docker writes no /etc/hosts: the images resolve localhost through NSS.)
     NetworkDisabled: spec.network !== "host",
 
     HostConfig: {

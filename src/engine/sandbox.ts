@@ -1,4 +1,4 @@
-import { SandboxError } from "../errors";
+import { ImageError, SandboxError } from "../errors";
 import { removeWithRetries } from "./cleanup";
 import type { DockerClient } from "./docker";
 import { type SandboxAttachments, type SandboxSpec, toContainerOptions } from "./container-options";
@@ -123,7 +123,7 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
     const channel = await SupervisorChannel.open(stream, log);
     if (channel.sandboxUid !== uid) {
       channel.close();
-      throw new SandboxError(
+      throw new ImageError(
         `Cannot use image "${spec.image}": its supervisor runs programs as uid ${channel.sandboxUid ?? "(unknown)"}, not the container's uid ${uid}`,
         "rebuild the image on the current isol8 base (isol8 setup; custom images: rebuild them FROM it)",
       );

@@ -98,6 +98,18 @@ describe("getFile refuses what is not a regular file inside /sandbox, at once", 
     await expectStillWorks();
   }, 60_000);
 
+  test("a file over the 64 MiB read limit → FileError too-large in < 1 s, without reading it", async () => {
+    const made = await engine.execute({
+      runtime: "python",
+      code: "import os\nwith open('/sandbox/huge.bin', 'wb') as f: f.truncate(65 * 1024 * 1024)\nprint(os.path.getsize('/sandbox/huge.bin'))",
+    });
+    expect(made.stdout).toBe(`${65 * 1024 * 1024}\n`);
+    const outcome = await refusal(() => engine.getFile("/sandbox/huge.bin"));
+    expectFileError(outcome, "too-large");
+    expect((outcome.error as FileError).message).toContain("over the 67108864 byte limit");
+    await expectStillWorks();
+  }, 60_000);
+
   test("still works: a regular file, and a symlink inside /sandbox to one, are read", async () => {
     expect((await engine.getFile("/sandbox/regular.txt")).toString()).toBe("regular content");
     expect((await engine.getFile("to-regular")).toString()).toBe("regular content");

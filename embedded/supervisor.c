@@ -588,20 +588,105 @@ static ssize_t list_xattrs(int fd, char **names) {
   return -1;
 }
 
-/* Removes (when remove is set) every extended attribute of fd the caller may remove, then
- * returns how many were found, or -1 when they cannot be listed. Every namespace counts:
- * user.*, the POSIX ACLs, security.*, trusted.* where visible. */
-static int wipe_xattrs(int fd, int remove) {
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* fd's extended attributes as canonical bytes: "<name>\0<u32 length><value>" records sorted
+ * by name. 0, or -1 when they cannot be listed or read. *out is malloc'd. */
+static int xattr_snapshot(int fd, char **out, size_t *out_len) {
+  *out = NULL;
+  *out_len = 0;
   char *names;
   ssize_t n = list_xattrs(fd, &names);
   if (n < 0) return -1;
-  int count = 0;
-  for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) {
-    count++;
-    if (remove) fremovexattr(fd, names + off);
+  size_t count = 0;
+  for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) count++;
+  char **sorted = malloc((count ? count : 1) * sizeof *sorted);
+  if (!sorted) _exit(4);
+  count = 0;
+  for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1) sorted[count++] = names + off;
+  qsort(sorted, count, sizeof *sorted, by_name);
+  int rc = 0;
+  char *buf = NULL;
+  size_t len = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    ssize_t size = fgetxattr(fd, sorted[i], NULL, 0);
+    size_t name_len = strlen(sorted[i]) + 1;
+    char *grown = size < 0 ? NULL : realloc(buf, len + name_len + 4 + (size_t)size);
+    if (!grown) {
+      rc = -1;
+      break;
+    }
+    buf = grown;
+    memcpy(buf + len, sorted[i], name_len);
+    len += name_len;
+    ssize_t got = fgetxattr(fd, sorted[i], buf + len + 4, (size_t)size);
+    if (got != size) rc = -1;
+    unsigned char *l = (unsigned char *)buf + len;
+    l[0] = (unsigned char)(got >> 24), l[1] = (unsigned char)(got >> 16), l[2] = (unsigned char)(got >> 8), l[3] = (unsigned char)got;
+    len += 4 + (size_t)(got > 0 ? got : 0);
+  }
+  free(sorted);
+  free(names);
+  if (rc < 0) {
+    free(buf);
+    return -1;
+  }
+  *out = buf;
+  *out_len = len;
+  return 0;
+}
+
+/* The attributes each wiped directory had when the container started (a security module's
+ * label, such as security.selinux, is not the program's doing): the wipe keeps exactly
+ * these, and the verification expects exactly these, with the same values. */
+static struct {
+  int present;
+  char *bytes;
+  size_t len;
+} xattr_baseline[sizeof WIPE_DIRS / sizeof WIPE_DIRS[0]];
+
+static int in_baseline(int dir, const char *name) {
+  const char *p = xattr_baseline[dir].bytes, *end = p + xattr_baseline[dir].len;
+  while (p && p < end) {
+    size_t name_len = strlen(p) + 1;
+    const unsigned char *l = (const unsigned char *)p + name_len;
+    if (strcmp(p, name) == 0) return 1;
+    p += name_len + 4 + rd32(l);
+  }
+  return 0;
+}
+
+static int record_xattr_baseline(void) {
+  for (int i = 0; WIPE_DIRS[i]; i++) {
+    int fd = open(WIPE_DIRS[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    int rc = xattr_snapshot(fd, &xattr_baseline[i].bytes, &xattr_baseline[i].len);
+    close(fd);
+    if (rc < 0) return -1;
+    xattr_baseline[i].present = 1;
+  }
+  return 0;
+}
+
+/* Removes every extended attribute of wiped directory `dir` that it did not have at start:
+ * user.*, the POSIX ACLs, security.* where the caller may. */
+static void wipe_xattrs(int dir, int fd) {
+  char *names;
+  ssize_t n = list_xattrs(fd, &names);
+  for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(names + off) + 1) {
+    if (!in_baseline(dir, names + off)) fremovexattr(fd, names + off);
   }
   free(names);
-  return count;
+}
+
+/* Whether wiped directory `dir` has exactly its attributes of the start (names and values). */
+static const char *xattrs_changed(int dir, int fd) {
+  char *now;
+  size_t len;
+  if (xattr_snapshot(fd, &now, &len) < 0) return "cannot list the extended attributes of";
+  int same = xattr_baseline[dir].present && len == xattr_baseline[dir].len && (len == 0 || memcmp(now, xattr_baseline[dir].bytes, len) == 0);
+  free(now);
+  return same ? NULL : "extended attributes were added or changed on";
 }
 
 /* Counts (and, when remove is set, removes) SysV IPC objects of the sandbox uid. */
@@ -647,7 +732,7 @@ static void handle_clean(void) {
     /* The roots survive the wipe: attributes and ACLs set on them would carry over (a
      * default ACL on /sandbox shapes every file the next execution creates). Entries below
      * are removed with their attributes. */
-    wipe_xattrs(fd, 1);
+    wipe_xattrs(i, fd);
     if (i == 0) fchmod(fd, 0755);
     wipe_dir(fd, 0);
   }
@@ -664,10 +749,9 @@ static void handle_clean(void) {
   for (int i = 0; !problem[0] && WIPE_DIRS[i]; i++) {
     int fd = open(WIPE_DIRS[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) continue;
-    int n = wipe_xattrs(fd, 0);
+    const char *changed = xattrs_changed(i, fd);
     close(fd);
-    if (n < 0) snprintf(problem, sizeof problem, "cannot list the extended attributes of %s", WIPE_DIRS[i]);
-    else if (n > 0) snprintf(problem, sizeof problem, "%s keeps %d extended attribute(s)", WIPE_DIRS[i], n);
+    if (changed) snprintf(problem, sizeof problem, "%s %s", changed, WIPE_DIRS[i]);
   }
   if (!problem[0] && sysv_ipc(0) != 0) snprintf(problem, sizeof problem, "SysV IPC objects survive");
   if (!problem[0]) {
@@ -1326,6 +1410,10 @@ int main(void) {
   sandbox_root_fd = open(SANDBOX_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (sandbox_root_fd < 0) {
     logf_("isol8-supervisor: cannot open %s: %s", SANDBOX_DIR, strerror(errno));
+    return 1;
+  }
+  if (record_xattr_baseline() < 0) {
+    logf_("isol8-supervisor: cannot read the extended attributes of the wiped directories: %s", strerror(errno));
     return 1;
   }
   if (start_forwarder() < 0) return 1;

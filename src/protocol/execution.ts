@@ -4,6 +4,8 @@ import * as v from "valibot";
 import { RUNTIME_NAMES, type RuntimeName } from "../runtimes/registry";
 import { formatIssues } from "./issues";
 import { optionalLimitEntries } from "./limits";
+import { Base64Schema } from "./base64";
+import { cappedEnvRecord, isSmallJson, METADATA_MESSAGE, REQUEST_CAPS, utf8Bytes } from "./request-caps";
 import { RequestError } from "../errors";
 
 export type { RuntimeName };
@@ -15,11 +17,26 @@ export const SECCOMP_MODES = ["strict", "unconfined", "custom"] as const;
 export type SeccompMode = (typeof SECCOMP_MODES)[number];
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const envRecord = v.record(
-  v.pipe(v.string(), v.regex(ENV_NAME, "must be a valid environment variable name")),
-  v.pipe(v.string(), v.check((s) => !s.includes("\0"), "must not contain NUL bytes")),
+const envName = v.pipe(v.string(), v.regex(ENV_NAME, "must be a valid environment variable name"));
+const envValue = v.pipe(v.string(), v.check((s) => !s.includes("\0"), "must not contain NUL bytes"));
+const envRecord = cappedEnvRecord(v.record(envName, envValue), REQUEST_CAPS.envEntries, REQUEST_CAPS.envBytes);
+const secretRecord = cappedEnvRecord(
+  v.record(
+    envName,
+    v.pipe(
+      envValue,
+      v.check(
+        (s) => utf8Bytes(s) >= REQUEST_CAPS.secretMinBytes,
+        `must be at least ${REQUEST_CAPS.secretMinBytes} bytes: a shorter secret would mask ordinary output`,
+      ),
+    ),
+  ),
+  REQUEST_CAPS.secretEntries,
+  REQUEST_CAPS.secretBytes,
 );
-const hostPatterns = v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(256))), v.maxLength(64));
+/** A list of at most `count` items. */
+const listOf = <T extends v.GenericSchema>(item: T, count: number) => v.pipe(v.array(item), v.maxLength(count, `at most ${count} entries`));
+const hostPatterns = listOf(v.pipe(v.string(), v.minLength(1), v.maxLength(256)), REQUEST_CAPS.hostPatterns);
 
 /** The schema every execution request is validated against (library, CLI and HTTP). */
 export const ExecutionRequestSchema = v.strictObject({
@@ -36,29 +53,32 @@ export const ExecutionRequestSchema = v.strictObject({
   image: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** Environment variables for the program. */
   env: v.optional(envRecord),
-  /** Environment variables whose values are masked as `***` in all output. */
-  secrets: v.optional(envRecord),
+  /** Environment variables whose values are masked as `***` in all output (each at least 4 bytes). */
+  secrets: v.optional(secretRecord),
   /** Data for the program's standard input (closed after it). */
   stdin: v.optional(v.string()),
   /** Files written under /sandbox before the run: path -> text, bytes, or `{ base64 }` (for JSON callers). */
   files: v.optional(
-    v.record(
-      v.string(),
-      v.union([
+    v.pipe(
+      v.record(
         v.string(),
-        v.instance(Uint8Array as new () => Uint8Array<ArrayBufferLike>),
-        v.strictObject({ base64: v.pipe(v.string(), v.base64("must be base64")) }),
-      ]),
+        v.union([
+          v.string(),
+          v.instance(Uint8Array as new () => Uint8Array<ArrayBufferLike>),
+          v.strictObject({ base64: Base64Schema }),
+        ]),
+      ),
+      v.check((files) => Object.keys(files).length <= REQUEST_CAPS.files, `at most ${REQUEST_CAPS.files} entries`),
     ),
   ),
   /** Files read back after the run (base64 in `files` of the result). */
-  outputPaths: v.optional(v.array(v.string())),
+  outputPaths: v.optional(listOf(v.string(), REQUEST_CAPS.outputPaths)),
   /**
    * Packages installed (into /sandbox, as the sandbox user) before the program runs, within
    * the same timeout. Needs a network: without one set, the execution uses `filtered` with the
    * runtime's package registry allowed.
    */
-  installPackages: v.optional(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(214)))),
+  installPackages: v.optional(listOf(v.pipe(v.string(), v.minLength(1), v.maxLength(214)), REQUEST_CAPS.installPackages)),
   /** Filtered mode: host name patterns (regular expressions, whole host) the program may reach. */
   allow: v.optional(hostPatterns),
   /** Filtered mode: host name patterns (matching anywhere in the host) refused even when allowed (deny wins). */
@@ -73,7 +93,7 @@ export const ExecutionRequestSchema = v.strictObject({
     }),
   ),
   /** Free-form data recorded with the execution (audit). */
-  metadata: v.optional(v.record(v.string(), v.unknown())),
+  metadata: v.optional(v.pipe(v.record(v.string(), v.unknown()), v.check<Record<string, unknown>, string>(isSmallJson, METADATA_MESSAGE))),
 });
 
 export type ExecutionRequest = v.InferInput<typeof ExecutionRequestSchema>;

@@ -122,7 +122,7 @@ describe("audit records", () => {
   });
 
   test("secrets are recorded masked, never their values (collected and streamed)", async () => {
-    const short = await full.execute({ code: PRINT_T, secrets: { T: "v" } });
+    const short = await full.execute({ code: PRINT_T, secrets: { T: "v4lu" } });
     expect(short.stdout).toBe("***\n");
     expect(recordOf("full", short.executionId).record).toMatchObject({ stdout: "***\n", stderr: "" });
 

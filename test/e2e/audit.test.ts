@@ -62,10 +62,10 @@ describe("isol8 run with audit.enabled", () => {
     }
   }, 120_000);
 
-  test("with includeCode and includeOutput, --secret T=v is recorded as ***, never v", () => {
+  test("with includeCode and includeOutput, --secret T=v4lu (the shortest allowed) is recorded as ***, never v4lu", () => {
     const cwd = project("full", { audit: { enabled: true, logDir: "./a", includeCode: true, includeOutput: true } });
     const code = "import os, sys; print(os.environ['T']); print(os.environ['T'], file=sys.stderr)";
-    const short = run(cwd, ["--secret", "T=v", "-e", code]);
+    const short = run(cwd, ["--secret", "T=v4lu", "-e", code]);
     const long = run(cwd, ["--secret", `T=${LONG_SECRET}`, "-e", code]);
     expect([short.code, long.code]).toEqual([0, 0]);
     expect(short.stdout).toBe("***\n");

@@ -145,6 +145,16 @@ export const ConfigSchema = section(
           shutdownGraceMs: v.optional(d(nonNegativeInt, "On SIGTERM/SIGINT, how long in-flight executions may take to finish"), 30_000),
           maxFileSize: v.optional(d(SizeSchema, "Largest file accepted or returned by the /file endpoints"), "10m"),
           maxSessions: v.optional(d(positiveInt, "Most sessions (persistent containers) at once"), 100),
+          idleTimeoutMs: v.optional(
+            d(
+              v.pipe(v.number(), v.integer(), v.minValue(1000), v.maxValue(255_000)),
+              "Connections with no traffic (idle keep-alive, stalled headers or body) are closed after this; whole seconds, 1-255 s",
+            ),
+            10_000,
+          ),
+          maxRequestsInFlight: v.optional(d(positiveInt, "Requests in progress at once (reading, waiting, running, streaming); more get 503 with Retry-After"), 512),
+          authFailureLimit: v.optional(d(positiveInt, "Wrong API keys from one address (IPv6: one /64) within authFailureWindowMs before its new connections get 429"), 20),
+          authFailureWindowMs: v.optional(d(positiveInt, "The window of authFailureLimit, in ms"), 60_000),
           limits: v.optional(
             section(
               optionalLimitEntries(),

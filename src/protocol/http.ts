@@ -3,6 +3,7 @@ import * as v from "valibot";
 import { RequestError } from "../errors";
 import { type ExecutionRequest, ExecutionRequestSchema } from "./execution";
 import { LIMIT_NAMES } from "./limits";
+import { Base64Schema } from "./base64";
 
 export const SessionIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,128}$/, "must be 1-128 characters of A-Z a-z 0-9 _ . -"));
 
@@ -18,11 +19,18 @@ export const ExecuteBodySchema = v.strictObject({
   sessionId: v.optional(SessionIdSchema),
 });
 
+/** A file path of the file API (confined to /sandbox by the engine; bounded here). */
+export const FilePathSchema = v.pipe(v.string(), v.minLength(1, "required"), v.maxLength(4096, "at most 4096 characters"));
+
 export const PutFileBodySchema = v.strictObject({
   sessionId: SessionIdSchema,
-  path: v.pipe(v.string(), v.minLength(1)),
-  content: v.pipe(v.string(), v.base64("must be base64")),
+  path: FilePathSchema,
+  /** The file's bytes in base64. */
+  content: Base64Schema,
 });
+
+/** `GET /file?sessionId=...&path=...` */
+export const GetFileQuerySchema = v.strictObject({ sessionId: SessionIdSchema, path: FilePathSchema });
 
 export const CleanupBodySchema = v.strictObject({ images: v.optional(v.boolean()) });
 

@@ -3,28 +3,23 @@ import { formatIssues } from "../protocol/issues";
 import type { Isol8Config } from "../config/schema";
 import { sizeToBytes } from "../protocol/sizes";
 import type { ExecutionRequest, StreamEvent } from "../protocol/execution";
-import { encodeStreamEvent } from "../protocol/sse";
-import {
-  ConflictError,
-  DockerUnavailableError,
-  formatError,
-  ImageError,
-  Isol8Error,
-  RequestError,
-  SandboxError,
-  SessionLostError,
-} from "../errors";
-import { createKeyCheck, principalOf } from "./auth";
-import { errorResponse, HttpError, json, readJson } from "./http";
+import { encodeStreamEvent, SSE_HEARTBEAT } from "../protocol/sse";
+import { base64DecodedLength } from "../protocol/base64";
+import { formatError, Isol8Error } from "../errors";
+import { createAdmission } from "./admission";
+import type { Peer } from "./auth-throttle";
+import { failureResponse } from "./failure-response";
+import { CLOSE, decodePathSegment, HttpError, json, readJson } from "./http";
 import type { Slots } from "../lib/slots";
 import { applyServerPolicy } from "./policy";
-import { CleanupBodySchema, ExecuteBodySchema, PutFileBodySchema, requestOfBody, SessionIdSchema } from "../protocol/http";
+import { CleanupBodySchema, ExecuteBodySchema, GetFileQuerySchema, PutFileBodySchema, requestOfBody, SessionIdSchema } from "../protocol/http";
 import type { Session, SessionManager } from "./sessions";
 import type { Isol8 } from "../protocol/isol8";
 
 export interface ServerAppDeps {
   config: Isol8Config;
-  apiKey: string;
+  /** The accepted API keys: each one is a principal, owning the sessions it creates. */
+  apiKeys: readonly string[];
   version: string;
   /** The built-in runtime images (clients may always ask for them). */
   builtinImages: readonly string[];
@@ -36,49 +31,73 @@ export interface ServerAppDeps {
   /** Removes this server's idle containers (and images when asked); returns counts. */
   cleanup: (images: boolean) => Promise<{ containers: number; images: number }>;
   log: (line: string) => void;
+  /** The clock of the authentication throttle (tests pass their own). */
+  now?: () => number;
+}
+
+/** What the HTTP server knows of a request beyond the request (Bun.serve in serve.ts; absent in-process). */
+export interface RequestContext {
+  /** The peer of the request's connection; null for a Unix socket or an in-process call. */
+  peer: Peer | null;
+  /** Sets this request's idle timeout in seconds (0: none). */
+  setIdleTimeout(seconds: number): void;
+  /** Requests in progress on the server, this one included. */
+  inFlight: number;
 }
 
 export interface ServerApp {
-  fetch(request: Request): Promise<Response>;
+  fetch(request: Request, context?: Partial<RequestContext>): Promise<Response>;
   /** Stop taking new work (503); in-flight requests continue. */
   close(): void;
 }
 
-type Handler = (request: Request, url: URL, params: Record<string, string>) => Promise<Response>;
+/** A comment frame this often keeps proxies from closing a silent event stream, and finds clients that left. */
+const HEARTBEAT_MS = 15_000;
 
-function validate<T extends v.GenericSchema>(schema: T, body: unknown): v.InferOutput<T> {
-  const result = v.safeParse(schema, body);
-  if (!result.success) throw new HttpError(400, formatIssues(result.issues).join("\n"));
-  return result.output;
+/** One admitted request as its handler sees it. */
+interface Call {
+  url: URL;
+  params: Record<string, string>;
+  /** The principal of the key the request came with: it owns the sessions it names. */
+  principal: string;
+  /**
+   * The body is read: lift the idle timeout while the work runs (an execution may be silent
+   * for minutes, a file operation may wait behind one). It comes back when the answer is ready.
+   */
+  working(): void;
+  /** The answer is a stream: the idle timeout comes back when the returned function is called. */
+  streaming(): () => void;
 }
 
-/** Maps isol8's own failures to HTTP; anything else is a bare 500 (logged, never shown). */
-function failureResponse(error: unknown, log: (line: string) => void): Response {
-  if (error instanceof HttpError) return errorResponse(error);
-  if (error instanceof RequestError) return json(400, { error: formatError(error), field: error.field });
-  if (error instanceof ConflictError) return json(409, { error: error.message });
-  if (error instanceof DockerUnavailableError) {
-    log(formatError(error));
-    return json(503, { error: "container runtime unavailable", retryable: true }, { "retry-after": "2" });
+type Handler = (request: Request, call: Call) => Promise<Response>;
+
+function validate<T extends v.GenericSchema>(schema: T, body: unknown, name?: string): v.InferOutput<T> {
+  const result = v.safeParse(schema, body);
+  if (!result.success) {
+    const lines = formatIssues(result.issues);
+    throw new HttpError(400, (name ? lines.map((line) => line.replace(/^\(root\)/, name)) : lines).join("\n"));
   }
-  if (error instanceof ImageError) return json(503, { error: `runtime image unavailable: ${error.message}`, retryable: true });
-  if (error instanceof SessionLostError) return json(410, { error: formatError(error) });
-  if (error instanceof SandboxError) return json(503, { error: "sandbox terminated", retryable: true }, { "retry-after": "1" });
-  if (error instanceof Isol8Error) return json(500, { error: error.message });
-  log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-  return json(500, { error: "internal error" });
+  return result.output;
 }
 
 /**
  * The HTTP API as a fetch function (served by Bun.serve in serve.ts, tested in-process).
- * Every body is validated; every route but /health needs the API key.
+ * Every body is validated; every route but /health needs an API key.
  */
 export function createServerApp(deps: ServerAppDeps): ServerApp {
   const { config, engine, sessions, slots, log } = deps;
-  const checkKey = createKeyCheck(deps.apiKey);
-  const principal = principalOf(deps.apiKey);
   const maxBody = sizeToBytes(config.server.maxBodySize);
   const maxFile = sizeToBytes(config.server.maxFileSize);
+  const idleSeconds = Math.ceil(config.server.idleTimeoutMs / 1000);
+  const admission = createAdmission({
+    apiKeys: deps.apiKeys,
+    maxRequestsInFlight: config.server.maxRequestsInFlight,
+    authFailureLimit: config.server.authFailureLimit,
+    authFailureWindowMs: config.server.authFailureWindowMs,
+    idleTimeoutMs: config.server.idleTimeoutMs,
+    log,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   let closing = false;
 
   /** Takes an execution slot or answers 429. */
@@ -88,9 +107,10 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     return waiting;
   };
 
-  const sessionFor = (id: string | undefined, create: boolean): Session | undefined => {
+  /** The caller's session of that id: another principal's session of the same id is never reached. */
+  const sessionFor = (principal: string, id: string | undefined, create: boolean): Session | undefined => {
     if (id === undefined) return undefined;
-    const session = create ? sessions.getOrCreate(id) : sessions.get(id);
+    const session = create ? sessions.getOrCreate(principal, id) : sessions.get(principal, id);
     if (session === null) throw new HttpError(429, "too many sessions", {}, { "retry-after": "5" });
     if (!session) throw new HttpError(404, `session "${id}" not found`);
     return session;
@@ -102,12 +122,13 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     return { effective, sessionId: body.sessionId };
   };
 
-  const execute: Handler = async (request) => {
+  const execute: Handler = async (request, call) => {
     const { effective, sessionId } = await prepareBody(request);
-    const session = sessionFor(sessionId, true);
+    const session = sessionFor(call.principal, sessionId, true);
+    call.working();
     const release = await slot();
     try {
-      const context = { audit: { principal, ...(sessionId ? { sessionId } : {}) }, signal: request.signal };
+      const context = { audit: { principal: call.principal, ...(sessionId ? { sessionId } : {}) }, signal: request.signal };
       const result = session
         ? await sessions.use(session, (e) => e.execute(effective, context))
         : await engine.execute(effective, context);
@@ -117,21 +138,29 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     }
   };
 
-  const executeStream: Handler = async (request) => {
+  const executeStream: Handler = async (request, call) => {
     const { effective, sessionId } = await prepareBody(request);
-    const session = sessionFor(sessionId, true);
+    const session = sessionFor(call.principal, sessionId, true);
     const target = session?.engine ?? engine;
     const abort = new AbortController();
-    const context = { audit: { principal, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal };
+    const context = { audit: { principal: call.principal, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal };
     // A bad request throws here, before any event: it is a 400, not an event of a 200 stream.
     const events = target.executeStream(effective, context);
+    call.working();
     const release = await slot();
+    const done = call.streaming();
     const encoder = new TextEncoder();
     const send = (controller: ReadableStreamDefaultController<Uint8Array>, event: StreamEvent) =>
       controller.enqueue(encoder.encode(encodeStreamEvent(event)));
     const unhold = session ? sessions.hold(session) : () => {};
+    let heartbeat: ReturnType<typeof setInterval> | undefined;
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
+        heartbeat = setInterval(() => {
+          try {
+            controller.enqueue(encoder.encode(SSE_HEARTBEAT));
+          } catch {}
+        }, HEARTBEAT_MS);
         try {
           for await (const event of events) {
             send(controller, event);
@@ -141,14 +170,17 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
           if (!(error instanceof Isol8Error)) log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
           send(controller, { type: "error", data: message });
         } finally {
+          clearInterval(heartbeat);
           unhold();
           release();
+          done();
           try {
             controller.close();
           } catch {}
         }
       },
       cancel() {
+        clearInterval(heartbeat);
         abort.abort(); // the client went away: stop the program
       },
     });
@@ -158,93 +190,112 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     });
   };
 
-  const putFile: Handler = async (request) => {
+  const putFile: Handler = async (request, call) => {
     const body = validate(PutFileBodySchema, await readJson(request, maxBody));
-    const session = sessionFor(body.sessionId, false)!;
-    const content = Buffer.from(body.content, "base64");
-    if (content.length > maxFile) throw new HttpError(413, `file over ${maxFile} bytes`);
-    await sessions.use(session, (e) => e.putFile(body.path, content));
+    if (base64DecodedLength(body.content) > maxFile) throw new HttpError(413, `file over ${maxFile} bytes`);
+    const session = sessionFor(call.principal, body.sessionId, false)!;
+    call.working();
+    await sessions.use(session, (e) => e.putFile(body.path, Buffer.from(body.content, "base64")));
     return json(200, { ok: true });
   };
 
-  const getFile: Handler = async (_request, url) => {
-    const id = validate(SessionIdSchema, url.searchParams.get("sessionId") ?? undefined);
-    const path = url.searchParams.get("path");
-    if (!path) throw new HttpError(400, "path: required");
-    const session = sessionFor(id, false)!;
-    const content = await sessions.use(session, (e) => e.getFile(path));
+  const getFile: Handler = async (_request, call) => {
+    const query = validate(GetFileQuerySchema, Object.fromEntries(call.url.searchParams));
+    const session = sessionFor(call.principal, query.sessionId, false)!;
+    call.working();
+    const content = await sessions.use(session, (e) => e.getFile(query.path));
     if (content.length > maxFile) throw new HttpError(413, `file over ${maxFile} bytes`);
     return json(200, { content: content.toString("base64") });
   };
 
+  const listSessions: Handler = async (_request, call) =>
+    json(200, {
+      sessions: sessions.list(call.principal).map((s) => ({
+        id: s.id,
+        runtime: s.engine.sessionRuntime,
+        containerId: s.engine.sessionContainerId,
+        createdAt: new Date(s.createdAt).toISOString(),
+        lastUsed: new Date(s.lastUsed).toISOString(),
+        active: s.active,
+      })),
+    });
+
+  const deleteSession: Handler = async (_request, call) => {
+    const id = validate(SessionIdSchema, decodePathSegment(call.params.id!, "session id"), "session id");
+    call.working();
+    if (!(await sessions.delete(call.principal, id))) throw new HttpError(404, `session "${id}" not found`);
+    return json(200, { deleted: id });
+  };
+
+  /** Removes the caller's idle sessions and this server's idle pooled containers (and images when asked). */
+  const cleanup: Handler = async (request, call) => {
+    const raw = request.headers.get("content-length") === "0" ? {} : await readJson(request, maxBody).catch(() => ({}));
+    const body = validate(CleanupBodySchema, raw);
+    call.working();
+    const pruned = await sessions.prune({ all: true, owner: call.principal });
+    const removed = await deps.cleanup(Boolean(body.images));
+    return json(200, { sessions: pruned.length, ...removed });
+  };
+
+  const health: Handler = async () => json(closing ? 503 : 200, { status: closing ? "shutting down" : "ok", version: deps.version });
+
   const routes: { method: string; pattern: RegExp; handler: Handler; open?: boolean }[] = [
-    {
-      method: "GET",
-      pattern: /^\/health$/,
-      open: true,
-      handler: async () => json(closing ? 503 : 200, { status: closing ? "shutting down" : "ok", version: deps.version }),
-    },
+    { method: "GET", pattern: /^\/health$/, open: true, handler: health },
     { method: "POST", pattern: /^\/execute$/, handler: execute },
     { method: "POST", pattern: /^\/execute\/stream$/, handler: executeStream },
     { method: "POST", pattern: /^\/file$/, handler: putFile },
     { method: "GET", pattern: /^\/file$/, handler: getFile },
-    {
-      method: "GET",
-      pattern: /^\/sessions$/,
-      handler: async () =>
-        json(200, {
-          sessions: sessions.list().map((s) => ({
-            id: s.id,
-            runtime: s.engine.sessionRuntime,
-            containerId: s.engine.sessionContainerId,
-            createdAt: new Date(s.createdAt).toISOString(),
-            lastUsed: new Date(s.lastUsed).toISOString(),
-            active: s.active,
-          })),
-        }),
-    },
-    {
-      method: "DELETE",
-      pattern: /^\/session\/(?<id>[^/]+)$/,
-      handler: async (_r, _u, params) => {
-        if (!(await sessions.delete(decodeURIComponent(params.id!)))) throw new HttpError(404, `session "${params.id}" not found`);
-        return json(200, { deleted: params.id });
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/cleanup$/,
-      handler: async (request) => {
-        const text = request.headers.get("content-length") === "0" ? "{}" : undefined;
-        const body = validate(CleanupBodySchema, text ? JSON.parse(text) : await readJson(request, maxBody).catch(() => ({})));
-        const pruned = await sessions.prune({ all: true });
-        const removed = await deps.cleanup(Boolean(body.images));
-        return json(200, { sessions: pruned.length, ...removed });
-      },
-    },
+    { method: "GET", pattern: /^\/sessions$/, handler: listSessions },
+    { method: "DELETE", pattern: /^\/session\/(?<id>[^/]+)$/, handler: deleteSession },
+    { method: "POST", pattern: /^\/cleanup$/, handler: cleanup },
   ];
 
   return {
     close() {
       closing = true;
     },
-    async fetch(request) {
+    async fetch(request, context = {}) {
+      const peer = context.peer ?? null;
+      const setIdleTimeout = context.setIdleTimeout ?? (() => {});
       const url = new URL(request.url);
+      let lifted = false;
+      let streamed = false;
+      let principal = "";
       try {
-        const matching = routes.filter((r) => r.pattern.test(url.pathname));
-        if (matching.length === 0) throw new HttpError(404, "not found");
-        const route = matching.find((r) => r.method === request.method);
+        const route = routes.find((r) => r.method === request.method && r.pattern.test(url.pathname));
         if (!route) throw new HttpError(404, "not found");
-        if (!route.open) {
-          const denied = checkKey(request.headers.get("authorization"));
-          if (denied === 401) throw new HttpError(401, "missing API key: send Authorization: Bearer <key>", {}, { "www-authenticate": "Bearer" });
-          if (denied === 403) throw new HttpError(403, "invalid API key");
-          if (closing) throw new HttpError(503, "server shutting down", { retryable: true });
+        if (!route.open) principal = admission.admit(request, peer, context.inFlight ?? 0);
+        if (!route.open && closing) throw new HttpError(503, "server shutting down", { retryable: true });
+        const restore = () => {
+          if (lifted) setIdleTimeout(idleSeconds);
+          if (principal) admission.answered(peer);
+        };
+        const call: Call = {
+          url,
+          params: route.pattern.exec(url.pathname)?.groups ?? {},
+          principal,
+          working() {
+            if (!lifted) setIdleTimeout(0);
+            lifted = true;
+          },
+          streaming() {
+            streamed = true;
+            return restore;
+          },
+        };
+        try {
+          return await route.handler(request, call);
+        } finally {
+          if (!streamed) restore();
         }
-        const params = route.pattern.exec(url.pathname)?.groups ?? {};
-        return await route.handler(request, url, params);
       } catch (error) {
-        return failureResponse(error, log);
+        const response = failureResponse(error, log);
+        // A refusal before admission, or before the body was read, ends the connection: the body
+        // is never read, and a client without a key holds no connection beyond its answer.
+        if (!principal || (request.body !== null && !request.bodyUsed)) {
+          for (const [name, value] of Object.entries(CLOSE)) response.headers.set(name, value);
+        }
+        return response;
       }
     },
   };

@@ -19,7 +19,8 @@ const SERVER_OWNER_PREFIX = "srv-";
 
 export interface ServeOptions {
   config: Isol8Config;
-  apiKey: string;
+  /** Accepted API keys (at least one); each is a principal owning its sessions. */
+  apiKeys: readonly string[];
   port: number;
   hostname: string;
   log: (line: string) => void;
@@ -92,7 +93,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const app = createServerApp({
     config,
     builtinImages: RUNTIME_NAMES.map((name) => engine.imageManager.names.runtime(name)),
-    apiKey: options.apiKey,
+    apiKeys: options.apiKeys,
     version: VERSION,
     engine,
     sessions,
@@ -107,9 +108,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const serveOptions = (port: number) => ({
     port,
     hostname: options.hostname,
-    fetch: app.fetch,
+    fetch: (request: Request, server: Bun.Server<undefined>) =>
+      app.fetch(request, {
+        peer: server.requestIP(request),
+        setIdleTimeout: (seconds: number) => server.timeout(request, seconds),
+        inFlight: server.pendingRequests,
+      }),
     maxRequestBodySize: Number.MAX_SAFE_INTEGER, // the app enforces its own limit (413)
-    idleTimeout: 0, // executions may run for minutes without a byte on the wire
+    // Closes idle and stalled connections; the app lifts it while an admitted request works.
+    idleTimeout: Math.ceil(config.server.idleTimeoutMs / 1000),
   });
   let server = listen(serveOptions(options.port));
   if (!server) {

@@ -9,6 +9,8 @@ export interface SessionEngine extends Isol8 {
 }
 
 export interface Session {
+  /** The principal (API key) that created the session: the only one that can reach it. */
+  owner: string;
   id: string;
   engine: SessionEngine;
   createdAt: number;
@@ -18,9 +20,11 @@ export interface Session {
 }
 
 /**
- * Sessions of a server: one persistent-mode engine (one container) per session id,
- * created on first use. Requests on a session run one at a time (the persistent engine
- * queues them). Idle sessions are pruned after `idleMs`, never while in use.
+ * Sessions of a server: one persistent-mode engine (one container) per (owner, session id),
+ * created on first use. Session ids are namespaced per owner: two principals using the same id
+ * get two sessions, and no call reaches a session of another owner. Requests on a session run
+ * one at a time (the persistent engine queues them). Idle sessions are pruned after `idleMs`,
+ * never while in use. `maxSessions` counts the sessions of every owner.
  */
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
@@ -30,17 +34,17 @@ export class SessionManager {
     private readonly limits: { maxSessions: number; idleMs: number },
   ) {}
 
-  get(id: string): Session | undefined {
-    return this.sessions.get(id);
+  get(owner: string, id: string): Session | undefined {
+    return this.sessions.get(keyOf(owner, id));
   }
 
-  /** The session, created when missing; null when the server holds maxSessions already. */
-  getOrCreate(id: string): Session | null {
-    const existing = this.sessions.get(id);
+  /** The owner's session, created when missing; null when the server holds maxSessions already. */
+  getOrCreate(owner: string, id: string): Session | null {
+    const existing = this.get(owner, id);
     if (existing) return existing;
     if (this.sessions.size >= this.limits.maxSessions) return null;
-    const session: Session = { id, engine: this.createEngine(), createdAt: Date.now(), lastUsed: Date.now(), active: 0 };
-    this.sessions.set(id, session);
+    const session: Session = { owner, id, engine: this.createEngine(), createdAt: Date.now(), lastUsed: Date.now(), active: 0 };
+    this.sessions.set(keyOf(owner, id), session);
     return session;
   }
 
@@ -66,23 +70,29 @@ export class SessionManager {
     }
   }
 
-  list(): Session[] {
-    return [...this.sessions.values()];
+  /** The owner's sessions; every session when no owner is given (server housekeeping). */
+  list(owner?: string): Session[] {
+    const all = [...this.sessions.values()];
+    return owner === undefined ? all : all.filter((s) => s.owner === owner);
   }
 
-  async delete(id: string): Promise<boolean> {
-    const session = this.sessions.get(id);
+  /** Stops and forgets the owner's session; false when the owner has none of that id. */
+  async delete(owner: string, id: string): Promise<boolean> {
+    const session = this.get(owner, id);
     if (!session) return false;
-    this.sessions.delete(id);
+    this.sessions.delete(keyOf(owner, id));
     await session.engine.stop();
     return true;
   }
 
-  /** Removes sessions idle for longer than idleMs (or all idle ones with `all`). Returns their ids. */
-  async prune(options: { all?: boolean; now?: number } = {}): Promise<string[]> {
+  /**
+   * Removes sessions idle for longer than idleMs (or all idle ones with `all`), of one owner or
+   * of every owner. Returns their ids.
+   */
+  async prune(options: { all?: boolean; now?: number; owner?: string } = {}): Promise<string[]> {
     const now = options.now ?? Date.now();
-    const idle = this.list().filter((s) => s.active === 0 && (options.all || now - s.lastUsed > this.limits.idleMs));
-    await Promise.all(idle.map((s) => this.delete(s.id)));
+    const idle = this.list(options.owner).filter((s) => s.active === 0 && (options.all || now - s.lastUsed > this.limits.idleMs));
+    await Promise.all(idle.map((s) => this.delete(s.owner, s.id)));
     return idle.map((s) => s.id);
   }
 
@@ -92,3 +102,6 @@ export class SessionManager {
     await Promise.allSettled(all.map((s) => s.engine.stop()));
   }
 }
+
+/** Owner and id joined by a character neither can contain (ids are [A-Za-z0-9_.-], owners key:<hex>). */
+const keyOf = (owner: string, id: string) => `${owner}\n${id}`;

@@ -6,7 +6,10 @@ import { stderrLog } from "../log";
 
 const serveArgs = {
   port: { type: "string", description: "Port (default: $ISOL8_PORT, $PORT, then 3000; 0 = any free port)" },
-  key: { type: "string", description: "API key clients must send as Authorization: Bearer <key> (default: $ISOL8_API_KEY)" },
+  key: {
+    type: "string",
+    description: "API key clients must send as Authorization: Bearer <key>; repeat for several keys, each owning its own sessions (default: $ISOL8_API_KEY)",
+  },
   hostname: { type: "string", description: "Address to listen on (default 0.0.0.0)" },
   update: { type: "boolean", description: "Update this binary to the latest release, then serve with it" },
   ...debugArgs,
@@ -22,16 +25,31 @@ export function resolvePort(flag: string | undefined, env: NodeJS.ProcessEnv): n
   return port;
 }
 
+/**
+ * The accepted keys: every --key, else ISOL8_API_KEY (one key, as clients read it too). A key
+ * that is empty or starts or ends with whitespace could never be presented: refused.
+ */
+export function resolveApiKeys(flags: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const keys = flags.length ? [...flags] : env.ISOL8_API_KEY ? [env.ISOL8_API_KEY] : [];
+  if (keys.length === 0) throw new UsageError("Cannot start the server: no API key", "pass --key <key> (repeatable) or set ISOL8_API_KEY");
+  for (const key of keys) {
+    if (key.trim() !== key || key === "") {
+      throw new UsageError("Cannot start the server with an API key: it is empty or starts or ends with whitespace", "no client could present such a key");
+    }
+  }
+  return keys;
+}
+
 export default defineIsol8Command({
   meta: { name: "serve", description: "Serve the HTTP API (one engine and warm pool for all clients)" },
   args: serveArgs,
+  repeatable: ["key"],
   async run({ flags, rawArgs, config, configSource }) {
     if (flags.update) {
       const { updateAndReexec } = await import("../update-command");
       return updateAndReexec(rawArgs);
     }
-    const apiKey = flags.key ?? process.env.ISOL8_API_KEY;
-    if (!apiKey) throw new UsageError("Cannot start the server: no API key", "pass --key <key> or set ISOL8_API_KEY");
+    const apiKeys = resolveApiKeys(flags.key, process.env);
     const port = resolvePort(flags.port, process.env);
     const log = (line: string) => stderrLog(line);
     // Signals are handled from the start: one that arrives while the server is starting
@@ -51,7 +69,7 @@ export default defineIsol8Command({
     try {
       server = await startServer({
         config,
-        apiKey,
+        apiKeys,
         port,
         hostname: flags.hostname ?? "0.0.0.0",
         log: flags.debug ? log : (line) => (line.startsWith("container ") ? undefined : log(line)),

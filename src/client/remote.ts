@@ -2,7 +2,7 @@
 // plain fetch and web streams, no Bun-only APIs, nothing of the engine at run time.
 import type { ExecutionRequest } from "../protocol/execution";
 import type { ExecutionResult, StreamEvent } from "../protocol/execution";
-import { Isol8Error, RequestError } from "../errors";
+import { FileError, type FileErrorReason, Isol8Error, RequestError } from "../errors";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
 import { parseStreamEvents } from "../protocol/sse";
 
@@ -27,6 +27,9 @@ export class RemoteError extends Isol8Error {
     super(message, hint);
   }
 }
+
+/** Every FileError reason (a Record, so the compiler says when one is added). */
+const FILE_ERROR_REASONS: Record<FileErrorReason, true> = { "not-found": true, "outside-sandbox": true, "not-regular-file": true, symlink: true, "too-large": true };
 
 type WireRequest = Omit<ExecutionRequest, "files"> & { files?: Record<string, string | { base64: string }> };
 
@@ -138,9 +141,16 @@ export class RemoteIsol8 implements Isol8 {
     }
     if (response.ok) return response;
     let message = response.statusText;
+    let reason: unknown;
     try {
-      message = ((await response.json()) as { error?: string }).error ?? message;
+      const answer = (await response.json()) as { error?: string; reason?: unknown };
+      message = answer.error ?? message;
+      reason = answer.reason;
     } catch {}
+    // A file operation refused for what is at the path: the same error as DockerIsol8's.
+    if (typeof reason === "string" && Object.hasOwn(FILE_ERROR_REASONS, reason)) {
+      throw new FileError(reason as FileErrorReason, `Cannot ${action}: HTTP ${response.status}: ${message}`);
+    }
     if (response.status === 400) throw new RequestError(`Cannot ${action}: HTTP 400: ${message}`);
     const hint = response.status === 401 || response.status === 403 ? "pass the server's key with --key or ISOL8_API_KEY" : undefined;
     throw new RemoteError(response.status, `Cannot ${action}: HTTP ${response.status}: ${message}`, hint);

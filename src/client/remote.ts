@@ -28,8 +28,15 @@ export class RemoteError extends Isol8Error {
   }
 }
 
-/** Every FileError reason (a Record, so the compiler says when one is added). */
-const FILE_ERROR_REASONS: Record<FileErrorReason, true> = { "not-found": true, "outside-sandbox": true, "not-regular-file": true, symlink: true, "too-large": true };
+/** Every FileError reason (a mapped type, so the compiler says when one is added to errors.ts). */
+const FILE_ERROR_REASONS: { readonly [R in FileErrorReason]: true } & Readonly<Record<string, true>> = {
+  "not-found": true,
+  "outside-sandbox": true,
+  "not-regular-file": true,
+  symlink: true,
+  "permission-denied": true,
+  "too-large": true,
+};
 
 type WireRequest = Omit<ExecutionRequest, "files"> & { files?: Record<string, string | { base64: string }> };
 

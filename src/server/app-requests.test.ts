@@ -79,6 +79,7 @@ describe("file failures are the client's: 4xx, never a retryable 5xx", () => {
     ["outside-sandbox", 400],
     ["not-regular-file", 400],
     ["symlink", 409],
+    ["permission-denied" as FileErrorReason, 403],
     ["too-large", 413],
   ];
 

@@ -16,13 +16,16 @@ import { errorResponse, HttpError, json } from "./http";
  * The status of each refused file operation: all the caller's problem (4xx), never a
  * retryable 5xx. A path that is not a regular file (FIFO, device, directory) is a bad
  * request (400), like a path out of /sandbox; a symlink where a file is written is a
- * conflict with what the program left there (409).
+ * conflict with what the program left there (409); a file the sandbox user may not open
+ * is 403. (The index signature lets this table name a reason before errors.ts has it; the
+ * mapped type makes the compiler ask for every reason errors.ts has.)
  */
-export const FILE_ERROR_STATUS: Record<FileErrorReason, number> = {
+export const FILE_ERROR_STATUS: { readonly [R in FileErrorReason]: number } & Readonly<Record<string, number>> = {
   "not-found": 404,
   "outside-sandbox": 400,
   "not-regular-file": 400,
   symlink: 409,
+  "permission-denied": 403,
   "too-large": 413,
 };
 

@@ -11,7 +11,7 @@
 import { findContainers } from "../src/engine/cleanup";
 import { createDockerClient } from "../src/engine/docker";
 import { killContainer, killSupervisor, pauseContainer, restartDockerd, untilDockerAnswers } from "../test/chaos/faults";
-import { type ServerProcess, startServerProcess } from "../test/e2e/server-process";
+import { serverProcesses, type StartedServer } from "../test/e2e/server-process";
 
 const KEY = "bench-chaos-key";
 const docker = createDockerClient();
@@ -58,7 +58,7 @@ interface CaseReport {
   recoveryMs: number | null;
 }
 
-async function runCase(name: string, server: ServerProcess, load: () => Promise<Answer>[], fault: () => Promise<void>): Promise<CaseReport> {
+async function runCase(name: string, server: StartedServer, load: () => Promise<Answer>[], fault: () => Promise<void>): Promise<CaseReport> {
   const pid = server.child.pid!;
   const pending = load();
   await Bun.sleep(1_000);
@@ -87,7 +87,8 @@ console.log("bench/chaos: faults under load against isol8 serve (each case: requ
 const reports: CaseReport[] = [];
 const pids: number[] = [];
 
-const server = await startServerProcess({ key: KEY, config: { poolSize: 2, maxConcurrent: 4 } });
+const servers = serverProcesses("isol8-bench-chaos-");
+const server = await servers.start({ keys: [KEY], config: { poolSize: 2, maxConcurrent: 4 } });
 pids.push(server.child.pid!);
 await execute(server.url, "print('warm')", 20_000);
 const pid = server.child.pid!;
@@ -108,7 +109,7 @@ reports.push(await runCase("tmpfs fill", server, () => Array.from({ length: 4 },
 server.child.kill("SIGTERM");
 await server.exited;
 
-const small = await startServerProcess({ key: KEY, config: { maxConcurrent: 2, server: { maxQueue: 2 } } });
+const small = await servers.start({ keys: [KEY], config: { maxConcurrent: 2, server: { maxQueue: 2 } } });
 pids.push(small.child.pid!);
 await execute(small.url, "print('warm')", 20_000);
 reports.push(
@@ -128,3 +129,4 @@ let left = 0;
 for (const p of pids) left += (await findContainers(docker, { pid: p })).length;
 const http500 = reports.reduce((n, r) => n + (r.statuses["500"] ?? 0), 0);
 console.log(`after every case and shutdown: ${left} container(s) of these servers left; ${http500} HTTP 500`);
+servers.cleanup();

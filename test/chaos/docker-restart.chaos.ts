@@ -7,18 +7,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { findContainers } from "../../src/engine/cleanup";
 import { createDockerClient } from "../../src/engine/docker";
-import { type ServerProcess, startServerProcess } from "../e2e/server-process";
+import { serverProcesses } from "../e2e/server-process";
 import { restartDockerd, untilDockerAnswers } from "./faults";
 
 const KEY = "chaos-key";
-let server: ServerProcess | undefined;
-
-afterAll(async () => {
-  if (server && server.child.exitCode === null) {
-    server.child.kill("SIGTERM");
-    await server.exited;
-  }
-});
+const servers = serverProcesses("isol8-chaos-");
+afterAll(() => servers.cleanup());
 
 const execute = (url: string, code: string, timeoutMs: number) =>
   fetch(`${url}/execute`, {
@@ -29,7 +23,7 @@ const execute = (url: string, code: string, timeoutMs: number) =>
 
 describe("dockerd restarts mid-run", () => {
   test("in-flight executions end with a retryable 503, the server recovers by itself, nothing is left", async () => {
-    server = await startServerProcess({ key: KEY, config: { poolSize: 2 } });
+    const server = await servers.start({ keys: [KEY], config: { poolSize: 2 } });
     const { url } = server;
     expect((await execute(url, "print('warm')", 20_000)).status).toBe(200);
 
@@ -63,8 +57,7 @@ describe("dockerd restarts mid-run", () => {
     console.log(`dockerd away ${downMs} ms; in-flight answered after ${Math.round(answeredWithin)} ms; serving again ${Math.round(performance.now() - back)} ms after its return`);
 
     const pid = server.child.pid!;
-    server.child.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
+    expect(await server.stop()).toBe(0);
     expect(await findContainers(createDockerClient(), { pid })).toEqual([]);
   }, 180_000);
 });

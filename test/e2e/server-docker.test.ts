@@ -7,18 +7,16 @@ import { rmSync } from "node:fs";
 import { findContainers } from "../../src/engine/cleanup";
 import { createDockerClient } from "../../src/engine/docker";
 import { startSlowDocker, type SlowDocker } from "../docker/slow-docker";
-import { type ServerProcess, startServerProcess } from "./server-process";
+import { serverProcesses, type StartedServer } from "./server-process";
 
 const KEY = "e2e-docker-key";
 const SOCKET = `/tmp/isol8-e2e-docker-${process.pid}.sock`;
-let server: ServerProcess | undefined;
+const servers = serverProcesses("isol8-docker-");
+let server: StartedServer | undefined;
 let forwarder: SlowDocker | undefined;
 
 afterAll(async () => {
-  if (server && server.child.exitCode === null) {
-    server.child.kill("SIGTERM");
-    await server.exited;
-  }
+  servers.cleanup();
   await forwarder?.close();
   rmSync(SOCKET, { force: true });
 });
@@ -33,7 +31,7 @@ const execute = (url: string) =>
 describe("isol8 serve without Docker", () => {
   test("starts degraded: /health answers, executions get 503 + Retry-After; once Docker answers it serves, without a restart", async () => {
     rmSync(SOCKET, { force: true });
-    server = await startServerProcess({ key: KEY, env: { DOCKER_HOST: `unix://${SOCKET}` } });
+    server = await servers.start({ keys: [KEY], env: { DOCKER_HOST: `unix://${SOCKET}` } });
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);
     const refused = await execute(server.url);
@@ -63,8 +61,7 @@ describe("isol8 serve without Docker", () => {
       if (again.status !== 200) await Bun.sleep(500);
     }
     expect(again?.status).toBe(200);
-    server.child.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
+    expect(await server.stop()).toBe(0);
     // Containers whose channel broke while Docker was away were removed once it came back.
     expect(await findContainers(createDockerClient(), { pid: server.child.pid! })).toEqual([]);
   }, 90_000);

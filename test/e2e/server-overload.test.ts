@@ -2,24 +2,18 @@
 // gets 429 with Retry-After (never a 500), every accepted request gets its own right answer,
 // and the server's memory stays bounded.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { type ServerProcess, startServerProcess } from "./server-process";
+import { memoryOf, serverProcesses } from "./server-process";
 
 const KEY = "e2e-overload-key";
-let server: ServerProcess | undefined;
-afterAll(async () => {
-  if (server && server.child.exitCode === null) {
-    server.child.kill("SIGTERM");
-    await server.exited;
-  }
-});
+const servers = serverProcesses("isol8-overload-");
+afterAll(() => servers.cleanup());
 
 /** Peak resident memory of a process so far (VmHWM), in MiB. */
-const peakMiB = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const peakMiB = (pid: number) => memoryOf(pid).peak / 1024 / 1024;
 
 describe("overload", () => {
   test("10 × (maxConcurrent + maxQueue) at once: 429 + Retry-After for the excess, right answers for the rest, no 500", async () => {
-    server = await startServerProcess({ key: KEY, config: { maxConcurrent: 2, server: { maxQueue: 2 } } });
+    const server = await servers.start({ keys: [KEY], config: { maxConcurrent: 2, server: { maxQueue: 2 } } });
     const { url } = server;
     // One warm-up so the pool and images are ready (the measurement is about the burst).
     await fetch(`${url}/execute`, { method: "POST", headers: { authorization: `Bearer ${KEY}` }, body: JSON.stringify({ request: { code: "1" } }) });
@@ -43,7 +37,6 @@ describe("overload", () => {
     for (const r of accepted) expect(r.body.stdout).toBe(`${r.i}\n`);
     const grown = peakMiB(server.child.pid!) - before;
     expect(grown).toBeLessThan(100);
-    server.child.kill("SIGTERM");
-    expect(await server.exited).toBe(0);
+    expect(await server.stop()).toBe(0);
   }, 120_000);
 });

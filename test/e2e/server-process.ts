@@ -1,36 +1,82 @@
-// Starting the compiled `isol8 serve` for a test: a temporary working directory with the given
-// config, a key, loopback, and the URL it prints. Not a test file itself.
+// `isol8 serve` of the compiled binary as a child process, for the e2e server tests.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, TEST_SCOPE } from "../helpers";
 
-export interface ServerProcess {
+export interface StartedServer {
   child: ChildProcess;
   url: string;
   stderr: () => string;
   exited: Promise<number>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number>;
 }
 
-export function startServerProcess(options: { key: string; config?: object; env?: Record<string, string> }): Promise<ServerProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "isol8-srv-"));
-  writeFileSync(join(dir, "isol8.config.json"), JSON.stringify(options.config ?? {}));
-  const child = spawn(BINARY, ["serve", "--port", "0", "--key", options.key, "--hostname", "127.0.0.1"], {
-    cwd: dir,
-    env: { ...process.env, HOME: dir, ISOL8_SCOPE: TEST_SCOPE, NO_COLOR: "1", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr!.on("data", (c) => (err += c));
-  const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk) => {
-      out += chunk;
-      const url = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
-      if (url) resolve({ child, url, stderr: () => err, exited });
+export interface ServerOptions {
+  config?: object;
+  /** "" leaves --port out. */
+  port?: string;
+  keys?: string[];
+  env?: Record<string, string>;
+}
+
+/** Starts servers in a scratch directory; `cleanup()` kills what is left and removes it. */
+export function serverProcesses(prefix: string) {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  const children: ChildProcess[] = [];
+
+  function start(options: ServerOptions = {}): Promise<StartedServer> {
+    const dir = mkdtempSync(join(work, "srv-"));
+    writeFileSync(join(dir, "isol8.config.json"), JSON.stringify(options.config ?? {}));
+    const port = options.port ?? "0";
+    const portArgs = port === "" ? [] : ["--port", port];
+    const keyArgs = (options.keys ?? []).flatMap((key) => ["--key", key]);
+    const child = spawn(BINARY, ["serve", ...portArgs, ...keyArgs, "--hostname", "127.0.0.1"], {
+      cwd: dir,
+      // The operator's config, named explicitly (a trusted file, not one merely found in the working directory).
+      env: { ...process.env, HOME: dir, ISOL8_SCOPE: TEST_SCOPE, NO_COLOR: "1", ISOL8_CONFIG: join(dir, "isol8.config.json"), ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
+    children.push(child);
+    let err = "";
+    child.stderr!.on("data", (c) => (err += c));
+    const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+    return new Promise((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (chunk) => {
+        out += chunk;
+        const url = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
+        if (url) {
+          resolve({
+            child,
+            url,
+            stderr: () => err,
+            exited,
+            stop: () => {
+              child.kill("SIGTERM");
+              return exited;
+            },
+          });
+        }
+      });
+      child.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
+    });
+  }
+
+  return {
+    start,
+    cleanup() {
+      for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Peak and current resident memory of a process, in bytes (Linux /proc). */
+export function memoryOf(pid: number): { peak: number; resident: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { peak: field("VmHWM"), resident: field("VmRSS") };
 }

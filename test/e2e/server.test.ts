@@ -1,49 +1,19 @@
 // `isol8 serve` of the compiled binary over real HTTP on loopback.
 import { afterAll, describe, expect, test } from "bun:test";
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { RemoteIsol8 } from "../../src/client/remote";
 import type { StreamEvent } from "../../src/protocol/execution";
 import { createDockerClient } from "../../src/engine/docker";
 import { findContainers } from "../../src/engine/cleanup";
-import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
+import { runBinary } from "../helpers";
+import { serverProcesses, type StartedServer } from "./server-process";
 
 const KEY = "e2e-key";
-const work = mkdtempSync(join(tmpdir(), "isol8-serve-"));
-const servers: ChildProcess[] = [];
+const servers = serverProcesses("isol8-serve-");
 
-interface Started {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-  exited: Promise<number>;
-}
+type Started = StartedServer;
 
-function startServer(config: object = {}, port = "0", env: Record<string, string> = {}): Promise<Started> {
-  const dir = mkdtempSync(join(work, "srv-"));
-  writeFileSync(join(dir, "isol8.config.json"), JSON.stringify(config));
-  const portArgs = port === "" ? [] : ["--port", port];
-  const child = spawn(BINARY, ["serve", ...portArgs, "--key", KEY, "--hostname", "127.0.0.1"], {
-    cwd: dir,
-    env: { ...process.env, HOME: dir, ISOL8_SCOPE: TEST_SCOPE, NO_COLOR: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  servers.push(child);
-  let err = "";
-  child.stderr!.on("data", (c) => (err += c));
-  const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk) => {
-      out += chunk;
-      const url = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
-      if (url) resolve({ child, url, stderr: () => err, exited });
-    });
-    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
-}
+const startServer = (config: object = {}, port = "0", env: Record<string, string> = {}): Promise<Started> =>
+  servers.start({ config, port, env, keys: [KEY] });
 
 const post = (url: string, path: string, body: unknown, key = KEY) =>
   fetch(`${url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -53,10 +23,7 @@ async function ownedBy(pid: number): Promise<string[]> {
   return list.map((c) => c.id);
 }
 
-afterAll(() => {
-  for (const child of servers) if (child.exitCode === null) child.kill("SIGKILL");
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => servers.cleanup());
 
 describe("isol8 serve", () => {
   let server: Started;

@@ -25,8 +25,8 @@ beforeAll(async () => {
 afterAll(() => servers.cleanup());
 
 describe("isol8 serve: shape bombs", () => {
-  test("a 15.9 MB body of 1,000,000 env keys → 400 naming the cap, before parsing; server memory grows by a small factor of the body", async () => {
-    // "E0000000":"", … padded to 15.9 MB (under the 16 MiB maxBodySize).
+  test("a 16 MB body (under the 16 MiB maxBodySize) of 1,000,000 env keys → 400 naming the cap, before parsing; server memory grows by a small factor of the body", async () => {
+    // "E0000000":"xx", …: 16.0 MB, under the 16 MiB maxBodySize.
     const entries = Array.from({ length: 1_000_000 }, (_, i) => `"E${String(i).padStart(7, "0")}":"xx"`).join(",");
     const body = `{"request":{"code":"print(1)","env":{${entries}}}}`;
     expect(body.length).toBeGreaterThan(15_800_000);

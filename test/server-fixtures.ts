@@ -66,7 +66,7 @@ export function fakeEngine(options: { hold?: Promise<void> } = {}) {
 export function makeApp(
   config: Isol8Config = defaultConfig(),
   engine = fakeEngine(),
-  options: { keys?: string[]; now?: () => number; sessionEngine?: () => ReturnType<typeof fakeEngine> } = {},
+  options: { keys?: string[]; now?: () => number; heartbeatMs?: number; sessionEngine?: () => ReturnType<typeof fakeEngine> } = {},
 ) {
   const sessions = new SessionManager(() => (options.sessionEngine ?? fakeEngine)() as unknown as SessionEngine, { maxSessions: 2, idleMs: 60_000 });
   const logged: string[] = [];
@@ -81,6 +81,7 @@ export function makeApp(
     cleanup: async () => ({ containers: 0, images: 0 }),
     log: (line) => logged.push(line),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
   });
   return { app, engine, sessions, logged };
 }

@@ -173,3 +173,32 @@ describe("the idle timeout is lifted only while an admitted request works", () =
     expect(set).toEqual([]);
   });
 });
+
+describe("event streams send heartbeats while the program is silent", () => {
+  test("a heartbeat comment arrives before the program's first output; the events follow unchanged", async () => {
+    let speak!: () => void;
+    const silence = new Promise<void>((resolve) => (speak = resolve));
+    const engine = fakeEngine();
+    const stream = engine.executeStream.bind(engine);
+    engine.executeStream = (request) =>
+      (async function* () {
+        await silence;
+        yield* stream(request);
+      })();
+    const { app } = makeApp(defaultConfig(), engine, { heartbeatMs: 5 });
+    const response = await call(app, "POST", "/execute/stream", body);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes(": heartbeat\n\n")) text += decoder.decode((await reader.read()).value);
+    expect(text).not.toContain("data:");
+    speak();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    const data = text.split("\n\n").filter((frame) => frame.startsWith("data: "));
+    expect(data.map((frame) => JSON.parse(frame.slice(6)).type)).toEqual(["stdout", "exit"]);
+  });
+});

@@ -33,6 +33,8 @@ export interface ServerAppDeps {
   log: (line: string) => void;
   /** The clock of the authentication throttle (tests pass their own). */
   now?: () => number;
+  /** How often an event stream sends a heartbeat comment (default 15 s). */
+  heartbeatMs?: number;
 }
 
 /** What the HTTP server knows of a request beyond the request (Bun.serve in serve.ts; absent in-process). */
@@ -160,7 +162,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
           try {
             controller.enqueue(encoder.encode(SSE_HEARTBEAT));
           } catch {}
-        }, HEARTBEAT_MS);
+        }, deps.heartbeatMs ?? HEARTBEAT_MS);
         try {
           for await (const event of events) {
             send(controller, event);

@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { formatIssues } from "../protocol/issues";
 import type { Isol8Config } from "../config/schema";
 import { sizeToBytes } from "../protocol/sizes";
-import type { ExecutionRequest, StreamEvent } from "../protocol/execution";
+import type { ExecutionRequest } from "../protocol/execution";
 import { encodeStreamEvent, SSE_HEARTBEAT } from "../protocol/sse";
 import { base64DecodedLength } from "../protocol/base64";
 import { formatError, Isol8Error } from "../errors";
@@ -152,36 +152,38 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     const release = await slot();
     const done = call.streaming();
     const encoder = new TextEncoder();
-    const send = (controller: ReadableStreamDefaultController<Uint8Array>, event: StreamEvent) =>
-      controller.enqueue(encoder.encode(encodeStreamEvent(event)));
     const unhold = session ? sessions.hold(session) : () => {};
     let heartbeat: ReturnType<typeof setInterval> | undefined;
+    let cancelled = false;
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
-        heartbeat = setInterval(() => {
+        // Once the client went away the program is being stopped: its last events go nowhere.
+        const write = (frame: string) => {
+          if (cancelled) return;
           try {
-            controller.enqueue(encoder.encode(SSE_HEARTBEAT));
-          } catch {}
-        }, deps.heartbeatMs ?? HEARTBEAT_MS);
-        try {
-          for await (const event of events) {
-            send(controller, event);
+            controller.enqueue(encoder.encode(frame));
+          } catch {
+            cancelled = true; // the stream was closed under us: same as a cancel
+            abort.abort();
           }
+        };
+        heartbeat = setInterval(() => write(SSE_HEARTBEAT), deps.heartbeatMs ?? HEARTBEAT_MS);
+        try {
+          for await (const event of events) write(encodeStreamEvent(event));
         } catch (error) {
           const message = error instanceof Isol8Error ? formatError(error) : "internal error";
           if (!(error instanceof Isol8Error)) log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-          send(controller, { type: "error", data: message });
+          write(encodeStreamEvent({ type: "error", data: message }));
         } finally {
           clearInterval(heartbeat);
           unhold();
           release();
           done();
-          try {
-            controller.close();
-          } catch {}
+          if (!cancelled) controller.close();
         }
       },
       cancel() {
+        cancelled = true;
         clearInterval(heartbeat);
         abort.abort(); // the client went away: stop the program
       },

@@ -111,7 +111,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     fetch: (request: Request, server: Bun.Server<undefined>) =>
       app.fetch(request, {
         peer: server.requestIP(request),
-        setIdleTimeout: (seconds: number) => server.timeout(request, seconds),
+        setIdleTimeout: (seconds: number) => {
+          try {
+            server.timeout(request, seconds);
+          } catch {} // the client is gone: nothing left to time out
+        },
         inFlight: server.pendingRequests,
       }),
     maxRequestBodySize: Number.MAX_SAFE_INTEGER, // the app enforces its own limit (413)

@@ -202,3 +202,26 @@ describe("event streams send heartbeats while the program is silent", () => {
     expect(data.map((frame) => JSON.parse(frame.slice(6)).type)).toEqual(["stdout", "exit"]);
   });
 });
+
+describe("a client that leaves an event stream", () => {
+  test("stops the program; its remaining events are dropped without an error in the log", async () => {
+    let aborted!: () => void;
+    const stopped = new Promise<void>((resolve) => (aborted = resolve));
+    const engine = fakeEngine();
+    engine.executeStream = (_request, context?: { signal?: AbortSignal }) =>
+      (async function* () {
+        context?.signal?.addEventListener("abort", () => aborted());
+        yield { type: "stdout" as const, data: "first" };
+        await stopped;
+        yield { type: "stdout" as const, data: "after the client left" };
+      })();
+    const { app, logged } = makeApp(defaultConfig(), engine);
+    const response = await call(app, "POST", "/execute/stream", body);
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await stopped;
+    await Bun.sleep(0);
+    expect(logged.filter((line) => line.startsWith("unexpected error"))).toEqual([]);
+  });
+});

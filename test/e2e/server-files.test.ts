@@ -84,7 +84,7 @@ describe("isol8 serve: file refusals are 4xx", () => {
       const { status } = await answer(response);
       expect(status).toBe(400);
     }
-    const listing = await execute("import os; print(sorted(os.listdir('/sandbox')))");
+    const listing = await execute("import os, sys; print(sorted(n for n in os.listdir('/sandbox') if '/sandbox/' + n != sys.argv[0]))");
     expect(listing.stdout).toBe("['escape', 'fifo', 'planted']\n");
   });
 

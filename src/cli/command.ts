@@ -1,5 +1,6 @@
 // Every isol8 command runs through this wrapper: flags (the one parser, unknown flags
-// refused) → configuration (ISOL8_CONFIG, ./isol8.config.json, ~/.isol8/config.json) →
+// refused) → configuration (--config or ISOL8_CONFIG, trusted; else ~/.isol8/config.json with
+// ./isol8.config.json merged over it, which may not loosen the sandbox: see config/load.ts) →
 // the command's own work → its exit code. Errors become one line and an exit code in main.ts.
 import { type ArgsDef, type CommandDef, type CommandMeta, defineCommand } from "citty";
 import { loadConfig } from "../config/load";
@@ -20,8 +21,10 @@ export interface CommandContext<A extends ArgsDef, R extends string> {
   rawArgs: string[];
   /** The resolved configuration (commands that set `config: false` get the defaults' type but no file is read). */
   config: Isol8Config;
-  /** The file the configuration came from, or null for the built-in defaults. */
+  /** The most specific file the configuration came from, or null for the built-in defaults. */
   configSource: string | null;
+  /** Every file merged, lowest precedence first. */
+  configSources: string[];
   /** Engine and server log lines: on stderr with --debug, dropped otherwise. */
   debugLog: ((line: string) => void) | undefined;
 }
@@ -36,16 +39,27 @@ export interface Isol8CommandDef<A extends ArgsDef, R extends string> {
   run(context: CommandContext<A, R>): Promise<number> | number;
 }
 
+/** `--config <file>`: every command that reads the configuration accepts it. */
+export const configFileArgs = {
+  config: {
+    type: "string",
+    description: "Configuration file to use, trusted as your own (default: $ISOL8_CONFIG, else ~/.isol8/config.json + ./isol8.config.json)",
+  },
+} as const satisfies ArgsDef;
+
 /** A citty command whose run goes through isol8's parser and config loading. */
 export function defineIsol8Command<const A extends ArgsDef, const R extends string = never>(def: Isol8CommandDef<A, R>): CommandDef<A> {
   const name = def.meta.name ?? "";
+  const readsConfig = def.config !== false;
+  const args = (readsConfig ? { ...def.args, ...configFileArgs } : def.args) as A;
   return defineCommand({
     meta: def.meta,
-    args: def.args,
+    args,
     async run({ rawArgs }) {
-      const { flags, positionals, rest } = parseArgv(rawArgs, def.args, String(name), def.repeatable ?? []);
+      const { flags, positionals, rest } = parseArgv(rawArgs, args, String(name), def.repeatable ?? []);
       for (const flag of def.repeatable ?? []) flags[flag] ??= [] as FlagValue;
-      const loaded = def.config === false ? { config: undefined, source: null } : loadConfig({ file: process.env.ISOL8_CONFIG });
+      const file = (flags.config as string | undefined) || process.env.ISOL8_CONFIG || undefined;
+      const loaded = readsConfig ? loadConfig(file ? { file } : {}) : { config: undefined, source: null, sources: [] };
       return def.run({
         flags: flags as Flags<A, R>,
         positionals,
@@ -53,6 +67,7 @@ export function defineIsol8Command<const A extends ArgsDef, const R extends stri
         rawArgs,
         config: loaded.config as Isol8Config,
         configSource: loaded.source,
+        configSources: loaded.sources,
         debugLog: flags.debug ? stderrLog : undefined,
       });
     },

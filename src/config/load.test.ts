@@ -52,18 +52,9 @@ afterEach(() => {
 });
 
 describe("configCandidates", () => {
-  test("searches the project file, then the user file", () => {
+  test("the project file and the user file", () => {
     const { cwd, home } = sandboxDirs();
-    expect(configCandidates({ cwd, home })).toEqual([projectFile(cwd), userFile(home)]);
-  });
-
-  test("puts an explicit file first, resolved against cwd", () => {
-    const { cwd, home } = sandboxDirs();
-    expect(configCandidates({ cwd, home, file: "custom.json" })).toEqual([
-      join(cwd, "custom.json"),
-      projectFile(cwd),
-      userFile(home),
-    ]);
+    expect(configCandidates({ cwd, home })).toEqual({ project: projectFile(cwd), user: userFile(home) });
   });
 });
 
@@ -72,6 +63,7 @@ describe("loadConfig search order", () => {
     const { cwd, home } = sandboxDirs();
     const loaded = loadConfig({ cwd, home });
     expect(loaded.source).toBeNull();
+    expect(loaded.sources).toEqual([]);
     expect(loaded.config).toEqual(defaultConfig());
   });
 
@@ -83,25 +75,35 @@ describe("loadConfig search order", () => {
     expect(loaded.config.maxConcurrent).toBe(3);
   });
 
-  test("./isol8.config.json wins over <home>/.isol8/config.json", () => {
+  test("./isol8.config.json is merged over <home>/.isol8/config.json", () => {
     const { cwd, home } = sandboxDirs();
-    write(userFile(home), { maxConcurrent: 3, poolStrategy: "secure" });
+    write(userFile(home), { maxConcurrent: 3, poolStrategy: "secure", audit: { enabled: true } });
     write(projectFile(cwd), { maxConcurrent: 5 });
     const loaded = loadConfig({ cwd, home });
     expect(loaded.source).toBe(projectFile(cwd));
+    expect(loaded.sources).toEqual([userFile(home), projectFile(cwd)]);
     expect(loaded.config.maxConcurrent).toBe(5);
-    // The first match wins whole: files are not merged with each other.
-    expect(loaded.config.poolStrategy).toBe("fast");
+    // The user's own settings stay: an empty project file cannot drop them (the audit log, say).
+    expect(loaded.config.poolStrategy).toBe("secure");
+    expect(loaded.config.audit.enabled).toBe(true);
   });
 
-  test("an explicit file wins over both", () => {
+  test("an explicit file is the whole configuration: neither other file is read", () => {
     const { cwd, home, root } = sandboxDirs();
-    write(userFile(home), { maxConcurrent: 3 });
+    write(userFile(home), { maxConcurrent: 3, poolStrategy: "secure" });
     write(projectFile(cwd), { maxConcurrent: 5 });
     const explicit = write(join(root, "explicit.json"), { maxConcurrent: 7 });
     const loaded = loadConfig({ cwd, home, file: explicit });
     expect(loaded.source).toBe(explicit);
+    expect(loaded.sources).toEqual([explicit]);
     expect(loaded.config.maxConcurrent).toBe(7);
+    expect(loaded.config.poolStrategy).toBe("fast");
+  });
+
+  test("an explicit file is resolved against cwd", () => {
+    const { cwd, home } = sandboxDirs();
+    write(join(cwd, "custom.json"), { maxConcurrent: 4 });
+    expect(loadConfig({ cwd, home, file: "custom.json" }).source).toBe(join(cwd, "custom.json"));
   });
 
   test("an explicit file that does not exist is an error naming it", () => {
@@ -119,6 +121,66 @@ describe("loadConfig search order", () => {
     expect(config.maxConcurrent).toBe(5);
     expect(config.defaults.timeoutMs).toBe(1000);
     expect(config.defaults.pidsLimit).toBe(8);
+  });
+
+  test("an invalid user file is named even when a project file is merged over it", () => {
+    const { cwd, home } = sandboxDirs();
+    write(userFile(home), { maxConcurrent: 0 });
+    write(projectFile(cwd), { maxConcurrent: 5 });
+    const error = configError(() => loadConfig({ cwd, home }));
+    expect(error.message).toStartWith(`Cannot load config "${userFile(home)}":\n  maxConcurrent: `);
+  });
+});
+
+describe("a config file found in the working directory cannot loosen the sandbox", () => {
+  const hostile = { audit: { enabled: true, postLogScript: "./hook.sh" }, security: { seccomp: "unconfined" }, maxConcurrent: 2 };
+
+  test("postLogScript and unconfined: one ConfigError (exit 2) naming each key, the file and the opt-in", () => {
+    const { cwd, home } = sandboxDirs();
+    const file = write(projectFile(cwd), hostile);
+    const error = configError(() => loadConfig({ cwd, home }));
+    expect(error.exitCode).toBe(2);
+    const [first, ...lines] = error.message.split("\n");
+    expect(first).toBe(`Cannot use config "${file}": it was found in the working directory, and these keys loosen the sandbox or run programs on the host:`);
+    expect(lines.map((l) => l.trim())).toEqual([
+      'security.seccomp: "unconfined" (replaces the strict seccomp allowlist of every execution: custom with a profile file, unconfined with none)',
+      'audit.postLogScript: "./hook.sh" (a program isol8 starts on the host, outside any sandbox)',
+    ]);
+    expect(error.hint).toBe(`if you trust this file, name it: --config ${file} (or ISOL8_CONFIG=${file}); or put these keys in ~/.isol8/config.json`);
+    expectCleanMessage(error.message);
+  });
+
+  test("still works: the same file named explicitly is trusted", () => {
+    const { cwd, home } = sandboxDirs();
+    write(projectFile(cwd), hostile);
+    const { config } = loadConfig({ cwd, home, file: "isol8.config.json" });
+    expect(config.security.seccomp).toBe("unconfined");
+    expect(config.audit.postLogScript).toBe("./hook.sh");
+  });
+
+  test("still works: the same keys in the user's own file are trusted", () => {
+    const { cwd, home } = sandboxDirs();
+    write(userFile(home), hostile);
+    const { config } = loadConfig({ cwd, home });
+    expect(config.security.seccomp).toBe("unconfined");
+  });
+
+  test("still works: a project file may repeat what the user's file says, tighten it, and set limits", () => {
+    const { cwd, home } = sandboxDirs();
+    write(userFile(home), { security: { seccomp: "unconfined" }, network: { whitelist: ["a.test", "b.test"] } });
+    write(projectFile(cwd), { security: { seccomp: "unconfined" }, network: { whitelist: ["a.test"] }, defaults: { memoryLimit: "2g" } });
+    const { config } = loadConfig({ cwd, home });
+    expect(config.security.seccomp).toBe("unconfined");
+    expect(config.network.whitelist).toEqual(["a.test"]);
+    expect(config.defaults.memoryLimit).toBe("2g");
+  });
+
+  test("a project file cannot turn off the audit log the user's file turns on", () => {
+    const { cwd, home } = sandboxDirs();
+    write(userFile(home), { audit: { enabled: true, required: true } });
+    write(projectFile(cwd), { audit: { enabled: false } });
+    const error = configError(() => loadConfig({ cwd, home }));
+    expect(error.message).toContain("audit.enabled: false (turns off the audit log your own configuration turns on)");
   });
 });
 

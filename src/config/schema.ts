@@ -168,6 +168,10 @@ export const ConfigSchema = section(
             false,
           ),
           allowedImages: v.optional(d(v.array(v.string()), "Images clients may ask for besides the built-in runtime images"), []),
+          allowInstalls: v.optional(
+            d(v.boolean(), "Let clients install packages (installPackages): the install step reaches the runtime's package registries"),
+            false,
+          ),
         },
         "isol8 serve: limits and the policy clients are held to",
       ),

@@ -23,7 +23,12 @@ function project(name: string, config: unknown): string {
   return dir;
 }
 
-const run = (cwd: string, args: string[]) => runBinary(["run", ...args], { cwd, env: { ISOL8_SCOPE: TEST_SCOPE } });
+// A project's isol8.config.json is named explicitly (trusted): its audit.logDir may not come
+// from a file merely found in the working directory (see src/config/sensitive-keys.ts).
+const run = (cwd: string, args: string[]) => {
+  const file = join(cwd, "isol8.config.json");
+  return runBinary(["run", ...args], { cwd, env: { ISOL8_SCOPE: TEST_SCOPE, ...(existsSync(file) ? { ISOL8_CONFIG: file } : {}) } });
+};
 
 /** The audit lines written under `dir`, raw and parsed. */
 function auditLines(dir: string): { raw: string; record: Record<string, unknown> }[] {

@@ -1,6 +1,6 @@
 // The compiled binary as a user runs it (NO_COLOR=1): output and exit codes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -284,7 +284,9 @@ describe("config", () => {
 
   test("config network default reaches run unless --net overrides it", () => {
     const dir = mkdtempSync(join(tmpdir(), "isol8-cfg-"));
-    writeFileSync(join(dir, "isol8.config.json"), JSON.stringify({ defaults: { network: "host" } }));
+    // The user's own file (HOME is dir): a file found in the working directory may not widen the network.
+    mkdirSync(join(dir, ".isol8"));
+    writeFileSync(join(dir, ".isol8", "config.json"), JSON.stringify({ defaults: { network: "host" } }));
     const probe = "import os; print(sorted(os.listdir('/sys/class/net')) != ['lo'])";
     const fromConfig = runBinary(["run", "-e", probe], { cwd: dir, env: { ...env, HOME: dir } });
     expect(fromConfig.stdout).toBe("True\n");

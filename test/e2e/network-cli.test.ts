@@ -54,7 +54,9 @@ interface CliRun {
 /** Runs the binary without blocking this process (the sink must keep answering meanwhile). */
 function cli(args: string[], cwd = work): Promise<CliRun> {
   const started = new Date();
-  const child = spawn(BINARY, args, { cwd, env: { ...process.env, NO_COLOR: "1", ISOL8_SCOPE: TEST_SCOPE }, stdio: ["ignore", "pipe", "pipe"] });
+  // The test's own config is named explicitly: network.hosts and allowedCidrs may not come from a file merely found in cwd.
+  const config = cwd === work ? { ISOL8_CONFIG: join(work, "isol8.config.json") } : {};
+  const child = spawn(BINARY, args, { cwd, env: { ...process.env, NO_COLOR: "1", ISOL8_SCOPE: TEST_SCOPE, ...config }, stdio: ["ignore", "pipe", "pipe"] });
   runPids.push(child.pid!);
   let stdout = "";
   let stderr = "";

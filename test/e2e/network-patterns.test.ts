@@ -42,7 +42,8 @@ beforeAll(async () => {
   writeFileSync(join(work, "isol8.config.json"), JSON.stringify(config));
   const child = spawn(BINARY, ["serve", "--port", "0", "--key", KEY, "--hostname", "127.0.0.1"], {
     cwd: work,
-    env: { ...process.env, HOME: work, ISOL8_SCOPE: TEST_SCOPE, NO_COLOR: "1" },
+    // Named explicitly (trusted): the sink's hosts entry and range may not come from a file merely found in cwd.
+    env: { ...process.env, HOME: work, ISOL8_SCOPE: TEST_SCOPE, NO_COLOR: "1", ISOL8_CONFIG: join(work, "isol8.config.json") },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";

@@ -7,12 +7,12 @@ const configArgs = {
 export default defineIsol8Command({
   meta: { name: "config", description: "Print the resolved configuration and where it came from" },
   args: configArgs,
-  run({ flags, config, configSource }) {
+  run({ flags, config, configSource, configSources }) {
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ source: configSource, config }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ source: configSource, sources: configSources, config }, null, 2)}\n`);
       return 0;
     }
-    process.stdout.write(`source: ${configSource ?? "(built-in defaults)"}\n`);
+    process.stdout.write(`source: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}\n`);
     for (const [key, value] of flatten(config)) process.stdout.write(`${key} = ${JSON.stringify(value)}\n`);
     return 0;
   },

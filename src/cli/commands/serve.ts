@@ -44,7 +44,7 @@ export default defineIsol8Command({
   meta: { name: "serve", description: "Serve the HTTP API (one engine and warm pool for all clients)" },
   args: serveArgs,
   repeatable: ["key"],
-  async run({ flags, rawArgs, config, configSource }) {
+  async run({ flags, rawArgs, config, configSources }) {
     if (flags.update) {
       const { updateAndReexec } = await import("../update-command");
       return updateAndReexec(rawArgs);
@@ -76,7 +76,7 @@ export default defineIsol8Command({
         onListening: (url) => process.stdout.write(`isol8 ${url}\n`),
         ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
       });
-      log(`config: ${configSource ?? "(built-in defaults)"}`);
+      log(`config: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}`);
       if (signalled) stop(signalled);
       return await exit;
     } finally {

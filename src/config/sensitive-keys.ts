@@ -1,0 +1,123 @@
+// Which config keys a file found in the working directory may not set. Such a file comes with
+// whatever repository you cd into, so it may tune how much a run may use, but it may not widen
+// what a run can reach, weaken the sandbox, change what every later run's images hold, undo
+// an audit log your own configuration keeps, or start a program on the host. Every leaf key of
+// the config schema appears in exactly one of the two tables below (sensitive-keys.test.ts
+// fails when a new key is not classified). Pure.
+import { LIMIT_NAMES } from "../protocol/limits";
+import type { Isol8Config } from "./schema";
+
+export interface SensitiveKey {
+  /** Dotted path of the key (a section path covers every key under it). */
+  key: string;
+  /**
+   * True when `value` (the merged config with the untrusted file) loosens what `trusted` (the
+   * same key without that file: defaults and your own files) says.
+   */
+  loosens(value: unknown, trusted: unknown): boolean;
+  /** What the key would do, for the error message. */
+  reason: string;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const differs = (value: unknown, trusted: unknown) => !same(value, trusted);
+/** A list that holds an item the trusted list does not. */
+const adds = (value: unknown, trusted: unknown) => {
+  const known = new Set((trusted as unknown[]).map((item) => JSON.stringify(item)));
+  return (value as unknown[]).some((item) => !known.has(JSON.stringify(item)));
+};
+const turnsOn = (value: unknown, trusted: unknown) => value === true && trusted !== true;
+const turnsOff = (value: unknown, trusted: unknown) => value === false && trusted === true;
+/** A value ranked above the trusted one (`order` lists values from the tightest). */
+const ranksAbove = (order: readonly string[]) => (value: unknown, trusted: unknown) =>
+  order.indexOf(String(value)) > order.indexOf(String(trusted));
+/** A record with an entry that is new or maps to something else. */
+const changesEntries = (value: unknown, trusted: unknown) =>
+  Object.entries(value as Record<string, unknown>).some(([name, entry]) => !same(entry, (trusted as Record<string, unknown>)[name]));
+/** A section of lists (dependencies) with an item the trusted list of the same name lacks. */
+const addsInAnyList = (value: unknown, trusted: unknown) =>
+  Object.entries(value as Record<string, unknown[]>).some(([name, list]) => adds(list, (trusted as Record<string, unknown[]>)[name] ?? []));
+
+/** The keys an untrusted file may not loosen, each with why. */
+export const SENSITIVE_KEYS: readonly SensitiveKey[] = [
+  {
+    key: "security.seccomp",
+    loosens: ranksAbove(["strict", "custom", "unconfined"]),
+    reason: "replaces the strict seccomp allowlist of every execution: custom with a profile file, unconfined with none",
+  },
+  { key: "security.customProfilePath", loosens: differs, reason: "names the seccomp profile executions run under" },
+  {
+    key: "defaults.network",
+    loosens: ranksAbove(["none", "filtered", "host"]),
+    reason: "widens the network of every execution that names none (host: the host's own network, no proxy)",
+  },
+  { key: "network.whitelist", loosens: adds, reason: "adds hosts every filtered execution may reach" },
+  { key: "network.allowedPorts", loosens: adds, reason: "adds ports the proxy connects to (SSH, SMTP, databases on allowed hosts)" },
+  { key: "network.allowedCidrs", loosens: adds, reason: "lets the proxy connect into internal address ranges (your network, cloud metadata)" },
+  { key: "network.hosts", loosens: changesEntries, reason: "points host names at addresses the file chooses, before DNS" },
+  { key: "audit.enabled", loosens: turnsOff, reason: "turns off the audit log your own configuration turns on" },
+  { key: "audit.required", loosens: turnsOff, reason: "lets executions run when no audit record can be written" },
+  { key: "audit.destination", loosens: differs, reason: "sends audit records elsewhere than your configuration says" },
+  { key: "audit.logDir", loosens: differs, reason: "writes audit files (and deletes old ones) in a host directory the file chooses" },
+  {
+    key: "audit.retentionDays",
+    loosens: (value, trusted) => (value as number) < (trusted as number),
+    reason: "deletes audit files sooner than your configuration keeps them",
+  },
+  { key: "audit.postLogScript", loosens: differs, reason: "a program isol8 starts on the host, outside any sandbox" },
+  { key: "server.allowHostNetwork", loosens: turnsOn, reason: "lets server clients run with the host's network" },
+  { key: "server.allowClientNetworkPatterns", loosens: turnsOn, reason: "lets server clients widen the filtered network" },
+  { key: "server.allowedImages", loosens: adds, reason: "lets server clients run images isol8 did not build" },
+  { key: "server.allowInstalls", loosens: turnsOn, reason: "lets server clients install packages (the registries are reached during the install)" },
+  { key: "images.baseImage", loosens: differs, reason: "the image every sandbox image is built from (images are shared by every later run)" },
+  { key: "images.hostCaCertificates", loosens: differs, reason: "changes which certificate authorities every sandbox image trusts" },
+  { key: "images.caCertificateFiles", loosens: adds, reason: "reads host files into every sandbox image and makes it trust them" },
+  {
+    key: "dependencies",
+    loosens: addsInAnyList,
+    reason: "packages isol8 setup installs while building an image: their install scripts run in a Docker build, outside the sandbox and the proxy",
+  },
+];
+
+/** Every other key, with why a file found in the working directory may set it. */
+export const UNRESTRICTED_KEYS: Readonly<Record<string, string>> = {
+  $schema: "an editor hint",
+  maxConcurrent: "how many runs at once on this machine: cost, not reach",
+  ...Object.fromEntries(LIMIT_NAMES.map((name) => [`defaults.${name}`, "a limit of each run: cost (bounded by the limits table), not reach"])),
+  "network.blacklist": "only refuses hosts",
+  "network.proxyPort": "a port inside the sandbox",
+  poolStrategy: "both strategies wipe and verify a container before it is reused",
+  poolSize: "how many warm containers: cost, not reach",
+  cleanup: "container lifetimes: cost, not reach",
+  "audit.includeCode": "records more in the audit log, which stays where your configuration puts it",
+  "audit.includeOutput": "records more in the audit log, which stays where your configuration puts it",
+  "server.maxBodySize": "a size limit: cost, not reach",
+  "server.maxQueue": "a queue length: cost, not reach",
+  "server.shutdownGraceMs": "a wait on shutdown",
+  "server.maxFileSize": "a size limit: cost, not reach",
+  "server.maxSessions": "a count limit: cost, not reach",
+  "server.limits": "the highest limits clients may ask for: cost, not reach",
+};
+
+/** The value at a dotted path. */
+function at(config: unknown, key: string): unknown {
+  return key.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], config);
+}
+
+export interface LooseningKey {
+  key: string;
+  value: unknown;
+  reason: string;
+}
+
+/**
+ * The sensitive keys whose value in `candidate` (the merged config with an untrusted file)
+ * loosens what `trusted` (the config without it) says, in table order. Pure.
+ */
+export function looseningKeys(candidate: Isol8Config, trusted: Isol8Config): LooseningKey[] {
+  return SENSITIVE_KEYS.filter((entry) => entry.loosens(at(candidate, entry.key), at(trusted, entry.key))).map((entry) => ({
+    key: entry.key,
+    value: at(candidate, entry.key),
+    reason: entry.reason,
+  }));
+}

@@ -30,10 +30,19 @@ export interface PreparedExecution {
   stdin?: Buffer;
   files: { path: string; content: Buffer }[];
   outputPaths: { requested: string; path: string }[];
+  /**
+   * The network the program runs under, as asked. The container's (`spec.network`) is
+   * "filtered" also for a "none" program that installs packages: the install goes through
+   * the proxy, then the program's policy allows nothing.
+   */
   network: NetworkMode;
   /** Packages to install before the program: the argv of the install command. */
   install?: { argv: string[]; packages: string[] };
-  /** Filtered mode: the execution's own policy (registry hosts are added for installs). */
+  /**
+   * Whenever the container goes through the proxy: the program's own policy (for a "none"
+   * program, an empty allow list). The install step adds the image's registry hosts to it
+   * (execution/network-policy.ts); the program never gets them.
+   */
   policy?: { allow: string[]; deny: string[]; logNetwork: boolean };
   /** How the container must be created; `key` says which containers are interchangeable. */
   spec: SandboxSpec;
@@ -115,20 +124,26 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     );
   }
   const install = prepareInstall(runtime, request.installPackages);
-  // Installing needs a network: an execution that names none gets the filtered one.
-  const network = request.network ?? (install && defaults.network === "none" ? "filtered" : defaults.network);
-  if (install && network === "none") {
-    throw new RequestError("Cannot install packages without a network", "installPackages", 'use network "filtered" (or leave network unset)');
-  }
-  for (const field of ["allow", "deny", "logNetwork"] as const) {
+  // The program runs under the network it asked for. A "none" program that installs gets a
+  // filtered container: the install reaches the registries through the proxy, the program nothing.
+  const network = request.network ?? defaults.network;
+  const containerNetwork: NetworkMode = install && network === "none" ? "filtered" : network;
+  for (const field of ["allow", "deny"] as const) {
     if (request[field] !== undefined && network !== "filtered") {
       throw new RequestError(`Cannot use ${field} with network "${network}": it applies to the filtered network only`, field, 'set network "filtered"');
     }
   }
+  if (request.logNetwork !== undefined && containerNetwork !== "filtered") {
+    throw new RequestError(
+      `Cannot use logNetwork with network "${network}": it applies to the filtered network (and installs) only`,
+      "logNetwork",
+      'set network "filtered"',
+    );
+  }
   const policy =
-    network === "filtered"
+    containerNetwork === "filtered"
       ? {
-          allow: [...ctx.config.network.whitelist, ...(request.allow ?? [])],
+          allow: network === "filtered" ? [...ctx.config.network.whitelist, ...(request.allow ?? [])] : [],
           deny: [...ctx.config.network.blacklist, ...(request.deny ?? [])],
           logNetwork: request.logNetwork ?? false,
         }
@@ -143,7 +158,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   const env = {
     ...(runtime.env ?? {}),
     ...heapLimitEnv(runtime, memoryBytes),
-    ...(network === "filtered" ? proxyEnv(ctx.config.network.proxyPort) : {}),
+    ...(containerNetwork === "filtered" ? proxyEnv(ctx.config.network.proxyPort) : {}),
     ...(request.env ?? {}),
     ...secrets,
   };
@@ -173,7 +188,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     pidsLimit: request.pidsLimit ?? defaults.pidsLimit,
     sandboxBytes: sizeToBytes(request.sandboxSize ?? defaults.sandboxSize),
     tmpBytes: sizeToBytes(request.tmpSize ?? defaults.tmpSize),
-    network,
+    network: containerNetwork,
     seccomp: ctx.seccomp,
     labels: isol8Labels("sandbox", {
       [LABEL_OWNER]: ctx.owner,

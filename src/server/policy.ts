@@ -24,8 +24,8 @@ export function serverMaxima(config: Isol8Config): LimitValues {
 /**
  * The request a client may run, checked against the server's policy. A client cannot choose
  * host networking, an image outside the allowed set, a weaker seccomp mode, a custom profile
- * path, its own allow patterns, or limits above the server's maxima (403 naming the option)
- * unless the server's config allows it. Pure.
+ * path, its own allow patterns, package installs, or limits above the server's maxima (403
+ * naming the option) unless the server's config allows it. Pure.
  */
 export function applyServerPolicy(request: ExecutionRequest, policy: ServerPolicy): ExecutionRequest {
   const { config } = policy;
@@ -36,6 +36,9 @@ export function applyServerPolicy(request: ExecutionRequest, policy: ServerPolic
   if (allowed.allow?.length && !server.allowClientNetworkPatterns) {
     refuse("allow", "this server decides which hosts the filtered network reaches (network.whitelist)");
   }
+  // An install reaches the runtime's package registries (outside network.whitelist) and runs
+  // the packages' install scripts there: the operator opts in.
+  if (allowed.installPackages?.length && !server.allowInstalls) refuse("installPackages", "installs are disabled on this server (server.allowInstalls)");
   if (allowed.image !== undefined && !policy.builtinImages.includes(allowed.image) && !server.allowedImages.includes(allowed.image)) {
     refuse("image", `"${allowed.image}" is not an allowed image`);
   }

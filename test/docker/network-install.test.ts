@@ -1,14 +1,16 @@
 // Real-Docker tests of package installs through the filtered network:
-// npm and bun from the npm registry, pip from a tiny index this file serves, names refused
-// before any container work, and a stalled install ended by the execution's timeout.
+// npm and bun from the npm registry, pip from a tiny index this file serves, the registries
+// reachable by the install step only (the program after it gets 403), names refused before
+// any container work, and a stalled install ended by the execution's timeout.
 //
 // SAFETY: the npm registry is the one outside host these tests reach, and only through the
 // proxy; its name is read from npm's own configuration, never written here. Everything
-// else is a server this file starts on 127.0.0.1.
+// else is a server this file starts on 127.0.0.1 (the python image's registry host, read
+// from the image's label, is pointed at it by network.hosts: no lookup, no outside traffic).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import { RequestError } from "../../src/errors";
-import { testEngine } from "../helpers";
+import { TEST_IMAGES, testEngine } from "../helpers";
 import { countingDocker, rejection } from "./execution-helpers";
 import { dockerWithoutBakedImages, type HttpSink, startHttpSink, startStallServer, type StallServer } from "./network-sinks";
 import { ownedContainers } from "./owned-containers";
@@ -22,7 +24,10 @@ let registryEngine: DockerIsol8;
 /** pkgs.test (the index) and stall.test (never answers) on 127.0.0.1; counts container creations. */
 let indexEngine: DockerIsol8;
 let created: () => number;
-const engines = () => [registryEngine, indexEngine].filter(Boolean);
+/** The python image's first registry host (from its label) pointed at `index`, on index's port. */
+let labelledEngine: DockerIsol8;
+let registryHost: string;
+const engines = () => [registryEngine, indexEngine, labelledEngine].filter(Boolean);
 
 beforeAll(async () => {
   index = await startHttpSink("127.0.0.1", (req, res) => {
@@ -55,6 +60,13 @@ beforeAll(async () => {
       },
     },
   });
+  const labelled = (await indexEngine.imageManager.registryHosts(TEST_IMAGES.runtime("python")))[0];
+  if (!labelled) throw new Error(`${TEST_IMAGES.runtime("python")} has no registry-hosts label`);
+  registryHost = labelled;
+  labelledEngine = testEngine({
+    docker: dockerWithoutBakedImages(),
+    config: { network: { hosts: { [registryHost]: "127.0.0.1" }, allowedCidrs: ["127.0.0.1/32"], allowedPorts: [index.port] } },
+  });
 });
 
 afterAll(async () => {
@@ -81,7 +93,7 @@ describe("installs from the npm registry through the proxy", () => {
     registry = await npmRegistryHost();
   });
 
-  test("npm (node runtime, network left unset: filtered is chosen) installs is-number; the program imports it", async () => {
+  test("npm (node runtime, network left unset: the install goes through the proxy) installs is-number; the program imports it", async () => {
     const r = await registryEngine.execute({ runtime: "node", code: IMPORT_IS_NUMBER, installPackages: ["is-number"], logNetwork: true, timeoutMs: 110_000 });
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("true\n");
@@ -92,7 +104,7 @@ describe("installs from the npm registry through the proxy", () => {
     expect(tunnels.every((e) => e.port === 443 && e.path === null && e.status === 200)).toBe(true);
   }, 120_000);
 
-  test("bun (explicit filtered network with no allow list: the registry is merged in) installs is-number", async () => {
+  test("bun (explicit filtered network with no allow list: the install step gets the registry) installs is-number", async () => {
     const r = await registryEngine.execute({
       runtime: "bun",
       code: IMPORT_IS_NUMBER,
@@ -138,6 +150,7 @@ describe("pip install from a package index served by the test", () => {
       code: "import tinypkg; print(tinypkg.VALUE); print(tinypkg.__file__.startswith('/sandbox/'))",
       installPackages: ["tinypkg"],
       env: pipEnv("pkgs.test", index.port),
+      network: "filtered",
       allow: ["pkgs\\.test"],
       timeoutMs: 110_000,
     });
@@ -169,6 +182,7 @@ describe("pip install from a package index served by the test", () => {
       code: "print('never runs')",
       installPackages: ["tinypkg"],
       env: pipEnv("stall.test", stall.port),
+      network: "filtered",
       allow: ["stall\\.test"],
       timeoutMs: 6_000,
     });
@@ -177,6 +191,69 @@ describe("pip install from a package index served by the test", () => {
     expect(r.resourceUsage.killReason).toBe("timeout");
     expect(r.stdout).not.toContain("never runs");
     expect(r.stderr).toContain("isol8: installing tinypkg failed (timeout)");
+  }, 60_000);
+});
+
+describe("the registries are for the install step only (docs/SECURITY.md D23)", () => {
+  /** The program asks the registry host for the index page, over plain HTTP and through a CONNECT tunnel. */
+  const probe = () => `
+import tinypkg, urllib.request, urllib.error
+print(tinypkg.VALUE)
+for url in ["http://${registryHost}:${index.port}/simple/tinypkg/", "https://${registryHost}:${index.port}/simple/tinypkg/"]:
+    try:
+        urllib.request.urlopen(url, timeout=10)
+        print("LEAK", url)
+    except urllib.error.HTTPError as e:
+        print("http", e.code)
+    except OSError as e:
+        print("tunnel refused" if "403" in str(e) else f"other {e}")
+`;
+  const pipEnv = () => ({
+    PIP_INDEX_URL: `http://${registryHost}:${index.port}/simple`,
+    PIP_TRUSTED_HOST: registryHost,
+    PIP_DISABLE_PIP_VERSION_CHECK: "1",
+  });
+  const installRequests = () => [`${registryHost}:${index.port} /simple/tinypkg/`, `${registryHost}:${index.port} /files/${wheel.fileName}`];
+
+  test.each([
+    ["filtered (no allow list of its own)", "filtered" as const],
+    ["none (the install goes through the proxy, then nothing is reachable)", "none" as const],
+  ])("network %s: the install reaches the registry, the program's own requests to it get 403", async (_, network) => {
+    index.reset();
+    const r = await labelledEngine.execute({
+      runtime: "python",
+      code: probe(),
+      installPackages: ["tinypkg"],
+      network,
+      env: pipEnv(),
+      logNetwork: true,
+      timeoutMs: 110_000,
+    });
+    // Still works: the install itself went through (the program imports what it fetched).
+    expect(r.stdout).toBe("tinypkg from the test index\nhttp 403\ntunnel refused\n");
+    expect(r.exitCode).toBe(0);
+    // The registry saw the install's two requests and nothing of the program.
+    expect(index.requests.map((q) => `${q.host} ${q.url}`)).toEqual(installRequests());
+    const logs = (r.networkLogs ?? []).map((e) => ({ method: e.method, host: e.host, action: e.action, status: e.status }));
+    expect(logs).toEqual([
+      { method: "GET", host: registryHost, action: "ALLOW", status: 200 },
+      { method: "GET", host: registryHost, action: "ALLOW", status: 200 },
+      { method: "GET", host: registryHost, action: "BLOCK", status: 403 },
+      { method: "CONNECT", host: registryHost, action: "BLOCK", status: 403 },
+    ]);
+    expect((r.networkLogs ?? []).filter((e) => e.action === "BLOCK").every((e) => e.reason === `host "${registryHost}" is not in the allow list`)).toBe(true);
+  }, 120_000);
+
+  test("still works: a filtered program that names the registry host in its own allow list reaches it", async () => {
+    index.reset();
+    const r = await labelledEngine.execute({
+      runtime: "python",
+      code: `import urllib.request; print(urllib.request.urlopen("http://${registryHost}:${index.port}/simple/tinypkg/", timeout=10).status)`,
+      network: "filtered",
+      allow: [registryHost.replaceAll(".", "\\.")],
+    });
+    expect(r.stdout).toBe("200\n");
+    expect(index.requests).toHaveLength(1);
   }, 60_000);
 });
 
@@ -205,14 +282,14 @@ describe("package names are data", () => {
     expect(created()).toBe(before);
   });
 
-  test("installs for bash, or without a network, are RequestErrors before any container work", async () => {
+  test("installs for bash, and allow patterns for a none program, are RequestErrors before any container work", async () => {
     const before = created();
     const bash = await rejection(indexEngine.execute({ runtime: "bash", code: "true", installPackages: ["curl"] }));
     expect(bash).toBeInstanceOf(RequestError);
     expect(bash.message).toContain("not supported for bash");
-    const none = await rejection(indexEngine.execute({ runtime: "python", code: "1", installPackages: ["tinypkg"], network: "none" }));
+    const none = await rejection(indexEngine.execute({ runtime: "python", code: "1", installPackages: ["tinypkg"], network: "none", allow: ["x"] }));
     expect(none).toBeInstanceOf(RequestError);
-    expect(none.message).toBe("Cannot install packages without a network");
+    expect((none as RequestError).field).toBe("allow");
     expect(created()).toBe(before);
   });
 

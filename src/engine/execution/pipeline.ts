@@ -14,7 +14,7 @@ import type { Sandbox } from "../sandbox";
 import type { ExitReport } from "../supervisor/protocol";
 import { collectOutputFiles } from "./collect-outputs";
 import type { RunHandlers } from "./handlers";
-import { underNetworkPolicy } from "./network-policy";
+import { NO_PHASES, type NetworkPhases, underNetworkPolicy } from "./network-policy";
 import type { OutputStreams } from "./output-streams";
 import { PhaseClock } from "./phase-clock";
 import { executionResult, missingReport, type ResultParts } from "./result";
@@ -32,7 +32,7 @@ export interface PipelineDeps {
   containers: SandboxProvider;
   /** Filtered networking's proxy, once a filtered container exists. */
   proxy(): FilteringProxy | null;
-  /** Package-registry hosts recorded on an image (allowed while packages install). */
+  /** Package-registry hosts recorded on an image (allowed to the install step only). */
   registryHosts(image: string): Promise<string[]>;
   /** Hands the container back after the run (`reusable`: every process of it was proven gone). */
   release(sandbox: Sandbox, reusable: boolean): void;
@@ -146,13 +146,14 @@ async function runInContainer(
     return raced;
   };
 
-  const steps = async (): Promise<ContainerParts> => {
+  const steps = async (network: NetworkPhases): Promise<ContainerParts> => {
     clock.enter("install");
     if (!(await answered(writeInputFiles(sandbox, prepared))).done) return abandoned("install", null);
     const install = installPackages(sandbox, prepared, handlers, deadline.remaining());
     const installed = await answered(install.done);
     if (!installed.done) return abandoned("install", install.streams);
     if (installed.value) return { ...installed.value, files: {}, missingFiles: allMissing() };
+    network.toProgram(); // the registries were for the install only
 
     clock.enter("run");
     const program = runProgram(sandbox, prepared, handlers, Math.max(1, deadline.remaining()));
@@ -166,12 +167,12 @@ async function runInContainer(
   };
 
   const proxy = deps.proxy();
-  if (!sandbox.proxy || !proxy || !prepared.policy) return steps();
+  if (!sandbox.proxy || !proxy || !prepared.policy) return steps(NO_PHASES);
   const scope = {
     proxy,
     key: sandbox.proxy.key,
     policy: prepared.policy,
-    registryHosts: prepared.install ? await deps.registryHosts(prepared.spec.image) : [],
+    installHosts: prepared.install ? await deps.registryHosts(prepared.spec.image) : null,
     secrets: prepared.secrets,
   };
   const outcome = await underNetworkPolicy(scope, steps);

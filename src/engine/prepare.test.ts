@@ -1,0 +1,62 @@
+import { describe, expect, test } from "bun:test";
+import { parseConfig } from "../config/load";
+import { RequestError } from "../errors";
+import type { ExecutionRequest } from "../protocol/execution";
+import { createRuntimeRegistry } from "../runtimes/registry";
+import { prepareExecution } from "./prepare";
+
+const context = (config: unknown = {}) => ({
+  config: parseConfig(config),
+  runtimes: createRuntimeRegistry(),
+  runtimeImage: (name: string) => `test:${name}`,
+  seccomp: { mode: "unconfined" as const },
+  owner: "test",
+});
+
+const prepare = (request: Partial<ExecutionRequest>, config: unknown = {}) =>
+  prepareExecution({ code: "1", runtime: "python", ...request }, context(config));
+
+const proxyVariables = (env: string[]) => env.filter((entry) => /^(HTTP|HTTPS)_PROXY=/.test(entry)).length;
+
+describe("prepareExecution: installs and networks", () => {
+  const whitelist = { network: { whitelist: ["api\\.test"] } };
+
+  // [name, request, config, program network, container network, the program's allow list (undefined: no proxy)]
+  test.each<[string, Partial<ExecutionRequest>, unknown, string, string, string[] | undefined]>([
+    ["no install, default network", {}, {}, "none", "none", undefined],
+    ["install, network unset (default none): through the proxy, the program reaches nothing", { installPackages: ["x"] }, whitelist, "none", "filtered", []],
+    ["install, network none: the same", { installPackages: ["x"], network: "none" }, whitelist, "none", "filtered", []],
+    ["install, filtered: the program keeps its own allow list", { installPackages: ["x"], network: "filtered", allow: ["b\\.test"] }, whitelist, "filtered", "filtered", ["api\\.test", "b\\.test"]],
+    ["install, default filtered", { installPackages: ["x"] }, { ...whitelist, defaults: { network: "filtered" } }, "filtered", "filtered", ["api\\.test"]],
+    ["install, host: no proxy", { installPackages: ["x"], network: "host" }, {}, "host", "host", undefined],
+    ["filtered without install", { network: "filtered" }, whitelist, "filtered", "filtered", ["api\\.test"]],
+  ])("%s", (_, request, config, program, container, allow) => {
+    const prepared = prepare(request, config);
+    expect(prepared.network).toBe(program as never);
+    expect(prepared.spec.network).toBe(container as never);
+    expect(prepared.policy?.allow).toEqual(allow as never);
+    // The proxy variables are set exactly when the container goes through the proxy.
+    expect(proxyVariables(prepared.env)).toBe(container === "filtered" ? 2 : 0);
+  });
+
+  test("the deny list holds in both phases, also for a none program", () => {
+    expect(prepare({ installPackages: ["x"] }, { network: { blacklist: ["evil"] } }).policy?.deny).toEqual(["evil"]);
+  });
+
+  test.each<[string, Partial<ExecutionRequest>, string]>([
+    ["allow with an install under network none", { installPackages: ["x"], network: "none", allow: ["a"] }, "allow"],
+    ["deny with network none", { network: "none", deny: ["a"] }, "deny"],
+    ["logNetwork without a proxy", { network: "none", logNetwork: true }, "logNetwork"],
+  ])("%s is a RequestError naming the field", (_, request, field) => {
+    expect(() => prepare(request)).toThrow(RequestError);
+    try {
+      prepare(request);
+    } catch (error) {
+      expect((error as RequestError).field).toBe(field);
+    }
+  });
+
+  test("still works: logNetwork with an install under network none (the install's requests are logged)", () => {
+    expect(prepare({ installPackages: ["x"], network: "none", logNetwork: true }).policy?.logNetwork).toBe(true);
+  });
+});

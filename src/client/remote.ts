@@ -1,7 +1,7 @@
 // RemoteIsol8: the Isol8 interface over isol8's HTTP API. Publishable on its own:
 // plain fetch and web streams, no Bun-only APIs, nothing of the engine at run time.
 import type { ExecutionRequest } from "../protocol/execution";
-import type { ExecutionResult, StreamEvent } from "../protocol/execution";
+import type { ExecutionResult, ExecutionSummary, FileContent, FileEncoding, StreamEvent } from "../protocol/execution";
 import { FileError, type FileErrorReason, Isol8Error, RequestError } from "../errors";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
 import { parseStreamEvents } from "../protocol/sse";
@@ -78,20 +78,22 @@ export class RemoteIsol8 implements Isol8 {
     }
   }
 
-  async execute(request: ExecutionRequest, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+  async execute<E extends FileEncoding = "base64">(request: ExecutionRequest, options: ExecuteOptions<E> = {}): Promise<ExecutionResult<FileContent<E>>> {
     const response = await this.call("execute", "POST", "/execute", this.body(request), true, options.signal);
-    return (await response.json()) as ExecutionResult;
+    return decodeFiles((await response.json()) as ExecutionResult, options.fileEncoding);
   }
 
   /** Streams events over Server-Sent Events; breaking out of the loop stops the program. */
-  async *executeStream(request: ExecutionRequest, options: ExecuteOptions = {}): AsyncGenerator<StreamEvent> {
+  async *executeStream<E extends FileEncoding = "base64">(request: ExecutionRequest, options: ExecuteOptions<E> = {}): AsyncGenerator<StreamEvent<FileContent<E>>> {
     const abort = new AbortController();
     const forward = () => abort.abort();
     options.signal?.addEventListener("abort", forward, { once: true });
     try {
       const response = await this.call("execute", "POST", "/execute/stream", this.body(request), true, abort.signal);
       if (!response.body) throw new RemoteError(response.status, "Cannot execute: the server sent no stream");
-      yield* parseStreamEvents(response.body);
+      for await (const event of parseStreamEvents(response.body)) {
+        yield event.type === "exit" ? { type: "exit", data: decodeFiles(event.data, options.fileEncoding) } : event;
+      }
     } finally {
       options.signal?.removeEventListener("abort", forward);
       abort.abort();
@@ -162,4 +164,11 @@ export class RemoteIsol8 implements Isol8 {
     const hint = response.status === 401 || response.status === 403 ? "pass the server's key with --key or ISOL8_API_KEY" : undefined;
     throw new RemoteError(response.status, `Cannot ${action}: HTTP ${response.status}: ${message}`, hint);
   }
+}
+
+/** Output files as the caller asked: base64 as sent (the default), or decoded to bytes. */
+function decodeFiles<E extends FileEncoding, S extends ExecutionSummary>(summary: S, encoding: E | undefined): Omit<S, "files"> & ExecutionSummary<FileContent<E>> {
+  if (encoding !== "bytes" || !summary.files) return summary as never;
+  const files = Object.fromEntries(Object.entries(summary.files).map(([path, base64]) => [path, Buffer.from(base64, "base64")]));
+  return { ...summary, files } as never;
 }

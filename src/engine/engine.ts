@@ -31,7 +31,7 @@ import { fileOperationError } from "./supervisor/file-errors";
 import type { RuntimeName } from "../runtimes/registry";
 import type { SandboxSpec } from "./container-options";
 import { type ExecutionRequest, validateRequest } from "../protocol/execution";
-import type { ExecutionResult, ExecutionSummary, StreamEvent } from "../protocol/execution";
+import type { ExecutionResult, ExecutionSummary, FileContent, FileEncoding, StreamEvent } from "../protocol/execution";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
 import { checkHostPatterns } from "./network/host-policy";
 import { SandboxNetwork } from "./network/sandbox-network";
@@ -258,10 +258,14 @@ export class DockerIsol8 implements Isol8 {
     return read.content;
   }
 
-  /** Runs code and collects its output. Outcomes of the code (exit code, timeout, OOM, truncation) are fields of the result. */
-  async execute(request: ExecutionRequest, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+  /**
+   * Runs code and collects its output. Outcomes of the code (exit code, timeout, OOM, truncation)
+   * are fields of the result. Output files are base64 text unless `fileEncoding: "bytes"`.
+   */
+  async execute<E extends FileEncoding = "base64">(request: ExecutionRequest, options: ExecuteOptions<E> = {}): Promise<ExecutionResult<FileContent<E>>> {
     const prepared = this.prepare(request);
-    return this.runAudited(prepared, { collect: true, ...(options.signal ? { signal: options.signal } : {}) }, options.audit);
+    const result = await this.runAudited(prepared, { collect: true, ...(options.signal ? { signal: options.signal } : {}) }, options.audit);
+    return encodeFiles(result, options.fileEncoding);
   }
 
   /**
@@ -269,7 +273,7 @@ export class DockerIsol8 implements Isol8 {
    * `exit` event (or an `error` event when isol8 itself fails). Breaking out of the loop
    * stops the program. An invalid request throws right here, before any event.
    */
-  executeStream(request: ExecutionRequest, options: ExecuteOptions = {}): AsyncGenerator<StreamEvent> {
+  executeStream<E extends FileEncoding = "base64">(request: ExecutionRequest, options: ExecuteOptions<E> = {}): AsyncGenerator<StreamEvent<FileContent<E>>> {
     return this.streamEvents(this.prepare(request), options);
   }
 
@@ -291,8 +295,8 @@ export class DockerIsol8 implements Isol8 {
     return this.images;
   }
 
-  private async *streamEvents(prepared: PreparedExecution, options: ExecuteOptions): AsyncGenerator<StreamEvent> {
-    const queue = new EventQueue<StreamEvent>();
+  private async *streamEvents<E extends FileEncoding>(prepared: PreparedExecution, options: ExecuteOptions<E>): AsyncGenerator<StreamEvent<FileContent<E>>> {
+    const queue = new EventQueue<StreamEvent<FileContent<E>>>();
     const abort = new AbortController();
     const forward = () => abort.abort();
     options.signal?.addEventListener("abort", forward, { once: true });
@@ -303,7 +307,7 @@ export class DockerIsol8 implements Isol8 {
       onStderr: (data) => queue.push({ type: "stderr", data }),
     };
     const done = this.runAudited(prepared, handlers, options.audit).then(
-      (result) => queue.push({ type: "exit", data: summarize(result) }),
+      (result) => queue.push({ type: "exit", data: summarize(encodeFiles(result, options.fileEncoding)) }),
       (error) => queue.push({ type: "error", data: formatError(error) }),
     );
     done.finally(() => queue.close());
@@ -367,7 +371,7 @@ export class DockerIsol8 implements Isol8 {
   }
 
   /** One execution through the pipeline, audited when the audit log is on (one record whatever the outcome). */
-  private runAudited(prepared: PreparedExecution, handlers: RunHandlers, context: AuditContext = {}): Promise<ExecutionResult> {
+  private runAudited(prepared: PreparedExecution, handlers: RunHandlers, context: AuditContext = {}): Promise<ExecutionResult<Uint8Array>> {
     if (!this.audit) return runPipeline(this.pipeline, prepared, handlers);
     return this.audit.run(prepared, handlers, context, (teed) => runPipeline(this.pipeline, prepared, teed));
   }
@@ -413,7 +417,14 @@ export class DockerIsol8 implements Isol8 {
   }
 }
 
-function summarize(result: ExecutionResult): ExecutionSummary {
+function summarize<F extends string | Uint8Array>(result: ExecutionResult<F>): ExecutionSummary<F> {
   const { stdout: _stdout, stderr: _stderr, ...summary } = result;
   return summary;
+}
+
+/** The result with its output files as the caller asked: bytes as read, or base64 text (the default). */
+function encodeFiles<E extends FileEncoding>(result: ExecutionResult<Uint8Array>, encoding: E | undefined): ExecutionResult<FileContent<E>> {
+  if (encoding === "bytes" || !result.files) return result as ExecutionResult<FileContent<E>>;
+  const files = Object.fromEntries(Object.entries(result.files).map(([path, bytes]) => [path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")]));
+  return { ...result, files } as ExecutionResult<FileContent<E>>;
 }

@@ -3,7 +3,7 @@ import { parseConfig } from "../config/load";
 import { RequestError } from "../errors";
 import type { ExecutionRequest } from "../protocol/execution";
 import { createRuntimeRegistry } from "../runtimes/registry";
-import { prepareExecution } from "./prepare";
+import { distinctOutputPaths, prepareExecution } from "./prepare";
 
 const context = (config: unknown = {}) => ({
   config: parseConfig(config),
@@ -58,5 +58,34 @@ describe("prepareExecution: installs and networks", () => {
 
   test("still works: logNetwork with an install under network none (the install's requests are logged)", () => {
     expect(prepare({ installPackages: ["x"], network: "none", logNetwork: true }).policy?.logNetwork).toBe(true);
+  });
+});
+
+describe("prepareExecution: output paths", () => {
+  test("spellings of one path are one entry, under the first spelling", () => {
+    const prepared = prepare({ outputPaths: ["a", "./a", "/sandbox//a", "/sandbox/./a", "a/", ".//a", "/sandbox/b"] });
+    expect(prepared.outputPaths).toEqual([
+      { requested: "a", path: "a" },
+      { requested: "/sandbox/b", path: "b" },
+    ]);
+  });
+
+  test("distinctOutputPaths keeps the order of first appearance", () => {
+    expect(distinctOutputPaths(["x/y", "z", "./x/y", "/sandbox/z"]).map((o) => o.requested)).toEqual(["x/y", "z"]);
+  });
+
+  test("more distinct paths than maxOutputFiles is a RequestError naming outputPaths; spellings count once", () => {
+    const request = { outputPaths: ["a", "b", "c", "./a"], maxOutputFiles: 2 };
+    expect(() => prepare(request)).toThrow("Cannot read back 3 output paths: over the maxOutputFiles limit of 2");
+    expect(() => prepare({ ...request, maxOutputFiles: 3 })).not.toThrow();
+    expect(() => prepare({ outputPaths: ["a", "b", "c"] }, { defaults: { maxOutputFiles: 2 } })).toThrow(RequestError);
+  });
+
+  test("the file limits come from the request, else the config", () => {
+    expect(prepare({ outputPaths: ["a"] }).outputLimits).toEqual({ fileBytes: 64 * 1024 * 1024, totalBytes: 128 * 1024 * 1024 });
+    expect(prepare({ outputPaths: ["a"], maxOutputFileSize: "1k" }, { defaults: { maxOutputFilesTotal: 4096 } }).outputLimits).toEqual({
+      fileBytes: 1024,
+      totalBytes: 4096,
+    });
   });
 });

@@ -13,7 +13,7 @@ import { compileHostPolicy } from "./network/host-policy";
 import { proxyEnv } from "./network/sandbox-network";
 import type { ExecutionRequest } from "../protocol/execution";
 
-/** Largest file accepted in `files` or returned for `outputPaths`. */
+/** Largest file accepted in `files` (and by putFile/getFile). Output files have their own limits (maxOutputFileSize). */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface PreparedExecution {
@@ -29,7 +29,10 @@ export interface PreparedExecution {
   maxOutputBytes: number;
   stdin?: Buffer;
   files: { path: string; content: Buffer }[];
+  /** Distinct output paths (one per file, under the first spelling requested). */
   outputPaths: { requested: string; path: string }[];
+  /** Bytes one output file, and all of them together, may have. */
+  outputLimits: { fileBytes: number; totalBytes: number };
   /**
    * The network the program runs under, as asked. The container's (`spec.network`) is
    * "filtered" also for a "none" program that installs packages: the install goes through
@@ -76,6 +79,19 @@ export function onBakedImage(prepared: PreparedExecution, image: string): Prepar
   const spec = { ...prepared.spec, image };
   const { install: _install, ...rest } = prepared;
   return { ...rest, spec, key: containerKey(spec), builtinImage: false };
+}
+
+/**
+ * The output paths to read back, each confined to /sandbox, one per file: spellings of the
+ * same path (`a`, `./a`, `/sandbox//a`) are one entry, under the first spelling. Pure.
+ */
+export function distinctOutputPaths(requested: readonly string[]): PreparedExecution["outputPaths"] {
+  const byPath = new Map<string, string>();
+  for (const spelling of requested) {
+    const path = toSandboxPath(spelling, "outputPaths");
+    if (!byPath.has(path)) byPath.set(path, spelling);
+  }
+  return [...byPath].map(([path, first]) => ({ requested: first, path }));
 }
 
 /** Validates package names (data only: never options, URLs, paths or shell syntax) and builds the install argv. */
@@ -175,10 +191,15 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     }
     return { path: toSandboxPath(requested, "files"), content: data };
   });
-  const outputPaths = (request.outputPaths ?? []).map((requested) => ({
-    requested,
-    path: toSandboxPath(requested, "outputPaths"),
-  }));
+  const outputPaths = distinctOutputPaths(request.outputPaths ?? []);
+  const maxOutputFiles = request.maxOutputFiles ?? defaults.maxOutputFiles;
+  if (outputPaths.length > maxOutputFiles) {
+    throw new RequestError(
+      `Cannot read back ${outputPaths.length} output paths: over the maxOutputFiles limit of ${maxOutputFiles}`,
+      "outputPaths",
+      "ask for fewer files (a directory's files can be archived into one), or raise maxOutputFiles",
+    );
+  }
 
   const image = request.image ?? ctx.runtimeImage(runtime.name);
   const spec: SandboxSpec = {
@@ -213,6 +234,10 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     ...(request.stdin !== undefined ? { stdin: Buffer.from(request.stdin, "utf8") } : {}),
     files,
     outputPaths,
+    outputLimits: {
+      fileBytes: sizeToBytes(request.maxOutputFileSize ?? defaults.maxOutputFileSize),
+      totalBytes: sizeToBytes(request.maxOutputFilesTotal ?? defaults.maxOutputFilesTotal),
+    },
     network,
     ...(install ? { install } : {}),
     ...(policy ? { policy } : {}),

@@ -46,7 +46,10 @@ export const ExecutionRequestSchema = v.strictObject({
   runtime: v.optional(v.picklist(RUNTIME_NAMES)),
   /** Extension of the program file, e.g. `.cjs` to run Node code as CommonJS. */
   fileExtension: v.optional(v.pipe(v.string(), v.regex(/^\.[A-Za-z0-9]{1,10}$/, 'must look like ".mjs"'))),
-  /** Limits (see protocol/limits.ts): timeoutMs, memoryLimit, cpuLimit, pidsLimit, sandboxSize, tmpSize, maxOutputSize. */
+  /**
+   * Limits (see protocol/limits.ts): timeoutMs, memoryLimit, cpuLimit, pidsLimit, sandboxSize,
+   * tmpSize, maxOutputSize, maxOutputFiles, maxOutputFileSize, maxOutputFilesTotal.
+   */
   ...optionalLimitEntries(),
   network: v.optional(v.picklist(NETWORK_MODES)),
   /** A custom image (must contain the isol8 supervisor, i.e. be built FROM an isol8 image). */
@@ -71,7 +74,12 @@ export const ExecutionRequestSchema = v.strictObject({
       v.check((files) => Object.keys(files).length <= REQUEST_CAPS.files, `at most ${REQUEST_CAPS.files} entries`),
     ),
   ),
-  /** Files read back after the run (base64 in `files` of the result). */
+  /**
+   * Files read back after the run (base64 in `files` of the result). Spellings of one path
+   * (`a`, `./a`, `/sandbox//a`) are read once, under the first spelling. Bounded by
+   * maxOutputFiles (more is a RequestError), maxOutputFileSize and maxOutputFilesTotal (a
+   * file over them is listed in `missingFiles` and `fileErrors`).
+   */
   outputPaths: v.optional(listOf(v.string(), REQUEST_CAPS.outputPaths)),
   /**
    * Packages installed (into /sandbox, as the sandbox user) before the program runs, within
@@ -163,8 +171,16 @@ export interface PhaseTimings {
   collectMs: number;
 }
 
-/** Everything about an execution except its collected output. */
-export interface ExecutionSummary {
+/**
+ * How the contents of output files come back: base64 text (the default; what JSON carries)
+ * or bytes (no base64 copy in memory; a server streams them to its clients as base64).
+ */
+export type FileEncoding = "base64" | "bytes";
+/** The type of an output file's content for an encoding. */
+export type FileContent<E extends FileEncoding = "base64"> = E extends "bytes" ? Uint8Array : string;
+
+/** Everything about an execution except its collected output (`F`: output file contents, base64 by default). */
+export interface ExecutionSummary<F extends string | Uint8Array = string> {
   executionId: string;
   runtime: RuntimeName;
   /** Start time, ISO 8601. */
@@ -183,23 +199,25 @@ export interface ExecutionSummary {
   timeoutPhase?: Phase;
   oomKilled: boolean;
   containerId: string;
-  /** outputPaths that were read back: path -> base64 content. */
-  files?: Record<string, string>;
-  /** outputPaths that did not exist (or could not be read). */
+  /** outputPaths that were read back: path (as first spelled in the request) -> content (base64 unless bytes were asked for). */
+  files?: Record<string, F>;
+  /** outputPaths that were not read back: missing, unreadable, or over an output-file limit. */
   missingFiles?: string[];
+  /** Why each path of `missingFiles` was not read back ("not found", "file is N bytes, over ... (maxOutputFileSize)"). */
+  fileErrors?: Record<string, string>;
   resourceUsage: ResourceUsage;
   /** Filtered network with logNetwork: one entry per request the program made, in order. */
   networkLogs?: NetworkLogEntry[];
 }
 
-export interface ExecutionResult extends ExecutionSummary {
+export interface ExecutionResult<F extends string | Uint8Array = string> extends ExecutionSummary<F> {
   stdout: string;
   stderr: string;
 }
 
 /** Events of a streamed execution, in order; `exit` or `error` is always last. */
-export type StreamEvent =
+export type StreamEvent<F extends string | Uint8Array = string> =
   | { type: "stdout"; data: string }
   | { type: "stderr"; data: string }
-  | { type: "exit"; data: ExecutionSummary }
+  | { type: "exit"; data: ExecutionSummary<F> }
   | { type: "error"; data: string };

@@ -25,6 +25,13 @@ describe("the limits table", () => {
     ["memoryLimit", "12x", false],
     ["maxOutputSize", "1k", true],
     ["maxOutputSize", "2g", false],
+    ["maxOutputFiles", 0, false],
+    ["maxOutputFiles", 10_000, true],
+    ["maxOutputFiles", 10_001, false],
+    ["maxOutputFileSize", "1g", true],
+    ["maxOutputFileSize", "1025m", false],
+    ["maxOutputFilesTotal", "4g", true],
+    ["maxOutputFilesTotal", "5g", false],
   ])("%s = %p is valid: %p", (name, value, valid) => {
     const limit = LIMITS[name as keyof typeof LIMITS] as { schema: v.GenericSchema };
     expect(v.safeParse(limit.schema, value).success).toBe(valid);
@@ -49,6 +56,10 @@ describe("limitAboveMaximum", () => {
     [{ maxOutputSize: "1m" }, null],
     [{ maxOutputSize: "1025k" }, "maxOutputSize"],
     [{ tmpSize: "1g", pidsLimit: 65 }, "pidsLimit"],
+    [{ maxOutputFiles: 65 }, "maxOutputFiles"],
+    [{ maxOutputFileSize: "64m" }, null],
+    [{ maxOutputFileSize: "65m" }, "maxOutputFileSize"],
+    [{ maxOutputFilesTotal: "129m" }, "maxOutputFilesTotal"],
   ])("%j against the defaults → %p", (values, over) => {
     expect<string | null>(limitAboveMaximum(values, defaults)?.name ?? null).toBe(over);
   });

@@ -86,6 +86,22 @@ export const LIMITS = {
     flag: "max-output",
     description: 'Output cap per stream, in bytes or a size (e.g. "1m")',
   }),
+  // Output files (outputPaths): how many, how large each, how large together.
+  maxOutputFiles: integerLimit(10_000, {
+    default: 64,
+    flag: "max-output-files",
+    description: "Most output paths read back per execution (spellings of one path count once); more is refused before the run",
+  }),
+  maxOutputFileSize: sizeLimit("1g", {
+    default: "64m",
+    flag: "max-output-file-size",
+    description: 'Largest output file read back (e.g. "64m"); a larger one is reported in fileErrors',
+  }),
+  maxOutputFilesTotal: sizeLimit("4g", {
+    default: "128m",
+    flag: "max-output-files-total",
+    description: 'Output files read back per execution together (e.g. "128m"); the ones that no longer fit are reported in fileErrors',
+  }),
 };
 
 export type LimitName = keyof typeof LIMITS;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { StreamEvent } from "./execution";
-import { encodeSse, encodeStreamEvent, parseSse, parseStreamEvents, SSE_HEARTBEAT, type SseMessage } from "./sse";
+import { encodeSse, encodeStreamEvent, encodeStreamEventChunks, parseSse, parseStreamEvents, SSE_HEARTBEAT, type SseMessage } from "./sse";
 
 /** A byte stream delivering `text` in chunks of `size` bytes (splits land anywhere, mid-character too). */
 function chunked(text: string, size: number): ReadableStream<Uint8Array> {
@@ -60,5 +60,27 @@ describe("parseStreamEvents", () => {
 
   test("heartbeats alone yield nothing", async () => {
     expect(await all(parseStreamEvents(chunked(SSE_HEARTBEAT.repeat(3), 4)))).toEqual([]);
+  });
+});
+
+describe("encodeStreamEventChunks", () => {
+  const summary = { executionId: "x", exitCode: 0, stdout: "a\nb" } as unknown as Extract<StreamEvent, { type: "exit" }>["data"];
+
+  test.each<[string, StreamEvent, string | undefined]>([
+    ["stdout with line breaks", { type: "stdout", data: "one\ntwo\r\n" }, undefined],
+    ["an exit event, with an id", { type: "exit", data: summary }, "7"],
+    ["an error", { type: "error", data: "Cannot run: x" }, undefined],
+  ])("%s: the pieces equal encodeStreamEvent", (_, event, id) => {
+    expect([...encodeStreamEventChunks(event, id)].join("")).toBe(encodeStreamEvent(event, id));
+  });
+
+  test("output files as bytes arrive as base64 through parseStreamEvents", async () => {
+    const file = Uint8Array.from({ length: 200_000 }, (_, i) => i % 251);
+    const text = [...encodeStreamEventChunks({ type: "exit", data: { ...summary, files: { "o.bin": file } } })].join("");
+    const events: StreamEvent[] = [];
+    for await (const event of parseStreamEvents(chunked(text, 4096))) events.push(event);
+    expect(events).toHaveLength(1);
+    const exit = events[0] as Extract<StreamEvent, { type: "exit" }>;
+    expect(Buffer.from(exit.data.files!["o.bin"]!, "base64").equals(Buffer.from(file))).toBe(true);
   });
 });

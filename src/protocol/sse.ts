@@ -3,6 +3,7 @@
 // rules, CRLF, multi-line data, comments); encoding is a few lines of ours.
 import { createParser } from "eventsource-parser";
 import type { StreamEvent } from "./execution";
+import { jsonChunks } from "./json-chunks";
 
 export interface SseMessage {
   /** The event id (`id:`), for resuming with Last-Event-ID. */
@@ -27,6 +28,17 @@ export const SSE_HEARTBEAT = ": heartbeat\n\n";
 /** An execution event as an SSE frame (JSON in `data`). */
 export function encodeStreamEvent(event: StreamEvent, id?: string): string {
   return encodeSse({ ...(id !== undefined ? { id } : {}), data: JSON.stringify(event) });
+}
+
+/**
+ * The same frame in pieces, for events that hold output files as bytes (written as base64,
+ * a slice at a time: see json-chunks.ts). JSON text has no raw line break, so the event is
+ * one `data:` line, exactly as encodeStreamEvent writes it.
+ */
+export function* encodeStreamEventChunks(event: StreamEvent<string | Uint8Array>, id?: string): Generator<string> {
+  yield `${id !== undefined ? `id: ${singleLine(id)}\n` : ""}data: `;
+  yield* jsonChunks(event);
+  yield "\n\n";
 }
 
 function singleLine(value: string): string {

@@ -3,13 +3,14 @@ import { formatIssues } from "../protocol/issues";
 import type { Isol8Config } from "../config/schema";
 import { sizeToBytes } from "../protocol/sizes";
 import type { ExecutionRequest } from "../protocol/execution";
-import { encodeStreamEvent, SSE_HEARTBEAT } from "../protocol/sse";
+import { SSE_HEARTBEAT } from "../protocol/sse";
 import { base64DecodedLength } from "../protocol/base64";
 import { formatError, Isol8Error } from "../errors";
 import { createAdmission } from "./admission";
 import type { Peer } from "./auth-throttle";
 import { failureResponse } from "./failure-response";
 import { CLOSE, decodePathSegment, HttpError, json, readJson } from "./http";
+import { eventStream, streamedJson } from "./json-response";
 import type { Slots } from "../lib/slots";
 import { applyServerPolicy } from "./policy";
 import { CleanupBodySchema, ExecuteBodySchema, GetFileQuerySchema, PutFileBodySchema, requestOfBody, SessionIdSchema } from "../protocol/http";
@@ -130,11 +131,12 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     call.working();
     const release = await slot();
     try {
-      const context = { audit: { principal: call.principal, ...(sessionId ? { sessionId } : {}) }, signal: request.signal };
+      // Output files stay bytes until written to the response, as base64, piece by piece.
+      const context = { audit: { principal: call.principal, ...(sessionId ? { sessionId } : {}) }, signal: request.signal, fileEncoding: "bytes" as const };
       const result = session
         ? await sessions.use(session, (e) => e.execute(effective, context))
         : await engine.execute(effective, context);
-      return json(200, result);
+      return streamedJson(200, result);
     } finally {
       release();
     }
@@ -145,48 +147,25 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     const session = sessionFor(call.principal, sessionId, true);
     const target = session?.engine ?? engine;
     const abort = new AbortController();
-    const context = { audit: { principal: call.principal, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal };
+    const context = { audit: { principal: call.principal, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal, fileEncoding: "bytes" as const };
     // A bad request throws here, before any event: it is a 400, not an event of a 200 stream.
     const events = target.executeStream(effective, context);
     call.working();
     const release = await slot();
     const done = call.streaming();
-    const encoder = new TextEncoder();
     const unhold = session ? sessions.hold(session) : () => {};
-    let heartbeat: ReturnType<typeof setInterval> | undefined;
-    let cancelled = false;
-    const stream = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        // Once the client went away the program is being stopped: its last events go nowhere.
-        const write = (frame: string) => {
-          if (cancelled) return;
-          try {
-            controller.enqueue(encoder.encode(frame));
-          } catch {
-            cancelled = true; // the stream was closed under us: same as a cancel
-            abort.abort();
-          }
-        };
-        heartbeat = setInterval(() => write(SSE_HEARTBEAT), deps.heartbeatMs ?? HEARTBEAT_MS);
-        try {
-          for await (const event of events) write(encodeStreamEvent(event));
-        } catch (error) {
-          const message = error instanceof Isol8Error ? formatError(error) : "internal error";
-          if (!(error instanceof Isol8Error)) log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-          write(encodeStreamEvent({ type: "error", data: message }));
-        } finally {
-          clearInterval(heartbeat);
-          unhold();
-          release();
-          done();
-          if (!cancelled) controller.close();
-        }
+    const stream = eventStream(events, {
+      onEnd() {
+        unhold();
+        release();
       },
-      cancel() {
-        cancelled = true;
-        clearInterval(heartbeat);
-        abort.abort(); // the client went away: stop the program
+      onClose: done,
+      heartbeatMs: deps.heartbeatMs ?? HEARTBEAT_MS,
+      errorEvent(error) {
+        if (!(error instanceof Isol8Error)) log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+        return { type: "error", data: error instanceof Isol8Error ? formatError(error) : "internal error" };
       },
+      onCancel: () => abort.abort(), // the client went away: stop the program
     });
     return new Response(stream, {
       status: 200,

@@ -21,12 +21,12 @@ describe("applyServerPolicy: installs", () => {
   const install: ExecutionRequest = { code: "1", installPackages: ["tinypkg"] };
 
   test.each<[string, ExecutionRequest, unknown, boolean]>([
-    ["installPackages under the default config", install, {}, true],
-    ["installPackages with network none", { ...install, network: "none" }, {}, true],
-    ["installPackages with server.allowInstalls", install, { server: { allowInstalls: true } }, false],
-    ["an empty installPackages list", { code: "1", installPackages: [] }, {}, false],
-    ["no installPackages", { code: "1" }, {}, false],
-  ])("%s → refused: %p", (_, request, config, refused) => {
+    ["installPackages under the default config: refused", install, {}, true],
+    ["installPackages with network none: refused", { ...install, network: "none" }, {}, true],
+    ["installPackages with server.allowInstalls: allowed", install, { server: { allowInstalls: true } }, false],
+    ["an empty installPackages list: allowed", { code: "1", installPackages: [] }, {}, false],
+    ["no installPackages: allowed", { code: "1" }, {}, false],
+  ])("%s", (_, request, config, refused) => {
     expect(refusal(request, config) !== null).toBe(refused);
   });
 
@@ -35,5 +35,19 @@ describe("applyServerPolicy: installs", () => {
     expect(error.status).toBe(403);
     expect(error.message).toBe('option "installPackages" is not allowed: installs are disabled on this server (server.allowInstalls)');
     expect(error.extra).toEqual({ option: "installPackages" });
+  });
+});
+
+describe("applyServerPolicy: output-file limits", () => {
+  test.each<[string, ExecutionRequest, unknown, string | null]>([
+    ["more files than the defaults allow", { code: "1", maxOutputFiles: 65 }, {}, "maxOutputFiles"],
+    ["a larger file than the defaults allow", { code: "1", maxOutputFileSize: "65m" }, {}, "maxOutputFileSize"],
+    ["more bytes together than server.limits allow", { code: "1", maxOutputFilesTotal: "2g" }, { server: { limits: { maxOutputFilesTotal: "1g" } } }, "maxOutputFilesTotal"],
+    ["still works: within server.limits", { code: "1", maxOutputFileSize: "200m" }, { server: { limits: { maxOutputFileSize: "256m" } } }, null],
+    ["still works: lower than the defaults", { code: "1", maxOutputFiles: 2, maxOutputFileSize: "1k" }, {}, null],
+  ])("%s", (_, request, config, option) => {
+    const error = refusal(request, config);
+    expect(error?.status ?? null).toBe(option ? 403 : null);
+    expect((error?.extra as { option?: string } | undefined)?.option ?? null).toBe(option);
   });
 });

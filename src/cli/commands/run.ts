@@ -152,7 +152,7 @@ function report(summary: ExecutionSummary, maxOutput: number, persist: boolean):
   if (summary.timedOut) say(`timed out after ${summary.durationMs} ms (every process of the run was killed)`);
   if (summary.oomKilled) say("killed by the memory limit");
   else if (summary.resourceUsage.killReason === "memory-limit") say(`ran out of memory (exit ${summary.exitCode}: the runtime's own limit, set from the memory limit)`);
-  for (const missing of summary.missingFiles ?? []) say(`output path not found: ${missing}`);
+  for (const missing of summary.missingFiles ?? []) say(`output path not read: ${missing}: ${summary.fileErrors?.[missing] ?? "not found"}`);
   for (const entry of summary.networkLogs ?? []) {
     const target = entry.path === null ? `${entry.host}:${entry.port}` : `${entry.host}${entry.port === 80 ? "" : `:${entry.port}`}${entry.path}`;
     say(`net ${entry.timestamp} ${entry.action} ${entry.method} ${target} ${entry.status ?? "-"} ${entry.durationMs}ms${entry.reason ? ` (${entry.reason})` : ""}`);

@@ -33,12 +33,12 @@ export interface AuditLog {
    * result (or isol8's error) is passed on unchanged, even when the record cannot be written.
    * With `audit.required`, refuses (throws Isol8Error) before running when the log is unwritable.
    */
-  run(
+  run<R extends ExecutionResult<string | Uint8Array>>(
     prepared: PreparedExecution,
     handlers: RunHandlers,
     context: AuditContext,
-    execute: (handlers: RunHandlers) => Promise<ExecutionResult>,
-  ): Promise<ExecutionResult>;
+    execute: (handlers: RunHandlers) => Promise<R>,
+  ): Promise<R>;
   /** Resolves when background work (retention, post-log scripts) is done. */
   idle(): Promise<void>;
   /** Stops the daily retention timer. */
@@ -96,7 +96,12 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   };
 
   return {
-    async run(prepared, handlers, context, execute) {
+    async run<R extends ExecutionResult<string | Uint8Array>>(
+      prepared: PreparedExecution,
+      handlers: RunHandlers,
+      context: AuditContext,
+      execute: (handlers: RunHandlers) => Promise<R>,
+    ): Promise<R> {
       if (config.required) {
         try {
           await sink.check();
@@ -122,7 +127,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
             },
           }
         : handlers;
-      let result: ExecutionResult | undefined;
+      let result: R | undefined;
       let failure: { error: unknown } | undefined;
       try {
         result = await execute(teed);

@@ -66,7 +66,7 @@ export interface AuditRecord {
 }
 
 /** A result as the audit log reads it: filtered networking may add `networkLogs`. */
-export type AuditableResult = ExecutionResult & { networkLogs?: unknown[] };
+export type AuditableResult = ExecutionResult<string | Uint8Array> & { networkLogs?: unknown[] };
 
 /** What the audit log reads of a prepared execution (filtered networking adds `policy` and `install`). */
 export type AuditablePrepared = PreparedExecution & {
@@ -91,7 +91,7 @@ export interface AuditRecordInput {
 }
 
 /** The outcome of a finished execution; the order decides when several apply (a timeout also kills). */
-export function outcomeOf(result: ExecutionResult): AuditOutcome {
+export function outcomeOf(result: ExecutionResult<string | Uint8Array>): AuditOutcome {
   if (result.timedOut) return "timeout";
   if (result.oomKilled) return "oom";
   if (result.truncated) return "truncated";

@@ -1,17 +1,38 @@
-import { MAX_FILE_BYTES, type PreparedExecution } from "../prepare";
+import type { PreparedExecution } from "../prepare";
 import type { Sandbox } from "../sandbox";
 
-/** Reads the requested output paths back: found ones as base64, the others listed as missing. */
-export async function collectOutputFiles(
-  sandbox: Sandbox,
-  prepared: PreparedExecution,
-): Promise<{ files: Record<string, string>; missingFiles: string[] }> {
-  const files: Record<string, string> = {};
-  const missingFiles: string[] = [];
+export interface CollectedFiles {
+  /** Files read back, as bytes (the engine's callers choose base64 or bytes). */
+  files: Record<string, Buffer>;
+  /** Paths not read back, and why each. */
+  missingFiles: string[];
+  fileErrors: Record<string, string>;
+}
+
+/** Why a read was refused, naming the limit when it was a size limit. Pure. */
+export function fileErrorText(error: string, limit: "maxOutputFileSize" | "maxOutputFilesTotal"): string {
+  return /over the \d+ byte limit/.test(error) ? `${error} (${limit})` : error;
+}
+
+/**
+ * Reads the requested output paths back, in order, each within maxOutputFileSize and all
+ * within maxOutputFilesTotal: a file over either is not read (the supervisor checks its size
+ * first) and is reported in `fileErrors`, as a missing or unreadable one is.
+ */
+export async function collectOutputFiles(sandbox: Sandbox, prepared: PreparedExecution): Promise<CollectedFiles> {
+  const collected: CollectedFiles = { files: {}, missingFiles: [], fileErrors: {} };
+  const { fileBytes, totalBytes } = prepared.outputLimits;
+  let left = totalBytes;
   for (const output of prepared.outputPaths) {
-    const read = await sandbox.channel.readFile(output.path, MAX_FILE_BYTES);
-    if (read.ok) files[output.requested] = read.content.toString("base64");
-    else missingFiles.push(output.requested);
+    const max = Math.min(fileBytes, left);
+    const read = await sandbox.channel.readFile(output.path, max);
+    if (read.ok) {
+      collected.files[output.requested] = read.content;
+      left -= read.content.length;
+    } else {
+      collected.missingFiles.push(output.requested);
+      collected.fileErrors[output.requested] = fileErrorText(read.error, max < fileBytes ? "maxOutputFilesTotal" : "maxOutputFileSize");
+    }
   }
-  return { files, missingFiles };
+  return collected;
 }

@@ -17,7 +17,7 @@ import type { RunHandlers } from "./handlers";
 import { NO_PHASES, type NetworkPhases, underNetworkPolicy } from "./network-policy";
 import type { OutputStreams } from "./output-streams";
 import { PhaseClock } from "./phase-clock";
-import { executionResult, missingReport, type ResultParts } from "./result";
+import { executionResult, missingReport, notRead, type ResultParts } from "./result";
 import { runProgram } from "./run-program";
 import { installPackages, writeInputFiles } from "./stage-inputs";
 
@@ -40,8 +40,8 @@ export interface PipelineDeps {
   containerLost(sandbox: Sandbox, why: string): Error;
 }
 
-/** Runs one prepared execution through every step; outcomes of the code are fields of the result. */
-export async function runPipeline(deps: PipelineDeps, requested: PreparedExecution, handlers: RunHandlers): Promise<ExecutionResult> {
+/** Runs one prepared execution through every step; outcomes of the code are fields of the result (output files as bytes). */
+export async function runPipeline(deps: PipelineDeps, requested: PreparedExecution, handlers: RunHandlers): Promise<ExecutionResult<Uint8Array>> {
   const clock = new PhaseClock();
   const timestamp = new Date().toISOString();
   const deadline = Deadline.after(requested.timeoutMs);
@@ -53,8 +53,7 @@ export async function runPipeline(deps: PipelineDeps, requested: PreparedExecuti
       timestamp,
       report: missingReport(reason),
       streams: null,
-      files: {},
-      missingFiles: requested.outputPaths.map((o) => o.requested),
+      ...notRead(requested, reason === "timeout" ? "not read: the time budget ran out before the program ran" : "not read: the execution was aborted"),
       ...(reason === "timeout" ? { timeoutPhase: clock.phase } : {}),
     });
 
@@ -114,7 +113,7 @@ async function acquireContainer(deps: PipelineDeps, requested: PreparedExecution
   return { prepared, sandbox: await deps.containers.acquire(prepared) };
 }
 
-type ContainerParts = Pick<ResultParts, "report" | "streams" | "files" | "missingFiles" | "timeoutPhase"> & {
+type ContainerParts = Pick<ResultParts, "report" | "streams" | "files" | "missingFiles" | "fileErrors" | "timeoutPhase"> & {
   network?: { bytesIn: number; bytesOut: number; logs: NonNullable<ExecutionResult["networkLogs"]> };
 };
 
@@ -132,12 +131,11 @@ async function runInContainer(
   clock: PhaseClock,
 ): Promise<ContainerParts> {
   sandbox.uses++;
-  const allMissing = () => prepared.outputPaths.map((o) => o.requested);
   const abandoned = (phase: Phase, streams: OutputStreams | null): ContainerParts => {
     sandbox.channel.close();
     streams?.stdout.end(false);
     streams?.stderr.end(false);
-    return { report: missingReport("timeout"), streams, files: {}, missingFiles: allMissing(), timeoutPhase: phase };
+    return { report: missingReport("timeout"), streams, ...notRead(prepared, "not read: the time budget ran out"), timeoutPhase: phase };
   };
   /** The work's outcome, or `done: false` when the supervisor did not answer by the deadline. */
   const answered = async <T>(work: Promise<T>): Promise<Raced<T>> => {
@@ -152,7 +150,7 @@ async function runInContainer(
     const install = installPackages(sandbox, prepared, handlers, deadline.remaining());
     const installed = await answered(install.done);
     if (!installed.done) return abandoned("install", install.streams);
-    if (installed.value) return { ...installed.value, files: {}, missingFiles: allMissing() };
+    if (installed.value) return { ...installed.value, ...notRead(prepared, "not read: the package install failed") };
     network.toProgram(); // the registries were for the install only
 
     clock.enter("run");

@@ -60,14 +60,26 @@ export interface ResultParts {
   report: ExitReport;
   /** Null when nothing ran (no output at all). */
   streams: OutputStreams | null;
-  files: Record<string, string>;
+  /** Output files read back, as bytes. */
+  files: Record<string, Buffer>;
   missingFiles: string[];
+  /** Why each missing file was not read. */
+  fileErrors: Record<string, string>;
   /** The budget ran out in this phase (the result is then timed out, whatever the report says). */
   timeoutPhase?: Phase;
 }
 
-/** The execution's result from the supervisor's report, the output streams and the files read back. Pure but for the clock. */
-export function executionResult(parts: ResultParts): ExecutionResult {
+/** Every output path reported as not read, for one reason. Pure. */
+export function notRead(prepared: PreparedExecution, why: string): Pick<ResultParts, "files" | "missingFiles" | "fileErrors"> {
+  const missingFiles = prepared.outputPaths.map((o) => o.requested);
+  return { files: {}, missingFiles, fileErrors: Object.fromEntries(missingFiles.map((path) => [path, why])) };
+}
+
+/**
+ * The execution's result from the supervisor's report, the output streams and the files read
+ * back (as bytes). Pure but for the clock.
+ */
+export function executionResult(parts: ResultParts): ExecutionResult<Uint8Array> {
   const { prepared, report, streams } = parts;
   const truncated = Boolean(streams && (streams.stdout.truncated || streams.stderr.truncated));
   const timedOut = parts.timeoutPhase !== undefined || report.reason === "timeout";
@@ -87,7 +99,7 @@ export function executionResult(parts: ResultParts): ExecutionResult {
     ...(timedOut ? { timeoutPhase: parts.timeoutPhase ?? "run" } : {}),
     oomKilled: report.oomKilled,
     containerId: parts.containerId ?? "",
-    ...(prepared.outputPaths.length ? { files: parts.files, missingFiles: parts.missingFiles } : {}),
+    ...(prepared.outputPaths.length ? { files: parts.files, missingFiles: parts.missingFiles, fileErrors: parts.fileErrors } : {}),
     resourceUsage: {
       cpuTimeMs: Math.round((report.cpuUserUs + report.cpuSysUs) / 1000),
       peakMemoryBytes: report.maxRssKb * 1024,

@@ -1,8 +1,10 @@
 import type { Duplex } from "node:stream";
+import { createGarbageMeter } from "../../lib/collect-garbage";
 import { SandboxError } from "../../errors";
 import {
   createDockerDemuxer,
   createFrameParser,
+  DIRECT_FRAME_BYTES,
   encodeExec,
   encodeFrame,
   encodeRead,
@@ -45,7 +47,8 @@ export class SupervisorChannel {
     private readonly stream: Duplex,
     private readonly log: (line: string) => void,
   ) {
-    const parse = createFrameParser((frame) => this.handler?.(frame));
+    // Large frames (files read back) are copied once as they arrive; collect the chunks left behind.
+    const parse = createFrameParser((frame) => this.handler?.(frame), { copied: createGarbageMeter() });
     const demux = createDockerDemuxer(parse, (chunk) => {
       for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) log(`supervisor: ${line}`);
     });
@@ -86,7 +89,8 @@ export class SupervisorChannel {
   readFile(relPath: string, maxBytes: number): Promise<ReadResult> {
     return this.request<ReadResult>(encodeRead(relPath, maxBytes), 60_000, (frame, done) => {
       if (frame.type !== "g") return;
-      if (frame.payload[0] === 1) return done.resolve({ ok: true, content: Buffer.from(frame.payload.subarray(1)) });
+      // A large payload is the frame's own buffer (see createFrameParser): a view, not a second copy.
+      if (frame.payload[0] === 1) return done.resolve({ ok: true, content: frame.payload.length >= DIRECT_FRAME_BYTES ? frame.payload.subarray(1) : Buffer.from(frame.payload.subarray(1)) });
       const refusal = parseFileRefusal(frame.payload.subarray(1).toString("utf8"));
       done.resolve({ ok: false, refusal, error: refusal.detail });
     });

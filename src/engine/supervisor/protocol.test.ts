@@ -111,6 +111,57 @@ describe("createFrameParser", () => {
   });
 });
 
+describe("createFrameParser: large frames copied once into their own buffer", () => {
+  const frames = [
+    encodeFrame("H", Buffer.from("hello")),
+    encodeFrame("G", Buffer.from("a large payload")),
+    encodeFrame("K"),
+    encodeFrame("C", Buffer.alloc(300, 0x41)),
+  ];
+  const stream = Buffer.concat(frames);
+  const expected: [string, string][] = [
+    ["H", "hello"],
+    ["G", "a large payload"],
+    ["K", ""],
+    ["C", "A".repeat(300)],
+  ];
+  /** The parser with a threshold of 8 bytes: "a large payload" and the 300 bytes take the direct path. */
+  const small = () => {
+    const got: Frame[] = [];
+    return { got, feed: createFrameParser((frame) => got.push({ type: frame.type, payload: Buffer.from(frame.payload) }), { directBytes: 8 }) };
+  };
+
+  test("split at every pair of boundaries into three chunks", () => {
+    for (let i = 0; i <= stream.length; i++) {
+      for (let j = i; j <= stream.length; j += 7) {
+        const { got, feed } = small();
+        feed(stream.subarray(0, i));
+        feed(stream.subarray(i, j));
+        feed(stream.subarray(j));
+        expect(simplify(got)).toEqual(expected);
+      }
+    }
+  });
+
+  test("one byte at a time", () => {
+    const { got, feed } = small();
+    for (const byte of stream) feed(Buffer.from([byte]));
+    expect(simplify(got)).toEqual(expected);
+  });
+
+  test("a large payload owns its whole buffer (nothing else is kept alive by it)", () => {
+    const got: Frame[] = [];
+    let copied = 0;
+    const feed = createFrameParser((frame) => got.push(frame), { directBytes: 8, copied: (n) => (copied += n) });
+    const big = encodeFrame("G", Buffer.alloc(1000, 7));
+    feed(big.subarray(0, 100));
+    feed(big.subarray(100));
+    expect(got[0]!.payload.length).toBe(1000);
+    expect(got[0]!.payload.buffer.byteLength).toBe(1000);
+    expect(copied).toBe(1000); // every byte of a large frame is reported copied, once
+  });
+});
+
 describe("createDockerDemuxer", () => {
   function dockerFrame(stream: 1 | 2, data: string | Buffer): Buffer {
     const payload = typeof data === "string" ? Buffer.from(data) : data;
@@ -146,11 +197,24 @@ describe("createDockerDemuxer", () => {
     return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), order };
   }
 
-  test("splits stdout and stderr in one chunk", () => {
+  test("splits stdout and stderr in one chunk (an empty frame passes nothing on)", () => {
     const { stdout, stderr, order } = run([input]);
     expect(stdout).toBe("out one\nout é🙂\n");
     expect(stderr).toBe(`err one\n${"E".repeat(1000)}`);
-    expect(order).toEqual(["out", "err", "out", "out", "err"]);
+    expect(order).toEqual(["out", "err", "out", "err"]);
+  });
+
+  test("a payload across chunks is passed on as views of the chunks, never joined", () => {
+    const frame = dockerFrame(1, Buffer.alloc(1000, 0x41));
+    const parts: Buffer[] = [];
+    const feed = createDockerDemuxer((chunk) => parts.push(chunk), () => {});
+    const first = frame.subarray(0, 500);
+    const second = frame.subarray(500);
+    feed(first);
+    feed(second);
+    expect(parts.map((p) => p.length)).toEqual([492, 508]);
+    expect(parts[0]!.buffer).toBe(first.buffer);
+    expect(parts[1]!.buffer).toBe(second.buffer);
   });
 
   test("split at every byte boundary", () => {

@@ -197,42 +197,101 @@ class ByteQueue {
     this.length -= n;
     return out;
   }
+
+  /** Moves up to target.length - offset bytes from the front into target; returns how many. */
+  moveInto(target: Buffer, offset: number): number {
+    let moved = 0;
+    while (this.chunks.length && offset + moved < target.length) {
+      const first = this.chunks[0]!;
+      const n = Math.min(first.length, target.length - offset - moved);
+      first.copy(target, offset + moved, 0, n);
+      moved += n;
+      if (n === first.length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    }
+    this.length -= moved;
+    return moved;
+  }
 }
+
+/** Frames at least this large are copied into their own buffer as they arrive (see createFrameParser). */
+export const DIRECT_FRAME_BYTES = 64 * 1024;
 
 /**
  * Incremental parser for a byte stream of frames. Feed it chunks in any sizes; it calls
- * onFrame once per complete frame, in order.
+ * onFrame once per complete frame, in order. A large frame (a file read back) is copied into
+ * a buffer of its own size as its chunks arrive, once: the chunks are not held until the end
+ * and then joined (which would hold the frame twice, and its payload a third time if the
+ * caller copied it out of the joined buffer). Its payload is then the frame's own memory.
+ * `copied` is told the bytes copied into large frames (the channel collects garbage every
+ * few MiB of them: the chunks are garbage once copied, see lib/collect-garbage.ts).
  */
-export function createFrameParser(onFrame: (frame: Frame) => void): (chunk: Buffer) => void {
+export function createFrameParser(
+  onFrame: (frame: Frame) => void,
+  options: { directBytes?: number; copied?: (bytes: number) => void } = {},
+): (chunk: Buffer) => void {
+  const { directBytes = DIRECT_FRAME_BYTES, copied = () => {} } = options;
   const queue = new ByteQueue();
+  let large: { type: string; payload: Buffer; filled: number } | null = null;
   return (chunk) => {
     queue.push(chunk);
-    while (queue.length >= 5) {
+    for (;;) {
+      if (large) {
+        const moved = queue.moveInto(large.payload, large.filled);
+        large.filled += moved;
+        copied(moved);
+        if (large.filled < large.payload.length) return;
+        const { type, payload } = large;
+        large = null;
+        onFrame({ type, payload });
+        continue;
+      }
+      if (queue.length < 5) return;
       const length = queue.peek(5).readUInt32BE(1);
-      if (queue.length < 5 + length) break;
-      const frame = queue.take(5 + length);
-      onFrame({ type: String.fromCharCode(frame[0]!), payload: frame.subarray(5) });
+      if (queue.length >= 5 + length) {
+        const frame = queue.take(5 + length);
+        onFrame({ type: String.fromCharCode(frame[0]!), payload: frame.subarray(5) });
+        continue;
+      }
+      if (length < directBytes) return;
+      const header = queue.take(5);
+      large = { type: String.fromCharCode(header[0]!), payload: Buffer.allocUnsafe(length), filled: 0 };
     }
   };
 }
 
 /**
  * Splits Docker's multiplexed attach stream ([u8 stream][3 zero bytes][u32 size] headers)
- * into stdout and stderr payloads.
+ * into stdout and stderr payloads. A payload that spans chunks is passed on in pieces, as
+ * views of the chunks (the frame parser takes bytes in any pieces): nothing is joined or
+ * copied but the 8-byte headers.
  */
 export function createDockerDemuxer(
   onStdout: (chunk: Buffer) => void,
   onStderr: (chunk: Buffer) => void,
 ): (chunk: Buffer) => void {
-  const queue = new ByteQueue();
+  const header = Buffer.alloc(8);
+  let headerBytes = 0;
+  let stream = 1;
+  let left = 0;
   return (chunk) => {
-    queue.push(chunk);
-    while (queue.length >= 8) {
-      const header = queue.peek(8);
-      const stream = header[0]!;
-      const size = header.readUInt32BE(4);
-      if (queue.length < 8 + size) break;
-      const payload = queue.take(8 + size).subarray(8);
+    let at = 0;
+    while (at < chunk.length) {
+      if (left === 0) {
+        const n = Math.min(8 - headerBytes, chunk.length - at);
+        chunk.copy(header, headerBytes, at, at + n);
+        headerBytes += n;
+        at += n;
+        if (headerBytes < 8) return;
+        headerBytes = 0;
+        stream = header[0]!;
+        left = header.readUInt32BE(4);
+        continue;
+      }
+      const n = Math.min(left, chunk.length - at);
+      const payload = chunk.subarray(at, at + n);
+      at += n;
+      left -= n;
       if (stream === 2) onStderr(payload);
       else onStdout(payload);
     }

@@ -151,7 +151,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   }
   if (request.logNetwork !== undefined && containerNetwork !== "filtered") {
     throw new RequestError(
-      `Cannot use logNetwork with network "${network}": it applies to the filtered network (and installs) only`,
+      `Cannot use logNetwork with network "${network}": it applies to the filtered network only (and to installs)`,
       "logNetwork",
       'set network "filtered"',
     );

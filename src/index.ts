@@ -7,7 +7,7 @@ export { DockerIsol8, type DockerIsol8Options } from "./engine/engine";
 export type { ExecuteOptions, Isol8 } from "./protocol/isol8";
 export { RemoteError, RemoteIsol8, type RemoteIsol8Options } from "./client/remote";
 export type { ExecutionRequest } from "./protocol/execution";
-export type { ExecutionResult, ExecutionSummary, KillReason, ResourceUsage, StreamEvent } from "./protocol/execution";
+export type { ExecutionResult, ExecutionSummary, FileContent, FileEncoding, KillReason, ResourceUsage, StreamEvent } from "./protocol/execution";
 export type { ImageProgress } from "./engine/images/image-manager";
 export type { AuditIo } from "./engine/audit/audit-log";
 export type { AuditContext, AuditOutcome, AuditRecord } from "./engine/audit/audit-record";

@@ -68,6 +68,21 @@ export const SENSITIVE_KEYS: readonly SensitiveKey[] = [
   { key: "server.allowHostNetwork", loosens: turnsOn, reason: "lets server clients run with the host's network" },
   { key: "server.allowClientNetworkPatterns", loosens: turnsOn, reason: "lets server clients widen the filtered network" },
   { key: "server.allowedImages", loosens: adds, reason: "lets server clients run images isol8 did not build" },
+  {
+    key: "server.authFailureLimit",
+    loosens: (value, trusted) => (value as number) > (trusted as number),
+    reason: "allows more wrong keys per address before the server throttles it (key guessing)",
+  },
+  {
+    key: "server.authFailureWindowMs",
+    loosens: (value, trusted) => (value as number) < (trusted as number),
+    reason: "forgets wrong keys sooner, so an address may guess more keys (key guessing)",
+  },
+  {
+    key: "security.sandboxUids",
+    loosens: differs,
+    reason: "chooses the host uids sandboxed programs run as (they must belong to no host user)",
+  },
   { key: "server.allowInstalls", loosens: turnsOn, reason: "lets server clients install packages (the registries are reached during the install)" },
   { key: "images.baseImage", loosens: differs, reason: "the image every sandbox image is built from (images are shared by every later run)" },
   { key: "images.hostCaCertificates", loosens: differs, reason: "changes which certificate authorities every sandbox image trusts" },
@@ -96,6 +111,8 @@ export const UNRESTRICTED_KEYS: Readonly<Record<string, string>> = {
   "server.shutdownGraceMs": "a wait on shutdown",
   "server.maxFileSize": "a size limit: cost, not reach",
   "server.maxSessions": "a count limit: cost, not reach",
+  "server.maxRequestsInFlight": "a count limit: cost, not reach",
+  "server.idleTimeoutMs": "how long an idle connection stays open: cost, not reach",
   "server.limits": "the highest limits clients may ask for: cost, not reach",
 };
 

@@ -3,7 +3,6 @@ import { formatIssues } from "../protocol/issues";
 import type { Isol8Config } from "../config/schema";
 import { sizeToBytes } from "../protocol/sizes";
 import type { ExecutionRequest } from "../protocol/execution";
-import { SSE_HEARTBEAT } from "../protocol/sse";
 import { base64DecodedLength } from "../protocol/base64";
 import { formatError, Isol8Error } from "../errors";
 import { createAdmission } from "./admission";

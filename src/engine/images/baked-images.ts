@@ -91,12 +91,14 @@ export async function findBakedImage(
 ): Promise<BakedImage | null> {
   const images = await docker.listImages(isol8Selector({ runtime }, { [LABEL_PACKAGES]: undefined, [LABEL_SUPERVISOR]: supervisor }));
   const prefix = `${names.repository}-deps:`;
+  // Only images tagged in this repository: an untagged one (left by an interrupted bake or
+  // replaced by a newer one) may be pruned at any time, and another repository's belongs to
+  // another installation.
   const candidates = images
-    .map((image) => ({
-      ref: image.tags.find((t) => t.startsWith(prefix)) ?? image.tags[0] ?? image.id,
-      runtime,
-      packages: (image.labels[LABEL_PACKAGES] ?? "").split(" ").filter(Boolean),
-    }))
+    .flatMap((image) => {
+      const ref = image.tags.find((t) => t.startsWith(prefix));
+      return ref ? [{ ref, runtime, packages: (image.labels[LABEL_PACKAGES] ?? "").split(" ").filter(Boolean) }] : [];
+    })
     .filter((image) => wanted.every((p) => image.packages.includes(p)))
     .sort((a, b) => a.packages.length - b.packages.length);
   return candidates[0] ?? null;

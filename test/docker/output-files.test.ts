@@ -53,7 +53,7 @@ describe("how large", () => {
     expect(r.missingFiles).toEqual(["big", "absent"]);
     expect(r.fileErrors).toEqual({
       big: "file is 1025 bytes, over the 1024 byte limit (maxOutputFileSize)",
-      absent: "No such file or directory",
+      absent: "no such file or directory",
     });
     expect(r.exitCode).toBe(0); // an outcome of the run's files, not an error of isol8
   });

@@ -1,13 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import type { FileRefusal } from "../supervisor/protocol";
 import { fileErrorText } from "./collect-outputs";
 
 describe("fileErrorText", () => {
-  test.each<[string, "maxOutputFileSize" | "maxOutputFilesTotal", string]>([
-    ["file is 2048 bytes, over the 1024 byte limit", "maxOutputFileSize", "file is 2048 bytes, over the 1024 byte limit (maxOutputFileSize)"],
-    ["file is 2048 bytes, over the 100 byte limit", "maxOutputFilesTotal", "file is 2048 bytes, over the 100 byte limit (maxOutputFilesTotal)"],
-    ["not found", "maxOutputFileSize", "not found"],
-    ["escapes /sandbox", "maxOutputFilesTotal", "escapes /sandbox"],
-  ])("%p (%s) → %p", (error, limit, text) => {
-    expect(fileErrorText(error, limit)).toBe(text);
+  test.each<[FileRefusal, "maxOutputFileSize" | "maxOutputFilesTotal", string]>([
+    [{ reason: "too-large", detail: "is 2048 bytes, over the 1024 byte limit" }, "maxOutputFileSize", "file is 2048 bytes, over the 1024 byte limit (maxOutputFileSize)"],
+    [{ reason: "too-large", detail: "is 2048 bytes, over the 100 byte limit" }, "maxOutputFilesTotal", "file is 2048 bytes, over the 100 byte limit (maxOutputFilesTotal)"],
+    [{ reason: "not-found", detail: "no such file or directory" }, "maxOutputFileSize", "no such file or directory"],
+    [{ reason: "outside-sandbox", detail: "a symbolic link leads out of /sandbox" }, "maxOutputFilesTotal", "a symbolic link leads out of /sandbox"],
+  ])("%p (%s) → %p", (refusal, limit, text) => {
+    expect(fileErrorText(refusal, limit)).toBe(text);
   });
 });

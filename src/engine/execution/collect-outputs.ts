@@ -1,5 +1,6 @@
 import type { PreparedExecution } from "../prepare";
 import type { Sandbox } from "../sandbox";
+import type { FileRefusal } from "../supervisor/protocol";
 
 export interface CollectedFiles {
   /** Files read back, as bytes (the engine's callers choose base64 or bytes). */
@@ -10,8 +11,8 @@ export interface CollectedFiles {
 }
 
 /** Why a read was refused, naming the limit when it was a size limit. Pure. */
-export function fileErrorText(error: string, limit: "maxOutputFileSize" | "maxOutputFilesTotal"): string {
-  return /over the \d+ byte limit/.test(error) ? `${error} (${limit})` : error;
+export function fileErrorText(refusal: FileRefusal, limit: "maxOutputFileSize" | "maxOutputFilesTotal"): string {
+  return refusal.reason === "too-large" ? `file ${refusal.detail} (${limit})` : refusal.detail;
 }
 
 /**
@@ -31,7 +32,7 @@ export async function collectOutputFiles(sandbox: Sandbox, prepared: PreparedExe
       left -= read.content.length;
     } else {
       collected.missingFiles.push(output.requested);
-      collected.fileErrors[output.requested] = fileErrorText(read.error, max < fileBytes ? "maxOutputFilesTotal" : "maxOutputFileSize");
+      collected.fileErrors[output.requested] = fileErrorText(read.refusal, max < fileBytes ? "maxOutputFilesTotal" : "maxOutputFileSize");
     }
   }
   return collected;

@@ -16,19 +16,29 @@ const entry = (host: string): NetworkLogEntry => ({
   bytesOut: 1,
 });
 
-/** A proxy that records what it was told; each setPolicy starts a fresh log, as the real one does. */
+/**
+ * A proxy that records what it was told. As the real one: an open tunnel is logged when it
+ * ends, setPolicy and clearPolicy end every open one, and setPolicy then starts a fresh log.
+ */
 function fakeProxy() {
   const calls: (ExecutionNetworkPolicy | "clear")[] = [];
   let logs: NetworkLogEntry[] = [];
+  let open: string[] = [];
   let bytes = { in: 0, out: 0 };
+  const endOpen = () => {
+    for (const host of open) logs.push(entry(host));
+    open = [];
+  };
   const proxy = {
     setPolicy(_key: string, policy: ExecutionNetworkPolicy) {
       calls.push(policy);
+      endOpen();
       logs = [];
       bytes = { in: 0, out: 0 };
     },
     clearPolicy() {
       calls.push("clear");
+      endOpen();
     },
     takeLogs() {
       const taken = logs;
@@ -47,7 +57,9 @@ function fakeProxy() {
     bytes.in += size;
     bytes.out += 1;
   };
-  return { proxy: proxy as unknown as FilteringProxy, calls, request };
+  /** A tunnel the sandbox opened and left open (npm's keep-alive connections to a registry). */
+  const tunnel = (host: string) => open.push(host);
+  return { proxy: proxy as unknown as FilteringProxy, calls, request, tunnel };
 }
 
 const policy = { allow: ["api\\.test"], deny: ["bad\\.test"], logNetwork: true };
@@ -83,10 +95,20 @@ describe("underNetworkPolicy", () => {
       phases.toProgram(); // a second call changes nothing
       return "done";
     });
-    expect(calls.map((c) => (c === "clear" ? c : (c.alwaysAllowHosts ?? [])))).toEqual([["registry.test"], [], "clear"]);
+    expect(calls.map((c) => (c === "clear" ? c : (c.alwaysAllowHosts ?? [])))).toEqual([["registry.test"], "clear", [], "clear"]);
     expect(outcome.value).toBe("done");
     expect(outcome.logs.map((l) => l.host)).toEqual(["registry.test", "api.test"]);
     expect([outcome.bytesIn, outcome.bytesOut]).toEqual([110, 2]);
+  });
+
+  test("a tunnel the install left open is cut at toProgram and logged with the install's entries", async () => {
+    const { proxy, tunnel } = fakeProxy();
+    const outcome = await underNetworkPolicy(scope(proxy, ["registry.test"]), async (phases) => {
+      tunnel("registry.test");
+      phases.toProgram();
+      tunnel("api.test");
+    });
+    expect(outcome.logs.map((l) => l.host)).toEqual(["registry.test", "api.test"]);
   });
 
   test("without an install: the program's policy throughout", async () => {

@@ -68,7 +68,10 @@ export async function underNetworkPolicy<T>(scope: PolicyScope, run: (phases: Ne
     toProgram() {
       if (!installing) return;
       installing = false;
-      take(); // setPolicy starts a fresh log and byte count
+      // Cut the install's connections first: a tunnel is logged when it ends, and setPolicy
+      // starts a fresh log and byte count.
+      proxy.clearPolicy(key);
+      take();
       proxy.setPolicy(key, phasePolicy(scope, null));
     },
   };

@@ -1,8 +1,8 @@
 // The file API (putFile/getFile of a persistent engine) never wedges and says why it refuses
 // (docs/SECURITY.md I11, F-series). Whatever a program leaves under /sandbox (FIFOs, sockets,
 // symlinks out of /sandbox or to devices, loops, unreadable files), a read or a write is
-// refused with a FileError naming the reason, in well under a second (a bound the issue
-// sets), and the same container keeps working afterwards. A bad name is a RequestError.
+// refused with a FileError naming the reason, in well under a second (a bound docs/SECURITY.md F13
+// states), and the same container keeps working afterwards. A bad name is a RequestError.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { FileError, type FileErrorReason, RequestError } from "../../src/errors";
 import { testEngine } from "../helpers";
@@ -10,7 +10,7 @@ import { ownedContainers } from "./owned-containers";
 
 const engine = testEngine({ mode: "persistent", runtime: "python" });
 let containerId = "";
-/** How long each refusal took (printed at the end: the issue bounds it at 1 s). */
+/** How long each refusal took (printed at the end: docs/SECURITY.md F13 bounds it at 1 s). */
 const timings: number[] = [];
 
 /** What the earlier execution leaves in /sandbox for the file API to meet. */

@@ -1,4 +1,4 @@
-// Item 1 of the isolation review: the 32-bit system-call ABIs. The strict profile filters
+// The 32-bit system-call ABIs (docs/SECURITY.md I2, A2). The strict profile filters
 // the native ABI only, so every int 0x80 (from a 32-bit or a 64-bit process) and every x32
 // call is refused, socketcall included, whose arguments sit in memory where seccomp
 // cannot check the socket family. Probes are tiny static programs (compat-abi-probes.ts);

@@ -1,4 +1,4 @@
-// `localhost` resolves inside every sandbox (docs/SECURITY.md A12): without a network Docker
+// `localhost` resolves inside every sandbox (docs/SECURITY.md D1): without a network Docker
 // writes no /etc/hosts (and covers any the image has with an empty file), so the images answer
 // localhost (127.0.0.1 and ::1) and the container's own hostname through NSS "myhostname". Programs
 // that test a local server by name work in both network-less modes; a name that is not

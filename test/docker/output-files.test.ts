@@ -1,4 +1,4 @@
-// Output files are bounded (docs/SECURITY.md F9, F13, F14): how many paths (refused before
+// Output files are bounded (docs/SECURITY.md F9, F15, F16): how many paths (refused before
 // anything runs), how large each file and all of them together (a per-file error in the
 // result, the file never read into the engine), and spellings of one path read once.
 import { afterAll, describe, expect, test } from "bun:test";

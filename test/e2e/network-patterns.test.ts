@@ -3,7 +3,7 @@
 // that fires CONNECTs at 30-character all-`a` hosts through its HTTPS_PROXY, while this
 // file measures GET /health. Each CONNECT is refused (403) and /health keeps answering
 // in < 100 ms (a backtracking matcher would take ~2^30 steps per CONNECT). The bound is
-// the issue's own acceptance figure; unit tests carry no wall-clock bounds.
+// the property as docs/SECURITY.md D25 states it; unit tests carry no wall-clock bounds.
 //
 // SAFETY: the only destination is a sink this file starts on 127.0.0.1; every name comes
 // from the server's static host table.

@@ -1,4 +1,4 @@
-// `isol8 serve` returning a large output file (docs/SECURITY.md F14): eight spellings of one
+// `isol8 serve` returning a large output file (docs/SECURITY.md F16): eight spellings of one
 // 60 MiB file give one file, and the server's peak resident memory (VmHWM, reset just before
 // the request) grows by less than twice the file's size, for /execute and /execute/stream.
 // The file stays bytes in the engine and leaves the server as base64 written piece by piece.

@@ -303,8 +303,8 @@ export class DockerIsol8 implements Isol8 {
     const handlers: RunHandlers = {
       collect: false,
       signal: abort.signal,
-      onStdout: (data) => queue.push({ type: "stdout", data }),
-      onStderr: (data) => queue.push({ type: "stderr", data }),
+      onStdout: (data, bytes) => queue.push({ type: "stdout", data, ...(bytes ? { base64: bytes.toString("base64") } : {}) }),
+      onStderr: (data, bytes) => queue.push({ type: "stderr", data, ...(bytes ? { base64: bytes.toString("base64") } : {}) }),
     };
     const done = this.runAudited(prepared, handlers, options.audit).then(
       (result) => queue.push({ type: "exit", data: summarize(encodeFiles(result, options.fileEncoding)) }),
@@ -418,7 +418,7 @@ export class DockerIsol8 implements Isol8 {
 }
 
 function summarize<F extends string | Uint8Array>(result: ExecutionResult<F>): ExecutionSummary<F> {
-  const { stdout: _stdout, stderr: _stderr, ...summary } = result;
+  const { stdout: _stdout, stderr: _stderr, stdoutBase64: _stdoutBase64, stderrBase64: _stderrBase64, ...summary } = result;
   return summary;
 }
 

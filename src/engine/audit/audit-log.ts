@@ -117,13 +117,13 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       const teed: RunHandlers = seen
         ? {
             ...handlers,
-            onStdout: (text) => {
+            onStdout: (text, bytes) => {
               seen.stdout.push(text);
-              handlers.onStdout?.(text);
+              handlers.onStdout?.(text, bytes);
             },
-            onStderr: (text) => {
+            onStderr: (text, bytes) => {
               seen.stderr.push(text);
-              handlers.onStderr?.(text);
+              handlers.onStderr?.(text, bytes);
             },
           }
         : handlers;

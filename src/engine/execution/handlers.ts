@@ -1,7 +1,8 @@
 /** Where an execution's output goes while it runs, and whether it is kept for the result. */
 export interface RunHandlers {
-  onStdout?: (text: string) => void;
-  onStderr?: (text: string) => void;
+  /** Output as produced: its text, and its exact bytes when they are not valid UTF-8. */
+  onStdout?: (text: string, bytes?: Buffer) => void;
+  onStderr?: (text: string, bytes?: Buffer) => void;
   /** Keep the output in the result (collected mode). */
   collect: boolean;
   signal?: AbortSignal;

@@ -10,10 +10,10 @@ export interface OutputStreams {
 export function outputStreams(
   prepared: PreparedExecution,
   collect: boolean,
-  onStdout?: (text: string) => void,
-  onStderr?: (text: string) => void,
+  onStdout?: (text: string, bytes?: Buffer) => void,
+  onStderr?: (text: string, bytes?: Buffer) => void,
 ): OutputStreams {
-  const stream = (onText?: (text: string) => void) =>
+  const stream = (onText?: (text: string, bytes?: Buffer) => void) =>
     new OutputStream({ secrets: prepared.secrets, maxBytes: prepared.maxOutputBytes, onText, collect });
   return { stdout: stream(onStdout), stderr: stream(onStderr) };
 }

@@ -85,12 +85,17 @@ export function executionResult(parts: ResultParts): ExecutionResult<Uint8Array>
   const timedOut = parts.timeoutPhase !== undefined || report.reason === "timeout";
   const ranOutOfMemory = Boolean(streams) && runtimeOutOfMemory(prepared.runtime, report.exitCode, streams!.stderr.tail);
   const killReason = timedOut ? "timeout" : (killReasonOf(report, truncated) ?? (ranOutOfMemory ? "memory-limit" : null));
+  const stdoutBytes = streams?.stdout.exactBytes;
+  const stderrBytes = streams?.stderr.exactBytes;
   return {
     executionId: prepared.executionId,
     runtime: prepared.runtime.name,
     timestamp: parts.timestamp,
     stdout: streams?.stdout.text ?? "",
     stderr: streams?.stderr.text ?? "",
+    // Only for output that is not valid UTF-8: the text above is then not the exact bytes.
+    ...(stdoutBytes ? { stdoutBase64: stdoutBytes.toString("base64") } : {}),
+    ...(stderrBytes ? { stderrBase64: stderrBytes.toString("base64") } : {}),
     exitCode: timedOut && report.exitCode < 0 ? 137 : exitCodeOf(report, killReason),
     durationMs: parts.clock.elapsedMs(),
     phases: parts.clock.timings(),

@@ -336,3 +336,68 @@ describe("OutputStream text", () => {
     expect(pieces).toEqual([]);
   });
 });
+
+describe("OutputStream exact bytes", () => {
+  const pushAll = (chunks: number[][], options: Partial<OutputStreamOptions> = {}) => {
+    const raw: Buffer[] = [];
+    const texts: string[] = [];
+    const out = new OutputStream({
+      secrets: [],
+      maxBytes: MiB,
+      collect: true,
+      onText: (text, bytes) => {
+        texts.push(text);
+        raw.push(bytes ?? Buffer.from(text, "utf8"));
+      },
+      ...options,
+    });
+    for (const chunk of chunks) out.push(Buffer.from(chunk));
+    return { out, raw, texts };
+  };
+
+  test("valid UTF-8: no exact bytes (the text is exact)", () => {
+    const { out } = pushAll([[0x61, 0xc3], [0xa9, 0x0a]]);
+    out.end(false);
+    expect(out.text).toBe("aé\n");
+    expect(out.exactBytes).toBeNull();
+  });
+
+  test("ff fe 41: the exact bytes are kept, the text has U+FFFD", () => {
+    const { out, raw } = pushAll([[0xff, 0xfe, 0x41]]);
+    out.end(false);
+    expect(out.text).toBe("\uFFFD\uFFFDA");
+    expect([...out.exactBytes!]).toEqual([0xff, 0xfe, 0x41]);
+    expect([...Buffer.concat(raw)]).toEqual([0xff, 0xfe, 0x41]);
+  });
+
+  test("every byte value, split at every offset: the streamed and collected bytes are the input", () => {
+    const all = Array.from({ length: 256 }, (_, i) => i);
+    for (let cut = 0; cut <= all.length; cut++) {
+      const { out, raw } = pushAll([all.slice(0, cut), all.slice(cut)]);
+      out.end(false);
+      expect(Buffer.concat(raw).equals(Buffer.from(all))).toBe(true);
+      expect(out.exactBytes!.equals(Buffer.from(all))).toBe(true);
+    }
+  });
+
+  test("a lone lead byte at the end of a complete stream is passed on as a byte", () => {
+    const { out } = pushAll([[0x61, 0xe2, 0x82]]);
+    out.end(false);
+    expect([...out.exactBytes!]).toEqual([0x61, 0xe2, 0x82]);
+  });
+
+  test("a long run of bytes that are not UTF-8 is capped at exactly maxBytes", () => {
+    const { out } = pushAll([new Array(100).fill(0x80)], { maxBytes: 10 });
+    out.end(false);
+    expect(out.truncated).toBe(true);
+    expect(out.exactBytes!.length).toBe(10);
+  });
+
+  test("masking works on bytes around bytes that are not UTF-8", () => {
+    const secret = "sk-0123456789";
+    const { out } = pushAll([[0xff, ...Buffer.from(secret.slice(0, 5))], [...Buffer.from(secret.slice(5)), 0xfe]], { secrets: [secret] });
+    out.end(false);
+    expect([...out.exactBytes!]).toEqual([0xff, ...Buffer.from("***"), 0xfe]);
+  });
+});
+

@@ -38,15 +38,20 @@ const FILE_ERROR_REASONS: { readonly [R in FileErrorReason]: true } & Readonly<R
   "too-large": true,
 };
 
-type WireRequest = Omit<ExecutionRequest, "files"> & { files?: Record<string, string | { base64: string }> };
+type WireBytes = string | { base64: string };
+type WireRequest = Omit<ExecutionRequest, "files" | "stdin"> & { files?: Record<string, WireBytes>; stdin?: WireBytes };
+
+/** Bytes as JSON carries them: `{ base64 }`. */
+const wireBytes = (content: string | Uint8Array | { base64: string }): WireBytes =>
+  content instanceof Uint8Array ? { base64: Buffer.from(content).toString("base64") } : content;
 
 function toWire(request: ExecutionRequest): WireRequest {
-  if (!request.files) return request as WireRequest;
-  const files: Record<string, string | { base64: string }> = {};
-  for (const [path, content] of Object.entries(request.files)) {
-    files[path] = content instanceof Uint8Array ? { base64: Buffer.from(content).toString("base64") } : content;
-  }
-  return { ...request, files };
+  const { files, stdin, ...rest } = request;
+  return {
+    ...rest,
+    ...(files ? { files: Object.fromEntries(Object.entries(files).map(([path, content]) => [path, wireBytes(content)])) } : {}),
+    ...(stdin !== undefined ? { stdin: wireBytes(stdin) } : {}),
+  };
 }
 
 /** Runs code on a remote isol8 server (the Isol8 interface over HTTP). */

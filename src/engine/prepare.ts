@@ -20,7 +20,7 @@ export interface PreparedExecution {
   executionId: string;
   runtime: Runtime;
   code: string;
-  /** Program file, relative to /sandbox; removed after the run. */
+  /** Program file, relative to /sandbox (`main.py` unless the request names it); removed after the run. */
   codePath: string;
   argv: string[];
   env: string[];
@@ -127,11 +127,44 @@ export function heapLimitEnv(runtime: Pick<Runtime, "heapLimit">, memoryBytes: n
   return { [runtime.heapLimit.env]: runtime.heapLimit.flag.replace("{mb}", String(mb)) };
 }
 
+/** Bytes as a request states them: text (UTF-8), bytes, or `{ base64 }`. */
+function bytesOf(content: string | Uint8Array | { base64: string }): Buffer {
+  if (typeof content === "string") return Buffer.from(content, "utf8");
+  return content instanceof Uint8Array ? Buffer.from(content) : Buffer.from(content.base64, "base64");
+}
+
+/** The default name of the program file: what tracebacks and listings of /sandbox show. */
+export const PROGRAM_BASENAME = "main";
+
+/**
+ * The program file's name and extension: `programFile` when given (its extension, if it is one
+ * of the runtime's, sets the extension), else `main` plus `fileExtension` or the runtime's
+ * default. Pure.
+ */
+export function programFileOf(
+  request: Pick<ExecutionRequest, "programFile" | "fileExtension">,
+  runtime: Pick<Runtime, "name" | "extensions" | "defaultExtension">,
+): { name: string; extension: string } {
+  const named = request.programFile;
+  const own = named?.includes(".") ? named.slice(named.lastIndexOf(".")).toLowerCase() : undefined;
+  const ownKnown = own !== undefined && runtime.extensions.includes(own) ? own : undefined;
+  if (ownKnown && request.fileExtension && request.fileExtension !== ownKnown) {
+    throw new RequestError(
+      `Cannot run "${named}" as a "${request.fileExtension}" file: its name says "${ownKnown}"`,
+      "programFile",
+      "leave fileExtension out, or name the file with that extension",
+    );
+  }
+  const extension = ownKnown ?? request.fileExtension ?? runtime.defaultExtension;
+  return { name: named ?? `${PROGRAM_BASENAME}${extension}`, extension };
+}
+
 /** Turns a validated request into everything the engine needs, applying config defaults. */
 export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext): PreparedExecution {
   const defaults = ctx.config.defaults;
   const runtime = ctx.runtimes.get(request.runtime ?? "python");
-  const extension = request.fileExtension ?? runtime.defaultExtension;
+  const program = programFileOf(request, runtime);
+  const extension = program.extension;
   if (!runtime.extensions.includes(extension)) {
     throw new RequestError(
       `Cannot run a "${extension}" file with runtime "${runtime.name}"`,
@@ -168,7 +201,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   // list and pattern); the proxy compiles them again when the execution's policy is set.
   if (policy) compileHostPolicy(policy);
   const executionId = randomUUID();
-  const codePath = `.isol8-${executionId.slice(0, 8)}${extension}`;
+  const codePath = program.name;
   const secrets = request.secrets ?? {};
   const memoryBytes = sizeToBytes(request.memoryLimit ?? defaults.memoryLimit);
   const env = {
@@ -180,16 +213,15 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   };
 
   const files = Object.entries(request.files ?? {}).map(([requested, content]) => {
-    const data =
-      typeof content === "string"
-        ? Buffer.from(content, "utf8")
-        : content instanceof Uint8Array
-          ? Buffer.from(content)
-          : Buffer.from(content.base64, "base64");
+    const data = bytesOf(content);
     if (data.length > MAX_FILE_BYTES) {
       throw new RequestError(`Cannot write "${requested}": ${data.length} bytes is over the ${MAX_FILE_BYTES} byte limit`, "files");
     }
-    return { path: toSandboxPath(requested, "files"), content: data };
+    const path = toSandboxPath(requested, "files");
+    if (path === codePath) {
+      throw new RequestError(`Cannot write "${requested}": it is the program file`, "files", "name the program file otherwise with programFile");
+    }
+    return { path, content: data };
   });
   const outputPaths = distinctOutputPaths(request.outputPaths ?? []);
   const maxOutputFiles = request.maxOutputFiles ?? defaults.maxOutputFiles;
@@ -226,12 +258,12 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     runtime,
     code: request.code,
     codePath,
-    argv: runtime.command.map((part) => (part === "{file}" ? `${SANDBOX_DIR}/${codePath}` : part)),
+    argv: [...runtime.command.map((part) => (part === "{file}" ? `${SANDBOX_DIR}/${codePath}` : part)), ...(request.args ?? [])],
     env: Object.entries(env).map(([k, value]) => `${k}=${value}`),
     secrets: Object.values(secrets),
     timeoutMs: request.timeoutMs ?? defaults.timeoutMs,
     maxOutputBytes: sizeToBytes(request.maxOutputSize ?? defaults.maxOutputSize),
-    ...(request.stdin !== undefined ? { stdin: Buffer.from(request.stdin, "utf8") } : {}),
+    ...(request.stdin !== undefined ? { stdin: bytesOf(request.stdin) } : {}),
     files,
     outputPaths,
     outputLimits: {

@@ -34,6 +34,12 @@ const secretRecord = cappedEnvRecord(
   REQUEST_CAPS.secretEntries,
   REQUEST_CAPS.secretBytes,
 );
+/** Bytes as a request carries them: text (UTF-8), bytes, or `{ base64 }` (for JSON callers). */
+const bytesLike = v.union([
+  v.string(),
+  v.instance(Uint8Array as new () => Uint8Array<ArrayBufferLike>),
+  v.strictObject({ base64: Base64Schema }),
+]);
 /** A list of at most `count` items. */
 const listOf = <T extends v.GenericSchema>(item: T, count: number) => v.pipe(v.array(item), v.maxLength(count, `at most ${count} entries`));
 const hostPatterns = listOf(v.pipe(v.string(), v.minLength(1), v.maxLength(256)), REQUEST_CAPS.hostPatterns);
@@ -47,6 +53,25 @@ export const ExecutionRequestSchema = v.strictObject({
   /** Extension of the program file, e.g. `.cjs` to run Node code as CommonJS. */
   fileExtension: v.optional(v.pipe(v.string(), v.regex(/^\.[A-Za-z0-9]{1,10}$/, 'must look like ".mjs"'))),
   /**
+   * Name of the program file in /sandbox (default `main` plus the extension, e.g. `main.py`):
+   * what tracebacks and `sys.argv[0]` show. Its extension, when it has one of the runtime's,
+   * sets `fileExtension`.
+   */
+  programFile: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, "must be a file name of 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)"),
+    ),
+  ),
+  /** Arguments passed to the program after its file (`sys.argv[1:]`, `process.argv.slice(2)`, `$@`). */
+  args: v.optional(
+    v.pipe(
+      listOf(v.pipe(v.string(), v.check((s) => !s.includes("\0"), "must not contain NUL bytes")), REQUEST_CAPS.args),
+      v.check((args) => args.reduce((sum, arg) => sum + utf8Bytes(arg) + 1, 0) <= REQUEST_CAPS.argsBytes, `at most ${REQUEST_CAPS.argsBytes / 1024} KiB together`),
+      v.check((args) => args.every((arg) => utf8Bytes(arg) < REQUEST_CAPS.envEntryBytes), "each must be under 128 KiB"),
+    ),
+  ),
+  /**
    * Limits (see protocol/limits.ts): timeoutMs, memoryLimit, cpuLimit, pidsLimit, sandboxSize,
    * tmpSize, maxOutputSize, maxOutputFiles, maxOutputFileSize, maxOutputFilesTotal.
    */
@@ -58,19 +83,12 @@ export const ExecutionRequestSchema = v.strictObject({
   env: v.optional(envRecord),
   /** Environment variables whose values are masked as `***` in all output (each at least 4 bytes). */
   secrets: v.optional(secretRecord),
-  /** Data for the program's standard input (closed after it). */
-  stdin: v.optional(v.string()),
+  /** Data for the program's standard input (closed after it): text, bytes, or `{ base64 }`. */
+  stdin: v.optional(bytesLike),
   /** Files written under /sandbox before the run: path -> text, bytes, or `{ base64 }` (for JSON callers). */
   files: v.optional(
     v.pipe(
-      v.record(
-        v.string(),
-        v.union([
-          v.string(),
-          v.instance(Uint8Array as new () => Uint8Array<ArrayBufferLike>),
-          v.strictObject({ base64: Base64Schema }),
-        ]),
-      ),
+      v.record(v.string(), bytesLike),
       v.check((files) => Object.keys(files).length <= REQUEST_CAPS.files, `at most ${REQUEST_CAPS.files} entries`),
     ),
   ),
@@ -210,14 +228,33 @@ export interface ExecutionSummary<F extends string | Uint8Array = string> {
   networkLogs?: NetworkLogEntry[];
 }
 
+/**
+ * The collected output. `stdout` and `stderr` are text: the program's bytes decoded as UTF-8.
+ * When a stream is not valid UTF-8, the text has U+FFFD where the bad bytes were, and
+ * `stdoutBase64` / `stderrBase64` carry the exact bytes (absent for valid UTF-8, so results of
+ * text-writing programs look as they always did). `outputBytes(result, "stdout")` gives the
+ * bytes either way.
+ */
 export interface ExecutionResult<F extends string | Uint8Array = string> extends ExecutionSummary<F> {
   stdout: string;
   stderr: string;
+  stdoutBase64?: string;
+  stderrBase64?: string;
+}
+
+/**
+ * A piece of output as produced. `data` is text; `base64` (only when the piece is not valid
+ * UTF-8) carries its exact bytes.
+ */
+export interface OutputEvent<T extends "stdout" | "stderr"> {
+  type: T;
+  data: string;
+  base64?: string;
 }
 
 /** Events of a streamed execution, in order; `exit` or `error` is always last. */
 export type StreamEvent<F extends string | Uint8Array = string> =
-  | { type: "stdout"; data: string }
-  | { type: "stderr"; data: string }
+  | OutputEvent<"stdout">
+  | OutputEvent<"stderr">
   | { type: "exit"; data: ExecutionSummary<F> }
   | { type: "error"; data: string };

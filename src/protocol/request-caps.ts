@@ -15,6 +15,9 @@ export const REQUEST_CAPS = {
   secretMinBytes: 4,
   /** Linux refuses one `NAME=value` string of 128 KiB or more (MAX_ARG_STRLEN). */
   envEntryBytes: 128 * 1024 - 1,
+  /** `args`: entries, and UTF-8 bytes together (each counted with its terminating NUL). */
+  args: 1000,
+  argsBytes: 256 * 1024,
   files: 1000,
   outputPaths: 256,
   installPackages: 100,

@@ -3,6 +3,7 @@
 // This file maps every failure to one message and an exit code (see README: exit codes).
 import { type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
 import { formatError, Isol8Error } from "../errors";
+import { forStream } from "./color";
 import { VERSION } from "../version";
 
 const commands: Record<string, () => Promise<CommandDef>> = {
@@ -14,10 +15,21 @@ const commands: Record<string, () => Promise<CommandDef>> = {
   build: () => import("./commands/build").then((m) => m.default as CommandDef),
 };
 
+/** Listed in the help only: `isol8 help [command]` is answered by runCli itself. */
+const helpCommand = defineCommand({ meta: { name: "help", description: "Show the help of isol8 or of a command (isol8 help run)" } });
+
 export const main = defineCommand({
   meta: { name: "isol8", version: VERSION, description: "Run untrusted code in locked-down Docker containers" },
-  subCommands: commands,
+  subCommands: { ...commands, help: () => Promise.resolve(helpCommand as CommandDef) },
 });
+
+/** The help of a command (or of isol8 itself), coloured only when stdout takes colour. */
+async function printHelp(load: (() => Promise<CommandDef>) | undefined): Promise<void> {
+  const usage = await renderUsage(load ? await load() : main, load ? (main as CommandDef) : undefined);
+  process.stdout.write(`${forStream(usage, process.stdout)}\n`);
+}
+
+const isHelpFlag = (arg: string | undefined) => arg === "--help" || arg === "-h";
 
 /** Runs the CLI and returns the process exit code. */
 export async function runCli(rawArgs: string[]): Promise<number> {
@@ -26,13 +38,24 @@ export async function runCli(rawArgs: string[]): Promise<number> {
     return 0;
   }
   const [name, ...rest] = rawArgs;
-  const load = name ? commands[name] : undefined;
-  if (!load || rest.includes("--help") || rest.includes("-h")) {
-    const known = name === undefined || name === "--help" || name === "-h" || load;
-    const command = load ? await load() : main;
-    process.stdout.write(`${await renderUsage(command, load ? (main as CommandDef) : undefined)}\n`);
-    if (!known) process.stderr.write(`isol8: unknown command "${name}"\n`);
-    return known && name !== undefined ? 0 : 2;
+  // `isol8`, `isol8 --help`, `isol8 help [command]`: help on stdout, exit 0.
+  if (name === undefined || isHelpFlag(name) || name === "help") {
+    const topic = name === "help" ? rest.find((arg) => !isHelpFlag(arg)) : undefined;
+    if (topic !== undefined && !commands[topic]) {
+      process.stderr.write(`isol8: Cannot show help for "${topic}": unknown command\nhint: commands: ${Object.keys(commands).join(", ")}\n`);
+      return 2;
+    }
+    await printHelp(topic === undefined ? undefined : commands[topic]);
+    return 0;
+  }
+  const load = commands[name];
+  // A --help meant for the program (after `--`) is the program's.
+  const own = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (!load || own.some(isHelpFlag)) {
+    await printHelp(load);
+    if (load) return 0;
+    process.stderr.write(`isol8: unknown command "${name}"\n`);
+    return 2;
   }
   try {
     // Each command returns its exit code (citty's runCommand does not pass a subcommand's result up).

@@ -46,9 +46,9 @@ describe("sanitizeForTerminal", () => {
 });
 
 describe("outputWriter", () => {
-  function fakeStream(isTTY: boolean): { stream: NodeJS.WriteStream; written: string[] } {
-    const written: string[] = [];
-    const stream = { isTTY, write: (text: string) => written.push(text) > 0 } as unknown as NodeJS.WriteStream;
+  function fakeStream(isTTY: boolean): { stream: NodeJS.WriteStream; written: (string | Uint8Array)[] } {
+    const written: (string | Uint8Array)[] = [];
+    const stream = { isTTY, write: (text: string | Uint8Array) => written.push(text) > 0 } as unknown as NodeJS.WriteStream;
     return { stream, written };
   }
 
@@ -62,5 +62,25 @@ describe("outputWriter", () => {
     const { stream, written } = fakeStream(false);
     outputWriter(stream)("\x1b[31mred\x1b[0m\n");
     expect(written).toEqual(["\x1b[31mred\x1b[0m\n"]);
+  });
+
+  test("a pipe gets the exact bytes of output that is not valid UTF-8", () => {
+    const { stream, written } = fakeStream(false);
+    outputWriter(stream)("\uFFFD\uFFFDA", Buffer.from([0xff, 0xfe, 0x41]));
+    expect(written).toEqual([Buffer.from([0xff, 0xfe, 0x41])]);
+  });
+
+  test("a terminal gets the text, escaped, whatever the bytes", () => {
+    const { stream, written } = fakeStream(true);
+    outputWriter(stream)("\x1b[1m\uFFFD", Buffer.from([0x1b, 0x5b, 0x31, 0x6d, 0xff]));
+    expect(written).toEqual(["\\x1b[1m\uFFFD"]);
+  });
+
+  test("--raw: a terminal gets the program's own control characters and bytes", () => {
+    const { stream, written } = fakeStream(true);
+    const write = outputWriter(stream, { raw: true });
+    write("\x1b[31mred\x1b[0m\n");
+    write("\uFFFD", Buffer.from([0xff]));
+    expect(written).toEqual(["\x1b[31mred\x1b[0m\n", Buffer.from([0xff])]);
   });
 });

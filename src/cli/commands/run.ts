@@ -10,6 +10,8 @@ import { debugArgs, limitArgs, remoteArgs, runtimeArgs } from "../arg-fragments"
 import { defineIsol8Command } from "../command";
 import { createProgressRenderer } from "../progress";
 import { resolveCodeSource } from "../run/code-source";
+import { programArgs, programStdin } from "../run/program-input";
+import { eventBytes, outputBytes } from "../../protocol/output-bytes";
 import { collectLocalFiles } from "../run/local-files";
 import { writeOutputFiles } from "../run/output-files";
 import { requestFromFlags } from "../run/request-from-flags";
@@ -29,7 +31,9 @@ export const runArgs = {
   image: { type: "string", description: "Custom image (built FROM an isol8 image)" },
   secret: { type: "string", description: "KEY=VALUE env var masked as *** in output (repeatable)" },
   env: { type: "string", description: "KEY=VALUE env var (repeatable)" },
-  stdin: { type: "string", description: "Data for the program's standard input" },
+  stdin: { type: "string", description: "Data for the program's standard input (default: isol8's own stdin when piped)" },
+  "stdin-file": { type: "string", description: "File whose bytes are the program's standard input" },
+  raw: { type: "boolean", description: "On a terminal, show the program's control characters (colours) as they are instead of escaped" },
   stream: { type: "boolean", default: true, description: "Stream output as produced (--no-stream collects it)" },
   out: { type: "string", description: "Write the program's stdout (or the --json document) to this file" },
   json: { type: "boolean", description: "Print the result as one JSON document (collects output)" },
@@ -56,7 +60,8 @@ export default defineIsol8Command({
   meta: { name: "run", description: "Run code in a sandbox" },
   args: runArgs,
   repeatable: REPEATABLE,
-  async run({ flags, positionals, config, debugLog }) {
+  async run({ flags, positionals, rest, config, debugLog }) {
+    const args = programArgs(positionals, rest);
     const source = await resolveCodeSource({
       file: positionals[0],
       evalCode: flags.eval,
@@ -64,11 +69,20 @@ export default defineIsol8Command({
       stdin: process.stdin,
       runtimes: createRuntimeRegistry(),
     });
+    const stdin = await programStdin({
+      ...(flags.stdin !== undefined ? { text: flags.stdin } : {}),
+      ...(flags["stdin-file"] !== undefined ? { file: flags["stdin-file"] } : {}),
+      codeFromStdin: source.fromStdin,
+      stdin: process.stdin,
+    });
     const request = requestFromFlags(flags, {
       code: source.code,
       runtime: source.runtime.name,
       fileExtension: source.fileExtension,
+      ...(source.programFile ? { programFile: source.programFile } : {}),
       ...(flags.files.length ? { files: collectLocalFiles(flags.files) } : {}),
+      ...(stdin !== undefined ? { stdin } : {}),
+      ...(args ? { args } : {}),
     });
 
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(flags.debug) });
@@ -106,13 +120,14 @@ export default defineIsol8Command({
       if (local) await local.start({ timeoutMs: Math.min(request.timeoutMs ?? config.defaults.timeoutMs, 10_000) });
       else await engine.start();
       outFile = flags.out ? createWriteStream(flags.out) : undefined;
-      const writeStdout = outFile ? (text: string) => void outFile!.write(text) : outputWriter(process.stdout);
-      const writeStderr = outputWriter(process.stderr);
+      const raw = Boolean(flags.raw);
+      const writeStdout = outFile ? outputWriter(outFile) : outputWriter(process.stdout, { raw });
+      const writeStderr = outputWriter(process.stderr, { raw });
       let summary: ExecutionSummary | undefined;
       if (flags.stream !== false && !flags.json) {
         for await (const event of engine.executeStream(request, { signal: abort.signal })) {
-          if (event.type === "stdout") writeStdout(event.data);
-          else if (event.type === "stderr") writeStderr(event.data);
+          if (event.type === "stdout") writeStdout(event.data, event.base64 === undefined ? undefined : eventBytes(event));
+          else if (event.type === "stderr") writeStderr(event.data, event.base64 === undefined ? undefined : eventBytes(event));
           else if (event.type === "exit") summary = event.data;
           else throw new Isol8Error(event.data);
         }
@@ -124,8 +139,8 @@ export default defineIsol8Command({
           if (outFile) outFile.write(doc);
           else process.stdout.write(doc);
         } else {
-          writeStdout(result.stdout);
-          writeStderr(result.stderr);
+          writeStdout(result.stdout, result.stdoutBase64 === undefined ? undefined : outputBytes(result, "stdout"));
+          writeStderr(result.stderr, result.stderrBase64 === undefined ? undefined : outputBytes(result, "stderr"));
         }
       }
       progress.done();

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { extname } from "node:path";
+import { basename, extname } from "node:path";
 import { UsageError } from "../../errors";
 import type { RuntimeRegistry } from "../../runtimes/registry";
 import type { Runtime } from "../../runtimes/registry";
@@ -8,6 +8,10 @@ export interface CodeSource {
   code: string;
   runtime: Runtime;
   fileExtension: string;
+  /** The program file's name in /sandbox: the file's own name when it can be one (default: main<ext>). */
+  programFile?: string;
+  /** The code was read from standard input. */
+  fromStdin: boolean;
 }
 
 export interface CodeSourceInput {
@@ -17,6 +21,9 @@ export interface CodeSourceInput {
   stdin: NodeJS.ReadStream;
   runtimes: RuntimeRegistry;
 }
+
+/** A name the request's programFile accepts (see protocol/execution.ts). */
+const PROGRAM_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -39,16 +46,21 @@ export async function resolveCodeSource(input: CodeSourceInput): Promise<CodeSou
     if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`File not found: ${file}`);
     const runtime = chosen ?? runtimes.detect(file);
     const ext = extname(file).toLowerCase();
+    const name = basename(file);
+    const fileExtension = runtime.extensions.includes(ext) ? ext : runtime.defaultExtension;
     return {
       code: readFileSync(file, "utf8"),
       runtime,
-      fileExtension: runtime.extensions.includes(ext) ? ext : runtime.defaultExtension,
+      fileExtension,
+      // Tracebacks then name the user's file; a name that cannot be one keeps main<ext>.
+      ...(PROGRAM_FILE_NAME.test(name) && extname(name) === fileExtension ? { programFile: name } : {}),
+      fromStdin: false,
     };
   }
   const runtime = chosen ?? runtimes.get("python");
-  if (evalCode !== undefined) return { code: evalCode, runtime, fileExtension: runtime.defaultExtension };
+  if (evalCode !== undefined) return { code: evalCode, runtime, fileExtension: runtime.defaultExtension, fromStdin: false };
   if (input.stdin.isTTY) {
     throw new UsageError("Cannot run: no code given", 'pass a file, -e "code", or pipe code on standard input');
   }
-  return { code: await readAll(input.stdin), runtime, fileExtension: runtime.defaultExtension };
+  return { code: await readAll(input.stdin), runtime, fileExtension: runtime.defaultExtension, fromStdin: true };
 }

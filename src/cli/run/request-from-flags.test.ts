@@ -22,12 +22,22 @@ describe("requestFromFlags", () => {
     ["--net filtered --allow --deny --log-network", { net: "filtered", allow: ["a\\.test"], deny: ["b"], "log-network": true }, { network: "filtered", allow: ["a\\.test"], deny: ["b"], logNetwork: true }],
     ["--install twice", { install: ["is-number", "left-pad"] }, { installPackages: ["is-number", "left-pad"] }],
     ["--env and --secret", { env: ["A=1", "B=x=y"], secret: ["TOKEN=sk-123456"] }, { env: { A: "1", B: "x=y" }, secrets: { TOKEN: "sk-123456" } }],
-    ["--stdin and --image", { stdin: "3 4\n", image: "my:1" }, { stdin: "3 4\n", image: "my:1" }],
+    ["--image", { image: "my:1" }, { image: "my:1" }],
     ["--output-path", { "output-path": ["/sandbox/out.txt"] }, { outputPaths: ["/sandbox/out.txt"] }],
     ["empty lists are left out", { install: [], env: [], allow: [] }, {}],
     ["--no-log-network", { "log-network": false }, {}],
   ])("%s", (_, flags, expected) => {
     expect(requestFromFlags(flags, source)).toEqual({ ...base, ...expected });
+  });
+
+  test("stdin, arguments and the program file's name read by the caller are passed on", () => {
+    const stdin = new Uint8Array([0x33, 0x20, 0x34, 0x0a]);
+    expect(requestFromFlags({}, { ...source, stdin, args: ["a", "-b"], programFile: "add.py" })).toEqual({
+      ...base,
+      stdin,
+      args: ["a", "-b"],
+      programFile: "add.py",
+    });
   });
 
   test("files read by the caller are passed on", () => {

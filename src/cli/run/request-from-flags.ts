@@ -15,18 +15,24 @@ export interface RunRequestFlags {
   image?: string;
   secret?: string[];
   env?: string[];
-  stdin?: string;
   "output-path"?: string[];
   /** Limit flags by their name in the limits table (`timeout`, `memory`, `max-output`, ...). */
   [limitFlag: string]: string | string[] | boolean | undefined;
 }
 
-/** What the request runs: the code and its runtime, plus files from --files (read by the caller). */
+/**
+ * What the request runs, as the caller read it: the code and its runtime, the program file's
+ * name, files from --files, standard input (--stdin, --stdin-file or a pipe) and the
+ * program's arguments (after --).
+ */
 export interface RunSource {
   code: string;
   runtime: NonNullable<ExecutionRequest["runtime"]>;
   fileExtension: string;
+  programFile?: string;
   files?: Record<string, Uint8Array>;
+  stdin?: string | Uint8Array;
+  args?: string[];
 }
 
 /** Parses repeated `KEY=VALUE` flags; a malformed one is a usage error naming the flag. */
@@ -67,7 +73,7 @@ const nonEmpty = (list: string[] | undefined) => (list && list.length ? list : u
 /** The execution request `isol8 run` sends for these flags and this source. */
 export function requestFromFlags(flags: RunRequestFlags, source: RunSource): ExecutionRequest {
   if (flags.net !== undefined && !(NETWORK_MODES as readonly string[]).includes(flags.net)) {
-    throw new UsageError(`Cannot use --net "${flags.net}": expected ${NETWORK_MODES.join(" | ")}`);
+    throw new UsageError(`Cannot use --net "${flags.net}": expected ${NETWORK_MODES.join(" | ")}`, "see isol8 run --help");
   }
   const request: ExecutionRequest = {
     code: source.code,
@@ -78,7 +84,9 @@ export function requestFromFlags(flags: RunRequestFlags, source: RunSource): Exe
   const optional: Partial<ExecutionRequest> = {
     network: flags.net as ExecutionRequest["network"],
     image: flags.image,
-    stdin: flags.stdin,
+    programFile: source.programFile,
+    stdin: source.stdin,
+    args: source.args,
     env: keyValues("env", flags.env),
     secrets: keyValues("secret", flags.secret),
     files: source.files,

@@ -21,8 +21,9 @@ COPY ca/ /usr/local/share/ca-certificates/isol8/
 # group entries at start into /etc/isol8 (a root-owned tmpfs then). The image's own entries
 # move to /usr/local/lib/isol8; until the tmpfs hides them, links inside /etc/isol8 lead there,
 # so RUN steps of images built on this one still see users and groups.
+# procps: ps, kill, pkill, free and top, which programs commonly shell out to.
 RUN apt-get update -q \
- && apt-get install -y -q --no-install-recommends tini ca-certificates libnss-myhostname \
+ && apt-get install -y -q --no-install-recommends tini ca-certificates libnss-myhostname procps \
  && grep -Eq '^hosts:.*\bmyhostname\b' /etc/nsswitch.conf \
  && update-ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/* \

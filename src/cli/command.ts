@@ -68,7 +68,8 @@ export function defineIsol8Command<const A extends ArgsDef, const R extends stri
         config: loaded.config as Isol8Config,
         configSource: loaded.source,
         configSources: loaded.sources,
-        debugLog: flags.debug ? stderrLog : undefined,
+        // --debug, or `debug: true` in the config (--no-debug turns it off for one command).
+        debugLog: (flags.debug ?? loaded.config?.debug) ? stderrLog : undefined,
       });
     },
   });

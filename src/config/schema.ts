@@ -67,6 +67,7 @@ export const ConfigSchema = section(
   {
     $schema: v.optional(d(v.string(), "The JSON Schema this file follows (for editors)")),
     maxConcurrent: v.optional(d(positiveInt, "Executions at once per engine; more wait in line"), 10),
+    debug: v.optional(d(v.boolean(), "Engine logs (and image build output) on stderr, as with --debug"), false),
     defaults: v.optional(DefaultsSchema, {}),
     network: v.optional(
       section(

@@ -21,4 +21,18 @@ export const deno = {
   // Deno's own native memory is larger than Node's: half the limit for the heap.
   heapLimit: { env: "DENO_V8_FLAGS", flag: "--max-old-space-size={mb}", share: 0.5 },
   outOfMemory: { exitCodes: [133, 134], stderr: "JavaScript heap out of memory|Fatal JavaScript out of memory" },
+  // Installed into a node_modules directory next to a deno.json that maps the names; both are
+  // linked at / (found from /sandbox by Deno's config search). "manual" afterwards: at run time
+  // Deno reads node_modules as it is and never asks the registry (DENO_DIR is an empty tmpfs).
+  bake: {
+    workdir: "/opt/isol8-deps",
+    before: [["deno", "eval", 'Deno.writeTextFileSync("deno.json", JSON.stringify({ nodeModulesDir: "auto" }))']],
+    argv: ["deno", "add", "--quiet", "{packages}"],
+    then: [
+      ["deno", "install", "--quiet"],
+      ["deno", "eval", 'const c = JSON.parse(Deno.readTextFileSync("deno.json")); c.nodeModulesDir = "manual"; Deno.writeTextFileSync("deno.json", JSON.stringify(c, null, 2))'],
+      ["ln", "-s", "/opt/isol8-deps/deno.json", "/deno.json"],
+      ["ln", "-s", "/opt/isol8-deps/node_modules", "/node_modules"],
+    ],
+  },
 } satisfies RuntimeDefinition;

@@ -47,9 +47,10 @@ export interface RuntimeDefinition<Name extends string = string> {
   outOfMemory?: { exitCodes: readonly number[]; stderr: string };
   /**
    * How packages are baked into a derived image (`isol8 setup --<runtime>`, `isol8 build`):
-   * an exec-form RUN (no shell) in `workdir`; `{packages}` expands to the package arguments.
+   * exec-form RUNs (no shell) in `workdir`: `before`, then `argv` (`{packages}` expands to the
+   * package arguments, with the install prefix), then `then`.
    */
-  bake?: { workdir: string; argv: readonly string[]; then?: readonly (readonly string[])[] };
+  bake?: { workdir: string; before?: readonly (readonly string[])[]; argv: readonly string[]; then?: readonly (readonly string[])[] };
 }
 
 export interface PackageInstall {

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { BINARY, runBinary, TEST_IMAGES, TEST_SCOPE } from "../helpers";
@@ -37,11 +38,31 @@ describe("binary", () => {
     }
   });
 
-  test("no arguments prints usage and exits 2; an unknown command exits 2", () => {
-    expect(run([]).code).toBe(2);
+  test("no arguments prints usage and exits 0; an unknown command exits 2", () => {
+    const bare = run([]);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toContain("USAGE");
     const r = run(["frobnicate"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  test("help on a pipe carries no escape sequence, even without NO_COLOR", () => {
+    for (const args of [[], ["--help"], ["help"], ["help", "run"], ["run", "--help"]]) {
+      const r = runBinary(args, { cwd: work, env: { ...env, NO_COLOR: "", TERM: "xterm-256color" } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain("\x1b");
+    }
+  });
+
+  test("isol8 help <command> prints that command's help; an unknown topic exits 2", () => {
+    const r = run(["help", "run"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("--stdin-file");
+    expect(r.stdout).toBe(run(["run", "--help"]).stdout);
+    const bad = run(["help", "frobnicate"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Cannot show help for "frobnicate": unknown command');
   });
 });
 
@@ -257,6 +278,61 @@ describe("run: --persist keeps the container", () => {
   });
 });
 
+describe("run: standard input, arguments and exact bytes", () => {
+  test("piped stdin reaches a program given as a file: printf '3 4\\n' | isol8 run add.py prints 7", () => {
+    writeFileSync(join(work, "add.py"), "a, b = map(int, input().split())\nprint(a + b)\n");
+    const r = run(["run", "add.py"], { input: "3 4\n" });
+    expect(r.stdout).toBe("7\n");
+    expect(r.code).toBe(0);
+  });
+
+  test("piped stdin reaches -e code; --stdin wins over the pipe; --stdin-file gives a file's bytes", () => {
+    const echo = "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read())";
+    expect(run(["run", "-e", echo], { input: "from the pipe" }).stdout).toBe("from the pipe");
+    expect(run(["run", "--stdin", "from the flag", "-e", echo], { input: "from the pipe" }).stdout).toBe("from the flag");
+    writeFileSync(join(work, "in.txt"), "from the file");
+    expect(run(["run", "--stdin-file", "in.txt", "-e", echo]).stdout).toBe("from the file");
+  });
+
+  test("isol8 run argv.py -- a b passes the arguments; without -- they are refused, never dropped", () => {
+    writeFileSync(join(work, "argv.py"), "import sys\nprint(sys.argv[1:])\n");
+    const r = run(["run", "argv.py", "--", "a", "--b"]);
+    expect(r.stdout).toBe("['a', '--b']\n");
+    const dropped = run(["run", "argv.py", "a", "b"]);
+    expect(dropped.code).toBe(2);
+    expect(dropped.stderr).toContain("program arguments go after --");
+  });
+
+  test("the program file keeps its name in tracebacks; -e code is main.py", () => {
+    writeFileSync(join(work, "boom.py"), "raise ValueError('x')\n");
+    expect(run(["run", "boom.py"]).stderr).toContain('File "/sandbox/boom.py", line 1');
+    expect(run(["run", "-e", "raise ValueError('x')"]).stderr).toContain('File "/sandbox/main.py", line 1');
+  });
+
+  test("bytes that are not UTF-8 pass through a pipe unchanged, streamed and collected", () => {
+    const code = 'import sys; sys.stdout.buffer.write(b"\\xff\\xfeA"); sys.stderr.buffer.write(b"\\x80")';
+    for (const extra of [[], ["--no-stream"]]) {
+      const r = spawnSync(BINARY, ["run", ...extra, "-e", code], { cwd: work, env: { ...process.env, ...env, NO_COLOR: "1" } });
+      expect([...r.stdout]).toEqual([0xff, 0xfe, 0x41]);
+      expect([...r.stderr]).toEqual([0x80]);
+    }
+  });
+
+  test("--json carries the exact bytes of output that is not valid UTF-8 as stdoutBase64", () => {
+    const r = run(["run", "--json", "-e", 'import sys; sys.stdout.buffer.write(b"\\xff\\xfeA")']);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.stdout).toBe("\uFFFD\uFFFDA");
+    expect(doc.stdoutBase64).toBe(Buffer.from([0xff, 0xfe, 0x41]).toString("base64"));
+    expect(JSON.parse(run(["run", "--json", "-e", "print('é')"]).stdout).stdoutBase64).toBeUndefined();
+  });
+
+  test("ps and kill are there for programs that shell out to them", () => {
+    const r = run(["run", "-r", "bash", "-e", "sleep 30 & /usr/bin/kill $! && ps -o comm= -p $$"]);
+    expect(r.stdout).toBe("bash\n");
+    expect(r.code).toBe(0);
+  });
+});
+
 describe("config", () => {
   test("an invalid size names defaults.memoryLimit and exits 2", () => {
     const dir = mkdtempSync(join(tmpdir(), "isol8-cfg-"));
@@ -269,16 +345,33 @@ describe("config", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("--json prints one document: a valid partial file merged over the defaults", () => {
+  test("--json prints the configuration document itself: a valid partial file merged over the defaults", () => {
     const dir = mkdtempSync(join(tmpdir(), "isol8-cfg-"));
     writeFileSync(join(dir, "isol8.config.json"), JSON.stringify({ defaults: { timeoutMs: 5000 } }));
     const r = runBinary(["config", "--json"], { cwd: dir, env: { HOME: dir } });
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc.source).toBe(join(dir, "isol8.config.json"));
-    expect(doc.config.defaults.timeoutMs).toBe(5000);
-    expect(doc.config.defaults.memoryLimit).toBe("512m");
-    expect(doc.config.maxConcurrent).toBe(10);
+    expect(doc.defaults.timeoutMs).toBe(5000);
+    expect(doc.defaults.memoryLimit).toBe("512m");
+    expect(doc.maxConcurrent).toBe(10);
+    expect(r.stderr).toContain(join(dir, "isol8.config.json"));
+    const source = runBinary(["config", "--source"], { cwd: dir, env: { HOME: dir } });
+    expect(source.stdout).toBe(`${join(dir, "isol8.config.json")}\n`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('"debug": true (a key of isol8 0.x configs) is accepted and means --debug', () => {
+    const dir = mkdtempSync(join(tmpdir(), "isol8-cfg-"));
+    writeFileSync(join(dir, "isol8.config.json"), JSON.stringify({ debug: true }));
+    const shown = runBinary(["config", "--json"], { cwd: dir, env: { HOME: dir } });
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout).debug).toBe(true);
+    const r = runBinary(["run", "-e", "print(1)"], { cwd: dir, env: { ...env, HOME: dir } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("1\n");
+    expect(r.stderr).toContain("container");
+    const quiet = runBinary(["run", "--no-debug", "-e", "print(1)"], { cwd: dir, env: { ...env, HOME: dir } });
+    expect(quiet.stderr).toBe("");
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -305,8 +398,15 @@ describe("setup", () => {
     for (const image of [TEST_IMAGES.base, ...["python", "node", "bun", "deno", "bash"].map((r) => TEST_IMAGES.runtime(r as "python"))]) {
       expect(again.stderr).toContain(`${image}: up to date`);
     }
-    expect(again.stderr).toContain("0 built, 6 up to date");
+    expect(again.stdout).toMatch(/^setup done in [0-9.]+s: 0 built, 6 up to date\n$/);
   }, 900_000);
+
+  test("--bash is refused with exit 2 before anything is built; --deno is a known flag", () => {
+    const r = run(["setup", "--bash", "jq"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Cannot bake packages for bash (--bash)");
+    expect(run(["setup", "--help"]).stdout).toContain("--deno");
+  });
 });
 
 describe("cleanup", () => {

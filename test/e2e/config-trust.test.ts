@@ -76,6 +76,6 @@ describe("a config file found in the working directory", () => {
   test("still works: ISOL8_CONFIG names it too", () => {
     const r = runBinary(["config", "--json"], { cwd: repo, env: env({ ISOL8_CONFIG: join(repo, "isol8.config.json") }) });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).config.security.seccomp).toBe("unconfined");
+    expect(JSON.parse(r.stdout).security.seccomp).toBe("unconfined");
   });
 });

@@ -1,15 +1,22 @@
 import { defineIsol8Command } from "../command";
 
 const configArgs = {
-  json: { type: "boolean", description: "Print exactly one JSON document" },
+  json: { type: "boolean", description: "Print the resolved configuration as one JSON document (the files it came from go to stderr)" },
+  source: { type: "boolean", description: "Print only the files the configuration came from, one per line, in merge order (nothing for the built-in defaults)" },
 } as const;
 
 export default defineIsol8Command({
   meta: { name: "config", description: "Print the resolved configuration and where it came from" },
   args: configArgs,
-  run({ flags, config, configSource, configSources }) {
+  run({ flags, config, configSources }) {
+    if (flags.source) {
+      for (const source of configSources) process.stdout.write(`${source}\n`);
+      return 0;
+    }
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ source: configSource, sources: configSources, config }, null, 2)}\n`);
+      // The document itself, so `isol8 config --json | jq .maxConcurrent` works.
+      process.stderr.write(`isol8: config source: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}\n`);
+      process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
       return 0;
     }
     process.stdout.write(`source: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}\n`);

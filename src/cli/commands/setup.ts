@@ -2,18 +2,27 @@ import type { ArgsDef } from "citty";
 import { createDockerClient } from "../../engine/docker";
 import { DockerIsol8 } from "../../engine/engine";
 import { bakeImage } from "../../engine/images/baked-images";
-import { BUILTIN_RUNTIMES, createRuntimeRegistry } from "../../runtimes/registry";
+import { ConfigError, UsageError } from "../../errors";
+import { BUILTIN_RUNTIMES, createRuntimeRegistry, type RuntimeName } from "../../runtimes/registry";
 import { debugArgs, forceArgs } from "../arg-fragments";
 import { defineIsol8Command } from "../command";
 import { createProgressRenderer } from "../progress";
 
-/** Runtimes whose packages can be baked into an image: each gets a `--<runtime> a,b` flag. */
-const BAKEABLE = BUILTIN_RUNTIMES.filter((runtime) => "bake" in runtime).map((runtime) => runtime.name);
+/** Runtimes whose packages can be baked into an image. Every runtime gets a `--<runtime> a,b` flag; the others refuse it. */
+const BAKEABLE: readonly string[] = BUILTIN_RUNTIMES.filter((runtime) => "bake" in runtime).map((runtime) => runtime.name);
 
 const setupArgs = {
   runtimes: { type: "positional", required: false, description: "Runtimes to build (default: all)" },
   ...(Object.fromEntries(
-    BAKEABLE.map((name) => [name, { type: "string", description: `${name} packages to bake into an image, comma-separated (adds to config dependencies.${name})` }]),
+    BUILTIN_RUNTIMES.map(({ name }) => [
+      name,
+      {
+        type: "string",
+        description: BAKEABLE.includes(name)
+          ? `${name} packages to bake into an image, comma-separated (adds to config dependencies.${name})`
+          : `(refused: ${name} has no package manager to bake packages with)`,
+      },
+    ]),
   ) as ArgsDef),
   ...forceArgs,
   ...debugArgs,
@@ -24,25 +33,23 @@ export default defineIsol8Command({
   args: setupArgs,
   async run({ flags: args, positionals, config }) {
     const registry = createRuntimeRegistry();
+    const wanted = bakeRequests(config.dependencies, args as Record<string, unknown>);
     const names = positionals.filter((n, i, all) => all.indexOf(n) === i);
     const runtimes = names.length ? names.map((name) => registry.get(name)) : registry.all;
-    const engine = new DockerIsol8({ config });
+    const docker = createDockerClient();
+    const engine = new DockerIsol8({ config, docker });
     await engine.start();
     const started = performance.now();
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
     try {
       const results = await engine.imageManager.setup(runtimes, { force: Boolean(args.force), onProgress: progress });
       // Images with packages baked in: config `dependencies`, plus --python/--node/--bun.
-      for (const runtime of BAKEABLE) {
-        const flag = (args as Record<string, unknown>)[runtime];
-        const fromFlag = typeof flag === "string" ? flag.split(",").map((p) => p.trim()).filter(Boolean) : [];
-        const packages = [...config.dependencies[runtime], ...fromFlag];
-        if (packages.length === 0) continue;
+      for (const [runtime, packages] of wanted) {
         const image = `${runtime} + ${packages.join(" ")}`;
         const t0 = performance.now();
         progress({ image, state: "checking" });
         progress({ image, state: "building" });
-        const baked = await bakeImage(createDockerClient(), engine.imageManager.names, registry.get(runtime), packages, {
+        const baked = await bakeImage(docker, engine.imageManager.names, registry.get(runtime), packages, {
           force: Boolean(args.force),
           onLine: (line) => progress({ image, line }),
         });
@@ -52,7 +59,8 @@ export default defineIsol8Command({
       }
       progress.done();
       const built = results.filter((r) => r.state === "built").length;
-      process.stderr.write(
+      // The one line a script reads: on stdout (progress and details stay on stderr).
+      process.stdout.write(
         `setup done in ${((performance.now() - started) / 1000).toFixed(1)}s: ${built} built, ${results.length - built} up to date\n`,
       );
       return 0;
@@ -61,3 +69,26 @@ export default defineIsol8Command({
     }
   },
 });
+
+/**
+ * The packages to bake per runtime: config `dependencies.<runtime>` plus `--<runtime> a,b`.
+ * Packages for a runtime that cannot bake them are refused, never ignored. Pure.
+ */
+export function bakeRequests(dependencies: Record<string, readonly string[]>, flags: Record<string, unknown>): [RuntimeName, string[]][] {
+  const out: [RuntimeName, string[]][] = [];
+  for (const { name } of BUILTIN_RUNTIMES) {
+    const flag = flags[name];
+    const fromFlag = typeof flag === "string" ? flag.split(",").map((p) => p.trim()).filter(Boolean) : [];
+    const fromConfig = dependencies[name] ?? [];
+    const packages = [...fromConfig, ...fromFlag];
+    if (packages.length === 0) continue;
+    if (!BAKEABLE.includes(name)) {
+      const where = fromFlag.length ? `--${name}` : `dependencies.${name}`;
+      const error = `Cannot bake packages for ${name} (${where}): ${name} has no package manager to install them with`;
+      const hint = `remove ${where}; for system tools, build a custom image FROM ${name}'s isol8 image and pass it with --image`;
+      throw fromFlag.length ? new UsageError(error, hint) : new ConfigError(error, hint);
+    }
+    out.push([name, packages]);
+  }
+  return out;
+}

@@ -24,7 +24,10 @@ export function validatePackages(runtime: Runtime, packages: readonly string[]):
   if (bad !== undefined) {
     throw new RequestError(`Cannot install ${JSON.stringify(bad)}: not a plain ${runtime.name} package name`, "packages");
   }
-  return [...new Set(packages)].sort();
+  // Named as a run's installPackages names them (e.g. "npm:" for deno), so a run finds the image.
+  const prefix = runtime.install.prefix;
+  const named = packages.map((p) => (prefix && !/^[a-z]+:/.test(p) ? `${prefix}${p}` : p));
+  return [...new Set(named)].sort();
 }
 
 /** The tag of the image with exactly these packages on the runtime image (by a hash). */
@@ -39,6 +42,7 @@ export function bakedDockerfile(names: ImageNames, runtime: Runtime, packages: r
   return [
     `FROM ${names.runtime(runtime.name)}`,
     `WORKDIR ${runtime.bake!.workdir}`,
+    ...(runtime.bake!.before ?? []).map((step) => `RUN ${JSON.stringify(step)}`),
     `RUN ${JSON.stringify(argv)}`,
     ...(runtime.bake!.then ?? []).map((step) => `RUN ${JSON.stringify(step)}`),
     "WORKDIR /sandbox",

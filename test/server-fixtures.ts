@@ -1,6 +1,7 @@
 // A server app over stand-in engines, for the server's in-process tests.
 import { defaultConfig, type Isol8Config } from "../src/config/schema";
 import type { ExecutionRequest, ExecutionResult } from "../src/protocol/execution";
+import type { RuntimeInfo } from "../src/protocol/runtime-info";
 import { FileError, RequestError } from "../src/errors";
 import { createServerApp, type RequestContext } from "../src/server/app";
 import { Slots } from "../src/lib/slots";
@@ -66,7 +67,13 @@ export function fakeEngine(options: { hold?: Promise<void> } = {}) {
 export function makeApp(
   config: Isol8Config = defaultConfig(),
   engine = fakeEngine(),
-  options: { keys?: string[]; now?: () => number; heartbeatMs?: number; sessionEngine?: () => ReturnType<typeof fakeEngine> } = {},
+  options: {
+    keys?: string[];
+    now?: () => number;
+    heartbeatMs?: number;
+    sessionEngine?: () => ReturnType<typeof fakeEngine>;
+    runtimes?: () => Promise<RuntimeInfo[]>;
+  } = {},
 ) {
   const sessions = new SessionManager(() => (options.sessionEngine ?? fakeEngine)() as unknown as SessionEngine, { maxSessions: 2, idleMs: 60_000 });
   const logged: string[] = [];
@@ -82,6 +89,7 @@ export function makeApp(
     log: (line) => logged.push(line),
     ...(options.now ? { now: options.now } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.runtimes ? { runtimes: options.runtimes } : {}),
   });
   return { app, engine, sessions, logged };
 }

@@ -5,6 +5,9 @@ import type { ExecutionResult, ExecutionSummary, FileContent, FileEncoding, Stre
 import { FileError, type FileErrorReason, Isol8Error, RequestError } from "../errors";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
 import { parseStreamEvents } from "../protocol/sse";
+import type { CreatedSession } from "../protocol/http";
+import type { RuntimeName } from "../runtimes/registry";
+import { type RemoteEngineDefaults, remoteRequestDefaults, withRequestDefaults } from "./request-defaults";
 
 export interface RemoteIsol8Options {
   /** Base URL of an `isol8 serve` instance, e.g. `http://127.0.0.1:3000`. */
@@ -59,18 +62,35 @@ export class RemoteIsol8 implements Isol8 {
   private readonly base: string;
   private readonly fetchImpl: typeof fetch;
   private readonly key: string | undefined;
+  private readonly defaults: Partial<ExecutionRequest>;
 
-  constructor(private readonly options: RemoteIsol8Options) {
+  /**
+   * `engine`: defaults sent with every request (limits, network, image, security, secrets,
+   * logNetwork, networkFilter → allow/deny); a request's own fields win. Anything that cannot
+   * travel with a request is refused here.
+   */
+  constructor(
+    private readonly options: RemoteIsol8Options,
+    engine: RemoteEngineDefaults = {},
+  ) {
     this.base = options.host.replace(/\/+$/, "");
     this.fetchImpl = options.fetch ?? fetch;
     this.key = options.apiKey ?? process.env.ISOL8_API_KEY;
+    this.defaults = remoteRequestDefaults(engine as Record<string, unknown>);
   }
 
-  /** Checks the server answers /health. */
+  /** Checks the server answers /health; with a sessionId, creates that session (kept when it exists). */
   async start(): Promise<void> {
     const response = await this.call("reach the server", "GET", "/health", undefined, false);
     const body = (await response.json()) as { status?: string };
     if (body.status !== "ok") throw new RemoteError(response.status, `Cannot use the server at "${this.base}": it reports "${body.status}"`);
+    if (this.options.sessionId) await this.createSession({ id: this.options.sessionId });
+  }
+
+  /** Creates a session on the server (`POST /sessions`): a new random id unless one is given. */
+  async createSession(options: { id?: string; runtime?: RuntimeName } = {}): Promise<CreatedSession> {
+    const response = await this.call("create the session", "POST", "/sessions", options);
+    return (await response.json()) as CreatedSession;
   }
 
   /** Deletes this client's session, if it has one. */
@@ -121,7 +141,8 @@ export class RemoteIsol8 implements Isol8 {
   }
 
   private body(request: ExecutionRequest): unknown {
-    return { request: toWire(request), ...(this.options.sessionId ? { sessionId: this.options.sessionId } : {}) };
+    const effective = withRequestDefaults(request, this.defaults);
+    return { request: toWire(effective), ...(this.options.sessionId ? { sessionId: this.options.sessionId } : {}) };
   }
 
   private requireSession(operation: string): string {

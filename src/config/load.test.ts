@@ -58,6 +58,26 @@ describe("configCandidates", () => {
   });
 });
 
+describe("loadConfig() is the configuration itself (isol8 0.x) and still { config, source }", () => {
+  test("its keys are the configuration's; config and source are there but not enumerated", () => {
+    const { cwd, home } = sandboxDirs();
+    write(projectFile(cwd), { maxConcurrent: 4 });
+    const loaded = loadConfig({ cwd, home });
+    expect(loaded.maxConcurrent).toBe(4);
+    expect(loaded.defaults.timeoutMs).toBe(30_000);
+    const { config, source } = loaded;
+    expect(config.maxConcurrent).toBe(4);
+    expect(source).toBe(projectFile(cwd));
+    expect(JSON.parse(JSON.stringify(loaded))).toEqual(JSON.parse(JSON.stringify(config)));
+    expect(Object.keys(loaded)).toEqual(Object.keys(config));
+  });
+
+  test("it passes the config schema as it is (new DockerIsol8({ config: loadConfig() }))", () => {
+    const { cwd, home } = sandboxDirs();
+    expect(parseConfig(loadConfig({ cwd, home }))).toEqual(defaultConfig());
+  });
+});
+
 describe("loadConfig search order", () => {
   test("uses the built-in defaults when no file exists", () => {
     const { cwd, home } = sandboxDirs();

@@ -17,13 +17,20 @@ import { deepMerge } from "./merge";
 import { ConfigSchema, type Isol8Config, type Isol8ConfigInput } from "./schema";
 import { looseningKeys } from "./sensitive-keys";
 
-export interface LoadedConfig {
-  config: Isol8Config;
+/**
+ * What loadConfig() returns: the configuration itself (`loadConfig().maxConcurrent`, as in
+ * isol8 0.x; pass it as `config` anywhere), with three more properties that are not enumerated
+ * (so JSON.stringify and schema checks see only the configuration): `config`, the same values
+ * as a plain object, `source`, the most specific file they came from, and `sources`, every
+ * file merged (`const { config, source, sources } = loadConfig()`).
+ */
+export type LoadedConfig = Isol8Config & {
+  readonly config: Isol8Config;
   /** The most specific file the values came from, or null for the built-in defaults. */
-  source: string | null;
+  readonly source: string | null;
   /** Every file merged, lowest precedence first (empty for the built-in defaults). */
-  sources: string[];
-}
+  readonly sources: string[];
+};
 
 export interface LoadConfigOptions {
   /** Directory searched for `isol8.config.json` (default: the process's cwd). */
@@ -72,7 +79,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     document = merged;
   }
   const sources = files.map((file) => file.path);
-  return { config: parseConfig(deepMerge(document, options.overrides), sources.at(-1) ?? "(defaults)"), source: sources.at(-1) ?? null, sources };
+  const config = parseConfig(deepMerge(document, options.overrides), sources.at(-1) ?? "(defaults)");
+  return Object.defineProperties({ ...config }, { config: { value: config }, source: { value: sources.at(-1) ?? null }, sources: { value: sources } }) as LoadedConfig;
 }
 
 /** Throws ConfigError naming every key of an untrusted file that loosens the trusted config. */

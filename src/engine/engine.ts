@@ -3,7 +3,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../config/load";
 import type { Isol8Config, Isol8ConfigInput } from "../config/schema";
-import { ConfigError, FileError, formatError, Isol8Error, SandboxError, SessionLostError } from "../errors";
+import { ConfigError, ConflictError, FileError, formatError, Isol8Error, SandboxError, SessionLostError } from "../errors";
 import { createRuntimeRegistry, type RuntimeRegistry } from "../runtimes/registry";
 import { type AuditIo, type AuditLog, createAuditLog } from "./audit/audit-log";
 import type { AuditContext } from "./audit/audit-record";
@@ -36,8 +36,21 @@ import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
 import { checkHostPatterns } from "./network/host-policy";
 import { SandboxNetwork } from "./network/sandbox-network";
 import { resolveSeccomp } from "./seccomp";
+import type * as v from "valibot";
+import { type EngineDefaultsSchema, type RequestDefaults, resolveEngineOptions } from "./engine-options";
+import { runtimeStatus } from "./images/runtime-status";
+import type { RuntimeInfo } from "../protocol/runtime-info";
 
-export interface DockerIsol8Options {
+/**
+ * Engine defaults at the top level (isol8 0.x's call shape), applied to every execution that
+ * does not set them: the limits, `network`, `networkFilter` (→ network.whitelist/blacklist),
+ * `security`, `poolStrategy`, `poolSize`, `maxConcurrent` and `audit` go into the
+ * configuration (over `config`); `secrets` (merged under each request's), `logNetwork` (for
+ * filtered runs) and `image` are added to each request; `debug` logs to stderr.
+ */
+export type EngineDefaults = v.InferInput<typeof EngineDefaultsSchema> & Partial<Pick<Isol8ConfigInput, "security" | "poolStrategy" | "poolSize" | "maxConcurrent">>;
+
+export interface DockerIsol8Options extends EngineDefaults {
   /**
    * `ephemeral` (default): every execution gets a container with no trace of earlier ones
    * (from the warm pool, or cold). `persistent`: one container for the engine's life; files
@@ -67,8 +80,11 @@ export interface DockerIsol8Options {
   cacheDir?: string;
   /** Repository of isol8's images (default: $ISOL8_IMAGE_REPOSITORY, else "isol8"). */
   imageRepository?: string;
-  /** Audit log I/O (`audit.*` in the config turns it on): the `stdout` destination's writer, error reporting. */
-  audit?: AuditIo;
+  /**
+   * The audit log: its settings (config `audit.*`: enabled, destination, logDir, ...) and its
+   * I/O (the `stdout` destination's writer, error reporting).
+   */
+  audit?: AuditIo & NonNullable<Isol8ConfigInput["audit"]>;
 }
 
 /**
@@ -104,16 +120,21 @@ export class DockerIsol8 implements Isol8 {
   /** This process, as recorded on every container it creates. */
   private readonly ownerProcess = currentOwner();
 
+  /** What every request gets unless it says otherwise (top-level secrets, logNetwork, image). */
+  private readonly requestDefaults: RequestDefaults;
+
   constructor(private readonly options: DockerIsol8Options = {}) {
     this.instanceId = options.owner ?? randomUUID().slice(0, 12);
-    this.config = parseConfig(options.config ?? {}, "(options.config)");
+    const resolved = resolveEngineOptions(options as unknown as Record<string, unknown>, options.config ?? {});
+    this.requestDefaults = resolved.request;
+    this.config = parseConfig(resolved.config, "(options)");
     const patterns = checkHostPatterns({ allow: this.config.network.whitelist, deny: this.config.network.blacklist });
     if (patterns) throw new ConfigError(`Cannot use network.whitelist / network.blacklist: ${patterns}`, "see README: host patterns");
     this.docker = options.docker ?? createDockerClient();
     this.runtimes = options.runtimes ?? createRuntimeRegistry();
-    this.log = options.log ?? (() => {});
+    this.log = options.log ?? (resolved.debug || this.config.debug ? (line) => console.error(`isol8: ${line}`) : () => {});
     this.audit = this.config.audit.enabled
-      ? createAuditLog({ config: this.config.audit, inspectImage: (ref) => this.docker.inspectImage(ref), ...options.audit })
+      ? createAuditLog({ config: this.config.audit, inspectImage: (ref) => this.docker.inspectImage(ref), ...(resolved.auditIo as AuditIo | undefined) })
       : null;
     this.images = createImageManager({
       docker: this.docker,
@@ -174,12 +195,13 @@ export class DockerIsol8 implements Isol8 {
    * process is certainly gone (left by a killed CLI or server). `prewarm` starts pool
    * containers for all (`true`) or the listed runtimes and waits for them.
    */
-  async start(options: { prewarm?: boolean | readonly RuntimeName[]; timeoutMs?: number } = {}): Promise<void> {
+  async start(options: { prewarm?: boolean | readonly RuntimeName[] | { runtimes: readonly RuntimeName[] }; timeoutMs?: number } = {}): Promise<void> {
     await this.docker.ping(options.timeoutMs);
     this.sweepOrphans();
     const { prewarm } = options;
     if (!prewarm || !this.pool) return;
-    const names = prewarm === true ? this.runtimes.all.map((r) => r.name) : prewarm;
+    // `{ runtimes: [...] }` is isol8 0.x's spelling of the list.
+    const names = prewarm === true ? this.runtimes.all.map((r) => r.name) : "runtimes" in prewarm ? prewarm.runtimes : prewarm;
     await Promise.all(
       names.map(async (name) => {
         const prepared = this.prepare({ code: "", runtime: name });
@@ -290,6 +312,11 @@ export class DockerIsol8 implements Isol8 {
     return { containers: containers.length, images };
   }
 
+  /** Every runtime with the state of its built-in image (`GET /runtimes`). */
+  runtimeStatus(): Promise<RuntimeInfo[]> {
+    return runtimeStatus(this.docker, this.images.names, this.runtimes.all, SUPERVISOR_HASH);
+  }
+
   /** The engine's image manager (used by `isol8 setup`). */
   get imageManager(): ImageManager {
     return this.images;
@@ -321,7 +348,13 @@ export class DockerIsol8 implements Isol8 {
   }
 
   private prepare(input: ExecutionRequest): PreparedExecution {
-    const request = validateRequest(input);
+    const validated = validateRequest(input);
+    // A persistent engine created for a runtime (a server session of POST /sessions) runs it by default.
+    const bound = this.session ? (this.session.boundRuntime ?? this.options.runtime) : undefined;
+    if (bound && validated.runtime && validated.runtime !== bound) {
+      throw new ConflictError(`Cannot switch runtime from "${bound}" to "${validated.runtime}": a persistent container is bound to its first runtime`, "start another session for another runtime");
+    }
+    const request = bound && !validated.runtime ? { ...validated, runtime: bound } : validated;
     return prepareExecution(request, {
       config: this.config,
       runtimes: this.runtimes,
@@ -330,6 +363,7 @@ export class DockerIsol8 implements Isol8 {
       owner: this.instanceId,
       ownerProcess: this.ownerProcess,
       scope: this.options.scope,
+      requestDefaults: this.requestDefaults,
     });
   }
 

@@ -12,6 +12,7 @@ import { toSandboxPath } from "./paths";
 import { compileHostPolicy } from "./network/host-policy";
 import { proxyEnv } from "./network/sandbox-network";
 import type { ExecutionRequest } from "../protocol/execution";
+import type { RequestDefaults } from "./engine-options";
 
 /** Largest file accepted in `files` (and by putFile/getFile). Output files have their own limits (maxOutputFileSize). */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -66,6 +67,8 @@ export interface PrepareContext {
   /** The engine's process (pid, start time, boot): how a sweep tells a dead owner from a live one. */
   ownerProcess?: OwnerIdentity;
   scope?: string;
+  /** The engine's own defaults for every request (DockerIsol8's top-level secrets, logNetwork, image). */
+  requestDefaults?: RequestDefaults;
 }
 
 /** Which containers are interchangeable: everything of the spec but its labels. */
@@ -194,7 +197,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
       ? {
           allow: network === "filtered" ? [...ctx.config.network.whitelist, ...(request.allow ?? [])] : [],
           deny: [...ctx.config.network.blacklist, ...(request.deny ?? [])],
-          logNetwork: request.logNetwork ?? false,
+          logNetwork: request.logNetwork ?? ctx.requestDefaults?.logNetwork ?? false,
         }
       : undefined;
   // Compiled here only to refuse bad patterns before anything starts (RequestError naming the
@@ -202,7 +205,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   if (policy) compileHostPolicy(policy);
   const executionId = randomUUID();
   const codePath = program.name;
-  const secrets = request.secrets ?? {};
+  const secrets = { ...ctx.requestDefaults?.secrets, ...request.secrets };
   const memoryBytes = sizeToBytes(request.memoryLimit ?? defaults.memoryLimit);
   const env = {
     ...(runtime.env ?? {}),
@@ -233,7 +236,8 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     );
   }
 
-  const image = request.image ?? ctx.runtimeImage(runtime.name);
+  const customImage = request.image ?? ctx.requestDefaults?.image;
+  const image = customImage ?? ctx.runtimeImage(runtime.name);
   const spec: SandboxSpec = {
     image,
     memoryBytes,
@@ -275,7 +279,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     ...(policy ? { policy } : {}),
     spec,
     key,
-    builtinImage: request.image === undefined,
+    builtinImage: customImage === undefined,
     ...(request.metadata ? { metadata: request.metadata } : {}),
   };
 }

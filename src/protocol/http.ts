@@ -4,6 +4,7 @@ import { RequestError } from "../errors";
 import { type ExecutionRequest, ExecutionRequestSchema } from "./execution";
 import { LIMIT_NAMES } from "./limits";
 import { Base64Schema } from "./base64";
+import { RUNTIME_NAMES } from "../runtimes/registry";
 
 export const SessionIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,128}$/, "must be 1-128 characters of A-Z a-z 0-9 _ . -"));
 
@@ -33,6 +34,25 @@ export const PutFileBodySchema = v.strictObject({
 export const GetFileQuerySchema = v.strictObject({ sessionId: SessionIdSchema, path: FilePathSchema });
 
 export const CleanupBodySchema = v.strictObject({ images: v.optional(v.boolean()) });
+
+/**
+ * `POST /sessions`: creates a session (a persistent container, started on first use) with
+ * this id (default: a new random one), bound to `runtime` (default: that of its first execution,
+ * python for file work before any). Creating an id the caller already has returns it unchanged.
+ */
+export const CreateSessionBodySchema = v.strictObject({
+  id: v.optional(SessionIdSchema),
+  runtime: v.optional(v.picklist(RUNTIME_NAMES)),
+});
+
+/** The answer of `POST /sessions`. */
+export interface CreatedSession {
+  id: string;
+  /** The runtime it is bound to, or null until its first use decides. */
+  runtime: string | null;
+  /** False when the caller already had a session of this id. */
+  created: boolean;
+}
 
 export type ExecuteBody = v.InferOutput<typeof ExecuteBodySchema>;
 export type ExecuteBodyOptions = v.InferOutput<typeof ExecuteOptionsSchema>;

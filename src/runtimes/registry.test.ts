@@ -78,3 +78,21 @@ describe("built-in definitions", () => {
     expect(new Set(all).size).toBe(all.length);
   });
 });
+
+describe("list and register (the isol8 0.x RuntimeRegistry calls)", () => {
+  test("list() is every built-in runtime in order", () => {
+    expect(registry.list().map((r) => r.name)).toEqual(["python", "node", "bun", "deno", "bash"]);
+  });
+
+  test("registering a runtime the registry has changes nothing", () => {
+    registry.register(BUILTIN_RUNTIMES[0]);
+    expect(registry.list()).toEqual(BUILTIN_RUNTIMES);
+  });
+
+  test("registering a new runtime is refused, naming it and the built-in ones", () => {
+    const ruby = { ...BUILTIN_RUNTIMES[0], name: "ruby" as never, extensions: [".rb"] };
+    const error = usageError(() => registry.register(ruby));
+    expect(error.message).toBe('Cannot register runtime "ruby": isol8 runs its built-in runtimes only (python, node, bun, deno, bash)');
+    expect(() => registry.get("ruby")).toThrow('Cannot use runtime "ruby": unknown runtime');
+  });
+});

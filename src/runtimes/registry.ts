@@ -27,10 +27,17 @@ export const RUNTIME_NAMES: readonly [RuntimeName, ...RuntimeName[]] = [
 
 export interface RuntimeRegistry {
   readonly all: readonly Runtime[];
+  /** Every runtime, in order (the same as `all`). */
+  list(): readonly Runtime[];
   get(name: string): Runtime;
   /** The runtime for a file name, by extension. */
   detect(fileName: string): Runtime;
   has(name: string): name is RuntimeName;
+  /**
+   * Accepts a runtime this registry already has (the same definition: nothing changes) and
+   * refuses any other: requests name the built-in runtimes only, so a new one could never run.
+   */
+  register(runtime: RuntimeDefinition): void;
 }
 
 /** A lookup over runtime definitions; errors list the available runtimes. */
@@ -38,6 +45,14 @@ export function createRuntimeRegistry(runtimes: readonly Runtime[] = BUILTIN_RUN
   const names = () => runtimes.map((r) => r.name).join(", ");
   return {
     all: runtimes,
+    list: () => runtimes,
+    register(runtime) {
+      if (runtimes.some((r) => r === runtime)) return;
+      throw new UsageError(
+        `Cannot register runtime "${runtime.name}": isol8 runs its built-in runtimes only (${names()})`,
+        "for other languages or tools, build an image FROM an isol8 image and pass it as image",
+      );
+    },
     has: (name): name is RuntimeName => runtimes.some((r) => r.name === name),
     get(name) {
       const runtime = runtimes.find((r) => r.name === name);

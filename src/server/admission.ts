@@ -58,7 +58,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
         throw new HttpError(401, "missing API key: send Authorization: Bearer <key>", {}, { ...CLOSE, "www-authenticate": "Bearer" });
       }
       throttle.failed(peer);
-      throw new HttpError(403, "invalid API key", {}, CLOSE);
+      throw new HttpError(403, "Invalid API key", {}, CLOSE);
     },
     answered: (peer) => throttle.trust(peer),
   };

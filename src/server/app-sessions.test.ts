@@ -59,3 +59,43 @@ describe("sessions per key", () => {
     expect(await listed(app, A)).toEqual([]);
   });
 });
+
+describe("POST /sessions", () => {
+  test("creates a session of the caller (201, a random id by default); the same id again is 200, unchanged", async () => {
+    const { app } = makeApp(defaultConfig(), fakeEngine(), { keys: [A, B] });
+    const made = await call(app, "POST", "/sessions", {}, A);
+    expect(made.status).toBe(201);
+    const { id, created } = (await made.json()) as { id: string; created: boolean };
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created).toBe(true);
+    const named = await call(app, "POST", "/sessions", { id: "s2", runtime: "node" }, A);
+    expect(named.status).toBe(201);
+    expect(await named.json()).toEqual({ id: "s2", runtime: "node", created: true });
+    const again = await call(app, "POST", "/sessions", { id: "s2" }, A);
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { created: boolean }).created).toBe(false);
+    expect(await listed(app, A)).toEqual([id, "s2"]);
+    expect(await listed(app, B)).toEqual([]);
+  });
+
+  test("a created session takes files before any execution", async () => {
+    const { app } = makeApp(defaultConfig(), fakeEngine(), { keys: [A] });
+    expect((await call(app, "POST", "/sessions", { id: "s3" }, A)).status).toBe(201);
+    expect((await call(app, "POST", "/file", { sessionId: "s3", path: "/sandbox/a.txt", content }, A)).status).toBe(200);
+    const read = await call(app, "GET", "/file?sessionId=s3&path=/sandbox/a.txt", undefined, A);
+    expect(((await read.json()) as { content: string }).content).toBe(content);
+  });
+
+  test("a bad id or runtime is 400; an empty body is a new session", async () => {
+    const { app } = makeApp(defaultConfig(), fakeEngine(), { keys: [A] });
+    expect((await call(app, "POST", "/sessions", { id: "bad id!" }, A)).status).toBe(400);
+    expect((await call(app, "POST", "/sessions", { runtime: "cobol" }, A)).status).toBe(400);
+    expect((await call(app, "POST", "/sessions", undefined, A)).status).toBe(201);
+  });
+
+  test("beyond maxSessions: 429", async () => {
+    const { app } = makeApp(defaultConfig(), fakeEngine(), { keys: [A] });
+    for (const id of ["a", "b"]) expect((await call(app, "POST", "/sessions", { id }, A)).status).toBe(201);
+    expect((await call(app, "POST", "/sessions", { id: "c" }, A)).status).toBe(429);
+  });
+});

@@ -12,7 +12,19 @@ import { CLOSE, decodePathSegment, HttpError, json, readJson } from "./http";
 import { eventStream, streamedJson } from "./json-response";
 import type { Slots } from "../lib/slots";
 import { applyServerPolicy } from "./policy";
-import { CleanupBodySchema, ExecuteBodySchema, GetFileQuerySchema, PutFileBodySchema, requestOfBody, SessionIdSchema } from "../protocol/http";
+import {
+  CleanupBodySchema,
+  CreateSessionBodySchema,
+  type CreatedSession,
+  ExecuteBodySchema,
+  GetFileQuerySchema,
+  PutFileBodySchema,
+  requestOfBody,
+  SessionIdSchema,
+} from "../protocol/http";
+import { randomUUID } from "node:crypto";
+import type { RuntimeInfo } from "../protocol/runtime-info";
+import type { RuntimeName } from "../runtimes/registry";
 import type { Session, SessionManager } from "./sessions";
 import type { Isol8 } from "../protocol/isol8";
 
@@ -30,6 +42,8 @@ export interface ServerAppDeps {
   slots: Slots;
   /** Removes this server's idle containers (and images when asked); returns counts. */
   cleanup: (images: boolean) => Promise<{ containers: number; images: number }>;
+  /** The runtimes and the state of their images (`GET /runtimes`). */
+  runtimes?: () => Promise<RuntimeInfo[]>;
   log: (line: string) => void;
   /** The clock of the authentication throttle (tests pass their own). */
   now?: () => number;
@@ -110,9 +124,9 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   };
 
   /** The caller's session of that id: another principal's session of the same id is never reached. */
-  const sessionFor = (principal: string, id: string | undefined, create: boolean): Session | undefined => {
+  const sessionFor = (principal: string, id: string | undefined, create: boolean, runtime?: RuntimeName): Session | undefined => {
     if (id === undefined) return undefined;
-    const session = create ? sessions.getOrCreate(principal, id) : sessions.get(principal, id);
+    const session = create ? sessions.getOrCreate(principal, id, runtime) : sessions.get(principal, id);
     if (session === null) throw new HttpError(429, "too many sessions", {}, { "retry-after": "5" });
     if (!session) throw new HttpError(404, `session "${id}" not found`);
     return session;
@@ -202,6 +216,21 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       })),
     });
 
+  const createSession: Handler = async (request, call) => {
+    const empty = request.body === null || request.headers.get("content-length") === "0";
+    const body = validate(CreateSessionBodySchema, empty ? {} : await readJson(request, maxBody));
+    const id = body.id ?? randomUUID();
+    const existed = sessions.get(call.principal, id) !== undefined;
+    const session = sessionFor(call.principal, id, true, body.runtime)!;
+    const created: CreatedSession = { id, runtime: session.engine.sessionRuntime ?? body.runtime ?? null, created: !existed };
+    return json(existed ? 200 : 201, created);
+  };
+
+  const listRuntimes: Handler = async (_request, call) => {
+    call.working();
+    return json(200, { runtimes: deps.runtimes ? await deps.runtimes() : [] });
+  };
+
   const deleteSession: Handler = async (_request, call) => {
     const id = validate(SessionIdSchema, decodePathSegment(call.params.id!, "session id"), "session id");
     call.working();
@@ -216,7 +245,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     call.working();
     const pruned = await sessions.prune({ all: true, owner: call.principal });
     const removed = await deps.cleanup(Boolean(body.images));
-    return json(200, { sessions: pruned.length, ...removed });
+    return json(200, { ok: true, sessions: pruned.length, ...removed });
   };
 
   const health: Handler = async () => json(closing ? 503 : 200, { status: closing ? "shutting down" : "ok", version: deps.version });
@@ -228,6 +257,8 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     { method: "POST", pattern: /^\/file$/, handler: putFile },
     { method: "GET", pattern: /^\/file$/, handler: getFile },
     { method: "GET", pattern: /^\/sessions$/, handler: listSessions },
+    { method: "POST", pattern: /^\/sessions$/, handler: createSession },
+    { method: "GET", pattern: /^\/runtimes$/, handler: listRuntimes },
     { method: "DELETE", pattern: /^\/session\/(?<id>[^/]+)$/, handler: deleteSession },
     { method: "POST", pattern: /^\/cleanup$/, handler: cleanup },
   ];

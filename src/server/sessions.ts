@@ -1,4 +1,5 @@
 import type { Isol8 } from "../protocol/isol8";
+import type { RuntimeName } from "../runtimes/registry";
 
 /** What a session needs of its engine: the Isol8 interface over one persistent container. */
 export interface SessionEngine extends Isol8 {
@@ -30,7 +31,7 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
 
   constructor(
-    private readonly createEngine: () => SessionEngine,
+    private readonly createEngine: (runtime?: RuntimeName) => SessionEngine,
     private readonly limits: { maxSessions: number; idleMs: number },
   ) {}
 
@@ -38,12 +39,15 @@ export class SessionManager {
     return this.sessions.get(keyOf(owner, id));
   }
 
-  /** The owner's session, created when missing; null when the server holds maxSessions already. */
-  getOrCreate(owner: string, id: string): Session | null {
+  /**
+   * The owner's session, created when missing (its container bound to `runtime` when given, else
+   * to its first execution's); null when the server holds maxSessions already.
+   */
+  getOrCreate(owner: string, id: string, runtime?: RuntimeName): Session | null {
     const existing = this.get(owner, id);
     if (existing) return existing;
     if (this.sessions.size >= this.limits.maxSessions) return null;
-    const session: Session = { owner, id, engine: this.createEngine(), createdAt: Date.now(), lastUsed: Date.now(), active: 0 };
+    const session: Session = { owner, id, engine: this.createEngine(runtime), createdAt: Date.now(), lastUsed: Date.now(), active: 0 };
     this.sessions.set(keyOf(owner, id), session);
     return session;
   }

@@ -1,0 +1,128 @@
+// The server's parts wired together: the engine shared by ephemeral requests, a persistent
+// engine per session, the execution slots, the HTTP app and the shutdown sequence. No Bun
+// APIs and no listening: `isol8 serve` (serve.ts) puts it behind Bun.serve, and embedders get
+// it in-process from createServer (create-server.ts).
+import { randomUUID } from "node:crypto";
+import type { Isol8Config } from "../config/schema";
+import { findContainers, sweepContainers } from "../engine/cleanup";
+import { createDockerClient, type DockerClient } from "../engine/docker";
+import { DockerIsol8, type DockerIsol8Options } from "../engine/engine";
+import { removeImages } from "../engine/images/remove-images";
+import { isol8Selector } from "../engine/labels";
+import { DockerUnavailableError, formatError } from "../errors";
+import { Slots } from "../lib/slots";
+import { RUNTIME_NAMES } from "../runtimes/registry";
+import { VERSION } from "../version";
+import { createServerApp, type ServerApp } from "./app";
+import { SessionManager } from "./sessions";
+
+/** Owner ids of server instances start with this (a hint for people reading labels). */
+const SERVER_OWNER_PREFIX = "srv-";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface ServerCoreOptions {
+  config: Isol8Config;
+  /** Accepted API keys (at least one); each is a principal owning its sessions. */
+  apiKeys: readonly string[];
+  log: (line: string) => void;
+  docker?: DockerClient;
+  scope?: string;
+  /** More options for every engine of the server (createServer's embedders: imageRepository, ...). */
+  engine?: Pick<DockerIsol8Options, "imageRepository" | "cacheDir" | "onImageProgress">;
+}
+
+export interface ServerCore {
+  app: ServerApp;
+  engine: DockerIsol8;
+  /**
+   * Stops taking work (503), waits up to server.shutdownGraceMs for in-flight executions,
+   * calls `stopListening`, then removes every session and container of this server.
+   */
+  shutdown(reason: string, stopListening?: () => void): Promise<void>;
+}
+
+/**
+ * Starts the engine as soon as Docker answers: at once when it does, else retrying with backoff
+ * (one attempt per 2 s at first, at most every 30 s), then warms the default runtime.
+ */
+async function connectToDocker(engine: DockerIsol8, log: (line: string) => void, stopped = () => false): Promise<void> {
+  for (let delay = 2_000; !stopped(); delay = Math.min(delay * 2, 30_000)) {
+    try {
+      await engine.start();
+      break;
+    } catch (error) {
+      if (!(error instanceof DockerUnavailableError)) throw error;
+      log(`${formatError(error).split("\n")[0]}; serving degraded (executions get 503), trying again in ${delay / 1000} s`);
+      await sleep(delay);
+    }
+  }
+  if (stopped()) return;
+  // Warm the default runtime in the background; requests never wait for it.
+  void engine.start({ prewarm: ["python"] }).catch((error) => log(`prewarm failed: ${(error as Error).message}`));
+}
+
+export function createServerCore(options: ServerCoreOptions): ServerCore {
+  const { config, log } = options;
+  const docker = options.docker ?? createDockerClient();
+  const owner = `${SERVER_OWNER_PREFIX}${randomUUID().slice(0, 12)}`;
+  const engineOptions: DockerIsol8Options = { ...options.engine, config, docker, owner, log, ...(options.scope ? { scope: options.scope } : {}) };
+  const engine = new DockerIsol8(engineOptions);
+  // Serve even when Docker cannot be reached yet (degraded: execution routes answer 503 with
+  // Retry-After); keep trying in the background and warm the pool once it answers. start()
+  // also removes the containers of isol8 processes that are gone (a killed server's pooled and
+  // session containers among them), identified by pid, start time and boot.
+  let shuttingDown = false;
+  void connectToDocker(engine, log, () => shuttingDown).catch((error) => log(`cannot start the engine: ${formatError(error)}`));
+
+  const sessions = new SessionManager((runtime) => new DockerIsol8({ ...engineOptions, mode: "persistent", ...(runtime ? { runtime } : {}) }), {
+    maxSessions: config.server.maxSessions,
+    idleMs: config.cleanup.maxContainerAgeMs,
+  });
+  const slots = new Slots(config.maxConcurrent, config.server.maxQueue);
+  const app = createServerApp({
+    config,
+    builtinImages: RUNTIME_NAMES.map((name) => engine.imageManager.names.runtime(name)),
+    apiKeys: options.apiKeys,
+    version: VERSION,
+    engine,
+    sessions,
+    slots,
+    log,
+    cleanup: async (images) => {
+      const containers = await engine.releaseIdle();
+      return { containers, images: images ? await removeImages(docker, isol8Selector()) : 0 };
+    },
+    runtimes: () => engine.runtimeStatus(),
+  });
+
+  const pruner = setInterval(() => {
+    if (!config.cleanup.autoPrune) return;
+    void sessions.prune().then((ids) => ids.length && log(`pruned ${ids.length} idle session(s)`));
+  }, Math.min(60_000, Math.max(1_000, config.cleanup.maxContainerAgeMs / 4)));
+  pruner.unref?.();
+
+  let stopping: Promise<void> | null = null;
+  return {
+    app,
+    engine,
+    shutdown(reason, stopListening) {
+      stopping ??= (async () => {
+        shuttingDown = true;
+        log(`${reason}: no new requests; waiting for ${slots.inFlight} in-flight execution(s)`);
+        app.close();
+        clearInterval(pruner);
+        const deadline = Date.now() + config.server.shutdownGraceMs;
+        while (slots.inFlight > 0 && Date.now() < deadline) await sleep(50);
+        stopListening?.();
+        await sessions.stopAll();
+        await engine.stop();
+        const left = await sweepContainers(docker, { owner });
+        if (left.length) log(`removed ${left.length} remaining container(s)`);
+        const still = await findContainers(docker, { owner });
+        log(`stopped (${still.length} container(s) of this server left)`);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -27,6 +27,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import pkg from "./package.json" with { type: "json" };
+import { withFileExtensions } from "./src/build/declarations";
 import { formatError } from "./src/errors";
 import { type ChecksumEntry, formatChecksums } from "./src/update/checksums";
 import { CHECKSUMS_FILE, LATEST_DIR, LAUNCHER_FILE, MANIFEST_FILE, SIGNATURE_FILE, versionDir } from "./src/update/layout";
@@ -128,14 +129,21 @@ async function buildLibrary(define: Record<string, string>): Promise<void> {
     external: Object.keys(pkg.dependencies),
   });
   if (!result.success) fail(`library bundle failed:\n${result.logs.join("\n")}`);
-  const tsc = spawnSync(
-    join(ROOT, "node_modules/.bin/tsc"),
-    ["-p", "tsconfig.build.json", "--outDir", join(DIST, "types")],
-    { cwd: ROOT, stdio: "inherit" },
-  );
+  // Declarations of what src/index.ts reaches, with full relative specifiers (`./engine.js`) so
+  // they resolve under moduleResolution NodeNext, Node16 and Bundler alike (src/build/declarations.ts).
+  const types = join(DIST, "types");
+  const tsc = spawnSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json", "--outDir", types], { cwd: ROOT, stdio: "inherit" });
   if (tsc.status !== 0) fail("declaration emit failed");
-  writeFileSync(join(DIST, "index.d.ts"), 'export * from "./types/src/index";\n');
-  console.log("build: dist/index.js + dist/index.d.ts");
+  for (const file of new Bun.Glob("**/*.d.ts").scanSync(types)) {
+    const path = join(types, file);
+    try {
+      writeFileSync(path, withFileExtensions(readFileSync(path, "utf8"), (relativeDts) => existsSync(join(dirname(path), relativeDts))));
+    } catch (error) {
+      fail(`declarations of ${file}: ${(error as Error).message}`);
+    }
+  }
+  writeFileSync(join(DIST, "index.d.ts"), 'export * from "./types/index.js";\n');
+  console.log("build: dist/index.js + dist/index.d.ts (+ dist/types/)");
 }
 
 /** Bun.build throws an AggregateError whose message alone says only "Bundle failed". */

@@ -76,6 +76,6 @@ describe("parseArgv", () => {
   });
 
   test("a switch given a value other than true/false names the flag", () => {
-    expect(usageError(() => parse(["--json=yes"])).message).toBe("Cannot use --json=yes: it is a switch");
+    expect(usageError(() => parse(["--json=yes"])).message).toBe("Cannot use --json=yes: it is a switch (true or false)");
   });
 });

@@ -64,7 +64,7 @@ export function parseArgv(rawArgs: readonly string[], args: ArgsDef, command: st
       const def = name ? args[name] : undefined;
       if (!name || !def || (negated && def.type !== "boolean")) throw unknown(raw);
       if (def.type === "boolean") {
-        if (inline !== undefined && !/^(true|false)$/.test(inline)) throw new UsageError(`Cannot use --${kebab(name)}=${inline}: it is a switch`, "leave the value out");
+        if (inline !== undefined && !/^(true|false)$/.test(inline)) throw new UsageError(`Cannot use --${kebab(name)}=${inline}: it is a switch (true or false)`, "leave the value out");
         set(name, negated ? false : inline !== "false");
         continue;
       }

@@ -55,6 +55,23 @@ describe("binary", () => {
     }
   });
 
+  test("flag errors name the flag and what it accepts (exit 2)", () => {
+    const cases: [string[], string][] = [
+      [["run", "-r", "bogus", "-e", "1"], 'Cannot use --runtime "bogus": unknown runtime\nhint: expected python | node | bun | deno | bash'],
+      [["run", "--net", "bogus", "-e", "1"], 'Cannot use --net "bogus": expected none | filtered | host'],
+      [["run", "--install", "--evil", "-e", "1"], 'Cannot install "--evil": not a plain python package name (--install)'],
+      [["run", "--secret", "A=abc", "-e", "1"], "Cannot use --secret: A: must be at least 4 bytes"],
+      [["run", "--stream=maybe", "-e", "1"], "Cannot use --stream=maybe: it is a switch (true or false)"],
+      [["serve", "--port", "abc", "--key", "k"], 'Cannot use --port "abc": expected a port 0-65535'],
+      [["build", "--base", "bash", "--install", "jq"], 'Cannot use --base "bash": expected python | node | bun | deno'],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain(message);
+    }
+  });
+
   test("isol8 help <command> prints that command's help; an unknown topic exits 2", () => {
     const r = run(["help", "run"]);
     expect(r.code).toBe(0);

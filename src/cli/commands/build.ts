@@ -1,14 +1,17 @@
 import { createDockerClient } from "../../engine/docker";
 import { DockerIsol8 } from "../../engine/engine";
 import { bakeImage } from "../../engine/images/baked-images";
-import { UsageError } from "../../errors";
-import { createRuntimeRegistry } from "../../runtimes/registry";
+import { RequestError, UsageError } from "../../errors";
+import { BUILTIN_RUNTIMES, createRuntimeRegistry } from "../../runtimes/registry";
 import { debugArgs, forceArgs } from "../arg-fragments";
 import { defineIsol8Command } from "../command";
 import { createProgressRenderer } from "../progress";
 
+/** Runtimes whose packages can be baked into an image. */
+const BAKEABLE: readonly string[] = BUILTIN_RUNTIMES.filter((runtime) => "bake" in runtime).map((runtime) => runtime.name);
+
 const buildArgs = {
-  base: { type: "string", description: "Runtime whose image to build on: python | node | bun" },
+  base: { type: "string", description: `Runtime whose image to build on: ${BAKEABLE.join(" | ")}` },
   install: { type: "string", description: "Package to bake in (repeatable, or comma-separated)" },
   tag: { type: "string", description: "Also name the image (e.g. my-tools:1)" },
   ...forceArgs,
@@ -23,6 +26,7 @@ export default defineIsol8Command({
     if (!args.base) throw new UsageError("Cannot build: --base is required", "e.g. isol8 build --base python --install numpy");
     const packages = args.install.flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
     if (packages.length === 0) throw new UsageError("Cannot build: no --install packages given");
+    if (!BAKEABLE.includes(args.base)) throw new UsageError(`Cannot use --base "${args.base}": expected ${BAKEABLE.join(" | ")}`);
     const runtime = createRuntimeRegistry().get(args.base);
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
     const engine = new DockerIsol8({ config, onImageProgress: progress });
@@ -33,6 +37,8 @@ export default defineIsol8Command({
       ...(args.tag ? { tag: args.tag } : {}),
       force: Boolean(args.force),
       onLine: (line) => progress({ image: runtime.name, line }),
+    }).catch((error: unknown) => {
+      throw error instanceof RequestError ? new UsageError(`${error.message} (--install)`, error.hint) : error;
     });
     progress.done();
     process.stdout.write(`${baked.ref}\n`);

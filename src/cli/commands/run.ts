@@ -14,7 +14,7 @@ import { programArgs, programStdin } from "../run/program-input";
 import { eventBytes, outputBytes } from "../../protocol/output-bytes";
 import { collectLocalFiles } from "../run/local-files";
 import { writeOutputFiles } from "../run/output-files";
-import { requestFromFlags } from "../run/request-from-flags";
+import { asFlagError, requestFromFlags } from "../run/request-from-flags";
 import { statsLine } from "../run/stats-line";
 import { outputWriter } from "../terminal";
 
@@ -149,6 +149,9 @@ export default defineIsol8Command({
       if (flags.stats) process.stderr.write(`isol8: ${statsLine(summary)}\n`);
       if (summary.files && Object.keys(summary.files).length) writeOutputFiles(summary.files, flags["output-dir"] ?? ".");
       return abort.signal.aborted ? 130 : exitCodeFor(summary);
+    } catch (error) {
+      // A request the engine refused names the flag the user typed, not the library's field.
+      throw asFlagError(error);
     } finally {
       progress.done();
       process.off("SIGINT", onSignal);

@@ -20,7 +20,8 @@ export function resolvePort(flag: string | undefined, env: NodeJS.ProcessEnv): n
   const raw = flag ?? env.ISOL8_PORT ?? env.PORT ?? "3000";
   const port = raw.trim() === "" ? Number.NaN : Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`Cannot use port "${String(raw)}": expected 0-65535`);
+    const from = flag !== undefined ? "--port" : env.ISOL8_PORT !== undefined ? "$ISOL8_PORT" : "$PORT";
+    throw new UsageError(`Cannot use ${from} "${String(raw)}": expected a port 0-65535 (0: any free port)`);
   }
   return port;
 }

@@ -41,6 +41,9 @@ export async function resolveCodeSource(input: CodeSourceInput): Promise<CodeSou
   if (file !== undefined && evalCode !== undefined) {
     throw new UsageError("Cannot run both a file and -e code", "pass one of them");
   }
+  if (input.runtime !== undefined && !runtimes.has(input.runtime)) {
+    throw new UsageError(`Cannot use --runtime "${input.runtime}": unknown runtime`, `expected ${runtimes.all.map((r) => r.name).join(" | ")}`);
+  }
   const chosen = input.runtime !== undefined ? runtimes.get(input.runtime) : undefined;
   if (file !== undefined) {
     if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`File not found: ${file}`);

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../errors";
 import type { ExecutionRequest } from "../../protocol/execution";
-import { keyValues, type RunRequestFlags, requestFromFlags } from "./request-from-flags";
+import { asFlagError, flagForField, keyValues, type RunRequestFlags, requestFromFlags } from "./request-from-flags";
+import { RequestError } from "../../errors";
 import { thrown } from "../../../test/thrown";
 
 const source = { code: "print(1)", runtime: "python" as const, fileExtension: ".py" };
@@ -68,5 +69,38 @@ describe("keyValues", () => {
     const error = usageError(() => keyValues("secret", ["OK=1", item]));
     expect(error.message).toBe(`Cannot use --secret "${item}": expected KEY=VALUE`);
     expect(error.hint).toBe("e.g. --secret TOKEN=abc");
+  });
+});
+
+describe("flagForField and asFlagError: engine refusals in the user's words", () => {
+  test.each<[string | undefined, string | undefined]>([
+    ["installPackages", "--install"],
+    ["installPackages.0", "--install"],
+    ["secrets.TOKEN", "--secret"],
+    ["network", "--net"],
+    ["memoryLimit", "--memory"],
+    ["maxOutputSize", "--max-output"],
+    ["outputPaths.3", "--output-path"],
+    ["metadata", undefined],
+    [undefined, undefined],
+  ])("%s → %s", (field, flag) => {
+    expect(flagForField(field)).toBe(flag);
+  });
+
+  test.each<[RequestError, string]>([
+    [new RequestError('Cannot install "--evil": not a plain python package name', "installPackages"), 'Cannot install "--evil": not a plain python package name (--install)'],
+    [new RequestError("Invalid request: secrets.A: must be at least 4 bytes", "secrets.A"), "Cannot use --secret: A: must be at least 4 bytes"],
+    [new RequestError('Invalid request: network: Invalid type: Expected ("none" | "filtered" | "host")', "network"), 'Cannot use --net: Invalid type: Expected ("none" | "filtered" | "host")'],
+  ])("%p", (error, message) => {
+    const mapped = asFlagError(error);
+    expect(mapped).toBeInstanceOf(UsageError);
+    expect((mapped as UsageError).message).toBe(message);
+  });
+
+  test("errors without a flag pass unchanged", () => {
+    const other = new RequestError("Invalid request: metadata: too large", "metadata");
+    expect(asFlagError(other)).toBe(other);
+    const plain = new Error("x");
+    expect(asFlagError(plain)).toBe(plain);
   });
 });

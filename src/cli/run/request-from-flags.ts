@@ -1,7 +1,7 @@
 // `isol8 run` flags → the execution request. Pure: values are checked here so that every
 // error names the flag the user typed (never a library field) and the accepted values.
 import * as v from "valibot";
-import { UsageError } from "../../errors";
+import { RequestError, UsageError } from "../../errors";
 import { type ExecutionRequest, NETWORK_MODES } from "../../protocol/execution";
 import { LIMIT_NAMES, LIMITS } from "../../protocol/limits";
 
@@ -98,4 +98,40 @@ export function requestFromFlags(flags: RunRequestFlags, source: RunSource): Exe
   };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) (request as Record<string, unknown>)[key] = value;
   return request;
+}
+
+/** The `isol8 run` flag of each request field the engine may find fault with (limits come from the limits table). */
+const FIELD_FLAGS: Record<string, string> = {
+  ...Object.fromEntries(LIMIT_NAMES.map((name) => [name, `--${LIMITS[name].flag}`])),
+  runtime: "--runtime",
+  network: "--net",
+  image: "--image",
+  env: "--env",
+  secrets: "--secret",
+  stdin: "--stdin",
+  files: "--files",
+  outputPaths: "--output-path",
+  installPackages: "--install",
+  allow: "--allow",
+  deny: "--deny",
+  logNetwork: "--log-network",
+  args: "the program arguments (after --)",
+};
+
+/** The flag that sets a request field (`installPackages.0` → `--install`), when one does. Pure. */
+export function flagForField(field: string | undefined): string | undefined {
+  return field === undefined ? undefined : FIELD_FLAGS[field.split(/[.[]/)[0]!];
+}
+
+/**
+ * A request the engine refused, told in the user's words: the flag instead of the library's
+ * field (`Invalid request: secrets.A: ...` → `Cannot use --secret: A: ...`). Other errors pass.
+ */
+export function asFlagError(error: unknown): unknown {
+  if (!(error instanceof RequestError)) return error;
+  const flag = flagForField(error.field);
+  if (!flag) return error;
+  const invalid = /^Invalid request: (?:[A-Za-z]+\.?)?(.*)$/s.exec(error.message);
+  const message = invalid ? `Cannot use ${flag}: ${invalid[1]!.replace(/^: /, "")}` : `${error.message} (${flag})`;
+  return new UsageError(message, error.hint ?? "see isol8 run --help");
 }

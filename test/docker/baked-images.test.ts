@@ -7,6 +7,7 @@ import { SUPERVISOR_HASH } from "../../src/engine/images/image-manager";
 import { RequestError } from "../../src/errors";
 import { node } from "../../src/runtimes/node";
 import { bash } from "../../src/runtimes/bash";
+import { deno } from "../../src/runtimes/deno";
 import { TEST_IMAGES, testEngine } from "../helpers";
 
 const docker = createDockerClient();
@@ -14,11 +15,12 @@ const TAG = `isol8-test-baked:${process.pid}`;
 const logs: string[] = [];
 const engine = testEngine({ pool: false, log: (line) => logs.push(line) });
 let baked: string | undefined;
+let bakedDeno: string | undefined;
 
 afterAll(async () => {
   await engine.stop();
-  for (const ref of [TAG, baked].filter(Boolean) as string[]) await docker.removeImage(ref);
-});
+  for (const ref of [TAG, baked, bakedDeno].filter(Boolean) as string[]) await docker.removeImage(ref);
+}, 60_000);
 
 describe("baked images", () => {
   test("isol8 build: node packages baked FROM isol8:node, named and reused when up to date", async () => {
@@ -43,6 +45,23 @@ describe("baked images", () => {
     expect(result.networkLogs).toEqual([]); // nothing was fetched
     expect(logs).toContain(`using ${baked}: it holds is-number`);
   }, 120_000);
+
+  test("deno (setup --deno): a baked npm package is imported by its bare name, with no registry at run time", async () => {
+    const made = await bakeImage(docker, TEST_IMAGES, deno, ["is-number"]);
+    bakedDeno = made.ref;
+    const found = await findBakedImage(docker, TEST_IMAGES, "deno", ["npm:is-number"], SUPERVISOR_HASH);
+    expect(found?.ref).toBe(bakedDeno);
+    const result = await engine.execute({
+      runtime: "deno",
+      code: 'import isNumber from "is-number"; console.log(isNumber(5), isNumber("x"))',
+      installPackages: ["is-number"],
+      logNetwork: true,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("true false\n");
+    expect(result.networkLogs).toEqual([]);
+    expect(logs).toContain(`using ${bakedDeno}: it holds npm:is-number`);
+  }, 300_000);
 
   test("package names are data: options, URLs and shell syntax are refused; bash cannot bake", () => {
     for (const bad of ["--registry=x", "https://x/y.tgz", "a;rm -rf /", "$(id)", "../x"]) {

@@ -140,26 +140,35 @@ function bytesOf(content: string | Uint8Array | { base64: string }): Buffer {
 export const PROGRAM_BASENAME = "main";
 
 /**
- * The program file's name and extension: `programFile` when given (its extension, if it is one
- * of the runtime's, sets the extension), else `main` plus `fileExtension` or the runtime's
- * default. Pure.
+ * The program file's name and extension: `programFile` when given (its extension, one of the
+ * runtime's, decides how the runtime reads it), else `main` plus `fileExtension` or the
+ * runtime's default. Pure.
  */
 export function programFileOf(
   request: Pick<ExecutionRequest, "programFile" | "fileExtension">,
   runtime: Pick<Runtime, "name" | "extensions" | "defaultExtension">,
 ): { name: string; extension: string } {
   const named = request.programFile;
-  const own = named?.includes(".") ? named.slice(named.lastIndexOf(".")).toLowerCase() : undefined;
-  const ownKnown = own !== undefined && runtime.extensions.includes(own) ? own : undefined;
-  if (ownKnown && request.fileExtension && request.fileExtension !== ownKnown) {
+  if (named === undefined) {
+    const extension = request.fileExtension ?? runtime.defaultExtension;
+    return { name: `${PROGRAM_BASENAME}${extension}`, extension };
+  }
+  const own = named.includes(".") ? named.slice(named.lastIndexOf(".")) : "";
+  if (!runtime.extensions.includes(own)) {
     throw new RequestError(
-      `Cannot run "${named}" as a "${request.fileExtension}" file: its name says "${ownKnown}"`,
+      `Cannot run "${named}" with runtime "${runtime.name}": its name must end in ${runtime.extensions.join(", ")}`,
+      "programFile",
+      "the extension says how the runtime reads the file",
+    );
+  }
+  if (request.fileExtension && request.fileExtension !== own) {
+    throw new RequestError(
+      `Cannot run "${named}" as a "${request.fileExtension}" file: its name says "${own}"`,
       "programFile",
       "leave fileExtension out, or name the file with that extension",
     );
   }
-  const extension = ownKnown ?? request.fileExtension ?? runtime.defaultExtension;
-  return { name: named ?? `${PROGRAM_BASENAME}${extension}`, extension };
+  return { name: named, extension: own };
 }
 
 /** Turns a validated request into everything the engine needs, applying config defaults. */

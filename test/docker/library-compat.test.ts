@@ -3,7 +3,7 @@
 // work. Network destinations are only the sink this file starts on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DockerIsol8, DockerIsol8Options } from "../../src/engine/engine";
-import { RequestError } from "../../src/errors";
+import { ConflictError, RequestError } from "../../src/errors";
 import { loadConfig } from "../../src/config/load";
 import { outputBytes } from "../../src/protocol/output-bytes";
 import { testEngine } from "../helpers";
@@ -135,5 +135,15 @@ describe("exact bytes through the library", () => {
     const r = await named.execute({ runtime: "node", programFile: "solve.cjs", code: "console.log(__filename, typeof require)" });
     expect(r.stdout).toBe("/sandbox/solve.cjs function\n");
     expect(named.execute({ runtime: "python", code: "1", files: { "/sandbox/main.py": "x" } })).rejects.toThrow("it is the program file");
+  }, 60_000);
+
+  test("a session whose program left a directory at the program file's path: a ConflictError naming it; another programFile still runs", async () => {
+    const session = engine({ mode: "persistent" });
+    await session.execute({ runtime: "python", code: "import os; os.remove('/sandbox/main.py'); os.mkdir('/sandbox/main.py')" });
+    const refused = await session.execute({ runtime: "python", code: "print(1)" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect((refused as Error).message).toBe("Cannot write the program file: /sandbox/main.py: is a directory (not-regular-file)");
+    const other = await session.execute({ runtime: "python", programFile: "other.py", code: "import os; print(os.path.isdir('/sandbox/main.py'))" });
+    expect(other.stdout).toBe("True\n");
   }, 60_000);
 });

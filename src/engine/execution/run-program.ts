@@ -1,4 +1,5 @@
-import { SandboxError } from "../../errors";
+import { ConflictError, SandboxError } from "../../errors";
+import { SANDBOX_DIR } from "../container-options";
 import type { PreparedExecution } from "../prepare";
 import type { Sandbox } from "../sandbox";
 import type { ExitReport } from "../supervisor/protocol";
@@ -32,6 +33,10 @@ export function runProgram(
       { onStdout: (chunk) => streams.stdout.push(chunk), onStderr: (chunk) => streams.stderr.push(chunk) },
       handlers.signal,
     );
+    if (report.error?.startsWith(`cannot write ${SANDBOX_DIR}/${prepared.codePath}:`)) {
+      // What a program of a session left at the program file's path (a directory): the caller's to fix, not a lost sandbox.
+      throw new ConflictError(`Cannot write the program file: ${report.error.slice("cannot write ".length)}`, "remove it, or name the program file otherwise (programFile)");
+    }
     if (report.error) throw new SandboxError(`Cannot run the program: ${report.error}`);
     streams.stdout.end(report.truncatedStdout);
     streams.stderr.end(report.truncatedStderr);

@@ -8,6 +8,7 @@ import { findContainers } from "../../src/engine/cleanup";
 import { createServer, type InProcessServer } from "../../src/server/create-server";
 import type { RuntimeInfo } from "../../src/protocol/runtime-info";
 import { TEST_SCOPE } from "../helpers";
+import { eventBytes, outputBytes } from "../../src/protocol/output-bytes";
 
 const KEY = "in-process-key";
 const scope = `${TEST_SCOPE}-create-server-${process.pid}`;
@@ -65,5 +66,15 @@ describe("createServer (in-process)", () => {
     const python = runtimes[0]!;
     expect(python.imageStatus).toBe("present");
     expect(runtimes.find((r) => r.name === "node")!.versions).toHaveProperty("npm");
+  }, 60_000);
+
+  test("exact bytes over HTTP: the result's stdoutBase64 and the stream events' base64", async () => {
+    const client = new RemoteIsol8({ host, apiKey: KEY });
+    const code = 'import sys; sys.stdout.buffer.write(b"\\xff\\xfeA"); sys.stdout.flush()';
+    const result = await client.execute({ code });
+    expect([...outputBytes(result, "stdout")]).toEqual([0xff, 0xfe, 0x41]);
+    const pieces: Buffer[] = [];
+    for await (const event of client.executeStream({ code })) if (event.type === "stdout") pieces.push(eventBytes(event));
+    expect([...Buffer.concat(pieces)]).toEqual([0xff, 0xfe, 0x41]);
   }, 60_000);
 });

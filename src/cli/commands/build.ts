@@ -22,14 +22,14 @@ export default defineIsol8Command({
   meta: { name: "build", description: "Build an image with packages baked in (used automatically when a run installs a subset of them)" },
   args: buildArgs,
   repeatable: ["install"],
-  async run({ flags: args, config }) {
+  async run({ flags: args, config, debugLog }) {
     if (!args.base) throw new UsageError("Cannot build: --base is required", "e.g. isol8 build --base python --install numpy");
     const packages = args.install.flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
     if (packages.length === 0) throw new UsageError("Cannot build: no --install packages given");
     if (!BAKEABLE.includes(args.base)) throw new UsageError(`Cannot use --base "${args.base}": expected ${BAKEABLE.join(" | ")}`);
     const runtime = createRuntimeRegistry().get(args.base);
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
-    const engine = new DockerIsol8({ config, onImageProgress: progress });
+    const engine = new DockerIsol8({ config, onImageProgress: progress, log: debugLog ?? (() => {}) });
     await engine.start();
     await engine.imageManager.ensure(runtime, progress); // the runtime image it builds on
     const t0 = performance.now();

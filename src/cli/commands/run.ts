@@ -98,7 +98,8 @@ export default defineIsol8Command({
           pool: false,
           ...(flags.persistent ? { mode: "persistent" as const } : {}),
           ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
-          log: debugLog,
+          // The CLI decides (--debug, --no-debug, config debug): the engine never logs on its own.
+          log: debugLog ?? (() => {}),
           onImageProgress: progress,
           // stdout carries the program's output: audit destination "stdout" goes to stderr.
           audit: { write: (line) => void process.stderr.write(line) },

@@ -31,13 +31,13 @@ const setupArgs = {
 export default defineIsol8Command({
   meta: { name: "setup", description: "Check Docker and build the sandbox images (skips up-to-date ones)" },
   args: setupArgs,
-  async run({ flags: args, positionals, config }) {
+  async run({ flags: args, positionals, config, debugLog }) {
     const registry = createRuntimeRegistry();
     const wanted = bakeRequests(config.dependencies, args as Record<string, unknown>);
     const names = positionals.filter((n, i, all) => all.indexOf(n) === i);
     const runtimes = names.length ? names.map((name) => registry.get(name)) : registry.all;
     const docker = createDockerClient();
-    const engine = new DockerIsol8({ config, docker });
+    const engine = new DockerIsol8({ config, docker, log: debugLog ?? (() => {}) });
     await engine.start();
     const started = performance.now();
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });

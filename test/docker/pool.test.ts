@@ -29,7 +29,7 @@ const READER = `
 C="${HEAD}"; C="${"$"}{C}${TAIL}"
 found=0
 report() { echo "LEAK: $*"; found=1; }
-[ -z "$(ls -A /sandbox | grep -v '^\\.isol8-')" ] || report "sandbox: $(ls -A /sandbox | tr '\\n' ' ')"
+[ -z "$(ls -A /sandbox | grep -vx 'main.py')" ] || report "sandbox: $(ls -A /sandbox | tr '\\n' ' ')"
 grep -rsl "$C" /tmp /dev/shm /sandbox >/dev/null 2>&1 && report "canary file"
 [ -z "$(ls -A /tmp)" ] || report "tmp: $(ls -A /tmp)"
 [ -z "$(ls -A /dev/shm)" ] || report "shm"
@@ -123,7 +123,7 @@ describe("warm pool (secure strategy)", () => {
     const engine = testEngine({ config: { poolStrategy: "secure", poolSize: { clean: 1, dirty: 1 } } });
     try {
       const a = await engine.execute({ runtime: "bash", code: "echo secret > /sandbox/f; echo $HOSTNAME" });
-      const b = await engine.execute({ runtime: "bash", code: "ls -A /sandbox | grep -v '^.isol8-'; echo $HOSTNAME" });
+      const b = await engine.execute({ runtime: "bash", code: "ls -A /sandbox | grep -vx 'main.sh'; echo $HOSTNAME" });
       expect(b.containerId).toBe(a.containerId);
       expect(b.stdout).toBe(a.stdout);
     } finally {
@@ -210,10 +210,10 @@ describe("persistent mode", () => {
   });
 
   test("no scratch files accumulate across executions", async () => {
-    for (let i = 0; i < 3; i++) await engine.execute({ runtime: "python", code: "print(1)" });
-    const r = await engine.execute({ runtime: "python", code: "import os; print(sorted(n for n in os.listdir('/sandbox') if n.startswith('.isol8')))" });
-    // Only this run's own program file.
-    expect(r.stdout.match(/\.isol8-/g)?.length).toBe(1);
+    for (let i = 0; i < 3; i++) await engine.execute({ runtime: "python", programFile: `run${i}.py`, code: "print(1)" });
+    const r = await engine.execute({ runtime: "python", code: "import os; print(sorted(n for n in os.listdir('/sandbox') if n.endswith('.py')))" });
+    // Only this run's own program file: each earlier one was removed after its run.
+    expect(r.stdout).toBe("['main.py']\n");
   });
 
   test("processes do not outlive an execution, even in persistent mode", async () => {

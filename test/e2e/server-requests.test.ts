@@ -93,9 +93,12 @@ describe("isol8 run: secrets too short to mask safely", () => {
     const remote = runBinary(["run", "--host", server.url, "--key", KEY, "--secret", "B=zq9", "-e", "print(1)"]);
     for (const r of [local, remote]) {
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain("secrets.B: must be at least 4 bytes");
+      expect(r.stderr).toContain("B: must be at least 4 bytes");
       expect(r.stderr).not.toContain("zq9");
     }
+    // Locally the engine's refusal names the flag; the server's 400 names its field.
+    expect(local.stderr).toContain("Cannot use --secret: B:");
+    expect(remote.stderr).toContain("secrets.B:");
     const ok = runBinary(["run", "--secret", "B=zq9x", "-e", "import os; print(os.environ['B'], 'zq9')"]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe("*** zq9\n");

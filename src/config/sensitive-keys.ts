@@ -97,6 +97,7 @@ export const SENSITIVE_KEYS: readonly SensitiveKey[] = [
 /** Every other key, with why a file found in the working directory may set it. */
 export const UNRESTRICTED_KEYS: Readonly<Record<string, string>> = {
   $schema: "an editor hint",
+  debug: "engine logs and image build output on stderr: more to read, not more reach",
   maxConcurrent: "how many runs at once on this machine: cost, not reach",
   ...Object.fromEntries(LIMIT_NAMES.map((name) => [`defaults.${name}`, "a limit of each run: cost (bounded by the limits table), not reach"])),
   "network.blacklist": "only refuses hosts",

@@ -2,7 +2,8 @@
 // plain fetch and web streams, no Bun-only APIs, nothing of the engine at run time.
 import type { ExecutionRequest } from "../protocol/execution";
 import type { ExecutionResult, ExecutionSummary, FileContent, FileEncoding, StreamEvent } from "../protocol/execution";
-import { FileError, type FileErrorReason, Isol8Error, RequestError } from "../errors";
+import { Isol8Error } from "../errors";
+import { type ErrorCode, isol8ErrorOfBody, parseErrorBody } from "../protocol/errors";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
 import { parseStreamEvents } from "../protocol/sse";
 import type { CreatedSession } from "../protocol/http";
@@ -19,27 +20,21 @@ export interface RemoteIsol8Options {
   fetch?: typeof fetch;
 }
 
-/** An HTTP failure of the isol8 server: one line with the status. */
+/**
+ * An HTTP failure of the isol8 server that no library error class stands for (auth, routing,
+ * limits, overload): one line with the status, and the body's `code` when it had one.
+ */
 export class RemoteError extends Isol8Error {
   override name = "RemoteError";
   constructor(
     readonly status: number,
     message: string,
     hint?: string,
+    readonly code?: ErrorCode,
   ) {
     super(message, hint);
   }
 }
-
-/** Every FileError reason (a mapped type, so the compiler says when one is added to errors.ts). */
-const FILE_ERROR_REASONS: { readonly [R in FileErrorReason]: true } & Readonly<Record<string, true>> = {
-  "not-found": true,
-  "outside-sandbox": true,
-  "not-regular-file": true,
-  symlink: true,
-  "permission-denied": true,
-  "too-large": true,
-};
 
 type WireBytes = string | { base64: string };
 type WireRequest = Omit<ExecutionRequest, "files" | "stdin"> & { files?: Record<string, WireBytes>; stdin?: WireBytes };
@@ -175,20 +170,13 @@ export class RemoteIsol8 implements Isol8 {
       throw new RemoteError(0, `Cannot ${action}: the server at "${this.base}" does not answer (${(error as Error).message})`, "check --host and that isol8 serve runs");
     }
     if (response.ok) return response;
-    let message = response.statusText;
-    let reason: unknown;
-    try {
-      const answer = (await response.json()) as { error?: string; reason?: unknown };
-      message = answer.error ?? message;
-      reason = answer.reason;
-    } catch {}
-    // A file operation refused for what is at the path: the same error as DockerIsol8's.
-    if (typeof reason === "string" && Object.hasOwn(FILE_ERROR_REASONS, reason)) {
-      throw new FileError(reason as FileErrorReason, `Cannot ${action}: HTTP ${response.status}: ${message}`);
-    }
-    if (response.status === 400) throw new RequestError(`Cannot ${action}: HTTP 400: ${message}`);
-    const hint = response.status === 401 || response.status === 403 ? "pass the server's key with --key or ISOL8_API_KEY" : undefined;
-    throw new RemoteError(response.status, `Cannot ${action}: HTTP ${response.status}: ${message}`, hint);
+    const detail = parseErrorBody(await response.json().catch(() => null));
+    const message = `Cannot ${action}: HTTP ${response.status}: ${detail?.message ?? response.statusText}`;
+    // The library's own failure (RequestError with its field, FileError with its reason, ...): the same class as DockerIsol8's.
+    const typed = detail && isol8ErrorOfBody(detail, message);
+    if (typed) throw typed;
+    const hint = detail?.code === "unauthorized" || detail?.code === "forbidden" ? "pass the server's key with --key or ISOL8_API_KEY" : undefined;
+    throw new RemoteError(response.status, message, hint, detail?.code);
   }
 }
 

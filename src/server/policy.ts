@@ -13,7 +13,7 @@ export interface ServerPolicy {
 }
 
 function refuse(option: string, why: string): never {
-  throw new HttpError(403, `option "${option}" is not allowed: ${why}`, { option });
+  throw new HttpError(403, `option "${option}" is not allowed: ${why}`, { code: "policy-denied", field: option });
 }
 
 /** The highest value of each limit a client may ask for: `server.limits.*`, else `defaults.*`. */

@@ -97,7 +97,11 @@ export const DOCKER_CALL_BOUNDS_MS = {
   removeImage: 60_000,
 } as const;
 
-export function createDockerClient(options: Docker.DockerOptions = {}): DockerClient {
+/**
+ * A client of the local daemon. `onError` is told the kind of every failed call (metrics;
+ * "not found" and "already being removed" are answers, not failures).
+ */
+export function createDockerClient(options: Docker.DockerOptions = {}, onError: (operation: string) => void = () => {}): DockerClient {
   const docker = new Docker(options);
   const endpoint = endpointOf();
   /** Runs one Docker call within its bound; failures become isol8 errors with the fix. */
@@ -107,6 +111,8 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
     try {
       return await fn(signal);
     } catch (error) {
+      const status = statusOf(error);
+      if (status !== 404 && status !== 409) onError(kind);
       if (signal.aborted) {
         // One line: the state says what to check.
         throw new DockerUnavailableError(`Cannot ${action}: Docker at "${endpoint}" did not answer within ${ms / 1000} s (overloaded or restarting?)`);
@@ -139,10 +145,11 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
         },
       );
     });
-  const unbounded = async <T>(fn: () => Promise<T>): Promise<T> => {
+  const unbounded = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (error) {
+      onError(operation);
       throw wrap(endpoint, error);
     }
   };
@@ -229,12 +236,12 @@ export function createDockerClient(options: Docker.DockerOptions = {}): DockerCl
         await docker.getImage(source).tag({ repo, tag, abortSignal });
       }),
     pull: (ref, onLine) =>
-      unbounded(async () => {
+      unbounded("pull", async () => {
         const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;
         await follow(stream, onLine);
       }),
     build: (context, opts) =>
-      unbounded(async () => {
+      unbounded("build", async () => {
         let stream: NodeJS.ReadableStream;
         try {
           stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {

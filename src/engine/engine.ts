@@ -40,6 +40,8 @@ import type * as v from "valibot";
 import { type EngineDefaultsSchema, type RequestDefaults, resolveEngineOptions } from "./engine-options";
 import { runtimeStatus } from "./images/runtime-status";
 import type { RuntimeInfo } from "../protocol/runtime-info";
+import { type EngineObserver, executionOutcome } from "../protocol/observe";
+import { LABEL_RUNTIME } from "./labels";
 
 /**
  * Engine defaults at the top level (isol8 0.x's call shape), applied to every execution that
@@ -85,6 +87,8 @@ export interface DockerIsol8Options extends EngineDefaults {
    * I/O (the `stdout` destination's writer, error reporting).
    */
   audit?: AuditIo & NonNullable<Isol8ConfigInput["audit"]>;
+  /** Receives an event per execution, container created or destroyed and proxied request (metrics, logs). */
+  observe?: EngineObserver;
 }
 
 /**
@@ -119,6 +123,7 @@ export class DockerIsol8 implements Isol8 {
   private network: SandboxNetwork | null = null;
   /** This process, as recorded on every container it creates. */
   private readonly ownerProcess = currentOwner();
+  private readonly observe: EngineObserver;
 
   /** What every request gets unless it says otherwise (top-level secrets, logNetwork, image). */
   private readonly requestDefaults: RequestDefaults;
@@ -133,6 +138,7 @@ export class DockerIsol8 implements Isol8 {
     this.docker = options.docker ?? createDockerClient();
     this.runtimes = options.runtimes ?? createRuntimeRegistry();
     this.log = options.log ?? (resolved.debug || this.config.debug ? (line) => console.error(`isol8: ${line}`) : () => {});
+    this.observe = options.observe ?? (() => {});
     this.audit = this.config.audit.enabled
       ? createAuditLog({ config: this.config.audit, inspectImage: (ref) => this.docker.inspectImage(ref), ...(resolved.auditIo as AuditIo | undefined) })
       : null;
@@ -143,8 +149,8 @@ export class DockerIsol8 implements Isol8 {
       cacheDir: options.cacheDir ?? join(homedir(), ".isol8", "cache"),
     });
     const uids = new SandboxUids(this.config.security.sandboxUids);
-    const create = (spec: SandboxSpec, key: string) =>
-      createSandbox({
+    const create = async (spec: SandboxSpec, key: string) => {
+      const sandbox = await createSandbox({
         docker: this.docker,
         spec,
         key,
@@ -153,7 +159,10 @@ export class DockerIsol8 implements Isol8 {
         attachProxy: () => this.sandboxNetwork().attach(),
         proxyPort: this.config.network.proxyPort,
       });
-    const destroy = (sandbox: Sandbox) => this.track(sandbox.dispose());
+      this.observe({ type: "container-created", runtime: spec.labels[LABEL_RUNTIME] ?? "custom" });
+      return sandbox;
+    };
+    const destroy = (sandbox: Sandbox) => this.track(sandbox.dispose().then(() => this.observe({ type: "container-destroyed" })));
     const size = this.config.poolSize;
     const { clean, dirty } = typeof size === "number" ? { clean: size, dirty: size } : size;
     if (options.mode === "persistent") {
@@ -251,6 +260,11 @@ export class DockerIsol8 implements Isol8 {
   /** Pool counts (ready, dirty, busy, creating), or null without a pool. */
   poolStats(): ReturnType<SandboxPool["stats"]> | null {
     return this.pool?.stats() ?? null;
+  }
+
+  /** Pool counts per runtime (empty without a pool), for metrics and readiness. */
+  poolStatsByRuntime(): ReturnType<SandboxPool["statsBy"]> {
+    return this.pool?.statsBy((spec) => spec.labels[LABEL_RUNTIME] ?? "custom") ?? {};
   }
 
   /**
@@ -406,8 +420,22 @@ export class DockerIsol8 implements Isol8 {
 
   /** One execution through the pipeline, audited when the audit log is on (one record whatever the outcome). */
   private runAudited(prepared: PreparedExecution, handlers: RunHandlers, context: AuditContext = {}): Promise<ExecutionResult<Uint8Array>> {
-    if (!this.audit) return runPipeline(this.pipeline, prepared, handlers);
-    return this.audit.run(prepared, handlers, context, (teed) => runPipeline(this.pipeline, prepared, teed));
+    const running = this.audit
+      ? this.audit.run(prepared, handlers, context, (teed) => runPipeline(this.pipeline, prepared, teed))
+      : runPipeline(this.pipeline, prepared, handlers);
+    const started = performance.now();
+    const requestId = context.requestId !== undefined ? { requestId: context.requestId } : {};
+    const runtime = prepared.runtime.name;
+    return running.then(
+      (result) => {
+        this.observe({ type: "execution", runtime, outcome: executionOutcome(result), durationMs: result.durationMs, phases: result.phases, ...requestId });
+        return result;
+      },
+      (error: unknown) => {
+        this.observe({ type: "execution", runtime, outcome: "error", durationMs: performance.now() - started, phases: null, ...requestId });
+        throw error;
+      },
+    );
   }
 
   /** After a run: kept for inspection (`--persist`), else back to its provider (cleaned or removed in the background). */
@@ -428,6 +456,7 @@ export class DockerIsol8 implements Isol8 {
       allowedPorts: this.config.network.allowedPorts,
       allowedCidrs: this.config.network.allowedCidrs,
       log: this.log,
+      onRequest: (action) => this.observe({ type: "proxy-request", action }),
     });
     return this.network;
   }

@@ -23,6 +23,11 @@ export class Slots {
     return this.holders + this.queue.length;
   }
 
+  /** Callers waiting for a slot (the queue's depth). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   /**
    * A slot now or after the callers ahead; null when the queue is full. When `signal` aborts
    * while the caller still waits, it leaves the queue and the promise rejects with the

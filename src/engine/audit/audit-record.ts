@@ -12,6 +12,8 @@ export interface AuditContext {
   sessionId?: string;
   /** The authenticated caller, e.g. the name of an API key. */
   principal?: string;
+  /** The HTTP request that asked for the execution (its X-Request-Id). */
+  requestId?: string;
 }
 
 /** One line of the audit log. */
@@ -53,6 +55,8 @@ export interface AuditRecord {
   containerId: string | null;
   sessionId?: string;
   principal?: string;
+  /** The HTTP request that asked for the execution. */
+  requestId?: string;
   metadata?: Record<string, unknown>;
   /** The receipt of the execution (null when it did not run to the end). */
   resourceUsage: ResourceUsage | null;
@@ -131,6 +135,7 @@ export function buildAuditRecord(input: AuditRecordInput): AuditRecord {
     containerId: result?.containerId ?? null,
     ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
     ...(context.principal !== undefined ? { principal: context.principal } : {}),
+    ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
     ...(prepared.metadata ? { metadata: prepared.metadata } : {}),
     resourceUsage: result?.resourceUsage ?? null,
   };

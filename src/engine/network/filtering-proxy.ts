@@ -33,6 +33,8 @@ export interface FilteringProxyOptions {
   /** Log entries kept per key between takes; later ones are dropped. Default 1000. */
   maxLogEntries?: number;
   limits?: Partial<ProxyLimits>;
+  /** Told of each request's verdict as it is recorded (metrics); never receives request data. */
+  onRequest?: (action: NetworkLogEntry["action"]) => void;
 }
 
 /** One execution's network policy. */
@@ -83,6 +85,7 @@ export class FilteringProxy {
   private readonly maxConnectionsPerKey: number;
   private readonly maxLogEntries: number;
   private readonly log: (message: string) => void;
+  private readonly onRequest: (action: NetworkLogEntry["action"]) => void;
   private readonly keys = new Map<string, KeyState>();
   private readonly listeners = new Set<ProxyListener>();
 
@@ -104,6 +107,7 @@ export class FilteringProxy {
     this.maxConnectionsPerKey = options.maxConnectionsPerKey ?? 64;
     this.maxLogEntries = options.maxLogEntries ?? 1000;
     this.log = options.log ?? noop;
+    this.onRequest = options.onRequest ?? noop;
   }
 
   /**
@@ -242,6 +246,7 @@ export class FilteringProxy {
         state.bytes.out += bytesOut;
       },
       record: (outcome) => {
+        this.onRequest(outcome.action);
         if (current() && active.logRequests && state.logs.length < this.maxLogEntries) state.logs.push(toLogEntry(outcome, active.mask));
       },
       closed: () => {

@@ -174,6 +174,19 @@ export class SandboxPool implements SandboxProvider {
     return { ready, dirty, busy: this.busy.size, creating };
   }
 
+  /** Counts per state for each group of kinds (`groupOf` names a kind's group, e.g. its runtime). */
+  statsBy(groupOf: (spec: SandboxSpec) => string): Record<string, { ready: number; dirty: number; busy: number; creating: number }> {
+    const groups: Record<string, { ready: number; dirty: number; busy: number; creating: number }> = {};
+    for (const bucket of this.buckets.values()) {
+      const group = (groups[groupOf(bucket.spec)] ??= { ready: 0, dirty: 0, busy: 0, creating: 0 });
+      group.ready += bucket.ready.length;
+      group.dirty += bucket.dirty.length;
+      group.busy += bucket.busy;
+      group.creating += bucket.creating;
+    }
+    return groups;
+  }
+
   private bucket(spec: SandboxSpec, key: string): Bucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {

@@ -3,7 +3,8 @@ import { defaultConfig, type Isol8Config } from "../src/config/schema";
 import type { ExecutionRequest, ExecutionResult } from "../src/protocol/execution";
 import type { RuntimeInfo } from "../src/protocol/runtime-info";
 import { FileError, RequestError } from "../src/errors";
-import { createServerApp, type RequestContext } from "../src/server/app";
+import { createServerApp, type RequestContext, type ServerAppDeps } from "../src/server/app";
+import type { ExecuteOptions } from "../src/protocol/isol8";
 import { Slots } from "../src/lib/slots";
 import { type SessionEngine, SessionManager } from "../src/server/sessions";
 
@@ -12,6 +13,7 @@ export const KEY = "test-key";
 /** A stand-in engine: records requests, answers at once (or when released). */
 export function fakeEngine(options: { hold?: Promise<void> } = {}) {
   const seen: ExecutionRequest[] = [];
+  const contexts: ExecuteOptions[] = [];
   const result = (request: ExecutionRequest): ExecutionResult => ({
     executionId: "id",
     runtime: request.runtime ?? "python",
@@ -32,9 +34,11 @@ export function fakeEngine(options: { hold?: Promise<void> } = {}) {
   };
   const engine = {
     seen,
-    async execute(request: ExecutionRequest) {
+    contexts,
+    async execute(request: ExecutionRequest, executeOptions: ExecuteOptions = {}) {
       validate(request);
       seen.push(request);
+      contexts.push(executeOptions);
       await options.hold;
       return result(request);
     },
@@ -73,8 +77,9 @@ export function makeApp(
     heartbeatMs?: number;
     sessionEngine?: () => ReturnType<typeof fakeEngine>;
     runtimes?: () => Promise<RuntimeInfo[]>;
-  } = {},
+  } & Partial<Pick<ServerAppDeps, "observe" | "newRequestId" | "ready" | "metrics" | "playground" | "streams">> = {},
 ) {
+  const { keys: _keys, now: _now, heartbeatMs: _heartbeatMs, sessionEngine: _sessionEngine, runtimes: _runtimes, ...extra } = options;
   const sessions = new SessionManager(() => (options.sessionEngine ?? fakeEngine)() as unknown as SessionEngine, { maxSessions: 2, idleMs: 60_000 });
   const logged: string[] = [];
   const app = createServerApp({
@@ -90,6 +95,7 @@ export function makeApp(
     ...(options.now ? { now: options.now } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.runtimes ? { runtimes: options.runtimes } : {}),
+    ...extra,
   });
   return { app, engine, sessions, logged };
 }

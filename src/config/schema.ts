@@ -173,6 +173,29 @@ export const ConfigSchema = section(
             d(v.boolean(), "Let clients install packages (installPackages): the install step reaches the runtime's package registries"),
             false,
           ),
+          logFormat: v.optional(d(v.picklist(["json", "pretty"]), "Server log lines: json (one object per line, for collectors) | pretty (for people)"), "pretty"),
+          logLevel: v.optional(d(v.picklist(["debug", "info", "warn", "error"]), "Lowest level logged (debug adds engine events; --debug sets it)"), "info"),
+          metricsToken: v.optional(
+            d(
+              v.pipe(v.string(), v.minLength(16, "at least 16 characters"), v.regex(/^\S+$/, "no whitespace")),
+              "A bearer token that may read GET /metrics only (the API keys may too); unset: only the API keys",
+            ),
+          ),
+          corsOrigins: v.optional(
+            d(
+              v.array(v.pipe(v.string(), v.regex(/^https?:\/\/[^/\s]+$/, "an origin: scheme://host[:port], no path"))),
+              "Origins whose pages may call the API from a browser (CORS); default none",
+            ),
+            [],
+          ),
+          streamResumeMs: v.optional(
+            d(
+              v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(600_000)),
+              "When a client's event stream drops, how long its program keeps running for the client to resume (Last-Event-ID); 0 stops it at once",
+            ),
+            10_000,
+          ),
+          playground: v.optional(d(v.boolean(), "Serve the playground page at GET / (it holds no key: users type theirs)"), true),
         },
         "isol8 serve: limits and the policy clients are held to",
       ),

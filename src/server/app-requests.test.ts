@@ -22,7 +22,7 @@ describe("malformed percent-encoding in the path → 400, no stack", () => {
     const { app } = makeApp();
     const bad = await call(app, "DELETE", "/session/a%20b");
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toStartWith("session id: ");
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toStartWith("session id: ");
     expect((await call(app, "DELETE", "/session/a%2Db")).status).toBe(404);
   });
 });
@@ -34,7 +34,7 @@ describe("the body's shape is checked before it is parsed", () => {
     const { app, engine } = makeApp();
     const response = await call(app, "POST", "/execute", envBody(1_000_000));
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: string }).error).toContain("more than 100000 JSON values");
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("more than 100000 JSON values");
     expect(engine.seen).toHaveLength(0);
   });
 
@@ -42,7 +42,7 @@ describe("the body's shape is checked before it is parsed", () => {
     const { app } = makeApp();
     const over = await call(app, "POST", "/execute", envBody(1001));
     expect(over.status).toBe(400);
-    expect(((await over.json()) as { error: string }).error).toContain("request.env: at most 1000 entries");
+    expect(((await over.json()) as { error: { message: string } }).error.message).toContain("request.env: at most 1000 entries");
     expect((await call(app, "POST", "/execute", envBody(1000))).status).toBe(200);
   });
 
@@ -51,7 +51,7 @@ describe("the body's shape is checked before it is parsed", () => {
     const deep = `{"request":{"code":"1","metadata":{"a":${"[".repeat(100)}${"]".repeat(100)}}}}`;
     const response = await call(app, "POST", "/execute", deep);
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: string }).error).toContain("nested more than 64 levels deep");
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("nested more than 64 levels deep");
   });
 });
 
@@ -60,10 +60,10 @@ describe("secrets shorter than 4 bytes → 400 naming the key, never the value",
     const { app, engine } = makeApp();
     const response = await call(app, "POST", "/execute", { request: { code: "1", secrets } });
     expect(response.status).toBe(400);
-    const answer = (await response.json()) as { error: string; field?: string };
+    const answer = ((await response.json()) as { error: { message: string; field?: string } }).error;
     const [name, value] = Object.entries(secrets)[0]!;
-    expect(answer.error).toContain(`request.secrets.${name}: must be at least 4 bytes`);
-    expect(answer.error).not.toContain(`"${value}"`);
+    expect(answer.message).toContain(`request.secrets.${name}: must be at least 4 bytes`);
+    expect(answer.message).not.toContain(`"${value}"`);
     expect(engine.seen).toHaveLength(0);
   });
 
@@ -102,7 +102,8 @@ describe("file failures are the client's: 4xx, never a retryable 5xx", () => {
       const write = await call(app, "POST", "/file", { sessionId: "s", path: "/sandbox/x", content: "QUJD" });
       for (const response of [read, write]) {
         expect(response.status).toBe(status);
-        const answer = (await response.json()) as { reason: string; retryable?: boolean };
+        const answer = ((await response.json()) as { error: { code: string; reason: string; retryable?: boolean } }).error;
+        expect(answer.code).toBe("file-refused");
         expect(answer.reason).toBe(reason);
         expect(answer.retryable).toBeUndefined();
       }
@@ -114,7 +115,7 @@ describe("file failures are the client's: 4xx, never a retryable 5xx", () => {
     await call(app, "POST", "/execute", { request: { code: "1" }, sessionId: "s" });
     const response = await call(app, "GET", "/file?sessionId=s&path=/sandbox/x");
     expect(response.status).toBe(503);
-    expect(((await response.json()) as { retryable: boolean }).retryable).toBe(true);
+    expect(((await response.json()) as { error: { code: string; retryable: boolean } }).error).toMatchObject({ code: "sandbox-failed", retryable: true });
   });
 
   test("a path longer than 4096 characters or a missing path → 400 naming it", async () => {
@@ -122,10 +123,10 @@ describe("file failures are the client's: 4xx, never a retryable 5xx", () => {
     await call(app, "POST", "/execute", { request: { code: "1" }, sessionId: "s" });
     const long = await call(app, "POST", "/file", { sessionId: "s", path: `/sandbox/${"a".repeat(4100)}`, content: "QUJD" });
     expect(long.status).toBe(400);
-    expect(((await long.json()) as { error: string }).error).toStartWith("path: ");
+    expect(((await long.json()) as { error: { message: string } }).error.message).toStartWith("path: ");
     const missing = await call(app, "GET", "/file?sessionId=s");
     expect(missing.status).toBe(400);
-    expect(((await missing.json()) as { error: string }).error).toStartWith("path: ");
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toStartWith("path: ");
   });
 });
 
@@ -150,6 +151,6 @@ describe("uploads up to maxFileSize", () => {
     expect((await call(app, "POST", "/file", { sessionId: "s", path: "/sandbox/a", content: over })).status).toBe(413);
     const bad = await call(app, "POST", "/file", { sessionId: "s", path: "/sandbox/a", content: "not base64!" });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toBe("content: must be base64");
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe("content: must be base64");
   });
 });

@@ -36,7 +36,7 @@ describe("validation", () => {
     const { app } = makeApp();
     const bad = await call(app, "POST", "/execute", { request: { code: 5, runtime: "cobol" }, extra: 1 });
     expect(bad.status).toBe(400);
-    const text = ((await bad.json()) as { error: string }).error;
+    const text = ((await bad.json()) as { error: { code: string; message: string } }).error.message;
     expect(text).toContain("request.code:");
     expect(text).toContain("request.runtime:");
     expect(text).toContain("extra: unknown key");
@@ -52,10 +52,10 @@ describe("validation", () => {
     expect(response.status).toBe(413);
   });
 
-  test("unknown routes and methods → 404", async () => {
+  test("unknown routes → 404; a known route with another method → 405 (app-conventions.test.ts has the bodies)", async () => {
     const { app } = makeApp();
     expect((await call(app, "GET", "/nope")).status).toBe(404);
-    expect((await call(app, "GET", "/execute")).status).toBe(404);
+    expect((await call(app, "GET", "/execute")).status).toBe(405);
   });
 
   test("a request the engine rejects on /execute/stream is a 400, not an event", async () => {
@@ -79,7 +79,7 @@ describe("policy clamps (403 naming the option)", () => {
     const { app } = makeApp();
     const widen = await call(app, "POST", "/execute", { request: { code: "1", network: "filtered", allow: [".*"] } });
     expect(widen.status).toBe(403);
-    expect(((await widen.json()) as { option: string }).option).toBe("allow");
+    expect(((await widen.json()) as { error: { code: string; field: string } }).error).toMatchObject({ code: "policy-denied", field: "allow" });
     expect((await call(app, "POST", "/execute", { request: { code: "1", network: "filtered", deny: ["evil"] } })).status).toBe(200);
     const open = makeApp(parseConfig({ server: { allowClientNetworkPatterns: true } }));
     expect((await call(open.app, "POST", "/execute", { request: { code: "1", network: "filtered", allow: ["x"] } })).status).toBe(200);
@@ -89,7 +89,7 @@ describe("policy clamps (403 naming the option)", () => {
       const { app, engine } = makeApp();
       const response = await call(app, "POST", "/execute", { request: { code: "1" }, options });
       expect(response.status).toBe(403);
-      expect(((await response.json()) as { option: string }).option).toBe(option);
+      expect(((await response.json()) as { error: { code: string; field: string } }).error).toMatchObject({ code: "policy-denied", field: option });
       expect(engine.seen).toHaveLength(0);
     });
   }
@@ -138,7 +138,8 @@ describe("streaming and sessions", () => {
     const response = await call(app, "POST", "/execute/stream", { request: { code: "1" } });
     expect(response.headers.get("content-type")).toContain("text/event-stream");
     const frames = (await response.text()).split("\n\n").filter(Boolean);
-    expect(frames.map((f) => JSON.parse(f.slice("data: ".length)).type)).toEqual(["stdout", "exit"]);
+    expect(frames.map((f) => f.split("\n")[0])).toEqual(["id: 1", "id: 2"]);
+    expect(frames.map((f) => JSON.parse(f.split("\n")[1]!.slice("data: ".length)).type)).toEqual(["stdout", "exit"]);
   });
 
   test("files need an existing session (404), then round trip", async () => {
@@ -185,6 +186,6 @@ describe("streaming and sessions", () => {
     const { app } = makeApp(defaultConfig(), engine);
     const response = await call(app, "POST", "/execute", { request: { code: "1" } });
     expect(response.status).toBe(500);
-    expect(await response.text()).toBe('{"error":"internal error"}');
+    expect(await response.text()).toBe('{"error":{"code":"internal","message":"internal error"}}');
   });
 });

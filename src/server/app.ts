@@ -9,7 +9,7 @@ import { createAdmission } from "./admission";
 import type { Peer } from "./auth-throttle";
 import { failureResponse } from "./failure-response";
 import { CLOSE, decodePathSegment, HttpError, json, readJson } from "./http";
-import { eventStream, streamedJson } from "./json-response";
+import { streamedJson } from "./json-response";
 import type { Slots } from "../lib/slots";
 import { applyServerPolicy } from "./policy";
 import {
@@ -22,11 +22,19 @@ import {
   requestOfBody,
   SessionIdSchema,
 } from "../protocol/http";
-import { randomUUID } from "node:crypto";
 import type { RuntimeInfo } from "../protocol/runtime-info";
 import type { RuntimeName } from "../runtimes/registry";
 import type { Session, SessionManager } from "./sessions";
 import type { Isol8 } from "../protocol/isol8";
+import { randomUUID, timingSafeEqual, createHash } from "node:crypto";
+import { corsHeaders, isPreflight, preflightResponse } from "./cors";
+import { openApiDocument } from "./openapi";
+import { playgroundResponse, type PlaygroundAssets } from "./playground";
+import type { Readiness } from "./readiness";
+import { acceptedRequestId, type RequestEvent } from "./request-event";
+import { createRouter, type RouteSpec } from "./routes";
+import { eventStreamResponse } from "./event-stream";
+import { createStreamBuffers, type StreamBuffers } from "./sse-buffer";
 
 export interface ServerAppDeps {
   config: Isol8Config;
@@ -49,6 +57,18 @@ export interface ServerAppDeps {
   now?: () => number;
   /** How often an event stream sends a heartbeat comment (default 15 s). */
   heartbeatMs?: number;
+  /** Told of every answered request (the access log and metrics subscribe in serve.ts). */
+  observe?: (event: RequestEvent) => void;
+  /** Readiness for GET /ready (default: ready while not closing). */
+  ready?: () => Promise<Readiness>;
+  /** The Prometheus exposition for GET /metrics (absent: 404). */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** The playground's assets for GET / (absent or `server.playground` false: 404). */
+  playground?: PlaygroundAssets;
+  /** The kept events of streamed executions, for resuming (default: the standard bounds). */
+  streams?: StreamBuffers;
+  /** Makes the id of a request that brings no usable X-Request-Id (default: a UUID). */
+  newRequestId?: () => string;
 }
 
 /** What the HTTP server knows of a request beyond the request (Bun.serve in serve.ts; absent in-process). */
@@ -63,6 +83,8 @@ export interface RequestContext {
 
 export interface ServerApp {
   fetch(request: Request, context?: Partial<RequestContext>): Promise<Response>;
+  /** Every route (method and path template), as GET /openapi.json must document them. */
+  readonly routes: readonly RouteSpec[];
   /** Stop taking new work (503); in-flight requests continue. */
   close(): void;
 }
@@ -76,6 +98,8 @@ interface Call {
   params: Record<string, string>;
   /** The principal of the key the request came with: it owns the sessions it names. */
   principal: string;
+  /** This request's id (X-Request-Id), for the audit record. */
+  requestId: string;
   /**
    * The body is read: lift the idle timeout while the work runs (an execution may be silent
    * for minutes, a file operation may wait behind one). It comes back when the answer is ready.
@@ -115,6 +139,9 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     ...(deps.now ? { now: deps.now } : {}),
   });
   let closing = false;
+  const streams = deps.streams ?? createStreamBuffers();
+  const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
+  const resumeMs = config.server.streamResumeMs;
 
   /** Takes an execution slot or answers 429. */
   const slot = () => {
@@ -145,7 +172,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     const release = await slot();
     try {
       // Output files stay bytes until written to the response, as base64, piece by piece.
-      const context = { audit: { principal: call.principal, ...(sessionId ? { sessionId } : {}) }, signal: request.signal, fileEncoding: "bytes" as const };
+      const context = { audit: { principal: call.principal, requestId: call.requestId, ...(sessionId ? { sessionId } : {}) }, signal: request.signal, fileEncoding: "bytes" as const };
       const result = session
         ? await sessions.use(session, (e) => e.execute(effective, context))
         : await engine.execute(effective, context);
@@ -160,30 +187,49 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     const session = sessionFor(call.principal, sessionId, true);
     const target = session?.engine ?? engine;
     const abort = new AbortController();
-    const context = { audit: { principal: call.principal, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal, fileEncoding: "bytes" as const };
+    const context = { audit: { principal: call.principal, requestId: call.requestId, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal, fileEncoding: "bytes" as const };
     // A bad request throws here, before any event: it is a 400, not an event of a 200 stream.
     const events = target.executeStream(effective, context);
     call.working();
     const release = await slot();
-    const done = call.streaming();
     const unhold = session ? sessions.hold(session) : () => {};
-    const stream = eventStream(events, {
-      onEnd() {
+    // The program runs on while no one reads its stream, for streamResumeMs: a client that
+    // resumes in time misses nothing; otherwise it is stopped.
+    let unread: ReturnType<typeof setTimeout> | undefined;
+    const feed = streams.open(call.principal, (attached) => {
+      clearTimeout(unread);
+      if (attached) return;
+      if (resumeMs === 0) abort.abort();
+      else unread = setTimeout(() => abort.abort(), resumeMs);
+    });
+    void (async () => {
+      try {
+        for await (const event of events) feed.push(event);
+      } catch (error) {
+        const message = error instanceof Isol8Error ? formatError(error) : "internal error";
+        if (!(error instanceof Isol8Error)) log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+        feed.push({ type: "error", data: message });
+      } finally {
+        clearTimeout(unread);
         unhold();
         release();
-      },
-      onClose: done,
-      heartbeatMs: deps.heartbeatMs ?? HEARTBEAT_MS,
-      errorEvent(error) {
-        if (!(error instanceof Isol8Error)) log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
-        return { type: "error", data: error instanceof Isol8Error ? formatError(error) : "internal error" };
-      },
-      onCancel: () => abort.abort(), // the client went away: stop the program
-    });
-    return new Response(stream, {
-      status: 200,
-      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" },
-    });
+        streams.finish(feed);
+      }
+    })();
+    return eventStreamResponse(feed, 0, { heartbeatMs, done: call.streaming() })!;
+  };
+
+  /** Resumes a stream after a dropped connection: the events after Last-Event-ID, then the live ones. */
+  const resumeStream: Handler = async (request, call) => {
+    const id = decodePathSegment(call.params.streamId!, "stream id");
+    const header = request.headers.get("last-event-id")?.trim() ?? "0";
+    if (!/^\d{1,15}$/.test(header)) throw new HttpError(400, "Last-Event-ID: expected an event id of this stream (1, 2, 3, ...)", { field: "last-event-id" });
+    const afterId = Number(header);
+    const feed = streams.get(call.principal, id);
+    if (!feed) throw new HttpError(404, `stream "${id}" not found: it ended too long ago, or is not this key's`);
+    if (!feed.keeps(afterId)) throw new HttpError(404, `stream "${id}": events after ${afterId} are no longer kept`);
+    call.working();
+    return eventStreamResponse(feed, afterId, { heartbeatMs, done: call.streaming() })!;
   };
 
   const putFile: Handler = async (request, call) => {
@@ -250,66 +296,140 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
 
   const health: Handler = async () => json(closing ? 503 : 200, { status: closing ? "shutting down" : "ok", version: deps.version });
 
-  const routes: { method: string; pattern: RegExp; handler: Handler; open?: boolean }[] = [
-    { method: "GET", pattern: /^\/health$/, open: true, handler: health },
-    { method: "POST", pattern: /^\/execute$/, handler: execute },
-    { method: "POST", pattern: /^\/execute\/stream$/, handler: executeStream },
-    { method: "POST", pattern: /^\/file$/, handler: putFile },
-    { method: "GET", pattern: /^\/file$/, handler: getFile },
-    { method: "GET", pattern: /^\/sessions$/, handler: listSessions },
-    { method: "POST", pattern: /^\/sessions$/, handler: createSession },
-    { method: "GET", pattern: /^\/runtimes$/, handler: listRuntimes },
-    { method: "DELETE", pattern: /^\/session\/(?<id>[^/]+)$/, handler: deleteSession },
-    { method: "POST", pattern: /^\/cleanup$/, handler: cleanup },
+  /** Ready to run an execution now (Docker, images, warm pool); 503 with the reason otherwise. */
+  const ready: Handler = async () => {
+    const readiness: Readiness = closing
+      ? { ready: false, reason: "server: shutting down", checks: { server: { ok: false, detail: "shutting down" } } }
+      : await (deps.ready?.() ?? Promise.resolve({ ready: true, checks: {} }));
+    const { ready: isReady, ...rest } = readiness;
+    return json(isReady ? 200 : 503, { status: isReady ? "ready" : "not ready", ...rest }, isReady ? {} : { "retry-after": "5" });
+  };
+
+  const metrics: Handler = async () => {
+    if (!deps.metrics) throw new HttpError(404, "metrics are not served by this server");
+    const { contentType, body } = await deps.metrics();
+    return new Response(body, { headers: { "content-type": contentType, "cache-control": "no-store" } });
+  };
+
+  let openApiText: string | undefined;
+  const openApi: Handler = async () => {
+    openApiText ??= JSON.stringify(openApiDocument({ version: deps.version }));
+    return new Response(openApiText, { headers: { "content-type": "application/json; charset=utf-8" } });
+  };
+
+  const playground: Handler = async (_request, call) => {
+    if (!deps.playground || !config.server.playground) throw new HttpError(404, "the playground is off on this server");
+    return playgroundResponse(deps.playground, call.params.asset ?? "index.html");
+  };
+
+  const routes: (RouteSpec & { handler: Handler; metricsToken?: true })[] = [
+    { method: "GET", path: "/", open: true, handler: playground },
+    { method: "GET", path: "/playground/{asset}", open: true, handler: playground },
+    { method: "GET", path: "/health", open: true, handler: health },
+    { method: "GET", path: "/ready", open: true, handler: ready },
+    { method: "GET", path: "/openapi.json", open: true, handler: openApi },
+    { method: "GET", path: "/metrics", metricsToken: true, handler: metrics },
+    { method: "POST", path: "/execute", handler: execute },
+    { method: "POST", path: "/execute/stream", handler: executeStream },
+    { method: "GET", path: "/execute/stream/{streamId}", handler: resumeStream },
+    { method: "POST", path: "/file", handler: putFile },
+    { method: "GET", path: "/file", handler: getFile },
+    { method: "GET", path: "/sessions", handler: listSessions },
+    { method: "POST", path: "/sessions", handler: createSession },
+    { method: "GET", path: "/runtimes", handler: listRuntimes },
+    { method: "DELETE", path: "/session/{id}", handler: deleteSession },
+    { method: "POST", path: "/cleanup", handler: cleanup },
   ];
+  const routeSpecs: readonly RouteSpec[] = routes.map(({ method, path, open }) => ({ method, path, ...(open ? { open } : {}) }));
+  const match = createRouter(routes);
+  const metricsToken = config.server.metricsToken === undefined ? null : digest(config.server.metricsToken);
+  /** The metrics token, when one is set and presented (constant time); else the key decides. */
+  const presentsMetricsToken = (request: Request) => {
+    const presented = /^Bearer\s+(\S.*)$/i.exec(request.headers.get("authorization")?.trim() ?? "")?.[1];
+    return metricsToken !== null && presented !== undefined && timingSafeEqual(digest(presented), metricsToken);
+  };
+
+  /** Answers one request (everything but the request id, CORS and the observer). */
+  const answer = async (request: Request, url: URL, context: Partial<RequestContext>, requestId: string, seen: { route: string | null; principal: string }) => {
+    const peer = context.peer ?? null;
+    const setIdleTimeout = context.setIdleTimeout ?? (() => {});
+    let lifted = false;
+    let streamed = false;
+    let principal = "";
+    try {
+      const matched = match(request.method, url.pathname);
+      if (!matched) throw new HttpError(404, `no route "${url.pathname}"`);
+      if ("allow" in matched) {
+        const cors = corsHeaders(request.headers.get("origin"), config.server.corsOrigins);
+        if (cors && isPreflight(request)) return preflightResponse(cors, matched.allow);
+        throw new HttpError(405, `"${url.pathname}" answers ${matched.allow.join(", ")}, not ${request.method}`, {}, { allow: matched.allow.join(", ") });
+      }
+      const route = matched.route;
+      seen.route = route.path;
+      if (route.metricsToken && presentsMetricsToken(request)) principal = "metrics";
+      else if (!route.open) principal = admission.admit(request, peer, context.inFlight ?? 0);
+      seen.principal = principal;
+      if (!route.open && closing) throw new HttpError(503, "server shutting down", { retryable: true });
+      const restore = () => {
+        if (lifted) setIdleTimeout(idleSeconds);
+        if (principal) admission.answered(peer);
+      };
+      const call: Call = {
+        url,
+        params: matched.params,
+        principal,
+        requestId,
+        working() {
+          if (!lifted) setIdleTimeout(0);
+          lifted = true;
+        },
+        streaming() {
+          streamed = true;
+          return restore;
+        },
+      };
+      try {
+        return await route.handler(request, call);
+      } finally {
+        if (!streamed) restore();
+      }
+    } catch (error) {
+      const response = failureResponse(error, log);
+      // A refusal before admission, or before the body was read, ends the connection: the body
+      // is never read, and a client without a key holds no connection beyond its answer.
+      if (!principal || (request.body !== null && !request.bodyUsed)) {
+        for (const [name, value] of Object.entries(CLOSE)) response.headers.set(name, value);
+      }
+      return response;
+    }
+  };
 
   return {
+    routes: routeSpecs,
     close() {
       closing = true;
     },
     async fetch(request, context = {}) {
-      const peer = context.peer ?? null;
-      const setIdleTimeout = context.setIdleTimeout ?? (() => {});
+      const started = performance.now();
       const url = new URL(request.url);
-      let lifted = false;
-      let streamed = false;
-      let principal = "";
-      try {
-        const route = routes.find((r) => r.method === request.method && r.pattern.test(url.pathname));
-        if (!route) throw new HttpError(404, "not found");
-        if (!route.open) principal = admission.admit(request, peer, context.inFlight ?? 0);
-        if (!route.open && closing) throw new HttpError(503, "server shutting down", { retryable: true });
-        const restore = () => {
-          if (lifted) setIdleTimeout(idleSeconds);
-          if (principal) admission.answered(peer);
-        };
-        const call: Call = {
-          url,
-          params: route.pattern.exec(url.pathname)?.groups ?? {},
-          principal,
-          working() {
-            if (!lifted) setIdleTimeout(0);
-            lifted = true;
-          },
-          streaming() {
-            streamed = true;
-            return restore;
-          },
-        };
-        try {
-          return await route.handler(request, call);
-        } finally {
-          if (!streamed) restore();
-        }
-      } catch (error) {
-        const response = failureResponse(error, log);
-        // A refusal before admission, or before the body was read, ends the connection: the body
-        // is never read, and a client without a key holds no connection beyond its answer.
-        if (!principal || (request.body !== null && !request.bodyUsed)) {
-          for (const [name, value] of Object.entries(CLOSE)) response.headers.set(name, value);
-        }
-        return response;
-      }
+      const requestId = acceptedRequestId(request.headers.get("x-request-id")) ?? deps.newRequestId?.() ?? randomUUID();
+      const seen = { route: null as string | null, principal: "" };
+      const response = await answer(request, url, context, requestId, seen);
+      response.headers.set("x-request-id", requestId);
+      const cors = corsHeaders(request.headers.get("origin"), config.server.corsOrigins);
+      if (cors) for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
+      deps.observe?.({
+        requestId,
+        method: request.method,
+        route: seen.route,
+        path: url.pathname,
+        status: response.status,
+        durationMs: performance.now() - started,
+        principal: seen.principal || null,
+      });
+      return response;
     },
   };
 }
+
+const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();

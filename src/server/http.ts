@@ -1,14 +1,42 @@
+import type { ErrorCode, ErrorDetail } from "../protocol/errors";
 import { jsonShapeProblem } from "./json-shape";
+
+/** The code of an HttpError that names none, by status. */
+const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
+  400: "invalid-request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not-found",
+  405: "method-not-allowed",
+  413: "payload-too-large",
+  415: "unsupported-media-type",
+  429: "too-many-requests",
+  503: "unavailable",
+};
+
+/** What an HttpError may add to its body besides the message. */
+export interface HttpErrorDetail {
+  /** Default: by status (400 invalid-request, 404 not-found, 503 unavailable, ...). */
+  code?: ErrorCode;
+  field?: string;
+  retryable?: boolean;
+}
 
 /** An HTTP-level failure with a status and a one-line, client-safe message. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly extra: Record<string, unknown> = {},
+    readonly detail: HttpErrorDetail = {},
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
+  }
+
+  /** The body's `error`: `{ code, message, field?, retryable? }`. */
+  get body(): ErrorDetail {
+    const { code = CODE_OF_STATUS[this.status] ?? "internal", ...rest } = this.detail;
+    return { code, message: this.message, ...rest };
   }
 }
 
@@ -25,8 +53,9 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   });
 }
 
-export function errorResponse(error: HttpError): Response {
-  return json(error.status, { error: error.message, ...error.extra }, error.headers);
+/** The one error body: `{ error: { code, message, field?, reason?, retryable? } }`. */
+export function errorResponse(status: number, detail: ErrorDetail, headers: Record<string, string> = {}): Response {
+  return json(status, { error: detail }, headers);
 }
 
 const tooLarge = (maxBytes: number) => new HttpError(413, `request body over ${maxBytes} bytes`, {}, CLOSE);
@@ -56,11 +85,20 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
+/** `application/json` or a `+json` type, parameters (charset) aside. */
+export function isJsonMediaType(header: string | null): boolean {
+  const type = header?.split(";")[0]?.trim().toLowerCase();
+  return type === "application/json" || (type !== undefined && /^application\/[a-z0-9.+-]+\+json$/.test(type));
+}
+
 /**
- * Reads a JSON body of at most maxBytes: 413 beyond, 400 when it is not JSON or when its shape
+ * Reads a JSON body (415 for another media type) of at most maxBytes: 413 beyond, 400 when it is not JSON or when its shape
  * (values, nesting) is over the limits, checked on the bytes before anything is parsed.
  */
 export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  if (!isJsonMediaType(request.headers.get("content-type"))) {
+    throw new HttpError(415, "request body must be JSON: send Content-Type: application/json", {}, { accept: "application/json" });
+  }
   const bytes = await readBody(request, maxBytes);
   const shape = jsonShapeProblem(bytes);
   if (shape) throw new HttpError(400, `request body has ${shape}`);

@@ -34,7 +34,7 @@ describe("applyServerPolicy: installs", () => {
     const error = refusal(install, {})!;
     expect(error.status).toBe(403);
     expect(error.message).toBe('option "installPackages" is not allowed: installs are disabled on this server (server.allowInstalls)');
-    expect(error.extra).toEqual({ option: "installPackages" });
+    expect(error.detail).toEqual({ code: "policy-denied", field: "installPackages" });
   });
 });
 
@@ -48,6 +48,6 @@ describe("applyServerPolicy: output-file limits", () => {
   ])("%s", (_, request, config, option) => {
     const error = refusal(request, config);
     expect(error?.status ?? null).toBe(option ? 403 : null);
-    expect((error?.extra as { option?: string } | undefined)?.option ?? null).toBe(option);
+    expect(error?.detail.field ?? null).toBe(option);
   });
 });

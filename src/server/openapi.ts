@@ -1,0 +1,332 @@
+// The OpenAPI 3.1 description of the HTTP API (GET /openapi.json, `isol8 openapi`). Bodies and
+// answers are the protocol's valibot schemas, converted by @valibot/to-json-schema; this file
+// only says which route takes and answers which. openapi.test.ts checks that every route of the
+// app is here and everything here is a route of the app.
+import { type ConversionConfig, toJsonSchemaDefs } from "@valibot/to-json-schema";
+import type * as v from "valibot";
+import { ErrorBodySchema } from "../protocol/errors";
+import { CleanupBodySchema, CreateSessionBodySchema, ExecuteBodySchema, PutFileBodySchema } from "../protocol/http";
+import {
+  CleanupResultSchema,
+  CreatedSessionSchema,
+  DeletedSchema,
+  ExecutionResultSchema,
+  FileContentSchema,
+  HealthSchema,
+  OkSchema,
+  ReadinessSchema,
+  RuntimeListSchema,
+  SessionListSchema,
+  StreamEventSchema,
+} from "../protocol/responses";
+
+/** Component schemas, by name: every body and answer the API speaks. */
+const SCHEMAS = {
+  ExecuteBody: ExecuteBodySchema,
+  PutFileBody: PutFileBodySchema,
+  CleanupBody: CleanupBodySchema,
+  CreateSessionBody: CreateSessionBodySchema,
+  CreatedSession: CreatedSessionSchema,
+  RuntimeList: RuntimeListSchema,
+  ExecutionResult: ExecutionResultSchema,
+  StreamEvent: StreamEventSchema,
+  Error: ErrorBodySchema,
+  Health: HealthSchema,
+  Readiness: ReadinessSchema,
+  SessionList: SessionListSchema,
+  FileContent: FileContentSchema,
+  Ok: OkSchema,
+  Deleted: DeletedSchema,
+  CleanupResult: CleanupResultSchema,
+} satisfies Record<string, v.GenericSchema>;
+type SchemaName = keyof typeof SCHEMAS;
+
+type Json = Record<string, unknown>;
+const ref = (name: SchemaName): Json => ({ $ref: `#/components/schemas/${name}` });
+const jsonContent = (name: SchemaName): Json => ({ "application/json": { schema: ref(name) } });
+
+/** Who may call a route: anyone, an API key, or an API key or the metrics token. */
+type Access = "open" | "key" | "metrics";
+
+interface Operation {
+  summary: string;
+  description?: string;
+  access: Access;
+  /** The JSON body's schema (415 for another media type, 413 over the size limit). */
+  body?: SchemaName;
+  /** Parameters: path ones from the template, plus query and header ones. */
+  query?: { name: string; description: string; required?: boolean }[];
+  headers?: { name: string; description: string }[];
+  /** The 2xx answer. */
+  ok: { status: number; description: string; content: Json; headers?: Json };
+  /** Failure statuses beyond the ones every route of its access has. */
+  errors?: number[];
+  tags: string[];
+}
+
+const text = (type: string, description: string): Json => ({ [type]: { schema: { type: "string", description } } });
+
+const SSE_DESCRIPTION =
+  "Server-Sent Events. Each event has an `id` (1, 2, 3, ... per stream) and a `data:` line holding one " +
+  "JSON StreamEvent; `: heartbeat` comments come every 15 s. `exit` or `error` is always last.";
+
+const sseContent: Json = {
+  "text/event-stream": {
+    schema: { type: "string", description: SSE_DESCRIPTION },
+    "x-event-data": ref("StreamEvent"),
+  },
+};
+
+const STREAM_ID_HEADER = { "x-stream-id": { description: "The stream's id: resume it at GET /execute/stream/{streamId}", schema: { type: "string" } } };
+
+/** Every operation of the API, keyed `METHOD path`. */
+export const OPERATIONS: Readonly<Record<string, Operation>> = {
+  "GET /": {
+    summary: "The playground: a page to try isol8 in a browser",
+    description: "The page holds no key: the user types one, kept in sessionStorage. Off with server.playground false (404).",
+    access: "open",
+    ok: { status: 200, description: "The page", content: text("text/html", "HTML") },
+    errors: [404],
+    tags: ["playground"],
+  },
+  "GET /playground/{asset}": {
+    summary: "The playground's script and style sheet (embedded in the binary)",
+    access: "open",
+    ok: { status: 200, description: "The asset", content: { ...text("text/javascript", "JavaScript"), ...text("text/css", "CSS") } },
+    errors: [404],
+    tags: ["playground"],
+  },
+  "GET /health": {
+    summary: "Liveness: the process answers",
+    access: "open",
+    ok: { status: 200, description: "Alive", content: jsonContent("Health") },
+    errors: [503],
+    tags: ["operations"],
+  },
+  "GET /ready": {
+    summary: "Readiness: Docker answers, the runtime images are present, the warm pool was filled",
+    access: "open",
+    ok: { status: 200, description: "Ready to run executions", content: jsonContent("Readiness") },
+    errors: [],
+    tags: ["operations"],
+  },
+  "GET /openapi.json": {
+    summary: "This description of the API (OpenAPI 3.1)",
+    access: "open",
+    ok: { status: 200, description: "The OpenAPI document", content: { "application/json": { schema: { type: "object" } } } },
+    tags: ["operations"],
+  },
+  "GET /metrics": {
+    summary: "Prometheus metrics: executions, phases, queue, pool, containers, proxy, sessions, Docker errors, HTTP",
+    description: "An API key, or server.metricsToken when the config sets one.",
+    access: "metrics",
+    ok: { status: 200, description: "Prometheus text exposition format 0.0.4", content: text("text/plain", "Prometheus exposition") },
+    errors: [404],
+    tags: ["operations"],
+  },
+  "POST /execute": {
+    summary: "Run code and answer with its result",
+    description: "Outcomes of the code (exit code, timeout, OOM, truncation) are fields of the result, never errors.",
+    access: "key",
+    body: "ExecuteBody",
+    ok: { status: 200, description: "The result", content: jsonContent("ExecutionResult") },
+    errors: [409, 410],
+    tags: ["executions"],
+  },
+  "POST /execute/stream": {
+    summary: "Run code and stream its output as Server-Sent Events",
+    description: "Closing the connection stops the program, unless the client resumes the stream within the resume window.",
+    access: "key",
+    body: "ExecuteBody",
+    ok: { status: 200, description: "The event stream", content: sseContent, headers: STREAM_ID_HEADER },
+    errors: [409, 410],
+    tags: ["executions"],
+  },
+  "GET /execute/stream/{streamId}": {
+    summary: "Resume a running or just-finished stream after a dropped connection",
+    description:
+      "Replays every event after `Last-Event-ID` exactly once, then follows the execution live until its last " +
+      "event. Streams are kept for a short time after they end, bounded in count and bytes; an evicted stream is 404.",
+    access: "key",
+    headers: [{ name: "last-event-id", description: "The id of the last event received (0 or absent: from the start)" }],
+    ok: { status: 200, description: "The rest of the event stream", content: sseContent, headers: STREAM_ID_HEADER },
+    errors: [404, 410],
+    tags: ["executions"],
+  },
+  "POST /file": {
+    summary: "Write a file into a session's container",
+    access: "key",
+    body: "PutFileBody",
+    ok: { status: 200, description: "Written", content: jsonContent("Ok") },
+    errors: [404, 409],
+    tags: ["sessions"],
+  },
+  "GET /file": {
+    summary: "Read a file from a session's container",
+    access: "key",
+    query: [
+      { name: "sessionId", description: "The session", required: true },
+      { name: "path", description: "A path under /sandbox", required: true },
+    ],
+    ok: { status: 200, description: "The file", content: jsonContent("FileContent") },
+    errors: [400, 404, 409, 413],
+    tags: ["sessions"],
+  },
+  "GET /sessions": {
+    summary: "The caller's sessions",
+    access: "key",
+    ok: { status: 200, description: "Sessions of this key", content: jsonContent("SessionList") },
+    tags: ["sessions"],
+  },
+  "POST /sessions": {
+    summary: "Create a session (a container whose files persist between executions), before any execution",
+    description: "Without an id the server chooses one. Naming an existing session of the caller answers 200 with created false.",
+    access: "key",
+    body: "CreateSessionBody",
+    ok: { status: 201, description: "Created (200: it already existed)", content: jsonContent("CreatedSession") },
+    errors: [429],
+    tags: ["sessions"],
+  },
+  "GET /runtimes": {
+    summary: "The runtimes this server offers, and whether their images are there",
+    access: "key",
+    ok: { status: 200, description: "The runtimes", content: jsonContent("RuntimeList") },
+    tags: ["operations"],
+  },
+  "DELETE /session/{id}": {
+    summary: "Delete one of the caller's sessions (its container and files)",
+    access: "key",
+    ok: { status: 200, description: "Deleted", content: jsonContent("Deleted") },
+    errors: [400, 404],
+    tags: ["sessions"],
+  },
+  "POST /cleanup": {
+    summary: "Remove the caller's idle sessions and this server's idle pooled containers (and images when asked)",
+    access: "key",
+    body: "CleanupBody",
+    ok: { status: 200, description: "What was removed", content: jsonContent("CleanupResult") },
+    tags: ["operations"],
+  },
+};
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: "Invalid request (code invalid-request, `field` names it)",
+  401: "No API key (code unauthorized)",
+  403: "Wrong key (forbidden), or an option above this server's policy (policy-denied, `field` names it)",
+  404: "Not found (not-found), or a refused file operation (file-refused, `reason` says why)",
+  405: "Wrong method (method-not-allowed; Allow lists the right ones)",
+  409: "Conflict with the addressed state (conflict, or file-refused with reason symlink)",
+  410: "The session's container is gone (session-lost)",
+  413: "Body or file over the limit (payload-too-large, or file-refused with reason too-large)",
+  415: "The body is not JSON (unsupported-media-type)",
+  429: "Too many executions, sessions or wrong keys (too-many-requests; see Retry-After)",
+  500: "isol8 failed (internal)",
+  503: "Not now: shutting down, overloaded, Docker or an image unavailable, sandbox failed (`retryable`; see Retry-After)",
+};
+
+/** The failure statuses of an operation: its own, plus those every route of its kind has. */
+function errorStatuses(op: Operation): number[] {
+  const statuses = new Set(op.errors ?? []);
+  statuses.add(405).add(500);
+  if (op.access !== "open") [401, 403, 429, 503].forEach((s) => statuses.add(s));
+  if (op.body) [400, 413, 415, 429, 503].forEach((s) => statuses.add(s));
+  return [...statuses].sort((a, b) => a - b);
+}
+
+/** `/session/{id}` → the path parameters it names. */
+const pathParameters = (path: string): Json[] =>
+  [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+
+function operationObject(key: string, op: Operation): Json {
+  const [method, path] = key.split(" ") as [string, string];
+  const parameters = [
+    ...pathParameters(path),
+    ...(op.query ?? []).map((q) => ({ name: q.name, in: "query", required: q.required ?? false, description: q.description, schema: { type: "string" } })),
+    ...(op.headers ?? []).map((h) => ({ name: h.name, in: "header", required: false, description: h.description, schema: { type: "string" } })),
+    { $ref: "#/components/parameters/RequestId" },
+  ];
+  const responses: Json = {
+    [String(op.ok.status)]: { description: op.ok.description, headers: { "x-request-id": { $ref: "#/components/headers/RequestId" }, ...op.ok.headers }, content: op.ok.content },
+  };
+  for (const status of errorStatuses(op)) responses[String(status)] = { $ref: `#/components/responses/Error${status}` };
+  return {
+    operationId: operationId(method, path),
+    summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
+    tags: op.tags,
+    security: op.access === "open" ? [] : op.access === "metrics" ? [{ apiKey: [] }, { metricsToken: [] }] : [{ apiKey: [] }],
+    parameters,
+    ...(op.body ? { requestBody: { required: op.body !== "CleanupBody", content: jsonContent(op.body) } } : {}),
+    responses,
+  };
+}
+
+/** `GET /execute/stream/{streamId}` → `getExecuteStreamByStreamId`. */
+function operationId(method: string, path: string): string {
+  const words = path
+    .split("/")
+    .filter(Boolean)
+    .map((part) => (part.startsWith("{") ? `By${cap(part.slice(1, -1))}` : cap(part.replace(/\.json$/, "").replace(/[^A-Za-z0-9]/g, ""))));
+  return `${method.toLowerCase()}${words.join("") || "Root"}`;
+}
+const cap = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
+
+/** Converts the protocol's schemas; references between them point into components. */
+function componentSchemas(): Json {
+  const config: ConversionConfig = {
+    target: "draft-2020-12",
+    // Checks without a JSON Schema form (size caps, custom checks) stay server-side only.
+    errorMode: "ignore",
+    overrideSchema: (context) =>
+      // Bytes in `files` exist for library callers only: JSON clients send text or { base64 }.
+      context.valibotSchema.type === "instance" ? { not: {}, description: "bytes (library callers only)" } : undefined,
+  };
+  const converted = toJsonSchemaDefs(SCHEMAS, config);
+  const text = JSON.stringify(converted).replaceAll('"#/$defs/', '"#/components/schemas/');
+  return JSON.parse(text) as Json;
+}
+
+/** The whole OpenAPI 3.1 document. */
+export function openApiDocument(options: { version: string }): Json {
+  const paths: Record<string, Json> = {};
+  for (const [key, op] of Object.entries(OPERATIONS)) {
+    const [method, path] = key.split(" ") as [string, string];
+    (paths[path] ??= {})[method.toLowerCase()] = operationObject(key, op);
+  }
+  const responses = Object.fromEntries(
+    Object.entries(STATUS_TEXT).map(([status, description]) => [
+      `Error${status}`,
+      { description, headers: { "x-request-id": { $ref: "#/components/headers/RequestId" } }, content: jsonContent("Error") },
+    ]),
+  );
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "isol8",
+      version: options.version,
+      description:
+        "Run untrusted code in locked-down containers. Every failure answers `{ error: { code, message, field?, reason?, retryable? } }`. " +
+        "Every answer carries X-Request-Id (the request's own when it sent a valid one).",
+      license: { name: "MIT", identifier: "MIT" },
+    },
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: {
+        apiKey: { type: "http", scheme: "bearer", description: "One of the server's API keys (--key, ISOL8_API_KEY)" },
+        metricsToken: { type: "http", scheme: "bearer", description: "server.metricsToken: may read GET /metrics only" },
+      },
+      parameters: {
+        RequestId: {
+          name: "x-request-id",
+          in: "header",
+          required: false,
+          description: "Kept when 1-128 characters of A-Z a-z 0-9 . _ : -; otherwise the server makes one",
+          schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+        },
+      },
+      headers: { RequestId: { description: "The request's id (also in the access log and the audit record)", schema: { type: "string" } } },
+      responses,
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// The playground's answers: the page and its two assets, embedded in the binary (src/assets.ts
+// passes them in through serve.ts), served with a strict Content-Security-Policy: scripts and
+// styles from this server only, requests to this server only, images from data: URLs (results).
+import { HttpError } from "./http";
+
+export interface PlaygroundAssets {
+  html: string;
+  js: string;
+  css: string;
+}
+
+/** Nothing but this server: no inline script, no other origin, no framing, no form posts. */
+export const PLAYGROUND_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data: blob:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const SECURITY_HEADERS = {
+  "content-security-policy": PLAYGROUND_CSP,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "cache-control": "no-cache",
+};
+
+const FILES: Record<string, { type: string; pick: (assets: PlaygroundAssets) => string }> = {
+  "index.html": { type: "text/html; charset=utf-8", pick: (a) => a.html },
+  "app.js": { type: "text/javascript; charset=utf-8", pick: (a) => a.js },
+  "app.css": { type: "text/css; charset=utf-8", pick: (a) => a.css },
+};
+
+/** One file of the playground (`index.html`, `app.js`, `app.css`); 404 for any other name. */
+export function playgroundResponse(assets: PlaygroundAssets, name: string): Response {
+  const file = Object.hasOwn(FILES, name) ? FILES[name] : undefined;
+  if (!file) throw new HttpError(404, `no playground asset "${name}"`);
+  return new Response(file.pick(assets), { headers: { "content-type": file.type, ...SECURITY_HEADERS } });
+}

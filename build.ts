@@ -38,6 +38,7 @@ import { parseReleaseKeys } from "./src/update/release-keys";
 import { verifyChecksums } from "./src/update/signature";
 import { createSigningKey, readSigningKey, type SigningKey, signChecksums } from "./src/update/signing-key";
 import { compareVersions, isVersion } from "./src/update/versions";
+import { RUNTIME_NAMES } from "./src/runtimes/registry";
 
 const ROOT = import.meta.dir;
 const DIST = join(ROOT, "dist");
@@ -117,6 +118,25 @@ function trustedKeys(signing: readonly SigningKey[]): string[] {
 /** The compile-time constants: the version and the trusted keys (see src/version.ts, src/update/trusted-keys.ts). */
 function defineFor(keys: readonly string[]): Record<string, string> {
   return { ISOL8_VERSION: JSON.stringify(VERSION), ISOL8_TRUSTED_KEYS: JSON.stringify(keys) };
+}
+
+/** Where the playground's bundled script goes (imported by src/assets.ts; not in git). */
+const PLAYGROUND_BUNDLE = join(ROOT, "embedded/generated/playground.bundle");
+
+/** Bundles the playground's script with its editor (CodeMirror) for the browser: embedded, nothing fetched at run time. */
+async function buildPlayground(): Promise<void> {
+  const result = await Bun.build({
+    entrypoints: [join(ROOT, "playground/main.ts")],
+    target: "browser",
+    format: "esm",
+    minify: true,
+    define: { ISOL8_RUNTIMES: JSON.stringify(RUNTIME_NAMES) },
+  });
+  const output = result.outputs[0];
+  if (!result.success || !output) fail(`playground bundle failed:\n${result.logs.join("\n")}`);
+  mkdirSync(dirname(PLAYGROUND_BUNDLE), { recursive: true });
+  writeFileSync(PLAYGROUND_BUNDLE, await output.text());
+  console.log(`build: ${relative(ROOT, PLAYGROUND_BUNDLE)} (playground, ${Math.round(output.size / 1024)} KiB)`);
 }
 
 async function buildLibrary(define: Record<string, string>): Promise<void> {
@@ -297,6 +317,7 @@ const newKey = flag("new-signing-key");
 if (newKey) newSigningKey(newKey);
 const signing = signingKeys(flags("signing-key"));
 const trusted = trustedKeys(signing);
+await buildPlayground();
 if (release) {
   const hostName = host.replace(/^bun-/, "");
   if (!isReleaseTarget(hostName)) fail(`cannot build a release on "${hostName}"`);

@@ -11,3 +11,12 @@ declare module "*.sh" {
   const text: string;
   export default text;
 }
+declare module "*.css" {
+  const text: string;
+  export default text;
+}
+/** A script bundled by build.ts (embedded/generated/). */
+declare module "*.bundle" {
+  const text: string;
+  export default text;
+}

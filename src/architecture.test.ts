@@ -54,6 +54,26 @@ const IMPORT_RULES: ImportRule[] = [
     allows: (imp, file) => !imp.target.startsWith("embedded/") || file === "src/assets.ts",
   },
   {
+    rule: "only src/assets.ts imports the playground's page (playground/ and its generated bundle)",
+    appliesTo: (file) => file.startsWith("src/"),
+    allows: (imp, file) => !imp.target.startsWith("playground/") || file === "src/assets.ts",
+  },
+  {
+    rule: "the playground (browser code) imports from src/ only protocol/ (no engine, server, Node or Bun code)",
+    appliesTo: under("playground/"),
+    allows: (imp) => !imp.target.startsWith("src/") || imp.target.startsWith("src/protocol/"),
+  },
+  {
+    rule: 'only server/metrics.ts imports "prom-client"',
+    appliesTo: everyFile,
+    allows: (imp, file) => !isPackage("prom-client")(imp) || file === "src/server/metrics.ts",
+  },
+  {
+    rule: 'only the config\'s JSON Schema and the OpenAPI document import "@valibot/to-json-schema"',
+    appliesTo: everyFile,
+    allows: (imp, file) => !isPackage("@valibot/to-json-schema")(imp) || file === "src/config/json-schema.ts" || file === "src/server/openapi.ts",
+  },
+  {
     rule: "runtimes/ imports nothing but types and its siblings (the registry also node:path and ../errors)",
     appliesTo: under("src/runtimes/"),
     allows: (imp, file) =>
@@ -179,7 +199,7 @@ function resolveTarget(spec: string, file: string): string {
   return path.replace(/\.(?:ts|tsx|mts|js|mjs)$/, "").replace(/\/index$/, "");
 }
 
-const FILES = sourceFiles(join(ROOT, "src"));
+const FILES = [...sourceFiles(join(ROOT, "src")), ...sourceFiles(join(ROOT, "playground"))];
 
 describe("architecture (docs/ARCHITECTURE.md)", () => {
   test("the scanner sees the source tree", () => {

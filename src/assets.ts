@@ -8,12 +8,24 @@ import nodeDockerfile from "../embedded/node.Dockerfile" with { type: "text" };
 import bunDockerfile from "../embedded/bun.Dockerfile" with { type: "text" };
 import denoDockerfile from "../embedded/deno.Dockerfile" with { type: "text" };
 import bashDockerfile from "../embedded/bash.Dockerfile" with { type: "text" };
+import playgroundHtml from "../playground/index.html" with { type: "text" };
+import playgroundCss from "../playground/style.css" with { type: "text" };
+// Written by build.ts (Bun.build of playground/main.ts with CodeMirror): run `npm run build` first.
+import playgroundJs from "../embedded/generated/playground.bundle" with { type: "text" };
 
 /** The strict seccomp profile (an allowlist), as JSON text for Docker's `seccomp=` option. */
 export const SECCOMP_STRICT_PROFILE: string = JSON.stringify(seccompStrict);
 
 /** C source of the in-container supervisor, compiled into the base image. */
 export const SUPERVISOR_SOURCE: string = supervisorSource;
+
+/** The playground page served at GET / (its script bundled with its editor at build time). */
+export const PLAYGROUND: { readonly html: string; readonly js: string; readonly css: string } = {
+  // bun-types types every .html import as an HTMLBundle; with `type: "text"` it is the text.
+  html: playgroundHtml as unknown as string,
+  js: playgroundJs,
+  css: playgroundCss,
+};
 
 /** Dockerfiles by name: `base` plus one per runtime. */
 export const DOCKERFILES: Readonly<Record<string, string>> = {

@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<CommandDef>> = {
   cleanup: () => import("./commands/cleanup").then((m) => m.default as CommandDef),
   serve: () => import("./commands/serve").then((m) => m.default as CommandDef),
   build: () => import("./commands/build").then((m) => m.default as CommandDef),
+  openapi: () => import("./commands/openapi").then((m) => m.default as CommandDef),
 };
 
 /** Listed in the help only: `isol8 help [command]` is answered by runCli itself. */

@@ -10,7 +10,10 @@ export interface ServeOptions {
   apiKeys: readonly string[];
   port: number;
   hostname: string;
+  /** Writes one log line (the CLI: stderr); lines are formatted per server.logFormat. */
   log: (line: string) => void;
+  /** Log at debug level (engine events, container lines), whatever server.logLevel says. */
+  debug?: boolean;
   /** Printed once the server listens (the CLI writes it on stdout). */
   onListening: (url: string) => void;
   docker?: DockerClient;
@@ -19,6 +22,8 @@ export interface ServeOptions {
 
 export interface RunningServer {
   url: string;
+  /** Logs one line in the server's format (info). */
+  log(line: string): void;
   /** Drains and removes this server's containers; resolves when done. */
   shutdown(reason: string): Promise<void>;
 }
@@ -41,11 +46,12 @@ async function askForOtherPort(port: number): Promise<boolean> {
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const { config, log } = options;
+  const { config } = options;
   const core = createServerCore({
     config,
     apiKeys: options.apiKeys,
-    log,
+    log: options.log,
+    ...(options.debug ? { debug: true } : {}),
     ...(options.docker ? { docker: options.docker } : {}),
     ...(options.scope ? { scope: options.scope } : {}),
   });
@@ -75,7 +81,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await engine.stop();
       throw Object.assign(new Error(`Cannot listen on port ${options.port}: it is in use`), { exitCode: 1 });
     }
-    log(`port ${options.port} is in use: listening on a free port instead`);
+    core.log(`port ${options.port} is in use: listening on a free port instead`);
     server = listen(serveOptions(0));
     if (!server) throw new Error("Cannot listen on a free port");
   }
@@ -84,6 +90,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   return {
     url,
+    log: core.log,
     shutdown: (reason) => core.shutdown(reason, () => server!.stop(true)),
   };
 }

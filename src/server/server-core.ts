@@ -1,6 +1,6 @@
 // The server's parts wired together: the engine shared by ephemeral requests, a persistent
-// engine per session, the execution slots, the HTTP app and the shutdown sequence. No Bun
-// APIs and no listening: `isol8 serve` (serve.ts) puts it behind Bun.serve, and embedders get
+// engine per session, the execution slots, the HTTP app, its logs, metrics and readiness, and
+// the shutdown sequence. No Bun APIs and no listening: `isol8 serve` (serve.ts) puts it behind Bun.serve, and embedders get
 // it in-process from createServer (create-server.ts).
 import { randomUUID } from "node:crypto";
 import type { Isol8Config } from "../config/schema";
@@ -15,6 +15,11 @@ import { RUNTIME_NAMES } from "../runtimes/registry";
 import { VERSION } from "../version";
 import { createServerApp, type ServerApp } from "./app";
 import { SessionManager } from "./sessions";
+import { PLAYGROUND } from "../assets";
+import type { EngineEvent } from "../protocol/observe";
+import { createServerLogger, type LogLevel } from "./logging";
+import { createMetrics } from "./metrics";
+import { createReadiness } from "./readiness";
 
 /** Owner ids of server instances start with this (a hint for people reading labels). */
 const SERVER_OWNER_PREFIX = "srv-";
@@ -25,7 +30,10 @@ export interface ServerCoreOptions {
   config: Isol8Config;
   /** Accepted API keys (at least one); each is a principal owning its sessions. */
   apiKeys: readonly string[];
+  /** Writes one log line (the CLI: stderr); lines are formatted per server.logFormat. */
   log: (line: string) => void;
+  /** Log at debug level (engine events, container lines), whatever server.logLevel says. */
+  debug?: boolean;
   docker?: DockerClient;
   scope?: string;
   /** More options for every engine of the server (createServer's embedders: imageRepository, ...). */
@@ -35,6 +43,8 @@ export interface ServerCoreOptions {
 export interface ServerCore {
   app: ServerApp;
   engine: DockerIsol8;
+  /** Logs one line in the server's format (info). */
+  log(line: string): void;
   /**
    * Stops taking work (503), waits up to server.shutdownGraceMs for in-flight executions,
    * calls `stopListening`, then removes every session and container of this server.
@@ -46,7 +56,7 @@ export interface ServerCore {
  * Starts the engine as soon as Docker answers: at once when it does, else retrying with backoff
  * (one attempt per 2 s at first, at most every 30 s), then warms the default runtime.
  */
-async function connectToDocker(engine: DockerIsol8, log: (line: string) => void, stopped = () => false): Promise<void> {
+async function connectToDocker(engine: DockerIsol8, log: (line: string) => void, stopped = () => false, warmed = () => {}): Promise<void> {
   for (let delay = 2_000; !stopped(); delay = Math.min(delay * 2, 30_000)) {
     try {
       await engine.start();
@@ -59,36 +69,80 @@ async function connectToDocker(engine: DockerIsol8, log: (line: string) => void,
   }
   if (stopped()) return;
   // Warm the default runtime in the background; requests never wait for it.
-  void engine.start({ prewarm: ["python"] }).catch((error) => log(`prewarm failed: ${(error as Error).message}`));
+  void engine.start({ prewarm: ["python"] }).then(warmed, (error) => log(`prewarm failed: ${(error as Error).message}`));
+}
+
+/** The level of a plain log line of the engine or the app (container chatter is debug). */
+function levelOfLine(line: string): LogLevel {
+  if (line.startsWith("unexpected error")) return "error";
+  return line.startsWith("container ") ? "debug" : "info";
 }
 
 export function createServerCore(options: ServerCoreOptions): ServerCore {
-  const { config, log } = options;
-  const docker = options.docker ?? createDockerClient();
+  const { config } = options;
+  const logger = createServerLogger({
+    format: config.server.logFormat,
+    level: options.debug ? "debug" : config.server.logLevel,
+    write: options.log,
+  });
+  const log = (line: string) => logger.log(levelOfLine(line), line);
+  // Metrics and logs observe the engine (one hook) and the app (one hook): nothing else reports to them.
+  let slots!: Slots;
+  let sessions!: SessionManager;
+  let engine!: DockerIsol8;
+  const metrics = createMetrics({
+    queueDepth: () => slots.waiting,
+    inFlight: () => slots.inFlight,
+    pools: () => engine.poolStatsByRuntime(),
+    sessions: () => sessions.list().length,
+  });
+  const observe = (event: EngineEvent) => {
+    metrics.observeEngine(event);
+    logger.engine(event);
+  };
+  const docker = options.docker ?? createDockerClient({}, (operation) => observe({ type: "docker-error", operation }));
   const owner = `${SERVER_OWNER_PREFIX}${randomUUID().slice(0, 12)}`;
-  const engineOptions: DockerIsol8Options = { ...options.engine, config, docker, owner, log, ...(options.scope ? { scope: options.scope } : {}) };
-  const engine = new DockerIsol8(engineOptions);
+  const engineOptions: DockerIsol8Options = { ...options.engine, config, docker, owner, log, observe, ...(options.scope ? { scope: options.scope } : {}) };
+  engine = new DockerIsol8(engineOptions);
   // Serve even when Docker cannot be reached yet (degraded: execution routes answer 503 with
   // Retry-After); keep trying in the background and warm the pool once it answers. start()
   // also removes the containers of isol8 processes that are gone (a killed server's pooled and
   // session containers among them), identified by pid, start time and boot.
   let shuttingDown = false;
-  void connectToDocker(engine, log, () => shuttingDown).catch((error) => log(`cannot start the engine: ${formatError(error)}`));
+  let warmed = engine.poolStats() === null; // no pool: nothing to warm
+  void connectToDocker(engine, log, () => shuttingDown, () => (warmed = true)).catch((error) => log(`cannot start the engine: ${formatError(error)}`));
+  const builtinImages = RUNTIME_NAMES.map((name) => engine.imageManager.names.runtime(name));
+  const ready = createReadiness({
+    docker: () => docker.ping(2_000),
+    missingImages: async () => {
+      const found = await Promise.all(builtinImages.map((ref) => docker.inspectImage(ref)));
+      return builtinImages.filter((_, i) => found[i] === null);
+    },
+    poolWarmed: () => warmed,
+    closing: () => shuttingDown,
+  });
 
-  const sessions = new SessionManager((runtime) => new DockerIsol8({ ...engineOptions, mode: "persistent", ...(runtime ? { runtime } : {}) }), {
+  sessions = new SessionManager((runtime) => new DockerIsol8({ ...engineOptions, mode: "persistent", ...(runtime ? { runtime } : {}) }), {
     maxSessions: config.server.maxSessions,
     idleMs: config.cleanup.maxContainerAgeMs,
   });
-  const slots = new Slots(config.maxConcurrent, config.server.maxQueue);
+  slots = new Slots(config.maxConcurrent, config.server.maxQueue);
   const app = createServerApp({
     config,
-    builtinImages: RUNTIME_NAMES.map((name) => engine.imageManager.names.runtime(name)),
+    builtinImages,
     apiKeys: options.apiKeys,
     version: VERSION,
     engine,
     sessions,
     slots,
     log,
+    observe: (event) => {
+      metrics.observeRequest(event);
+      logger.request(event);
+    },
+    ready,
+    metrics: () => metrics.render(),
+    playground: PLAYGROUND,
     cleanup: async (images) => {
       const containers = await engine.releaseIdle();
       return { containers, images: images ? await removeImages(docker, isol8Selector()) : 0 };
@@ -106,6 +160,7 @@ export function createServerCore(options: ServerCoreOptions): ServerCore {
   return {
     app,
     engine,
+    log: (line) => logger.log("info", line),
     shutdown(reason, stopListening) {
       stopping ??= (async () => {
         shuttingDown = true;

@@ -2,7 +2,6 @@ import { UsageError } from "../../errors";
 import { type RunningServer, startServer } from "../../server/serve";
 import { debugArgs } from "../arg-fragments";
 import { defineIsol8Command } from "../command";
-import { stderrLog } from "../log";
 
 const serveArgs = {
   port: { type: "string", description: "Port (default: $ISOL8_PORT, $PORT, then 3000; 0 = any free port)" },
@@ -52,7 +51,8 @@ export default defineIsol8Command({
     }
     const apiKeys = resolveApiKeys(flags.key, process.env);
     const port = resolvePort(flags.port, process.env);
-    const log = (line: string) => stderrLog(line);
+    // The server formats its own lines (server.logFormat: json | pretty): written as they are.
+    const log = (line: string) => void process.stderr.write(`${line}\n`);
     // Signals are handled from the start: one that arrives while the server is starting
     // shuts it down as soon as it is up (never the default action, which would leave containers).
     let server: RunningServer | undefined;
@@ -73,11 +73,12 @@ export default defineIsol8Command({
         apiKeys,
         port,
         hostname: flags.hostname ?? "0.0.0.0",
-        log: flags.debug ? log : (line) => (line.startsWith("container ") ? undefined : log(line)),
+        log,
+        debug: Boolean(flags.debug),
         onListening: (url) => process.stdout.write(`isol8 ${url}\n`),
         ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
       });
-      log(`config: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}`);
+      server.log(`config: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}`);
       if (signalled) stop(signalled);
       return await exit;
     } finally {

@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { ConflictError, DockerUnavailableError, FileError, ImageError, type Isol8Error, RequestError, SandboxError, SessionLostError } from "../errors";
 import { errorOfIsol8 } from "../protocol/errors";
 import { RemoteError, RemoteIsol8 } from "./remote";
+import { defaultConfig } from "../config/schema";
+import { fakeEngine, KEY, makeApp } from "../../test/server-fixtures";
 
 const answering = (status: number, body: unknown) =>
   new RemoteIsol8({
@@ -50,5 +52,45 @@ describe("RemoteIsol8: errors as the server states them", () => {
       expect((error as RequestError).field).toBe((original as RequestError).field);
       expect((error as FileError).reason).toBe((original as FileError).reason);
     }
+  });
+});
+
+describe("RemoteIsol8: a dropped event stream", () => {
+  test("is resumed with Last-Event-ID: every event arrives exactly once, in order", async () => {
+    const engine = fakeEngine();
+    engine.executeStream = () =>
+      (async function* () {
+        for (const data of ["a", "b", "c"]) yield { type: "stdout" as const, data };
+        yield { type: "exit" as const, data: { exitCode: 0 } as never };
+      })();
+    const { app } = makeApp(defaultConfig(), engine);
+    const asked: string[] = [];
+    /** The first stream breaks after its first chunk (one event), as a dropped connection does. */
+    const flaky = (async (input: string, init: RequestInit) => {
+      const request = new Request(input, init);
+      asked.push(`${request.method} ${new URL(request.url).pathname} ${request.headers.get("last-event-id") ?? "-"}`);
+      const response = await app.fetch(request);
+      if (asked.length > 1 || !response.body) return response;
+      const reader = response.body.getReader();
+      let passed = false;
+      const broken = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (!passed) {
+            passed = true;
+            controller.enqueue((await reader.read()).value!);
+            return;
+          }
+          controller.error(new TypeError("network connection lost"));
+          await reader.cancel();
+        },
+      });
+      return new Response(broken, { status: response.status, headers: response.headers });
+    }) as unknown as typeof fetch;
+    const remote = new RemoteIsol8({ host: "http://isol8.test", apiKey: KEY, fetch: flaky });
+    const events: string[] = [];
+    for await (const event of remote.executeStream({ code: "1" })) events.push(event.type === "stdout" ? event.data : event.type);
+    expect(events).toEqual(["a", "b", "c", "exit"]);
+    expect(asked[0]).toBe("POST /execute/stream -");
+    expect(asked[1]).toMatch(/^GET \/execute\/stream\/[0-9a-f-]+ 1$/);
   });
 });

@@ -5,10 +5,13 @@ import type { ExecutionResult, ExecutionSummary, FileContent, FileEncoding, Stre
 import { Isol8Error } from "../errors";
 import { type ErrorCode, isol8ErrorOfBody, parseErrorBody } from "../protocol/errors";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
-import { parseStreamEvents } from "../protocol/sse";
+import { parseSse } from "../protocol/sse";
 import type { CreatedSession } from "../protocol/http";
 import type { RuntimeName } from "../runtimes/registry";
 import { type RemoteEngineDefaults, remoteRequestDefaults, withRequestDefaults } from "./request-defaults";
+
+/** A dropped event stream is resumed (Last-Event-ID) this many times at most. */
+const MAX_RESUMES = 3;
 
 export interface RemoteIsol8Options {
   /** Base URL of an `isol8 serve` instance, e.g. `http://127.0.0.1:3000`. */
@@ -103,16 +106,34 @@ export class RemoteIsol8 implements Isol8 {
     return decodeFiles((await response.json()) as ExecutionResult, options.fileEncoding);
   }
 
-  /** Streams events over Server-Sent Events; breaking out of the loop stops the program. */
+  /**
+   * Streams events over Server-Sent Events; breaking out of the loop stops the program. A
+   * connection that drops mid-stream is resumed from the last event received (each event is
+   * yielded exactly once) while the server still keeps the stream.
+   */
   async *executeStream<E extends FileEncoding = "base64">(request: ExecutionRequest, options: ExecuteOptions<E> = {}): AsyncGenerator<StreamEvent<FileContent<E>>> {
     const abort = new AbortController();
     const forward = () => abort.abort();
     options.signal?.addEventListener("abort", forward, { once: true });
     try {
-      const response = await this.call("execute", "POST", "/execute/stream", this.body(request), true, abort.signal);
-      if (!response.body) throw new RemoteError(response.status, "Cannot execute: the server sent no stream");
-      for await (const event of parseStreamEvents(response.body)) {
-        yield event.type === "exit" ? { type: "exit", data: decodeFiles(event.data, options.fileEncoding) } : event;
+      let response = await this.call("execute", "POST", "/execute/stream", this.body(request), true, abort.signal);
+      const streamId = response.headers.get("x-stream-id");
+      let lastId = "0";
+      for (let resumes = 0; ; resumes++) {
+        if (!response.body) throw new RemoteError(response.status, "Cannot execute: the server sent no stream");
+        try {
+          for await (const message of parseSse(response.body)) {
+            if (message.id !== undefined) lastId = message.id;
+            const event = JSON.parse(message.data) as StreamEvent;
+            yield event.type === "exit" ? { type: "exit", data: decodeFiles(event.data, options.fileEncoding) } : event;
+            if (event.type === "exit" || event.type === "error") return;
+          }
+          return;
+        } catch (error) {
+          if (abort.signal.aborted || !streamId || resumes >= MAX_RESUMES) throw error;
+        }
+        const path = `/execute/stream/${encodeURIComponent(streamId)}`;
+        response = await this.call("resume the event stream", "GET", path, undefined, true, abort.signal, { "last-event-id": lastId });
       }
     } finally {
       options.signal?.removeEventListener("abort", forward);
@@ -154,8 +175,9 @@ export class RemoteIsol8 implements Isol8 {
     body?: unknown,
     auth = true,
     signal?: AbortSignal,
+    extraHeaders: Record<string, string> = {},
   ): Promise<Response> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...extraHeaders };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (auth && this.key) headers.authorization = `Bearer ${this.key}`;
     let response: Response;

@@ -38,7 +38,7 @@ describe("dockerd restarts mid-run", () => {
     expect(answeredWithin).toBeLessThan(timeoutMs + 15_000);
     for (const answer of answers) {
       expect(answer.status).toBe(503);
-      expect(answer.body.retryable).toBe(true);
+      expect((answer.body.error as { retryable?: boolean } | undefined)?.retryable).toBe(true);
       expect(answer.retryAfter).not.toBeNull();
     }
     expect(await untilDockerAnswers()).not.toBeNull();

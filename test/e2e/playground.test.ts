@@ -135,6 +135,18 @@ describe("the playground in Chromium", () => {
     expect((await fetch(`${server.url}/session/playground-files`, { method: "DELETE", headers: { authorization: `Bearer ${KEY}` } })).status).toBe(200);
   }, 60_000);
 
+  test("program output is text: markup in it is shown, never run", async () => {
+    const page = await openPlayground();
+    await page.fill("#key", KEY);
+    const markup = `<img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script>`;
+    await typeCode(page, `print(${JSON.stringify(markup)})\n`);
+    await page.click("#run");
+    await page.waitForSelector('#status[data-state="done"]', { timeout: 30_000 });
+    expect(await page.textContent("#output")).toBe(`${markup}\n`);
+    expect(await page.$$("#output img, #output script")).toHaveLength(0);
+    expect(await page.title()).toBe("isol8 playground");
+  }, 30_000);
+
   test("the page ran under its Content-Security-Policy without a violation or a script error", () => {
     expect(consoleErrors.filter((text) => !text.startsWith("Failed to load resource: the server responded with a status of 403"))).toEqual([]);
   });

@@ -37,7 +37,7 @@ describe("isol8 serve without Docker", () => {
     const refused = await execute(server.url);
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).not.toBeNull();
-    expect(((await refused.json()) as { retryable?: boolean }).retryable).toBe(true);
+    expect(((await refused.json()) as { error: { code: string; retryable?: boolean } }).error).toMatchObject({ code: "docker-unavailable", retryable: true });
     expect(server.stderr()).toContain("serving degraded");
 
     forwarder = await startSlowDocker(SOCKET, 0); // Docker is back

@@ -37,8 +37,9 @@ beforeAll(async () => {
 afterAll(() => servers.cleanup());
 
 /** The status and body of an answer, checking it is never a retryable 5xx. */
-async function answer(response: Response): Promise<{ status: number; body: { error?: string; reason?: string; retryable?: boolean } }> {
-  const body = (await response.json()) as { error?: string; reason?: string; retryable?: boolean };
+async function answer(response: Response): Promise<{ status: number; body: { code?: string; message?: string; reason?: string; retryable?: boolean } }> {
+  // A refusal's details are in `error`; a success has none (its fields are not checked here).
+  const body = ((await response.json()) as { error?: { code?: string; message?: string; reason?: string; retryable?: boolean } }).error ?? {};
   expect(response.status).toBeLessThan(500);
   expect(body.retryable).toBeUndefined();
   return { status: response.status, body };

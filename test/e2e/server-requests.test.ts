@@ -35,14 +35,14 @@ describe("isol8 serve: shape bombs", () => {
     const before = memoryOf(pid);
     const response = await post("/execute", body);
     const after = memoryOf(pid);
-    const answer = (await response.json()) as { error: string; retryable?: boolean };
+    const answer = ((await response.json()) as { error: { message: string; retryable?: boolean } }).error;
     const growth = after.peak - before.peak;
     console.log(
       `${mb(body.length)} body of 1,000,000 env keys → ${response.status}; server peak RSS ${mb(before.peak)} → ${mb(after.peak)} ` +
         `(+${mb(growth)}, ${(growth / body.length).toFixed(2)}× the body)`,
     );
     expect(response.status).toBe(400);
-    expect(answer.error).toContain("more than 100000 JSON values");
+    expect(answer.message).toContain("more than 100000 JSON values");
     expect(answer.retryable).toBeUndefined();
     expect(growth).toBeLessThan(4 * body.length);
   }, 60_000);
@@ -51,7 +51,7 @@ describe("isol8 serve: shape bombs", () => {
     const env = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`K${i}`, "v"]));
     const tooMany = await post("/execute", { request: { code: "print(1)", env } });
     expect(tooMany.status).toBe(400);
-    expect(((await tooMany.json()) as { field: string; error: string }).error).toContain("request.env: at most 1000 entries");
+    expect(((await tooMany.json()) as { error: { message: string } }).error.message).toContain("request.env: at most 1000 entries");
     const short = await post("/execute", { request: { code: "print(1)", secrets: { B: "zq9" } } });
     expect(short.status).toBe(400);
     const text = await short.text();

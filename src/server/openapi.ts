@@ -59,6 +59,8 @@ interface Operation {
   headers?: { name: string; description: string }[];
   /** The 2xx answer. */
   ok: { status: number; description: string; content: Json; headers?: Json };
+  /** A non-2xx answer that is not an error body (e.g. 503 "not ready" with the readiness checks). */
+  other?: { status: number; description: string; content: Json };
   /** Failure statuses beyond the ones every route of its access has. */
   errors?: number[];
   tags: string[];
@@ -100,14 +102,14 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     summary: "Liveness: the process answers",
     access: "open",
     ok: { status: 200, description: "Alive", content: jsonContent("Health") },
-    errors: [503],
+    other: { status: 503, description: "Shutting down", content: jsonContent("Health") },
     tags: ["operations"],
   },
   "GET /ready": {
     summary: "Readiness: Docker answers, the runtime images are present, the warm pool was filled",
     access: "open",
     ok: { status: 200, description: "Ready to run executions", content: jsonContent("Readiness") },
-    errors: [],
+    other: { status: 503, description: "Not ready: `reason` names the first failing check (see Retry-After)", content: jsonContent("Readiness") },
     tags: ["operations"],
   },
   "GET /openapi.json": {
@@ -249,6 +251,7 @@ function operationObject(key: string, op: Operation): Json {
     [String(op.ok.status)]: { description: op.ok.description, headers: { "x-request-id": { $ref: "#/components/headers/RequestId" }, ...op.ok.headers }, content: op.ok.content },
   };
   for (const status of errorStatuses(op)) responses[String(status)] = { $ref: `#/components/responses/Error${status}` };
+  if (op.other) responses[String(op.other.status)] = { description: op.other.description, content: op.other.content };
   return {
     operationId: operationId(method, path),
     summary: op.summary,

@@ -26,7 +26,8 @@ import type { RuntimeInfo } from "../protocol/runtime-info";
 import type { RuntimeName } from "../runtimes/registry";
 import type { Session, SessionManager } from "./sessions";
 import type { Isol8 } from "../protocol/isol8";
-import { randomUUID, timingSafeEqual, createHash } from "node:crypto";
+import { randomUUID } from "node:crypto";
+import { createTokenCheck } from "./auth";
 import { corsHeaders, isPreflight, preflightResponse } from "./cors";
 import { openApiDocument } from "./openapi";
 import { playgroundResponse, type PlaygroundAssets } from "./playground";
@@ -342,12 +343,8 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   ];
   const routeSpecs: readonly RouteSpec[] = routes.map(({ method, path, open }) => ({ method, path, ...(open ? { open } : {}) }));
   const match = createRouter(routes);
-  const metricsToken = config.server.metricsToken === undefined ? null : digest(config.server.metricsToken);
-  /** The metrics token, when one is set and presented (constant time); else the key decides. */
-  const presentsMetricsToken = (request: Request) => {
-    const presented = /^Bearer\s+(\S.*)$/i.exec(request.headers.get("authorization")?.trim() ?? "")?.[1];
-    return metricsToken !== null && presented !== undefined && timingSafeEqual(digest(presented), metricsToken);
-  };
+  /** The metrics token, when one is set and presented; otherwise the key decides. */
+  const presentsMetricsToken = createTokenCheck(config.server.metricsToken);
 
   /** Answers one request (everything but the request id, CORS and the observer). */
   const answer = async (request: Request, url: URL, context: Partial<RequestContext>, requestId: string, seen: { route: string | null; principal: string }) => {
@@ -366,7 +363,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       }
       const route = matched.route;
       seen.route = route.path;
-      if (route.metricsToken && presentsMetricsToken(request)) principal = "metrics";
+      if (route.metricsToken && presentsMetricsToken(request.headers.get("authorization"))) principal = "metrics";
       else if (!route.open) principal = admission.admit(request, peer, context.inFlight ?? 0);
       seen.principal = principal;
       if (!route.open && closing) throw new HttpError(503, "server shutting down", { retryable: true });
@@ -431,5 +428,3 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     },
   };
 }
-
-const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();

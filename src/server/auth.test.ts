@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createKeyCheck, principalOf } from "./auth";
+import { createKeyCheck, createTokenCheck, principalOf } from "./auth";
 
 describe("createKeyCheck", () => {
   const check = createKeyCheck(["alpha-key", "beta-key"]);
@@ -31,5 +31,21 @@ describe("createKeyCheck", () => {
 
   test("a key given twice is one principal", () => {
     expect(createKeyCheck(["same", "same"])("Bearer same")).toEqual({ principal: principalOf("same") });
+  });
+});
+
+describe("a single-route token", () => {
+  test.each([
+    ["Bearer metrics-token-0123456789", true],
+    ["bearer   metrics-token-0123456789  ", true],
+    ["Bearer metrics-token-012345678", false],
+    ["metrics-token-0123456789", false],
+    [null, false],
+  ] as const)("%p → %p", (header, accepted) => {
+    expect(createTokenCheck("metrics-token-0123456789")(header)).toBe(accepted);
+  });
+
+  test("no token configured: nothing passes", () => {
+    expect(createTokenCheck(undefined)("Bearer anything")).toBe(false);
   });
 });

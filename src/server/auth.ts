@@ -7,6 +7,19 @@ export function principalOf(key: string): string {
   return `key:${digest(key).toString("hex").slice(0, 12)}`;
 }
 
+/**
+ * Does `Authorization: Bearer <token>` carry this token (in constant time)? For a token that
+ * opens one route only (server.metricsToken); null token: never.
+ */
+export function createTokenCheck(token: string | undefined): (authorization: string | null) => boolean {
+  if (token === undefined) return () => false;
+  const expected = digest(token);
+  return (authorization) => {
+    const presented = authorization ? /^Bearer\s+(\S.*)$/i.exec(authorization.trim())?.[1] : undefined;
+    return presented !== undefined && timingSafeEqual(digest(presented), expected);
+  };
+}
+
 /** The principal a request authenticated as, or why it did not: 401 without a usable header, 403 for a wrong key. */
 export type KeyVerdict = { principal: string } | { status: 401 | 403 };
 

@@ -44,7 +44,7 @@ describe("isol8 serve: API description", () => {
     const printed = runBinary(["openapi"]);
     expect(printed.code).toBe(0);
     expect(JSON.parse(printed.stdout)).toEqual(served);
-  });
+  }, 30_000);
 });
 
 describe("isol8 serve: metrics and logs", () => {
@@ -85,7 +85,7 @@ describe("isol8 serve: metrics and logs", () => {
       .flatMap((file) => readFileSync(join(auditDir, file), "utf8").split("\n").filter(Boolean))
       .map((line) => JSON.parse(line) as { requestId?: string });
     expect(audit.map((record) => record.requestId).filter((id) => id?.startsWith("obs-run-"))).toEqual(["obs-run-1", "obs-run-2", "obs-run-3"]);
-  });
+  }, 60_000);
 });
 
 describe("isol8 serve: HTTP conventions", () => {
@@ -108,7 +108,7 @@ describe("isol8 serve: HTTP conventions", () => {
     const form = await fetch(`${server.url}/execute`, { method: "POST", headers: { ...auth, "content-type": "application/x-www-form-urlencoded" }, body: "code=print(1)" });
     expect(form.status).toBe(415);
     expect(await form.json()).toMatchObject({ error: { code: "unsupported-media-type" } });
-  });
+  }, 30_000);
 });
 
 describe("isol8 serve: resumable event streams", () => {
@@ -138,7 +138,7 @@ describe("isol8 serve: resumable event streams", () => {
     const events = all.map((m) => JSON.parse(m.data) as { type: string; data: unknown });
     expect(events.filter((e) => e.type === "stdout").map((e) => e.data).join("")).toBe("a\nb\nc\nd\n");
     expect(events.at(-1)).toMatchObject({ type: "exit", data: { exitCode: 0 } });
-  });
+  }, 60_000);
 });
 
 describe("isol8 serve: readiness", () => {
@@ -197,5 +197,5 @@ describe("isol8 serve: readiness", () => {
       await relay.close();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 90_000);
 });

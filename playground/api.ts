@@ -44,6 +44,8 @@ export async function streamExecution(key: string, body: unknown, signal: AbortS
   let response = await fetch("/execute/stream", { method: "POST", headers: headers(key, true), body: JSON.stringify(body), signal });
   if (!response.ok) throw await failure(response);
   const streamId = response.headers.get("x-stream-id");
+  // Stop means stop: the server would otherwise keep the program running for a resume.
+  if (streamId) signal.addEventListener("abort", () => void fetch(`/execute/stream/${encodeURIComponent(streamId)}`, { method: "DELETE", headers: headers(key, false) }), { once: true });
   let lastId = "0";
   for (let resumes = 0; ; resumes++) {
     try {

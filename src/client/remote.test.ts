@@ -94,3 +94,30 @@ describe("RemoteIsol8: a dropped event stream", () => {
     expect(asked[1]).toMatch(/^GET \/execute\/stream\/[0-9a-f-]+ 1$/);
   });
 });
+
+describe("RemoteIsol8: leaving a stream early", () => {
+  test("asks the server to stop the program (DELETE), so it does not wait for the resume window", async () => {
+    let aborted = false;
+    const engine = fakeEngine();
+    engine.executeStream = (_request, context?: { signal?: AbortSignal }) =>
+      (async function* () {
+        context?.signal?.addEventListener("abort", () => (aborted = true));
+        yield { type: "stdout" as const, data: "first" };
+        await new Promise<void>((resolve) => context?.signal?.addEventListener("abort", () => resolve()));
+      })();
+    const { app } = makeApp(defaultConfig(), engine);
+    const asked: string[] = [];
+    const fetchApp = (async (input: string, init: RequestInit) => {
+      const request = new Request(input, init);
+      asked.push(`${request.method} ${new URL(request.url).pathname.replace(/[0-9a-f-]{36}/, "{id}")}`);
+      return app.fetch(request);
+    }) as unknown as typeof fetch;
+    const remote = new RemoteIsol8({ host: "http://isol8.test", apiKey: KEY, fetch: fetchApp });
+    for await (const event of remote.executeStream({ code: "1" })) {
+      expect(event).toEqual({ type: "stdout", data: "first" });
+      break;
+    }
+    expect(asked).toEqual(["POST /execute/stream", "DELETE /execute/stream/{id}"]);
+    expect(aborted).toBe(true);
+  });
+});

@@ -109,15 +109,18 @@ export class RemoteIsol8 implements Isol8 {
   /**
    * Streams events over Server-Sent Events; breaking out of the loop stops the program. A
    * connection that drops mid-stream is resumed from the last event received (each event is
-   * yielded exactly once) while the server still keeps the stream.
+   * yielded exactly once) while the server still keeps the stream. Leaving early (break, abort)
+   * asks the server to stop the program at once.
    */
   async *executeStream<E extends FileEncoding = "base64">(request: ExecutionRequest, options: ExecuteOptions<E> = {}): AsyncGenerator<StreamEvent<FileContent<E>>> {
     const abort = new AbortController();
     const forward = () => abort.abort();
     options.signal?.addEventListener("abort", forward, { once: true });
+    let streamId: string | null = null;
+    let ended = false;
     try {
       let response = await this.call("execute", "POST", "/execute/stream", this.body(request), true, abort.signal);
-      const streamId = response.headers.get("x-stream-id");
+      streamId = response.headers.get("x-stream-id");
       let lastId = "0";
       for (let resumes = 0; ; resumes++) {
         if (!response.body) throw new RemoteError(response.status, "Cannot execute: the server sent no stream");
@@ -125,8 +128,9 @@ export class RemoteIsol8 implements Isol8 {
           for await (const message of parseSse(response.body)) {
             if (message.id !== undefined) lastId = message.id;
             const event = JSON.parse(message.data) as StreamEvent;
+            ended = event.type === "exit" || event.type === "error";
             yield event.type === "exit" ? { type: "exit", data: decodeFiles(event.data, options.fileEncoding) } : event;
-            if (event.type === "exit" || event.type === "error") return;
+            if (ended) return;
           }
           return;
         } catch (error) {
@@ -138,6 +142,10 @@ export class RemoteIsol8 implements Isol8 {
     } finally {
       options.signal?.removeEventListener("abort", forward);
       abort.abort();
+      if (streamId && !ended) {
+        // Best effort: without it the server stops the program once its resume window passes.
+        await this.call("stop the execution", "DELETE", `/execute/stream/${encodeURIComponent(streamId)}`).catch(() => {});
+      }
     }
   }
 

@@ -106,6 +106,7 @@ export const SessionListSchema = v.object({
 export const FileContentSchema = v.object({ content: d(v.string(), "The file's bytes, base64") });
 export const OkSchema = v.object({ ok: v.literal(true) });
 export const DeletedSchema = v.object({ deleted: v.string() });
+export const StoppedSchema = v.object({ stopped: d(v.boolean(), "The execution was running and is being stopped (false: it had ended)") });
 export const CleanupResultSchema = v.object({ ok: v.literal(true), sessions: count, containers: count, images: count });
 
 export const CreatedSessionSchema = v.object({

@@ -114,3 +114,23 @@ describe("resumable event streams", () => {
     expect(abortedEarly).toBe(false);
   });
 });
+
+describe("stopping a stream on purpose", () => {
+  test("DELETE /execute/stream/{id} stops the program at once, whatever the resume window; another key's is 404 and runs on", async () => {
+    const { engine, stopped } = gatedEngine();
+    let abortedByOther = false;
+    const { app } = makeApp(parseConfig({ server: { streamResumeMs: 600_000 } }), engine, { keys: [KEY, "other-key"] });
+    const first = await call(app, "POST", "/execute/stream", body);
+    const streamId = first.headers.get("x-stream-id")!;
+    await readThenDrop(first, 1);
+    const other = await app.fetch(new Request(`http://isol8.test/execute/stream/${streamId}`, { method: "DELETE", headers: { authorization: "Bearer other-key" } }));
+    expect(other.status).toBe(404);
+    void stopped.then(() => (abortedByOther = true));
+    await Bun.sleep(0);
+    expect(abortedByOther).toBe(false);
+    const own = await app.fetch(new Request(`http://isol8.test/execute/stream/${streamId}`, { method: "DELETE", headers: { authorization: `Bearer ${KEY}` } }));
+    expect(own.status).toBe(200);
+    expect(await own.json()).toEqual({ stopped: true });
+    await stopped; // resolves only through the abort
+  });
+});

@@ -197,12 +197,16 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     // The program runs on while no one reads its stream, for streamResumeMs: a client that
     // resumes in time misses nothing; otherwise it is stopped.
     let unread: ReturnType<typeof setTimeout> | undefined;
-    const feed = streams.open(call.principal, (attached) => {
-      clearTimeout(unread);
-      if (attached) return;
-      if (resumeMs === 0) abort.abort();
-      else unread = setTimeout(() => abort.abort(), resumeMs);
-    });
+    const feed = streams.open(
+      call.principal,
+      (attached) => {
+        clearTimeout(unread);
+        if (attached) return;
+        if (resumeMs === 0) abort.abort();
+        else unread = setTimeout(() => abort.abort(), resumeMs);
+      },
+      () => abort.abort(),
+    );
     void (async () => {
       try {
         for await (const event of events) feed.push(event);
@@ -220,15 +224,29 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     return eventStreamResponse(feed, 0, { heartbeatMs, done: call.streaming() })!;
   };
 
+  /** The caller's stream of the path's id (404 for an unknown one, or another key's). */
+  const streamOf = (call: Call) => {
+    const id = decodePathSegment(call.params.streamId!, "stream id");
+    const feed = streams.get(call.principal, id);
+    if (!feed) throw new HttpError(404, `stream "${id}" not found: it ended too long ago, or is not this key's`);
+    return feed;
+  };
+
+  /** Stops a streamed execution at once (a client that left on purpose does not wait for the resume window). */
+  const stopStream: Handler = async (_request, call) => {
+    const feed = streamOf(call);
+    const running = !feed.finished;
+    if (running) feed.stop();
+    return json(200, { stopped: running });
+  };
+
   /** Resumes a stream after a dropped connection: the events after Last-Event-ID, then the live ones. */
   const resumeStream: Handler = async (request, call) => {
-    const id = decodePathSegment(call.params.streamId!, "stream id");
     const header = request.headers.get("last-event-id")?.trim() ?? "0";
     if (!/^\d{1,15}$/.test(header)) throw new HttpError(400, "Last-Event-ID: expected an event id of this stream (1, 2, 3, ...)", { field: "last-event-id" });
     const afterId = Number(header);
-    const feed = streams.get(call.principal, id);
-    if (!feed) throw new HttpError(404, `stream "${id}" not found: it ended too long ago, or is not this key's`);
-    if (!feed.keeps(afterId)) throw new HttpError(404, `stream "${id}": events after ${afterId} are no longer kept`);
+    const feed = streamOf(call);
+    if (!feed.keeps(afterId)) throw new HttpError(404, `stream "${feed.id}": events after ${afterId} are no longer kept`);
     call.working();
     return eventStreamResponse(feed, afterId, { heartbeatMs, done: call.streaming() })!;
   };
@@ -333,6 +351,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     { method: "POST", path: "/execute", handler: execute },
     { method: "POST", path: "/execute/stream", handler: executeStream },
     { method: "GET", path: "/execute/stream/{streamId}", handler: resumeStream },
+    { method: "DELETE", path: "/execute/stream/{streamId}", handler: stopStream },
     { method: "POST", path: "/file", handler: putFile },
     { method: "GET", path: "/file", handler: getFile },
     { method: "GET", path: "/sessions", handler: listSessions },

@@ -10,6 +10,7 @@ import {
   CleanupResultSchema,
   CreatedSessionSchema,
   DeletedSchema,
+  StoppedSchema,
   ExecutionResultSchema,
   FileContentSchema,
   HealthSchema,
@@ -37,6 +38,7 @@ const SCHEMAS = {
   FileContent: FileContentSchema,
   Ok: OkSchema,
   Deleted: DeletedSchema,
+  Stopped: StoppedSchema,
   CleanupResult: CleanupResultSchema,
 } satisfies Record<string, v.GenericSchema>;
 type SchemaName = keyof typeof SCHEMAS;
@@ -153,6 +155,14 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     headers: [{ name: "last-event-id", description: "The id of the last event received (0 or absent: from the start)" }],
     ok: { status: 200, description: "The rest of the event stream", content: sseContent, headers: STREAM_ID_HEADER },
     errors: [404, 410],
+    tags: ["executions"],
+  },
+  "DELETE /execute/stream/{streamId}": {
+    summary: "Stop a streamed execution at once",
+    description: "For a client that leaves on purpose: without it, a stream no one reads stops its program after server.streamResumeMs.",
+    access: "key",
+    ok: { status: 200, description: "Stopped (or it had already ended)", content: jsonContent("Stopped") },
+    errors: [404],
     tags: ["executions"],
   },
   "POST /file": {

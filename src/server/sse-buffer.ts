@@ -64,6 +64,8 @@ export class EventFeed {
     private readonly changed: (deltaBytes: number, feed: EventFeed) => void,
     /** Told when the last reader left a running stream, and when a reader came back. */
     private readonly readers: (attached: boolean) => void = () => {},
+    /** Stops the execution behind the stream (its client asked to). */
+    readonly stop: () => void = () => {},
   ) {}
 
   /** Records an event; the attached reader, if any, pulls it. */
@@ -165,8 +167,11 @@ export class EventFeed {
 }
 
 export interface StreamBuffers {
-  /** A new stream of `owner`; `readers` is told when its last reader leaves while it runs, and when one comes back. */
-  open(owner: string, readers?: (attached: boolean) => void): EventFeed;
+  /**
+   * A new stream of `owner`; `readers` is told when its last reader leaves while it runs, and
+   * when one comes back; `stop` stops its execution.
+   */
+  open(owner: string, readers?: (attached: boolean) => void, stop?: () => void): EventFeed;
   /** `owner`'s stream of that id, or null (unknown, evicted, or another principal's). */
   get(owner: string, id: string): EventFeed | null;
   /** The stream ended: kept for `keepMs`, then dropped. */
@@ -212,13 +217,13 @@ export function createStreamBuffers(
   };
 
   return {
-    open(owner, readers) {
+    open(owner, readers, stop) {
       while (feeds.size >= limits.maxStreams) {
         const victim = oldestFinished();
         if (!victim) break;
         drop(victim);
       }
-      const feed = new EventFeed(clock.newId(), owner, changed, readers);
+      const feed = new EventFeed(clock.newId(), owner, changed, readers, stop);
       feeds.set(feed.id, feed);
       return feed;
     },

@@ -72,11 +72,15 @@ describe("encodeStreamEventChunks", () => {
     ["an error", { type: "error", data: "Cannot run: x" }, undefined],
   ])("%s: the pieces equal encodeStreamEvent", (_, event, id) => {
     expect([...encodeStreamEventChunks(event, id)].join("")).toBe(encodeStreamEvent(event, id));
+    expect([...encodeStreamEventChunks(event, id)]).toHaveLength(1); // a small event is one piece (one write)
   });
 
   test("output files as bytes arrive as base64 through parseStreamEvents", async () => {
     const file = Uint8Array.from({ length: 200_000 }, (_, i) => i % 251);
-    const text = [...encodeStreamEventChunks({ type: "exit", data: { ...summary, files: { "o.bin": file } } })].join("");
+    const pieces = [...encodeStreamEventChunks({ type: "exit", data: { ...summary, files: { "o.bin": file } } })];
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(Math.max(...pieces.map((piece) => piece.length))).toBeLessThan(200_000); // never the whole file's base64 at once
+    const text = pieces.join("");
     const events: StreamEvent[] = [];
     for await (const event of parseStreamEvents(chunked(text, 4096))) events.push(event);
     expect(events).toHaveLength(1);

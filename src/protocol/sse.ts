@@ -36,9 +36,19 @@ export function encodeStreamEvent(event: StreamEvent, id?: string): string {
  * one `data:` line, exactly as encodeStreamEvent writes it.
  */
 export function* encodeStreamEventChunks(event: StreamEvent<string | Uint8Array>, id?: string): Generator<string> {
-  yield `${id !== undefined ? `id: ${singleLine(id)}\n` : ""}data: `;
-  yield* jsonChunks(event);
-  yield "\n\n";
+  // The frame's head rides with the JSON's first piece and its tail with the last (one piece
+  // is held back to know which is last): a small event is one piece.
+  let held = `${id !== undefined ? `id: ${singleLine(id)}\n` : ""}data: `;
+  let first = true;
+  for (const piece of jsonChunks(event)) {
+    if (first) held += piece;
+    else {
+      yield held;
+      held = piece;
+    }
+    first = false;
+  }
+  yield `${held}\n\n`;
 }
 
 function singleLine(value: string): string {

@@ -44,6 +44,7 @@ export const ENGINE_OWN_KEYS = [
   "owner",
   "cacheDir",
   "imageRepository",
+  "observe",
 ] as const;
 
 export const ENGINE_DEFAULT_KEYS = [...Object.keys(EngineDefaultsSchema.entries), ...CONFIG_KEYS, "audit"] as const;

@@ -37,7 +37,7 @@ import { checkHostPatterns } from "./network/host-policy";
 import { SandboxNetwork } from "./network/sandbox-network";
 import { resolveSeccomp } from "./seccomp";
 import type * as v from "valibot";
-import { type EngineDefaultsSchema, type RequestDefaults, resolveEngineOptions } from "./engine-options";
+import { ENGINE_OWN_KEYS, type EngineDefaultsSchema, type RequestDefaults, resolveEngineOptions } from "./engine-options";
 import { runtimeStatus } from "./images/runtime-status";
 import type { RuntimeInfo } from "../protocol/runtime-info";
 import { type EngineObserver, executionOutcome } from "../protocol/observe";
@@ -90,6 +90,13 @@ export interface DockerIsol8Options extends EngineDefaults {
   /** Receives an event per execution, container created or destroyed and proxied request (metrics, logs). */
   observe?: EngineObserver;
 }
+
+// Every option of DockerIsol8Options is known to resolveEngineOptions (an unknown one is refused
+// there): this fails to compile when an option is added to the interface but not to its list.
+type UnlistedOptions = Exclude<keyof DockerIsol8Options, (typeof ENGINE_OWN_KEYS)[number] | keyof EngineDefaults | "audit">;
+export type EngineOptionsAreListed = [UnlistedOptions] extends [never] ? true : never;
+const _engineOptionsAreListed: EngineOptionsAreListed = true;
+void _engineOptionsAreListed;
 
 /**
  * Runs untrusted code in locked-down Docker containers.

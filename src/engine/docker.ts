@@ -189,9 +189,16 @@ export function createDockerClient(options: Docker.DockerOptions = {}, onError: 
       try {
         await call("remove", "remove a container", (abortSignal) => docker.getContainer(id).remove({ force: true, v: true, abortSignal }));
       } catch (error) {
-        // Gone, or its removal already in progress: removed either way.
         const status = statusOf(error);
-        if (status === 404 || status === 409) return;
+        if (status === 404) return; // gone
+        if (status !== 409) throw error;
+        // Its removal is already in progress (another caller): removed means gone, so wait for it.
+        const until = performance.now() + DOCKER_CALL_BOUNDS_MS.remove;
+        while (performance.now() < until) {
+          const found = await notFoundToNull("inspect a container", (abortSignal) => docker.getContainer(id).inspect({ abortSignal }));
+          if (found === null) return;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         throw error;
       }
     },

@@ -101,7 +101,7 @@ describe("the playground in Chromium", () => {
     await page.fill("#key", "not-the-key");
     await page.click("#run");
     await page.waitForSelector('#status[data-state="error"]', { timeout: 30_000 });
-    expect(await page.textContent("#status")).toBe("HTTP 403: invalid API key");
+    expect(await page.textContent("#status")).toBe("HTTP 403: Invalid API key");
     expect(await page.textContent("#output")).toBe("");
     await page.screenshot({ path: join(SHOTS, "wrong-key.png"), fullPage: true });
   }, 30_000);

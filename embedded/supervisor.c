@@ -455,8 +455,8 @@ static void handle_read(unsigned char *p, uint32_t len) {
 
 /* ---------- processes of the sandbox uid ---------- */
 
-/* Calls fn for every live (non-zombie) process owned by the sandbox uid. Returns the count. */
-static int each_sandbox_proc(void (*fn)(pid_t pid, char state)) {
+/* Calls fn for every live (non-zombie) process owned by uid. Returns the count. */
+static int each_uid_proc(uid_t owner, void (*fn)(pid_t pid, char state)) {
   DIR *d = opendir("/proc");
   if (!d) return -1;
   int count = 0;
@@ -479,13 +479,15 @@ static int each_sandbox_proc(void (*fn)(pid_t pid, char state)) {
     if (state == 'Z' || state == 'X') continue;
     unsigned r = 0, eff = 0, sv = 0, fs = 0;
     if (sscanf(uid + 6, "%u %u %u %u", &r, &eff, &sv, &fs) != 4) continue;
-    if (r != sandbox_uid && eff != sandbox_uid && sv != sandbox_uid) continue;
+    if (r != owner && eff != owner && sv != owner) continue;
     count++;
     if (fn) fn(pid, state);
   }
   closedir(d);
   return count;
 }
+
+static int each_sandbox_proc(void (*fn)(pid_t pid, char state)) { return each_uid_proc(sandbox_uid, fn); }
 
 static int running_seen;
 static void stop_proc(pid_t pid, char state) {
@@ -497,24 +499,26 @@ static void kill_proc(pid_t pid, char state) {
   kill(pid, SIGKILL);
 }
 
-/* Freeze-then-kill every process of the sandbox uid, looped until none remains
+/* Freeze-then-kill every process of uid, looped until none remains
  * (a re-forking loop cannot outrun it: stopped processes cannot fork). */
-static int kill_sandbox_procs(void) {
+static int kill_uid_procs(uid_t owner) {
   int64_t deadline = now_ms() + KILL_BUDGET_MS;
   for (;;) {
     running_seen = 0;
-    int n = each_sandbox_proc(stop_proc);
+    int n = each_uid_proc(owner, stop_proc);
     if (n <= 0) return n == 0 ? 0 : -1;
     if (running_seen == 0) break;
     if (now_ms() > deadline) break;
   }
   for (;;) {
-    int n = each_sandbox_proc(kill_proc);
+    int n = each_uid_proc(owner, kill_proc);
     if (n == 0) return 0;
     if (n < 0 || now_ms() > deadline) return -1;
     usleep(500);
   }
 }
+
+static int kill_sandbox_procs(void) { return kill_uid_procs(sandbox_uid); }
 
 /* ---------- cleaning ---------- */
 
@@ -782,6 +786,10 @@ struct exec_spec {
   unsigned char *files[16]; /* written before the run: [u32 mode][u16 len][relpath][content] */
   uint32_t file_lens[16];
   int filec;
+  /* Context open ('O') only: the context's own uid, its id, how it is interrupted. */
+  uid_t ctx_uid;
+  uint32_t ctx_id;
+  char ctx_interrupt;
 };
 
 static char *dup_n(const unsigned char *p, uint32_t n) {
@@ -833,6 +841,22 @@ static int parse_spec(unsigned char *p, uint32_t len, struct exec_spec *s) {
       case 'r':
         if (s->removec < 16) s->remove_after[s->removec++] = dup_n(v, l);
         break;
+      case 'u':
+      case 'n': {
+        char *t = dup_n(v, l);
+        char *end = NULL;
+        unsigned long long n = strtoull(t, &end, 10);
+        int bad = !l || *end || n > UID_MAX_ALLOWED;
+        free(t);
+        if (bad) return -1;
+        if (key == 'u') s->ctx_uid = (uid_t)n;
+        else s->ctx_id = (uint32_t)n;
+        break;
+      }
+      case 'm':
+        if (l != 1 || (v[0] != 's' && v[0] != 'f')) return -1;
+        s->ctx_interrupt = (char)v[0];
+        break;
       case 'f':
         if (s->filec >= 16) return -1;
         s->files[s->filec] = v;
@@ -882,11 +906,17 @@ static long pids_max_hits(void) {
   return v;
 }
 
-/* The user's process: drop everything, then exec. Never returns. */
+/* The user's process: drop everything (to uid, with umask), then exec. Never returns. */
+static void drop_and_exec(struct exec_spec *s, uid_t uid, gid_t gid, mode_t mask);
+
 static void exec_user(struct exec_spec *s, int in_fd, int out_fd, int err_fd) {
   setsid();
   if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
   syscall(SYS_close_range, 3, ~0U, 0);
+  drop_and_exec(s, sandbox_uid, sandbox_gid, 022);
+}
+
+static void drop_and_exec(struct exec_spec *s, uid_t uid, gid_t gid, mode_t mask) {
   signal(SIGPIPE, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
@@ -898,8 +928,8 @@ static void exec_user(struct exec_spec *s, int in_fd, int out_fd, int err_fd) {
   }
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) fail = "cannot clear ambient capabilities";
   if (setgroups(0, NULL) < 0) fail = "cannot clear groups";
-  if (setresgid(sandbox_gid, sandbox_gid, sandbox_gid) < 0) fail = "cannot set gid";
-  if (setresuid(sandbox_uid, sandbox_uid, sandbox_uid) < 0) fail = "cannot set uid";
+  if (setresgid(gid, gid, gid) < 0) fail = "cannot set gid";
+  if (setresuid(uid, uid, uid) < 0) fail = "cannot set uid";
   struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
@@ -911,7 +941,7 @@ static void exec_user(struct exec_spec *s, int in_fd, int out_fd, int err_fd) {
   }
   struct rlimit core = {0, 0};
   setrlimit(RLIMIT_CORE, &core);
-  umask(022);
+  umask(mask);
   if (chdir(s->cwd ? s->cwd : SANDBOX_DIR) < 0) {
     dprintf(2, "isol8: cannot enter %s: %s\n", s->cwd ? s->cwd : SANDBOX_DIR, strerror(errno));
     _exit(126);
@@ -1174,6 +1204,537 @@ static void handle_execute(unsigned char *p, uint32_t len) {
 }
 
 
+/* ---------- contexts: long-lived interpreters of a session ----------
+ * A context is one interpreter driver started like an execution's program (own session,
+ * empty capability sets, NoNewPrivs, the container's seccomp profile) but as its OWN uid
+ * (from the engine, distinct from the container's sandbox uid and from every other
+ * context's), so a context cannot signal, ptrace or read /proc/<pid>/mem of another
+ * context or of executions, and its processes are found and killed by that uid alone.
+ * Its gid is the sandbox gid and its umask 002: contexts and executions share /sandbox.
+ *
+ * Process tree: supervisor -> context runner (root subreaper, reports the driver's pid
+ * and exit) -> driver (stdin /dev/null, stdout/stderr pipes, fd 3 cells in, fd 4 replies out).
+ * Driver frames are [u8 type][u32 big-endian length][payload] both ways:
+ *   supervisor -> driver: 'c' cell (code), 'i' interrupt (runtimes that cannot take SIGINT)
+ *   driver -> supervisor: 'y' ready (once), 'r' result (JSON), 'e' error (JSON), 'd' cell done,
+ *                         'o' / 'x' the interpreter's own stdout / stderr text (same channel as
+ *                         results, so their order is kept; fds 1 and 2 carry what else writes there)
+ * Everything on fd 4 is untrusted (the user's code shares the process): a frame of another
+ * type, over the size cap, a 'y' after start, or fd 4 closed during a cell is a protocol
+ * violation and the context is killed. Results are only ever copied, never interpreted here.
+ *
+ * engine -> supervisor:
+ *   'O' open   TLV as 'X' plus 'u' uid, 'n' id, 'm' interrupt (s = SIGINT, f = 'i' frame),
+ *              't' start timeout                                   -> 'o' "ok\npid=N" | "error=...\nstderr=..."
+ *   'Y' cell   [u32 id][u32 timeout ms][u32 grace ms][u32 max output][u32 max result]
+ *              [u32 max results per cell][code]                   -> '1', '2', 'V' [type][payload]..., 'Z' report
+ *   'K'        during a cell: interrupt it (cancel)
+ *   'Q' close  [u32 id]                                           -> 'q' "ok" | "unknown"
+ */
+
+#define MAX_CONTEXTS 64
+#define CTX_FRAME_SLACK 65536
+#define CTX_FRAME_HARD_MAX (64u << 20)
+
+struct context {
+  int used;
+  uint32_t id;
+  uid_t uid;
+  pid_t runner, driver;
+  char interrupt_mode;
+  int cell_fd, reply_fd, rep_fd;
+  struct stream out, err;
+  unsigned char *rbuf;
+  size_t rlen, rcap;
+  char rep[256];
+  size_t rep_len;
+  int driver_exited, driver_status;
+  const char *lost; /* why the context is gone (NULL while it lives) */
+};
+
+static struct context contexts[MAX_CONTEXTS];
+
+static struct context *find_context(uint32_t id) {
+  for (int i = 0; i < MAX_CONTEXTS; i++)
+    if (contexts[i].used && contexts[i].id == id) return &contexts[i];
+  return NULL;
+}
+
+static int uid_in_use(uid_t uid) {
+  if (uid == sandbox_uid) return 1;
+  for (int i = 0; i < MAX_CONTEXTS; i++)
+    if (contexts[i].used && contexts[i].uid == uid) return 1;
+  return 0;
+}
+
+/* Moves fd to a number >= 10 (so dup2 into 0..4 never clobbers a source), close-on-exec. */
+static int high_fd(int fd) {
+  int h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  return h;
+}
+
+/* The context runner: a subreaper that starts the driver, reports "P <pid>", then "M <status>"
+ * when the driver ends, and reaps every other process of the context until none is left. */
+static void run_context_runner(struct exec_spec *s, int null_fd, int out_fd, int err_fd, int cell_fd, int reply_fd, int rep_fd) {
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  pid_t child = fork();
+  if (child < 0) {
+    dprintf(rep_fd, "M %d\n", 126 << 8);
+    _exit(0);
+  }
+  if (child == 0) {
+    close(rep_fd);
+    setsid();
+    int fds[5] = {high_fd(null_fd), high_fd(out_fd), high_fd(err_fd), high_fd(cell_fd), high_fd(reply_fd)};
+    for (int i = 0; i < 5; i++)
+      if (fds[i] < 0 || dup2(fds[i], i) < 0) _exit(126);
+    syscall(SYS_close_range, 5, ~0U, 0);
+    drop_and_exec(s, s->ctx_uid, sandbox_gid, 002);
+  }
+  dprintf(rep_fd, "P %d\n", child);
+  close(null_fd);
+  close(out_fd);
+  close(err_fd);
+  close(cell_fd);
+  close(reply_fd);
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, 0);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p == child) dprintf(rep_fd, "M %d\n", st);
+  }
+  _exit(0);
+}
+
+/* Reads the runner's report lines ("P pid", "M status"). */
+static void context_read_reports(struct context *c) {
+  if (c->rep_fd < 0) return;
+  for (;;) {
+    ssize_t n = read(c->rep_fd, c->rep + c->rep_len, sizeof c->rep - 1 - c->rep_len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return; /* EAGAIN */
+    if (n == 0) {
+      close(c->rep_fd);
+      c->rep_fd = -1;
+      if (!c->driver_exited) c->driver_exited = 1;
+      return;
+    }
+    c->rep_len += (size_t)n;
+    c->rep[c->rep_len] = 0;
+    char *nl;
+    while ((nl = strchr(c->rep, '\n'))) {
+      *nl = 0;
+      if (c->rep[0] == 'P') c->driver = (pid_t)atoi(c->rep + 2);
+      else if (c->rep[0] == 'M') {
+        c->driver_exited = 1;
+        c->driver_status = atoi(c->rep + 2);
+      }
+      size_t used = (size_t)(nl - c->rep) + 1;
+      memmove(c->rep, nl + 1, c->rep_len - used + 1);
+      c->rep_len -= used;
+    }
+    if (c->rep_len >= sizeof c->rep - 1) c->rep_len = 0; /* the runner is root: cannot happen */
+  }
+}
+
+/* Kills every process of the context, closes its pipes, reaps its runner; keeps the slot
+ * (marked lost) so the next cell can say why, unless free_slot. */
+static void context_kill(struct context *c, const char *why, int free_slot) {
+  kill_uid_procs(c->uid);
+  if (c->cell_fd >= 0) close(c->cell_fd);
+  if (c->reply_fd >= 0) close(c->reply_fd);
+  if (c->out.fd >= 0) close(c->out.fd);
+  if (c->err.fd >= 0) close(c->err.fd);
+  if (c->rep_fd >= 0) close(c->rep_fd);
+  c->cell_fd = c->reply_fd = c->out.fd = c->err.fd = c->rep_fd = -1;
+  if (c->runner > 0) {
+    int st;
+    kill(c->runner, SIGKILL);
+    waitpid(c->runner, &st, 0);
+    c->runner = 0;
+  }
+  free(c->rbuf);
+  c->rbuf = NULL;
+  c->rlen = c->rcap = 0;
+  if (!c->lost) c->lost = why;
+  if (free_slot) memset(c, 0, sizeof *c);
+}
+
+/* Reads what fd 4 has into the context's buffer. Returns -1 on EOF or error. */
+static int context_fill_reply(struct context *c) {
+  if (c->rcap - c->rlen < IO_CHUNK) {
+    size_t cap = c->rcap ? c->rcap * 2 : 4 * IO_CHUNK;
+    while (cap - c->rlen < IO_CHUNK) cap *= 2;
+    unsigned char *nb = realloc(c->rbuf, cap);
+    if (!nb) _exit(4);
+    c->rbuf = nb;
+    c->rcap = cap;
+  }
+  ssize_t n = read(c->reply_fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+  if (n == 0) return -1;
+  if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;
+  c->rlen += (size_t)n;
+  return 0;
+}
+
+static void drop_reply_bytes(struct context *c, size_t n) {
+  memmove(c->rbuf, c->rbuf + n, c->rlen - n);
+  c->rlen -= n;
+}
+
+static int write_some(int fd, const unsigned char *data, size_t len, size_t *off) {
+  while (*off < len) {
+    ssize_t n = write(fd, data + *off, len - *off);
+    if (n > 0) {
+      *off += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return 0;
+    return -1;
+  }
+  return 0;
+}
+
+static void handle_context_open(unsigned char *p, uint32_t len) {
+  struct exec_spec s;
+  if (parse_spec(p, len, &s) < 0 || s.ctx_uid == 0 || !s.ctx_interrupt) {
+    send_text('o', "error=malformed open frame\n");
+    return;
+  }
+  struct context *c = NULL;
+  if (find_context(s.ctx_id) || uid_in_use(s.ctx_uid)) {
+    send_text('o', "error=context %u or uid %u is in use\n", s.ctx_id, (unsigned)s.ctx_uid);
+    free_spec(&s);
+    return;
+  }
+  for (int i = 0; i < MAX_CONTEXTS && !c; i++)
+    if (!contexts[i].used) c = &contexts[i];
+  if (!c) {
+    send_text('o', "error=at most %d contexts per container\n", MAX_CONTEXTS);
+    free_spec(&s);
+    return;
+  }
+  /* Contexts write /sandbox as their own uid in the sandbox group (group-writable, setgid). */
+  as_sandbox();
+  int mode_err = fchmodat(AT_FDCWD, SANDBOX_DIR, 02775, 0) < 0 ? errno : 0;
+  as_root();
+  int out_p[2], err_p[2], cell_p[2], reply_p[2], rep_p[2];
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (mode_err || null_fd < 0 || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(cell_p, O_CLOEXEC) ||
+      pipe2(reply_p, O_CLOEXEC) || pipe2(rep_p, O_CLOEXEC)) {
+    send_text('o', "error=cannot prepare the context: %s\n", strerror(mode_err ? mode_err : errno));
+    free_spec(&s);
+    return;
+  }
+  pid_t runner = fork();
+  if (runner < 0) {
+    send_text('o', "error=cannot fork: %s\n", strerror(errno));
+    free_spec(&s);
+    return;
+  }
+  if (runner == 0) {
+    close(out_p[0]);
+    close(err_p[0]);
+    close(cell_p[1]);
+    close(reply_p[0]);
+    close(rep_p[0]);
+    run_context_runner(&s, null_fd, out_p[1], err_p[1], cell_p[0], reply_p[1], rep_p[1]);
+  }
+  close(null_fd);
+  close(out_p[1]);
+  close(err_p[1]);
+  close(cell_p[0]);
+  close(reply_p[1]);
+  close(rep_p[1]);
+  memset(c, 0, sizeof *c);
+  c->used = 1;
+  c->id = s.ctx_id;
+  c->uid = s.ctx_uid;
+  c->runner = runner;
+  c->interrupt_mode = s.ctx_interrupt;
+  c->cell_fd = cell_p[1];
+  c->reply_fd = reply_p[0];
+  c->rep_fd = rep_p[0];
+  c->out = (struct stream){.fd = out_p[0], .frame = '1'};
+  c->err = (struct stream){.fd = err_p[0], .frame = '2'};
+  set_nonblock(c->cell_fd);
+  set_nonblock(c->reply_fd);
+  set_nonblock(c->rep_fd);
+  set_nonblock(c->out.fd);
+  set_nonblock(c->err.fd);
+  int64_t deadline = now_ms() + s.timeout_ms;
+  free_spec(&s);
+
+  /* Wait for the driver's 'y'; keep the start of its stderr to say why it did not come. */
+  char errtext[1024];
+  size_t errlen = 0;
+  const char *problem = NULL;
+  for (;;) {
+    if (c->rlen >= 5) {
+      uint32_t l = rd32(c->rbuf + 1);
+      if (c->rbuf[0] == 'y' && l == 0) {
+        drop_reply_bytes(c, 5);
+        break;
+      }
+      problem = "the driver broke the protocol";
+      break;
+    }
+    int64_t wait = deadline - now_ms();
+    if (wait <= 0) {
+      problem = "the driver did not start in time";
+      break;
+    }
+    struct pollfd fds[3] = {{.fd = c->reply_fd, .events = POLLIN}, {.fd = c->err.fd, .events = POLLIN}, {.fd = c->out.fd, .events = POLLIN}};
+    int r = poll(fds, 3, (int)(wait > 1000 ? 1000 : wait));
+    if (r < 0 && errno != EINTR) {
+      problem = "poll failed";
+      break;
+    }
+    if (fds[1].revents) {
+      ssize_t n = read(c->err.fd, errtext + errlen, sizeof errtext - 1 - errlen);
+      if (n > 0) errlen += (size_t)n;
+      else if (n == 0) fds[1].fd = -1;
+    }
+    if (fds[2].revents) {
+      char sink[4096];
+      ssize_t n = read(c->out.fd, sink, sizeof sink);
+      (void)n;
+    }
+    if (fds[0].revents && context_fill_reply(c) < 0) {
+      problem = "the driver exited while starting";
+      break;
+    }
+  }
+  if (problem) {
+    errtext[errlen] = 0;
+    for (size_t i = 0; i < errlen; i++)
+      if (errtext[i] == '\n') errtext[i] = ' ';
+    context_kill(c, "exited", 1);
+    send_text('o', "error=%s\nstderr=%s\n", problem, errtext);
+    return;
+  }
+  context_read_reports(c);
+  send_text('o', "ok\npid=%d\n", c->driver);
+}
+
+static void context_interrupt(struct context *c, unsigned char *pending, size_t *pending_len) {
+  if (c->interrupt_mode == 's') {
+    /* the driver's process group: the interpreter and its foreground children (Ctrl-C) */
+    if (c->driver > 0) kill(-c->driver, SIGINT);
+    return;
+  }
+  /* 'i' frame after whatever of the cell is not written yet */
+  unsigned char frame[5] = {'i', 0, 0, 0, 0};
+  memcpy(pending + *pending_len, frame, 5);
+  *pending_len += 5;
+}
+
+/* Forwards bytes the driver sent as an 'o'/'x' frame as the stream's output, up to the cap. */
+static void forward_bytes(struct stream *st, uint64_t cap, const unsigned char *data, uint32_t n) {
+  st->produced += n;
+  if (st->truncated) return;
+  uint64_t room = cap > st->bytes ? cap - st->bytes : 0;
+  uint64_t fwd = (uint64_t)n < room ? (uint64_t)n : room;
+  if (fwd) send_frame(st->frame, data, (uint32_t)fwd);
+  st->bytes += fwd;
+  if ((uint64_t)n > fwd) st->truncated = 1;
+}
+
+/* Reads a stream until it has nothing more right now (or 64 reads), forwarding up to the cap. */
+static void drain_stream(struct stream *st, uint64_t cap, unsigned char *buf) {
+  for (int i = 0; i < 64 && st->fd >= 0; i++) {
+    ssize_t n = read(st->fd, buf, IO_CHUNK);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close(st->fd);
+      st->fd = -1;
+      return;
+    }
+    st->produced += (uint64_t)n;
+    if (st->truncated) continue;
+    uint64_t room = cap > st->bytes ? cap - st->bytes : 0;
+    uint64_t fwd = (uint64_t)n < room ? (uint64_t)n : room;
+    if (fwd) send_frame(st->frame, buf, (uint32_t)fwd);
+    st->bytes += fwd;
+    if ((uint64_t)n > fwd) st->truncated = 1;
+  }
+}
+
+static void handle_context_cell(unsigned char *p, uint32_t len) {
+  if (len < 24) {
+    send_text('Z', "status=lost\nreason=protocol\nerror=malformed cell frame\n");
+    return;
+  }
+  uint32_t id = rd32(p), timeout_ms = rd32(p + 4), grace_ms = rd32(p + 8);
+  uint64_t max_output = rd32(p + 12), max_result = rd32(p + 16), max_results = rd32(p + 20);
+  struct context *c = find_context(id);
+  if (!c) {
+    send_text('Z', "status=lost\nreason=closed\n");
+    return;
+  }
+  context_read_reports(c);
+  if (c->driver_exited && !c->lost) context_kill(c, "exited", 0);
+  if (c->lost) {
+    send_text('Z', "status=lost\nreason=%s\n", c->lost);
+    return;
+  }
+  uint32_t code_len = len - 24;
+  /* the cell frame, plus room for one interrupt frame */
+  unsigned char *pending = malloc((size_t)code_len + 16);
+  if (!pending) _exit(4);
+  pending[0] = 'c';
+  pending[1] = (unsigned char)(code_len >> 24);
+  pending[2] = (unsigned char)(code_len >> 16);
+  pending[3] = (unsigned char)(code_len >> 8);
+  pending[4] = (unsigned char)code_len;
+  memcpy(pending + 5, p + 24, code_len);
+  size_t pending_len = (size_t)code_len + 5, pending_off = 0;
+
+  long oom_before = oom_kills(), pids_before = pids_max_hits();
+  int64_t start_us = now_us();
+  int64_t deadline = now_ms() + timeout_ms, interrupt_deadline = 0;
+  const char *cause = NULL, *lost = NULL;
+  int done = 0, results_truncated = 0;
+  uint64_t results_bytes = 0;
+  uint64_t frame_max = max_result + CTX_FRAME_SLACK;
+  if (frame_max > CTX_FRAME_HARD_MAX) frame_max = CTX_FRAME_HARD_MAX;
+  c->out.bytes = c->out.produced = 0;
+  c->err.bytes = c->err.produced = 0;
+  c->out.truncated = c->err.truncated = 0;
+  static unsigned char buf[IO_CHUNK];
+
+  while (!done && !lost) {
+    int64_t now = now_ms();
+    if (!cause && now >= deadline) {
+      cause = "timeout";
+      context_interrupt(c, pending, &pending_len);
+      interrupt_deadline = now + grace_ms;
+    }
+    if (cause && now >= interrupt_deadline) {
+      lost = cause;
+      break;
+    }
+    struct pollfd fds[6];
+    int nf = 0, i_ctl = -1, i_out = -1, i_err = -1, i_reply = -1, i_rep = -1, i_cell = -1;
+    i_ctl = nf;
+    fds[nf++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    if (c->out.fd >= 0) { i_out = nf; fds[nf++] = (struct pollfd){.fd = c->out.fd, .events = POLLIN}; }
+    if (c->err.fd >= 0) { i_err = nf; fds[nf++] = (struct pollfd){.fd = c->err.fd, .events = POLLIN}; }
+    if (c->reply_fd >= 0) { i_reply = nf; fds[nf++] = (struct pollfd){.fd = c->reply_fd, .events = POLLIN}; }
+    if (c->rep_fd >= 0) { i_rep = nf; fds[nf++] = (struct pollfd){.fd = c->rep_fd, .events = POLLIN}; }
+    if (pending_off < pending_len && c->cell_fd >= 0) { i_cell = nf; fds[nf++] = (struct pollfd){.fd = c->cell_fd, .events = POLLOUT}; }
+    int64_t wait = (cause ? interrupt_deadline : deadline) - now;
+    if (wait < 0) wait = 0;
+    int r = poll(fds, (nfds_t)nf, (int)(wait > 1000 ? 1000 : wait));
+    if (r < 0 && errno != EINTR) {
+      lost = "protocol";
+      break;
+    }
+    if (fds[i_ctl].revents) {
+      if (fill_input() < 0 && in_eof) {
+        lost = "closed";
+        break;
+      }
+      char t;
+      unsigned char *fp;
+      uint32_t fl;
+      while (peek_frame(&t, &fp, &fl)) {
+        consume_frame();
+        if (t == 'K' && !cause) {
+          cause = "cancelled";
+          context_interrupt(c, pending, &pending_len);
+          interrupt_deadline = now_ms() + grace_ms;
+        }
+      }
+    }
+    if (i_cell >= 0 && fds[i_cell].revents) {
+      if (write_some(c->cell_fd, pending, pending_len, &pending_off) < 0) {
+        lost = "protocol"; /* the driver closed its cell pipe */
+        break;
+      }
+    }
+    /* stdout and stderr before replies: output written before a result frame stays before it */
+    if (i_out >= 0 && fds[i_out].revents) drain_stream(&c->out, max_output, buf);
+    if (i_err >= 0 && fds[i_err].revents) drain_stream(&c->err, max_output, buf);
+    if (i_reply >= 0 && fds[i_reply].revents) {
+      drain_stream(&c->out, max_output, buf);
+      drain_stream(&c->err, max_output, buf);
+      if (context_fill_reply(c) < 0) {
+        close(c->reply_fd);
+        c->reply_fd = -1;
+      }
+      while (c->rlen >= 5 && !lost && !done) {
+        char t = (char)c->rbuf[0];
+        uint32_t l = rd32(c->rbuf + 1);
+        if ((t != 'r' && t != 'e' && t != 'd' && t != 'o' && t != 'x') || l > frame_max) {
+          lost = "protocol";
+          break;
+        }
+        if (c->rlen < 5 + (size_t)l) break;
+        if (t == 'd') {
+          done = 1;
+        } else if (t == 'o' || t == 'x') {
+          forward_bytes(t == 'o' ? &c->out : &c->err, max_output, c->rbuf + 5, l);
+        } else if (results_bytes + l > max_results) {
+          results_truncated = 1;
+        } else {
+          results_bytes += l;
+          c->rbuf[4] = (unsigned char)t; /* reuse the header: [type][payload] as one 'V' payload */
+          send_frame('V', c->rbuf + 4, l + 1);
+        }
+        drop_reply_bytes(c, 5 + (size_t)l);
+      }
+      if (c->reply_fd < 0 && !done && !lost) lost = "protocol";
+    }
+    if (i_rep >= 0 && fds[i_rep].revents) {
+      context_read_reports(c);
+      if (c->driver_exited && !done) lost = "exited";
+    }
+  }
+  if (!lost && c->rlen > 0) lost = "protocol"; /* bytes after 'd': a forged or broken stream */
+  /* whatever the cell printed before it said done */
+  drain_stream(&c->out, max_output, buf);
+  drain_stream(&c->err, max_output, buf);
+  long oom_after = oom_kills(), pids_after = pids_max_hits();
+  int oom = oom_before >= 0 && oom_after > oom_before;
+  int pids = pids_before >= 0 && pids_after > pids_before;
+  if (lost && strcmp(lost, "exited") == 0) {
+    if (oom) lost = "memory-limit";
+    else if (pids) lost = "pids-limit";
+  }
+  /* A cell that hit the pids limit has filled the session's process table: its context goes. */
+  if (!lost && pids) lost = "pids-limit";
+  if (lost) context_kill(c, lost, 0);
+  free(pending);
+  send_text('Z',
+            "status=%s\nreason=%s\ninterrupted=%d\ntruncated_stdout=%d\ntruncated_stderr=%d\nresults_truncated=%d\n"
+            "stdout_bytes=%llu\nstderr_bytes=%llu\noom_killed=%d\npids_limit_hit=%d\nduration_us=%lld\n",
+            lost ? "lost" : "ok", lost ? lost : (cause ? cause : "none"), cause != NULL, c->out.truncated,
+            c->err.truncated, results_truncated, (unsigned long long)c->out.produced,
+            (unsigned long long)c->err.produced, oom, pids, (long long)(now_us() - start_us));
+}
+
+static void handle_context_close(unsigned char *p, uint32_t len) {
+  struct context *c = len == 4 ? find_context(rd32(p)) : NULL;
+  if (!c) {
+    send_text('q', "unknown");
+    return;
+  }
+  context_kill(c, "closed", 1);
+  send_text('q', "ok");
+}
+
+static void kill_all_contexts(void) {
+  for (int i = 0; i < MAX_CONTEXTS; i++)
+    if (contexts[i].used) context_kill(&contexts[i], "closed", 1);
+}
+
 /* ---------- filtered networking: the in-container forwarder ----------
  * In filtered mode the container has no network but loopback. This process (uid 0, no
  * capabilities, not signalable by the sandbox uid) listens on 127.0.0.1:<port> and relays
@@ -1433,6 +1994,9 @@ int main(void) {
       case 'G': handle_read(copy, len); break;
       case 'X': handle_execute(copy, len); break;
       case 'C': handle_clean(); break;
+      case 'O': handle_context_open(copy, len); break;
+      case 'Y': handle_context_cell(copy, len); break;
+      case 'Q': handle_context_close(copy, len); break;
       case 'P': send_frame('p', NULL, 0); break;
       case 'K': break; /* abort with nothing running */
       case 'H': hold = 1; break;
@@ -1440,6 +2004,7 @@ int main(void) {
     }
     free(copy);
   }
+  kill_all_contexts();
   kill_sandbox_procs();
   /* Kept for inspection (isol8 run --persist): the container stays up, its tmpfs intact. */
   while (hold) pause();

@@ -12,6 +12,9 @@ import playgroundHtml from "../playground/index.html" with { type: "text" };
 import playgroundCss from "../playground/style.css" with { type: "text" };
 // Written by build.ts (Bun.build of playground/main.ts with CodeMirror): run `npm run build` first.
 import playgroundJs from "../embedded/generated/playground.bundle" with { type: "text" };
+import pythonContextDriver from "../embedded/contexts/python.py" with { type: "text" };
+import jsContextDriver from "../embedded/contexts/js-driver.txt" with { type: "text" };
+import bashContextDriver from "../embedded/contexts/bash.sh" with { type: "text" };
 
 /** The strict seccomp profile (an allowlist), as JSON text for Docker's `seccomp=` option. */
 export const SECCOMP_STRICT_PROFILE: string = JSON.stringify(seccompStrict);
@@ -35,4 +38,14 @@ export const DOCKERFILES: Readonly<Record<string, string>> = {
   bun: bunDockerfile,
   deno: denoDockerfile,
   bash: bashDockerfile,
+};
+
+/**
+ * Interpreter drivers of code-interpreter contexts (see embedded/supervisor.c, "contexts"):
+ * passed to the interpreter as its program text, never written to a file a context could change.
+ */
+export const CONTEXT_DRIVERS: Readonly<{ python: string; js: string; bash: string }> = {
+  python: pythonContextDriver,
+  js: jsContextDriver,
+  bash: bashContextDriver,
 };

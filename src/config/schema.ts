@@ -60,6 +60,22 @@ export const SandboxUidsSchema = v.pipe(
   v.check((range) => range.from <= range.to, "from must not be above to"),
 );
 
+/** Code-interpreter contexts (long-lived interpreters in a session's container). */
+export const ContextsSchema = section(
+  {
+    maxPerSession: v.optional(d(v.pipe(positiveInt, v.maxValue(64)), "Most contexts at once in one persistent engine (at most 64)"), 8),
+    idleMs: v.optional(d(positiveInt, "A context with no cell for this long is stopped; its state is lost"), 1_800_000),
+    interruptGraceMs: v.optional(
+      d(positiveInt, "How long an interrupted cell (timeout, cancel) may take to end before its context is killed"),
+      2_000,
+    ),
+    maxResultBytes: v.optional(d(SizeSchema, "Largest rich result (one MIME bundle as JSON); a larger one is replaced by a note"), "8m"),
+    maxResultsBytes: v.optional(d(SizeSchema, "Rich results of one cell, in all; later ones are dropped"), "32m"),
+    startTimeoutMs: v.optional(d(positiveInt, "How long an interpreter may take to start"), 30_000),
+  },
+  "Code-interpreter contexts",
+);
+
 type DependencyEntries = { [K in RuntimeName]: ReturnType<typeof packageList> };
 const dependencyEntries = Object.fromEntries(RUNTIME_NAMES.map((name) => [name, packageList(name)])) as DependencyEntries;
 
@@ -138,6 +154,7 @@ export const ConfigSchema = section(
       {},
     ),
     dependencies: v.optional(section(dependencyEntries, "Packages baked into images by isol8 setup, per runtime"), {}),
+    contexts: v.optional(ContextsSchema, {}),
     server: v.optional(
       section(
         {
@@ -196,6 +213,7 @@ export const ConfigSchema = section(
             10_000,
           ),
           playground: v.optional(d(v.boolean(), "Serve the playground page at GET / (it holds no key: users type theirs)"), true),
+          maxContextsPerSession: v.optional(d(positiveInt, "Most code-interpreter contexts at once in one session; more get 429"), 8),
         },
         "isol8 serve: limits and the policy clients are held to",
       ),

@@ -42,6 +42,10 @@ import { runtimeStatus } from "./images/runtime-status";
 import type { RuntimeInfo } from "../protocol/runtime-info";
 import { type EngineObserver, executionOutcome } from "../protocol/observe";
 import { LABEL_RUNTIME } from "./labels";
+import { ContextSet } from "./contexts/context-set";
+import type { EngineContext } from "./contexts/engine-context";
+import type { CellOptions, CellResult, ContextInfo, ContextRuntime, CreateContextRequest, Isol8Contexts } from "../protocol/context";
+import { sizeToBytes } from "../protocol/sizes";
 
 /**
  * Engine defaults at the top level (isol8 0.x's call shape), applied to every execution that
@@ -108,7 +112,7 @@ void _engineOptionsAreListed;
  * await isol8.stop();
  * ```
  */
-export class DockerIsol8 implements Isol8 {
+export class DockerIsol8 implements Isol8, Isol8Contexts {
   readonly config: Isol8Config;
   /** Identifies this engine's containers (their owner label). */
   readonly instanceId: string;
@@ -134,6 +138,10 @@ export class DockerIsol8 implements Isol8 {
 
   /** What every request gets unless it says otherwise (top-level secrets, logNetwork, image). */
   private readonly requestDefaults: RequestDefaults;
+  /** The uids of containers and of contexts. */
+  private readonly uids: SandboxUids;
+  /** Code-interpreter contexts (persistent engines only). */
+  private readonly contexts: ContextSet | null = null;
 
   constructor(private readonly options: DockerIsol8Options = {}) {
     this.instanceId = options.owner ?? randomUUID().slice(0, 12);
@@ -156,6 +164,7 @@ export class DockerIsol8 implements Isol8 {
       cacheDir: options.cacheDir ?? join(homedir(), ".isol8", "cache"),
     });
     const uids = new SandboxUids(this.config.security.sandboxUids);
+    this.uids = uids;
     const create = async (spec: SandboxSpec, key: string) => {
       const sandbox = await createSandbox({
         docker: this.docker,
@@ -175,6 +184,7 @@ export class DockerIsol8 implements Isol8 {
     if (options.mode === "persistent") {
       this.session = new SessionProvider((prepared) => create(prepared.spec, prepared.key), destroy);
       this.containers = this.session;
+      this.contexts = this.createContextSet();
     } else if (options.pool !== false && clean > 0) {
       this.pool = new SandboxPool({
         strategy: this.config.poolStrategy,
@@ -234,6 +244,8 @@ export class DockerIsol8 implements Isol8 {
    */
   async stop(options: { waitMs?: number } = {}): Promise<void> {
     this.audit?.close();
+    // The container's removal kills every driver: no close frame per context.
+    this.contexts?.dispose();
     await this.containers.stop().catch(() => {});
     const until = performance.now() + (options.waitMs ?? 10_000);
     while (this.pending.size && performance.now() < until) {
@@ -321,6 +333,30 @@ export class DockerIsol8 implements Isol8 {
   }
 
   /**
+   * Starts a code-interpreter context (a long-lived interpreter) in the persistent container:
+   * `python` (the default), `node`, `bun`, `deno` or `bash`. Its runtime must be the session's
+   * (bash works in every session). Contexts share the container's files, not their state.
+   */
+  createContext(request: CreateContextRequest = {}): Promise<EngineContext> {
+    return this.contextSet("createContext").create(request);
+  }
+
+  /** The persistent engine's contexts. */
+  async listContexts(): Promise<ContextInfo[]> {
+    return this.contexts?.list() ?? [];
+  }
+
+  /** A context by id (RequestError when there is none). */
+  getContext(id: string): EngineContext {
+    return this.contextSet("getContext").get(id);
+  }
+
+  /** Interrupts the running cell with this execution id; false when no such cell runs. */
+  async cancel(executionId: string): Promise<boolean> {
+    return this.contexts?.cancel(executionId) ?? false;
+  }
+
+  /**
    * Removes containers carrying isol8 labels whose owning process is gone (with `all`, also
    * those of running isol8 processes), and with `images`, isol8's images. Selects by label only.
    */
@@ -385,6 +421,52 @@ export class DockerIsol8 implements Isol8 {
       ownerProcess: this.ownerProcess,
       scope: this.options.scope,
       requestDefaults: this.requestDefaults,
+    });
+  }
+
+  private contextSet(operation: string): ContextSet {
+    if (!this.contexts) {
+      throw new Isol8Error(`Cannot ${operation}: contexts live only in a persistent engine`, 'create it with new DockerIsol8({ mode: "persistent" })');
+    }
+    return this.contexts;
+  }
+
+  private createContextSet(): ContextSet {
+    const defaults = this.config.defaults;
+    return new ContextSet({
+      config: this.config.contexts,
+      defaults: { timeoutMs: defaults.timeoutMs, maxOutputBytes: sizeToBytes(defaults.maxOutputSize) },
+      inSession: (runtime, work) => this.inContextSession(runtime, work),
+      takeUid: () => this.uids.take(),
+      releaseUid: (uid) => this.uids.release(uid),
+      changedFiles: async () => [],
+      audit: (context, code, result, options) => this.auditCell(context, code, result, options),
+      log: this.log,
+    });
+  }
+
+  /** Runs context work in the persistent container during the caller's turn (bash fits any session). */
+  private async inContextSession<T>(runtime: ContextRuntime, work: (sandbox: Sandbox) => Promise<T>): Promise<T> {
+    const bound = this.session!.boundRuntime;
+    const prepared = this.prepare({ code: "", runtime: runtime === "bash" ? (bound ?? "bash") : runtime });
+    await this.ensureImage(prepared);
+    const sandbox = await this.session!.acquire(prepared);
+    try {
+      return await work(sandbox);
+    } finally {
+      await this.session!.release();
+    }
+  }
+
+  private auditCell(context: EngineContext, code: string, result: CellResult, options: CellOptions): void {
+    if (!this.audit) return;
+    void this.audit.cell({
+      runtime: context.runtime,
+      code,
+      result,
+      startedAt: new Date(Date.now() - result.durationMs),
+      containerId: this.session?.containerId ?? null,
+      context: options.audit ?? {},
     });
   }
 

@@ -1,3 +1,4 @@
+import { buildCellAuditRecord, type CellAuditInput } from "./cell-record";
 import { resolve } from "node:path";
 import type { Isol8Config } from "../../config/schema";
 import { Isol8Error } from "../../errors";
@@ -39,6 +40,8 @@ export interface AuditLog {
     context: AuditContext,
     execute: (handlers: RunHandlers) => Promise<R>,
   ): Promise<R>;
+  /** Writes the record of one context cell (never throws; failures go to onError). */
+  cell(input: Omit<CellAuditInput, "includeCode" | "includeOutput">): Promise<void>;
   /** Resolves when background work (retention, post-log scripts) is done. */
   idle(): Promise<void>;
   /** Stops the daily retention timer. */
@@ -150,6 +153,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       );
       if (failure) throw failure.error;
       return result!;
+    },
+    async cell(input) {
+      await write(() =>
+        buildCellAuditRecord({ ...input, includeCode: config.includeCode, includeOutput: config.includeOutput }) as unknown as AuditRecord,
+      );
     },
     async idle() {
       await pruning;

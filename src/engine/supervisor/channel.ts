@@ -18,6 +18,24 @@ import {
   parseReadyReport,
 } from "./protocol";
 import { fileOperationError } from "./file-errors";
+import {
+  type CellLimits,
+  type CellReport,
+  type ContextOpenSpec,
+  type DriverFrame,
+  encodeCell,
+  encodeContextClose,
+  encodeContextOpen,
+  type OpenReply,
+  parseCellReport,
+  parseDriverFrame,
+  parseOpenReply,
+} from "./context-frames";
+
+export interface CellHandlers extends ExecHandlers {
+  /** A result or error frame the driver sent (untrusted: the caller validates it). */
+  onDriverFrame(frame: DriverFrame): void;
+}
 
 export interface ExecHandlers {
   onStdout(chunk: Buffer): void;
@@ -133,6 +151,47 @@ export class SupervisorChannel {
       },
     );
     return result.finally(() => onAbort && signal?.removeEventListener("abort", onAbort));
+  }
+
+  /** Starts a context's driver (see context-frames.ts); resolves when it is ready or could not start. */
+  openContext(spec: ContextOpenSpec): Promise<OpenReply> {
+    return this.request<OpenReply>(encodeContextOpen(spec), spec.startTimeoutMs + SUPERVISOR_GRACE_MS, (frame, done) => {
+      if (frame.type === "o") done.resolve(parseOpenReply(frame.payload));
+    });
+  }
+
+  /**
+   * Runs one cell in a context. `signal` interrupts it (as its timeout does); the supervisor
+   * reports how it ended. `hostDeadlineMs` bounds the whole call: past it the channel is broken.
+   */
+  runCell(slot: number, limits: CellLimits, code: string, handlers: CellHandlers, hostDeadlineMs: number, signal?: AbortSignal): Promise<CellReport> {
+    let onAbort: (() => void) | undefined;
+    const result = this.request<CellReport>(
+      encodeCell(slot, limits, code),
+      hostDeadlineMs,
+      (frame, done) => {
+        if (frame.type === "1") handlers.onStdout(frame.payload);
+        else if (frame.type === "2") handlers.onStderr(frame.payload);
+        else if (frame.type === "V") {
+          const driverFrame = parseDriverFrame(frame.payload);
+          if (driverFrame) handlers.onDriverFrame(driverFrame);
+        } else if (frame.type === "Z") done.resolve(parseCellReport(frame.payload));
+      },
+      () => {
+        if (!signal) return;
+        onAbort = () => this.write(encodeFrame("K"));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      },
+    );
+    return result.finally(() => onAbort && signal?.removeEventListener("abort", onAbort));
+  }
+
+  /** Kills every process of a context and forgets it. */
+  async closeContext(slot: number): Promise<void> {
+    await this.request<string>(encodeContextClose(slot), 30_000, (frame, done) => {
+      if (frame.type === "q") done.resolve(frame.payload.toString("utf8"));
+    });
   }
 
   /** Asks the supervisor to keep the container running after this channel closes. */

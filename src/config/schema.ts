@@ -153,7 +153,22 @@ export const ConfigSchema = section(
       ),
       {},
     ),
-    dependencies: v.optional(section(dependencyEntries, "Packages baked into images by isol8 setup, per runtime"), {}),
+    dependencies: v.optional(
+      section(
+        {
+          ...dependencyEntries,
+          apt: v.optional(
+            d(
+              v.array(v.pipe(v.string(), v.minLength(1))),
+              "Debian packages (e.g. python3-numpy) baked by isol8 setup into the python image with dependencies.python, or into the one runtime setup is given",
+            ),
+            [],
+          ),
+        },
+        "Packages baked into images by isol8 setup, per runtime; apt: Debian packages",
+      ),
+      {},
+    ),
     contexts: v.optional(ContextsSchema, {}),
     server: v.optional(
       section(

@@ -30,6 +30,8 @@ export const LABEL_BOOT = `${PREFIX}boot`;
 export const LABEL_SANDBOX_UID = `${PREFIX}sandbox-uid`;
 /** Packages baked into an image (sorted, space-separated). */
 export const LABEL_PACKAGES = `${PREFIX}packages`;
+/** Debian packages baked into an image (`isol8 build --apt`), sorted, space-separated. */
+export const LABEL_APT_PACKAGES = `${PREFIX}apt-packages`;
 /** Debian suite of a debootstrap-built base OS image. */
 export const LABEL_SUITE = `${PREFIX}suite`;
 

@@ -11,8 +11,9 @@ import { createProgressRenderer } from "../progress";
 const BAKEABLE: readonly string[] = BUILTIN_RUNTIMES.filter((runtime) => "bake" in runtime).map((runtime) => runtime.name);
 
 const buildArgs = {
-  base: { type: "string", description: `Runtime whose image to build on: ${BAKEABLE.join(" | ")}` },
+  base: { type: "string", description: `Runtime whose image to build on: ${BAKEABLE.join(" | ")} (--apt alone: any runtime)` },
   install: { type: "string", description: "Package to bake in (repeatable, or comma-separated)" },
+  apt: { type: "string", description: "Debian package to bake in (repeatable, or comma-separated), e.g. python3-numpy" },
   tag: { type: "string", description: "Also name the image (e.g. my-tools:1)" },
   ...forceArgs,
   ...debugArgs,
@@ -21,12 +22,13 @@ const buildArgs = {
 export default defineIsol8Command({
   meta: { name: "build", description: "Build an image with packages baked in (used automatically when a run installs a subset of them)" },
   args: buildArgs,
-  repeatable: ["install"],
+  repeatable: ["install", "apt"],
   async run({ flags: args, config, debugLog }) {
     if (!args.base) throw new UsageError("Cannot build: --base is required", "e.g. isol8 build --base python --install numpy");
     const packages = args.install.flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
-    if (packages.length === 0) throw new UsageError("Cannot build: no --install packages given");
-    if (!BAKEABLE.includes(args.base)) throw new UsageError(`Cannot use --base "${args.base}": expected ${BAKEABLE.join(" | ")}`);
+    const apt = args.apt.flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
+    if (packages.length === 0 && apt.length === 0) throw new UsageError("Cannot build: no --install or --apt packages given");
+    if (packages.length > 0 && !BAKEABLE.includes(args.base)) throw new UsageError(`Cannot use --base "${args.base}" with --install: expected ${BAKEABLE.join(" | ")} (--apt works with any runtime)`);
     const runtime = createRuntimeRegistry().get(args.base);
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
     const engine = new DockerIsol8({ config, onImageProgress: progress, log: debugLog ?? (() => {}) });
@@ -36,6 +38,7 @@ export default defineIsol8Command({
     const baked = await bakeImage(createDockerClient(), engine.imageManager.names, runtime, packages, {
       ...(args.tag ? { tag: args.tag } : {}),
       force: Boolean(args.force),
+      apt,
       onLine: (line) => progress({ image: runtime.name, line }),
     }).catch((error: unknown) => {
       throw error instanceof RequestError ? new UsageError(`${error.message} (--install)`, error.hint) : error;

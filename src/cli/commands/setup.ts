@@ -24,6 +24,7 @@ const setupArgs = {
       },
     ]),
   ) as ArgsDef),
+  apt: { type: "string", description: "Debian packages to bake in, comma-separated (adds to config dependencies.apt; python image, or the one runtime named)" },
   ...forceArgs,
   ...debugArgs,
 } as const;
@@ -43,18 +44,26 @@ export default defineIsol8Command({
     const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
     try {
       const results = await engine.imageManager.setup(runtimes, { force: Boolean(args.force), onProgress: progress });
-      // Images with packages baked in: config `dependencies`, plus --python/--node/--bun.
-      for (const [runtime, packages] of wanted) {
-        const image = `${runtime} + ${packages.join(" ")}`;
+      // Images with packages baked in: config `dependencies`, plus --python/--node/--bun/--deno and --apt
+      // (Debian packages go into the python image, or into the one runtime named).
+      const list = (flag: unknown) => (typeof flag === "string" ? flag.split(",").map((p) => p.trim()).filter(Boolean) : []);
+      const apt = [...config.dependencies.apt, ...list(args.apt)];
+      const aptRuntime = (names.length === 1 ? names[0]! : "python") as RuntimeName;
+      const bakes = new Map<RuntimeName, string[]>(wanted);
+      if (apt.length && !bakes.has(aptRuntime)) bakes.set(aptRuntime, []);
+      for (const [runtime, packages] of bakes) {
+        const debs = runtime === aptRuntime ? apt : [];
+        const image = `${runtime} + ${[...packages, ...debs].join(" ")}`;
         const t0 = performance.now();
         progress({ image, state: "checking" });
         progress({ image, state: "building" });
         const baked = await bakeImage(docker, engine.imageManager.names, registry.get(runtime), packages, {
           force: Boolean(args.force),
+          apt: debs,
           onLine: (line) => progress({ image, line }),
         });
         progress.done();
-        process.stderr.write(`${baked.ref}: ${baked.built ? "built" : "up to date"} (${packages.join(" ")}, ${((performance.now() - t0) / 1000).toFixed(1)}s)\n`);
+        process.stderr.write(`${baked.ref}: ${baked.built ? "built" : "up to date"} (${[...packages, ...debs].join(" ")}, ${((performance.now() - t0) / 1000).toFixed(1)}s)\n`);
         results.push({ image: baked.ref, state: baked.built ? "built" : "up-to-date", ms: performance.now() - t0 });
       }
       progress.done();
@@ -85,7 +94,7 @@ export function bakeRequests(dependencies: Record<string, readonly string[]>, fl
     if (!BAKEABLE.includes(name)) {
       const where = fromFlag.length ? `--${name}` : `dependencies.${name}`;
       const error = `Cannot bake packages for ${name} (${where}): ${name} has no package manager to install them with`;
-      const hint = `remove ${where}; for system tools, build a custom image FROM ${name}'s isol8 image and pass it with --image`;
+      const hint = `remove ${where}; for system tools, bake Debian packages with --apt (isol8 setup ${name} --apt <pkg>)`;
       throw fromFlag.length ? new UsageError(error, hint) : new ConfigError(error, hint);
     }
     out.push([name, packages]);

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { ImageError, RequestError } from "../../errors";
 import type { Runtime } from "../../runtimes/registry";
 import type { DockerClient } from "../docker";
-import { isol8Labels, isol8Selector, LABEL_INPUTS, LABEL_PACKAGES, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
+import { isol8Labels, isol8Selector, LABEL_APT_PACKAGES, LABEL_INPUTS, LABEL_PACKAGES, LABEL_RUNTIME, LABEL_SUPERVISOR } from "../labels";
+import { aptInstallStep, validateAptPackages } from "./apt-packages";
 import type { ImageNames } from "./image-names";
 import { tarStream } from "./tar";
 
@@ -31,23 +32,27 @@ export function validatePackages(runtime: Runtime, packages: readonly string[]):
 }
 
 /** The tag of the image with exactly these packages on the runtime image (by a hash). */
-export function bakedTag(names: ImageNames, runtime: Runtime, packages: readonly string[], baseId: string): string {
-  const hash = createHash("sha256").update(JSON.stringify({ runtime: runtime.name, packages, baseId })).digest("hex").slice(0, 16);
+export function bakedTag(names: ImageNames, runtime: Runtime, packages: readonly string[], baseId: string, apt: readonly string[] = []): string {
+  // Without Debian packages the hash input is what it always was: existing baked images keep their tags.
+  const inputs = apt.length ? { runtime: runtime.name, packages, baseId, apt } : { runtime: runtime.name, packages, baseId };
+  const hash = createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 16);
   return names.baked(runtime.name, hash);
 }
 
-/** The Dockerfile of a baked image (exec-form RUN: package names never meet a shell). */
-export function bakedDockerfile(names: ImageNames, runtime: Runtime, packages: readonly string[]): string {
-  const argv = runtime.bake!.argv.flatMap((part) => (part === "{packages}" ? packages : [part]));
-  return [
-    `FROM ${names.runtime(runtime.name)}`,
-    `WORKDIR ${runtime.bake!.workdir}`,
-    ...(runtime.bake!.before ?? []).map((step) => `RUN ${JSON.stringify(step)}`),
-    `RUN ${JSON.stringify(argv)}`,
-    ...(runtime.bake!.then ?? []).map((step) => `RUN ${JSON.stringify(step)}`),
-    "WORKDIR /sandbox",
-    "",
-  ].join("\n");
+/** The Dockerfile of a baked image (exec-form RUN: package names never meet a shell); Debian packages first. */
+export function bakedDockerfile(names: ImageNames, runtime: Runtime, packages: readonly string[], apt: readonly string[] = []): string {
+  const steps: string[] = [];
+  if (apt.length) steps.push("WORKDIR /", aptInstallStep(apt));
+  if (packages.length) {
+    const argv = runtime.bake!.argv.flatMap((part) => (part === "{packages}" ? packages : [part]));
+    steps.push(
+      `WORKDIR ${runtime.bake!.workdir}`,
+      ...(runtime.bake!.before ?? []).map((step) => `RUN ${JSON.stringify(step)}`),
+      `RUN ${JSON.stringify(argv)}`,
+      ...(runtime.bake!.then ?? []).map((step) => `RUN ${JSON.stringify(step)}`),
+    );
+  }
+  return [`FROM ${names.runtime(runtime.name)}`, ...steps, "WORKDIR /sandbox", ""].join("\n");
 }
 
 /**
@@ -59,12 +64,14 @@ export async function bakeImage(
   names: ImageNames,
   runtime: Runtime,
   packages: readonly string[],
-  options: { tag?: string; force?: boolean; onLine?: (line: string) => void } = {},
+  options: { tag?: string; force?: boolean; onLine?: (line: string) => void; apt?: readonly string[] } = {},
 ): Promise<{ ref: string; built: boolean }> {
-  const sorted = validatePackages(runtime, packages);
+  const sorted = packages.length ? validatePackages(runtime, packages) : [];
+  const apt = validateAptPackages(options.apt ?? []);
+  if (!sorted.length && !apt.length) throw new RequestError("Cannot bake an image: no packages given", "packages");
   const base = await docker.inspectImage(names.runtime(runtime.name));
   if (!base) throw new ImageError(`Cannot bake packages: "${names.runtime(runtime.name)}" is missing`, "run isol8 setup first");
-  const ref = bakedTag(names, runtime, sorted, base.id);
+  const ref = bakedTag(names, runtime, sorted, base.id, apt);
   const inputs = ref.slice(ref.lastIndexOf("-") + 1);
   const existing = await docker.inspectImage(ref);
   const built = Boolean(options.force) || existing?.labels[LABEL_INPUTS] !== inputs;
@@ -72,10 +79,11 @@ export async function bakeImage(
     const labels = isol8Labels("image", {
       [LABEL_RUNTIME]: runtime.name,
       [LABEL_PACKAGES]: sorted.join(" "),
+      ...(apt.length ? { [LABEL_APT_PACKAGES]: apt.join(" ") } : {}),
       [LABEL_INPUTS]: inputs,
       [LABEL_SUPERVISOR]: base.labels[LABEL_SUPERVISOR],
     });
-    const context = tarStream([{ name: "Dockerfile", content: bakedDockerfile(names, runtime, sorted) }]);
+    const context = tarStream([{ name: "Dockerfile", content: bakedDockerfile(names, runtime, sorted, apt) }]);
     await docker.build(context, { tag: ref, labels, ...(options.onLine ? { onLine: options.onLine } : {}) });
   }
   if (options.tag) await docker.tag(ref, options.tag);

@@ -25,6 +25,8 @@ MAX_RESULT = int(os.environ.pop("ISOL8_CONTEXT_MAX_RESULT_BYTES", "5242880"))
 os.set_inheritable(CELL_IN, False)
 os.set_inheritable(REPLY_OUT, False)
 warnings.filterwarnings("ignore", message=".*non-interactive.*")
+# matplotlib's cache per context uid outside /sandbox (files there are the user's artifacts)
+os.environ.setdefault("MPLCONFIGDIR", "/tmp/.isol8-matplotlib-%d" % os.getuid())
 
 class _FrameWriter(io.RawIOBase):
     """The interpreter's sys.stdout / sys.stderr: text goes over fd 4 ('o' / 'x' frames), in

@@ -436,7 +436,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
     return new ContextSet({
       config: this.config.contexts,
       defaults: { timeoutMs: defaults.timeoutMs, maxOutputBytes: sizeToBytes(defaults.maxOutputSize) },
-      inSession: (runtime, work) => this.inContextSession(runtime, work),
+      inSession: (runtime, image, work) => this.inContextSession(runtime, image, work),
       takeUid: () => this.uids.take(),
       releaseUid: (uid) => this.uids.release(uid),
       changedFiles: async () => [],
@@ -446,9 +446,10 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
   }
 
   /** Runs context work in the persistent container during the caller's turn (bash fits any session). */
-  private async inContextSession<T>(runtime: ContextRuntime, work: (sandbox: Sandbox) => Promise<T>): Promise<T> {
-    const bound = this.session!.boundRuntime;
-    const prepared = this.prepare({ code: "", runtime: runtime === "bash" ? (bound ?? "bash") : runtime });
+  private async inContextSession<T>(runtime: ContextRuntime, image: string | undefined, work: (sandbox: Sandbox) => Promise<T>): Promise<T> {
+    const session = this.session!;
+    const asked = image ?? session.boundImage ?? undefined;
+    const prepared = this.prepare({ code: "", runtime: runtime === "bash" ? (session.boundRuntime ?? "bash") : runtime, ...(asked ? { image: asked } : {}) });
     await this.ensureImage(prepared);
     const sandbox = await this.session!.acquire(prepared);
     try {

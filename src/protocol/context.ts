@@ -107,6 +107,8 @@ export interface ContextInfo {
 
 export const CreateContextRequestSchema = v.strictObject({
   runtime: v.optional(v.picklist(CONTEXT_RUNTIMES)),
+  /** The session's image when it has none yet (default: the runtime's); a session keeps the image of its first use. */
+  image: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(512))),
 });
 export type CreateContextRequest = v.InferInput<typeof CreateContextRequestSchema>;
 

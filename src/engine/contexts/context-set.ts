@@ -19,7 +19,7 @@ export interface ContextSetDeps {
   config: Isol8Config["contexts"];
   /** The engine's execution defaults: a cell's timeout and output cap. */
   defaults: { timeoutMs: number; maxOutputBytes: number };
-  inSession<T>(runtime: ContextRuntime, work: (sandbox: Sandbox) => Promise<T>): Promise<T>;
+  inSession<T>(runtime: ContextRuntime, image: string | undefined, work: (sandbox: Sandbox) => Promise<T>): Promise<T>;
   takeUid(): number;
   releaseUid(uid: number): void;
   changedFiles(sandbox: Sandbox): Promise<CellOutcome["artifacts"]>;
@@ -59,14 +59,14 @@ export class ContextSet {
   }
 
   async create(request: CreateContextRequest = {}): Promise<EngineContext> {
-    const { runtime = "python" } = validateContextBody(CreateContextRequestSchema, request);
+    const { runtime = "python", image } = validateContextBody(CreateContextRequestSchema, request);
     if (this.contexts.size >= this.deps.config.maxPerSession) {
       throw new ConflictError(
         `Cannot create a context: the session has ${this.contexts.size} (contexts.maxPerSession is ${this.deps.config.maxPerSession})`,
         "close one first",
       );
     }
-    const context = new EngineContext(runtime, this.host, () => ++this.slot);
+    const context = new EngineContext(runtime, image, this.host, () => ++this.slot);
     this.contexts.set(context.id, context);
     try {
       await context.open();

@@ -13,7 +13,7 @@ const HOST_SLACK_MS = 5_750;
 /** What a context needs from its engine (passed in: see context-set.ts). */
 export interface ContextHost {
   /** Runs work in the session's container during the caller's turn. */
-  inSession<T>(runtime: ContextRuntime, work: (sandbox: Sandbox) => Promise<T>): Promise<T>;
+  inSession<T>(runtime: ContextRuntime, image: string | undefined, work: (sandbox: Sandbox) => Promise<T>): Promise<T>;
   takeUid(): number;
   releaseUid(uid: number): void;
   limits(timeoutMs: number | undefined): CellLimits;
@@ -50,6 +50,8 @@ export class EngineContext implements Isol8Context {
 
   constructor(
     readonly runtime: ContextRuntime,
+    /** The image asked for at creation (undefined: the session's, else the runtime's). */
+    private readonly image: string | undefined,
     private readonly host: ContextHost,
     private readonly nextSlot: () => number,
   ) {}
@@ -72,7 +74,7 @@ export class EngineContext implements Isol8Context {
 
   /** Starts the driver (used by create and restart). */
   async open(): Promise<void> {
-    await this.host.inSession(this.runtime, async (sandbox) => {
+    await this.host.inSession(this.runtime, this.image, async (sandbox) => {
       const uid = this.host.takeUid();
       const slot = this.nextSlot();
       const limits = this.host.limits(undefined);
@@ -147,7 +149,7 @@ export class EngineContext implements Isol8Context {
     if (!live) return;
     this.live = null;
     try {
-      await this.host.inSession(this.runtime, async (sandbox) => {
+      await this.host.inSession(this.runtime, this.image, async (sandbox) => {
         if (sandbox.id === live.sandboxId) await sandbox.channel.closeContext(live.slot);
       });
     } catch (error) {
@@ -189,7 +191,7 @@ export class EngineContext implements Isol8Context {
     const out = new StringDecoder("utf8");
     const err = new StringDecoder("utf8");
     try {
-      const result = await this.host.inSession(this.runtime, async (sandbox) => {
+      const result = await this.host.inSession(this.runtime, this.image, async (sandbox) => {
         if (sandbox.id !== live.sandboxId) {
           this.markGone();
           throw new ConflictError(`Cannot run a cell in context "${this.id}": the session's container was replaced; its state is gone`, "restart it");

@@ -30,6 +30,11 @@ export class SessionProvider implements SandboxProvider {
     return this.runtime;
   }
 
+  /** Image the container is bound to (null before its first use). */
+  get boundImage(): string | null {
+    return this.settings?.image ?? null;
+  }
+
   get containerId(): string | null {
     return this.sandbox?.id ?? null;
   }

@@ -1275,7 +1275,27 @@ static int high_fd(int fd) {
 
 /* The context runner: a subreaper that starts the driver, reports "P <pid>", then "M <status>"
  * when the driver ends, and reaps every other process of the context until none is left. */
+/* Closes every descriptor from 3 up except those in keep (a forked helper must not hold the
+ * pipes of other contexts, or the control channel beyond fds 0-2). */
+static void close_all_but(int *keep, int n) {
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  unsigned from = 3;
+  for (int i = 0; i < n; i++) {
+    if (keep[i] < 3) continue;
+    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+    from = (unsigned)keep[i] + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0);
+}
+
 static void run_context_runner(struct exec_spec *s, int null_fd, int out_fd, int err_fd, int cell_fd, int reply_fd, int rep_fd) {
+  int keep[6] = {null_fd, out_fd, err_fd, cell_fd, reply_fd, rep_fd};
+  close_all_but(keep, 6);
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   pid_t child = fork();
@@ -1599,6 +1619,8 @@ static void handle_context_cell(unsigned char *p, uint32_t len) {
   long oom_before = oom_kills(), pids_before = pids_max_hits();
   int64_t start_us = now_us();
   int64_t deadline = now_ms() + timeout_ms, interrupt_deadline = 0;
+  /* fd 4 reached EOF: a driver that died says so through its runner within this; one that lives broke the protocol */
+  int64_t eof_deadline = 0;
   const char *cause = NULL, *lost = NULL;
   int done = 0, results_truncated = 0;
   uint64_t results_bytes = 0;
@@ -1620,6 +1642,10 @@ static void handle_context_cell(unsigned char *p, uint32_t len) {
       lost = cause;
       break;
     }
+    if (eof_deadline && now >= eof_deadline) {
+      lost = "protocol";
+      break;
+    }
     struct pollfd fds[6];
     int nf = 0, i_ctl = -1, i_out = -1, i_err = -1, i_reply = -1, i_rep = -1, i_cell = -1;
     i_ctl = nf;
@@ -1630,6 +1656,7 @@ static void handle_context_cell(unsigned char *p, uint32_t len) {
     if (c->rep_fd >= 0) { i_rep = nf; fds[nf++] = (struct pollfd){.fd = c->rep_fd, .events = POLLIN}; }
     if (pending_off < pending_len && c->cell_fd >= 0) { i_cell = nf; fds[nf++] = (struct pollfd){.fd = c->cell_fd, .events = POLLOUT}; }
     int64_t wait = (cause ? interrupt_deadline : deadline) - now;
+    if (eof_deadline && eof_deadline - now < wait) wait = eof_deadline - now;
     if (wait < 0) wait = 0;
     int r = poll(fds, (nfds_t)nf, (int)(wait > 1000 ? 1000 : wait));
     if (r < 0 && errno != EINTR) {
@@ -1690,7 +1717,7 @@ static void handle_context_cell(unsigned char *p, uint32_t len) {
         }
         drop_reply_bytes(c, 5 + (size_t)l);
       }
-      if (c->reply_fd < 0 && !done && !lost) lost = "protocol";
+      if (c->reply_fd < 0 && !done && !lost && !eof_deadline) eof_deadline = now_ms() + 500;
     }
     if (i_rep >= 0 && fds[i_rep].revents) {
       context_read_reports(c);

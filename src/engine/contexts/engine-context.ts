@@ -213,7 +213,11 @@ export class EngineContext implements Isol8Context {
             },
             onDriverFrame: (frame) => {
               const checked = checkDriverFrame(frame);
-              if (checked.kind === "invalid") outcome.invalidFrame = true;
+              if (checked.kind === "invalid") {
+                // A broken result: stop the cell now; the context is killed once it reports.
+                outcome.invalidFrame = true;
+                abort.abort();
+              }
               else if (checked.kind === "error") outcome.error ??= checked.error;
               else {
                 outcome.results.push(checked.bundle);

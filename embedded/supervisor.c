@@ -1445,8 +1445,13 @@ static void handle_context_open(unsigned char *p, uint32_t len) {
   as_root();
   int out_p[2], err_p[2], cell_p[2], reply_p[2], rep_p[2];
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (mode_err || null_fd < 0 || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(cell_p, O_CLOEXEC) ||
-      pipe2(reply_p, O_CLOEXEC) || pipe2(rep_p, O_CLOEXEC)) {
+  /* The driver's pipes belong to the context's uid, so it may reopen them through /proc/self/fd
+   * (deno cannot use an inherited descriptor by number); other uids still cannot. */
+  setfsgid(sandbox_gid);
+  setfsuid(s.ctx_uid);
+  int pipes_failed = pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(cell_p, O_CLOEXEC) || pipe2(reply_p, O_CLOEXEC);
+  as_root();
+  if (mode_err || null_fd < 0 || pipes_failed || pipe2(rep_p, O_CLOEXEC)) {
     send_text('o', "error=cannot prepare the context: %s\n", strerror(mode_err ? mode_err : errno));
     free_spec(&s);
     return;
@@ -1601,7 +1606,9 @@ static void handle_context_cell(unsigned char *p, uint32_t len) {
   context_read_reports(c);
   if (c->driver_exited && !c->lost) context_kill(c, "exited", 0);
   if (c->lost) {
-    send_text('Z', "status=lost\nreason=%s\n", c->lost);
+    send_text('Z', "status=lost\nreason=%s\ndriver_exit=%d\ndriver_signal=%d\n", c->lost,
+              c->driver_exited && WIFEXITED(c->driver_status) ? WEXITSTATUS(c->driver_status) : -1,
+              c->driver_exited && WIFSIGNALED(c->driver_status) ? WTERMSIG(c->driver_status) : 0);
     return;
   }
   uint32_t code_len = len - 24;
@@ -1741,10 +1748,13 @@ static void handle_context_cell(unsigned char *p, uint32_t len) {
   free(pending);
   send_text('Z',
             "status=%s\nreason=%s\ninterrupted=%d\ntruncated_stdout=%d\ntruncated_stderr=%d\nresults_truncated=%d\n"
-            "stdout_bytes=%llu\nstderr_bytes=%llu\noom_killed=%d\npids_limit_hit=%d\nduration_us=%lld\n",
+            "stdout_bytes=%llu\nstderr_bytes=%llu\noom_killed=%d\npids_limit_hit=%d\nduration_us=%lld\n"
+            "driver_exit=%d\ndriver_signal=%d\n",
             lost ? "lost" : "ok", lost ? lost : (cause ? cause : "none"), cause != NULL, c->out.truncated,
             c->err.truncated, results_truncated, (unsigned long long)c->out.produced,
-            (unsigned long long)c->err.produced, oom, pids, (long long)(now_us() - start_us));
+            (unsigned long long)c->err.produced, oom, pids, (long long)(now_us() - start_us),
+            c->driver_exited && WIFEXITED(c->driver_status) ? WEXITSTATUS(c->driver_status) : -1,
+            c->driver_exited && WIFSIGNALED(c->driver_status) ? WTERMSIG(c->driver_status) : 0);
 }
 
 static void handle_context_close(unsigned char *p, uint32_t len) {

@@ -231,6 +231,9 @@ export class EngineContext implements Isol8Context {
         );
         outcome.stdout += out.end();
         outcome.stderr += err.end();
+        if (report.status === "lost") {
+          this.host.log(`context ${this.id.slice(0, 8)} lost (${report.reason}): driver exit ${report.driverExit}, signal ${report.driverSignal}`);
+        }
         if (report.status === "lost" || outcome.invalidFrame) {
           if (report.status === "ok") await sandbox.channel.closeContext(live.slot);
           this.host.releaseUid(live.uid);

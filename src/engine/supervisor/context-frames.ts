@@ -86,6 +86,9 @@ export interface CellReport {
   oomKilled: boolean;
   pidsLimitHit: boolean;
   durationUs: number;
+  /** The driver's exit code or signal when it ended (-1 / 0 while it runs). */
+  driverExit: number;
+  driverSignal: number;
 }
 
 export function parseCellReport(payload: Buffer): CellReport {
@@ -101,6 +104,8 @@ export function parseCellReport(payload: Buffer): CellReport {
     oomKilled: flag("oom_killed"),
     pidsLimitHit: flag("pids_limit_hit"),
     durationUs: Number(kv.duration_us ?? 0) || 0,
+    driverExit: kv.driver_exit === undefined ? -1 : Number(kv.driver_exit),
+    driverSignal: Number(kv.driver_signal ?? 0) || 0,
   };
 }
 

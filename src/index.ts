@@ -13,6 +13,22 @@ export type { ImageStatus, RuntimeInfo } from "./protocol/runtime-info";
 export type { ExecutionRequest } from "./protocol/execution";
 export type { ExecutionResult, ExecutionSummary, FileContent, FileEncoding, KillReason, OutputEvent, ResourceUsage, StreamEvent } from "./protocol/execution";
 export { eventBytes, outputBytes } from "./protocol/output-bytes";
+export type {
+  Artifact,
+  CellError,
+  CellEvent,
+  CellOptions,
+  CellResult,
+  ContextInfo,
+  ContextLostReason,
+  ContextRuntime,
+  CreateContextRequest,
+  Isol8Context,
+  Isol8Contexts,
+  MimeBundle,
+} from "./protocol/context";
+export type { EngineContext } from "./engine/contexts/engine-context";
+export type { RemoteContext } from "./client/remote-context";
 export type { ImageProgress } from "./engine/images/image-manager";
 export type { AuditIo } from "./engine/audit/audit-log";
 export type { AuditContext, AuditOutcome, AuditRecord } from "./engine/audit/audit-record";

@@ -12,6 +12,8 @@ import { type RemoteEngineDefaults, remoteRequestDefaults, withRequestDefaults }
 
 /** A dropped event stream is resumed (Last-Event-ID) this many times at most. */
 const MAX_RESUMES = 3;
+import type { ContextInfo, CreateContextRequest, Isol8Contexts } from "../protocol/context";
+import { RemoteContext } from "./remote-context";
 
 export interface RemoteIsol8Options {
   /** Base URL of an `isol8 serve` instance, e.g. `http://127.0.0.1:3000`. */
@@ -56,7 +58,7 @@ function toWire(request: ExecutionRequest): WireRequest {
 }
 
 /** Runs code on a remote isol8 server (the Isol8 interface over HTTP). */
-export class RemoteIsol8 implements Isol8 {
+export class RemoteIsol8 implements Isol8, Isol8Contexts {
   private readonly base: string;
   private readonly fetchImpl: typeof fetch;
   private readonly key: string | undefined;
@@ -164,6 +166,42 @@ export class RemoteIsol8 implements Isol8 {
     return Buffer.from(((await response.json()) as { content: string }).content, "base64");
   }
 
+  /** Starts a code-interpreter context in this client's session (created on the server when new). */
+  async createContext(request: CreateContextRequest = {}): Promise<RemoteContext> {
+    const base = this.contextsPath("createContext");
+    const response = await this.call("create the context", "POST", base, request);
+    const { context } = (await response.json()) as { context: ContextInfo };
+    return this.contextHandle(context);
+  }
+
+  async listContexts(): Promise<ContextInfo[]> {
+    const response = await this.call("list the contexts", "GET", this.contextsPath("listContexts"));
+    return ((await response.json()) as { contexts: ContextInfo[] }).contexts;
+  }
+
+  /** A handle on an existing context of this client's session. */
+  async getContext(id: string): Promise<RemoteContext> {
+    const found = (await this.listContexts()).find((c) => c.id === id);
+    if (!found) throw new RemoteError(404, `Cannot find context "${id}": the session has no such context`);
+    return this.contextHandle(found);
+  }
+
+  /** Interrupts the running cell with this execution id; false when no such cell runs. */
+  async cancel(executionId: string): Promise<boolean> {
+    const session = encodeURIComponent(this.requireSession("cancel"));
+    const response = await this.call("cancel the cell", "POST", `/sessions/${session}/cancel`, { executionId });
+    return ((await response.json()) as { cancelled: boolean }).cancelled;
+  }
+
+  private contextsPath(operation: string): string {
+    return `/sessions/${encodeURIComponent(this.requireSession(operation))}/contexts`;
+  }
+
+  private contextHandle(context: ContextInfo): RemoteContext {
+    const call = (action: string, method: string, path: string, body?: unknown, signal?: AbortSignal) => this.call(action, method, path, body, true, signal);
+    return new RemoteContext(call, `${this.contextsPath("createContext")}/${context.id}`, context.id, context.runtime);
+  }
+
   private body(request: ExecutionRequest): unknown {
     const effective = withRequestDefaults(request, this.defaults);
     return { request: toWire(effective), ...(this.options.sessionId ? { sessionId: this.options.sessionId } : {}) };
@@ -171,7 +209,7 @@ export class RemoteIsol8 implements Isol8 {
 
   private requireSession(operation: string): string {
     if (!this.options.sessionId) {
-      throw new Isol8Error(`Cannot ${operation}: files need a session`, "create the client with a sessionId");
+      throw new Isol8Error(`Cannot ${operation}: files and contexts need a session`, "create the client with a sessionId");
     }
     return this.options.sessionId;
   }

@@ -179,3 +179,7 @@ export interface Isol8Contexts {
   /** Interrupts the running cell with this execution id; false when no such cell runs. */
   cancel(executionId: string): Promise<boolean>;
 }
+
+export const CancelBodySchema = v.strictObject({
+  executionId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+});

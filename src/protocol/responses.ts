@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { RUNTIME_NAMES } from "../runtimes/registry";
 import { type ExecutionResult, type ExecutionSummary, PHASES, type StreamEvent } from "./execution";
 import type { CreatedSession } from "./http";
+import { CellResultSchema, CONTEXT_LOST_REASONS, CONTEXT_RUNTIMES, type CellEvent, type ContextInfo } from "./context";
 import type { RuntimeInfo } from "./runtime-info";
 
 const d = <S extends v.GenericSchema>(schema: S, text: string) => v.pipe(schema, v.description(text));
@@ -127,6 +128,28 @@ export const RuntimeListSchema = v.object({
   ),
 });
 
+export const ContextInfoSchema = v.object({
+  id: v.string(),
+  runtime: v.picklist(CONTEXT_RUNTIMES),
+  state: d(v.picklist(["ready", "lost"]), "lost: its interpreter is gone (lostReason says why); restart it or create another"),
+  lostReason: v.optional(v.picklist(CONTEXT_LOST_REASONS)),
+  createdAt: v.string(),
+  lastUsedAt: v.string(),
+  cells: d(v.number(), "Cells run in it so far"),
+});
+export const ContextAnswerSchema = v.object({ context: ContextInfoSchema });
+export const ContextListSchema = v.object({ contexts: v.array(ContextInfoSchema) });
+export const CancelledSchema = v.object({ cancelled: d(v.boolean(), "A cell with that execution id was running and is being interrupted") });
+
+/** One event of a streamed cell (the JSON in each SSE `data:`); `done` or `error` is last. */
+export const CellEventSchema = v.variant("type", [
+  v.object({ type: v.literal("stdout"), data: v.string() }),
+  v.object({ type: v.literal("stderr"), data: v.string() }),
+  v.object({ type: v.literal("result"), data: d(v.record(v.string(), v.string()), "A rich result: MIME type → content (text, or base64 for images)") }),
+  v.object({ type: v.literal("done"), data: CellResultSchema }),
+  v.object({ type: v.literal("error"), data: d(v.string(), "isol8's own failure, one line (and a hint)") }),
+]);
+
 // Drift checks (types only): each schema's output must be exactly its type in execution.ts.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
@@ -140,6 +163,9 @@ export type ResponseSchemasMatchTheirTypes = [
   Assert<Same<v.InferOutput<typeof StreamEventSchema>, StreamEvent>>,
   Assert<Same<Keys<v.InferOutput<typeof StreamEventSchema>>, Keys<StreamEvent>>>,
   Assert<Same<v.InferOutput<typeof CreatedSessionSchema>, CreatedSession>>,
+  Assert<Same<v.InferOutput<typeof ContextInfoSchema>, ContextInfo>>,
+  Assert<Same<keyof v.InferOutput<typeof ContextInfoSchema>, keyof ContextInfo>>,
+  Assert<Same<Keys<v.InferOutput<typeof CellEventSchema>>, Keys<CellEvent>>>,
   Assert<Same<v.InferOutput<typeof RuntimeListSchema>["runtimes"][number], RuntimeInfo>>,
   Assert<Same<keyof v.InferOutput<typeof RuntimeListSchema>["runtimes"][number], keyof RuntimeInfo>>,
 ];

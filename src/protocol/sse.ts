@@ -2,6 +2,7 @@
 // (and any other client of ours) parses. Parsing is eventsource-parser's (the spec's field
 // rules, CRLF, multi-line data, comments); encoding is a few lines of ours.
 import { createParser } from "eventsource-parser";
+import type { CellEvent } from "./context";
 import type { StreamEvent } from "./execution";
 import { jsonChunks } from "./json-chunks";
 
@@ -51,6 +52,11 @@ export function* encodeStreamEventChunks(event: StreamEvent<string | Uint8Array>
   yield `${held}\n\n`;
 }
 
+/** A context cell's event as an SSE frame (JSON in `data`). */
+export function encodeCellEvent(event: CellEvent): string {
+  return encodeSse({ data: JSON.stringify(event) });
+}
+
 function singleLine(value: string): string {
   return value.replace(/[\r\n]/g, " ");
 }
@@ -83,4 +89,9 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
 /** Parses an SSE stream of execution events (the data of each message is one JSON event). */
 export async function* parseStreamEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
   for await (const message of parseSse(body)) yield JSON.parse(message.data) as StreamEvent;
+}
+
+/** Parses an SSE stream of context cell events (the data of each message is one JSON event). */
+export async function* parseCellEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<CellEvent> {
+  for await (const message of parseSse(body)) yield JSON.parse(message.data) as CellEvent;
 }

@@ -36,6 +36,7 @@ import { acceptedRequestId, type RequestEvent } from "./request-event";
 import { createRouter, type RouteSpec } from "./routes";
 import { eventStreamResponse } from "./event-stream";
 import { createStreamBuffers, type StreamBuffers } from "./sse-buffer";
+import { createContextRoutes } from "./context-routes";
 
 export interface ServerAppDeps {
   config: Isol8Config;
@@ -359,6 +360,18 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     { method: "GET", path: "/runtimes", handler: listRuntimes },
     { method: "DELETE", path: "/session/{id}", handler: deleteSession },
     { method: "POST", path: "/cleanup", handler: cleanup },
+    // code-interpreter contexts (src/server/context-routes.ts)
+    ...createContextRoutes({
+      config,
+      builtinImages: deps.builtinImages,
+      sessions,
+      validate,
+      readBody: (request) => readJson(request, maxBody),
+      sessionFor: (principal, id, create) => sessionFor(principal, id, create)!,
+      slot,
+      heartbeatMs,
+      log,
+    }),
   ];
   const routeSpecs: readonly RouteSpec[] = routes.map(({ method, path, open }) => ({ method, path, ...(open ? { open } : {}) }));
   const match = createRouter(routes);

@@ -1,8 +1,11 @@
+import type { Isol8Context, Isol8Contexts } from "../protocol/context";
 import type { Isol8 } from "../protocol/isol8";
 import type { RuntimeName } from "../runtimes/registry";
 
-/** What a session needs of its engine: the Isol8 interface over one persistent container. */
-export interface SessionEngine extends Isol8 {
+/** What a session needs of its engine: the Isol8 interface over one persistent container, with its contexts. */
+export interface SessionEngine extends Isol8, Isol8Contexts {
+  /** A context of the session by id (RequestError when there is none). */
+  getContext(id: string): Isol8Context;
   /** Runtime the container is bound to (null before its first use). */
   readonly sessionRuntime: string | null;
   /** The container (null before its first use). */

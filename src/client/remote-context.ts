@@ -19,14 +19,15 @@ export class RemoteContext implements Isol8Context {
   /** Runs one cell: collected, or streamed when a callback asks for output as it comes. */
   async run(code: string, options: CellOptions = {}): Promise<CellResult> {
     const body = { code, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
-    if (!options.onStdout && !options.onStderr && !options.onResult) {
+    if (!options.onStart && !options.onStdout && !options.onStderr && !options.onResult) {
       const response = await this.call("run the cell", "POST", `${this.path}/run`, body, options.signal);
       return (await response.json()) as CellResult;
     }
     const response = await this.call("run the cell", "POST", `${this.path}/run/stream`, body, options.signal);
     if (!response.body) throw new RemoteError(response.status, "Cannot run the cell: the server sent no stream");
     for await (const event of parseCellEvents(response.body)) {
-      if (event.type === "stdout") options.onStdout?.(event.data);
+      if (event.type === "start") options.onStart?.(event.data.executionId);
+      else if (event.type === "stdout") options.onStdout?.(event.data);
       else if (event.type === "stderr") options.onStderr?.(event.data);
       else if (event.type === "result") options.onResult?.(event.data);
       else if (event.type === "done") return event.data;

@@ -86,8 +86,9 @@ export interface CellResult {
   durationMs: number;
 }
 
-/** Events of a streamed cell: output and results as produced, then exactly one `done` (or `error`). */
+/** Events of a streamed cell: `start` (its execution id), output and results as produced, then exactly one `done` (or `error`). */
 export type CellEvent =
+  | { type: "start"; data: { executionId: string } }
   | { type: "stdout"; data: string }
   | { type: "stderr"; data: string }
   | { type: "result"; data: MimeBundle }
@@ -149,6 +150,8 @@ export const CellResultSchema = v.object({
 export interface CellOptions {
   /** The cell's budget; on expiry it is interrupted, and its context killed if it does not stop within the grace. */
   timeoutMs?: number;
+  /** The cell's execution id as it starts (for cancel). */
+  onStart?(executionId: string): void;
   onStdout?(data: string): void;
   onStderr?(data: string): void;
   /** Each rich result as produced (display(), figures, the trailing expression's value). */

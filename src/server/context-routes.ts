@@ -150,6 +150,7 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
             ...(body.timeoutMs ? { timeoutMs: body.timeoutMs } : {}),
             signal: abort.signal,
             audit: { principal: call.principal, sessionId: session.id },
+            onStart: (executionId) => write({ type: "start", data: { executionId } }),
             onStdout: (data) => write({ type: "stdout", data }),
             onStderr: (data) => write({ type: "stderr", data }),
             onResult: (data) => write({ type: "result", data }),

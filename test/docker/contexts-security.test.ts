@@ -240,14 +240,9 @@ describe("processes of a context", () => {
     const ctx = await engine.createContext();
     await ctx.run("y = 'kept'");
     let id = "";
-    const running = ctx.run("import time\nprint('started', flush=True)\ntime.sleep(60)", {
-      onStdout: () => {},
-    });
-    // the execution id is known once the cell runs: find it through the engine
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const running = ctx.run("import time\nprint('started', flush=True)\ntime.sleep(60)", { onStart: (executionId) => (id = executionId) });
+    while (!id) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await engine.cancel("no-such-id")).toBe(false);
-    const ids = (engine as unknown as { contexts: { running: Map<string, unknown> } }).contexts.running;
-    id = [...ids.keys()][0]!;
     expect(await engine.cancel(id)).toBe(true);
     const r = await running;
     expect(r.executionId).toBe(id);

@@ -174,6 +174,7 @@ export class EngineContext implements Isol8Context {
     options.signal?.addEventListener("abort", forward, { once: true });
     if (options.signal?.aborted) abort.abort();
     this.host.cellStarted(executionId, abort);
+    options.onStart?.(executionId);
     this.lastUsedAt = new Date();
     this.cells++;
     const started = performance.now();

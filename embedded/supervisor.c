@@ -1230,6 +1230,7 @@ static void handle_execute(unsigned char *p, uint32_t len) {
  *              [u32 max results per cell][code]                   -> '1', '2', 'V' [type][payload]..., 'Z' report
  *   'K'        during a cell: interrupt it (cancel)
  *   'Q' close  [u32 id]                                           -> 'q' "ok" | "unknown"
+ *   'L' list /sandbox (see "listing")                             -> 'l' lines
  */
 
 #define MAX_CONTEXTS 64
@@ -1767,6 +1768,78 @@ static void handle_context_close(unsigned char *p, uint32_t len) {
   send_text('q', "ok");
 }
 
+/* ---------- listing /sandbox (artifacts) ----------
+ * 'L' -> 'l' one line per regular file: "<size>\t<mtime s>.<mtime ns>\t<path relative to /sandbox>".
+ * Read as the sandbox user; symlinks are never followed; directories it cannot search, names
+ * with a tab or newline, and entries past the caps are left out (the last line says "truncated"). */
+#define LIST_MAX_ENTRIES 10000
+#define LIST_MAX_DEPTH 32
+
+struct listing {
+  char *buf;
+  size_t len, cap;
+  int entries, truncated;
+};
+
+static void list_append(struct listing *l, const char *text, size_t n) {
+  if (l->len + n + 1 > l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 65536;
+    while (cap < l->len + n + 1) cap *= 2;
+    char *nb = realloc(l->buf, cap);
+    if (!nb) _exit(4);
+    l->buf = nb;
+    l->cap = cap;
+  }
+  memcpy(l->buf + l->len, text, n);
+  l->len += n;
+}
+
+static void list_dir(struct listing *l, int dirfd, const char *prefix, int depth) {
+  DIR *d = fdopendir(dirfd);
+  if (!d) {
+    close(dirfd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (strpbrk(e->d_name, "\t\n")) continue;
+    if (l->entries >= LIST_MAX_ENTRIES) {
+      l->truncated = 1;
+      break;
+    }
+    struct stat st;
+    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s%s", prefix, e->d_name);
+    if (n < 0 || n >= (int)sizeof path - 2) continue;
+    if (S_ISREG(st.st_mode)) {
+      char line[4200];
+      int m = snprintf(line, sizeof line, "%lld\t%lld.%09ld\t%s\n", (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, path);
+      if (m > 0 && m < (int)sizeof line) list_append(l, line, (size_t)m);
+      l->entries++;
+    } else if (S_ISDIR(st.st_mode) && depth < LIST_MAX_DEPTH) {
+      int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) continue;
+      path[n] = '/';
+      path[n + 1] = 0;
+      list_dir(l, sub, path, depth + 1);
+    }
+  }
+  closedir(d);
+}
+
+static void handle_list(void) {
+  struct listing l = {0};
+  as_sandbox();
+  int fd = openat(sandbox_root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) list_dir(&l, fd, "", 0);
+  as_root();
+  if (l.truncated) list_append(&l, "truncated\n", 10);
+  send_frame('l', l.buf, (uint32_t)l.len);
+  free(l.buf);
+}
+
 static void kill_all_contexts(void) {
   for (int i = 0; i < MAX_CONTEXTS; i++)
     if (contexts[i].used) context_kill(&contexts[i], "closed", 1);
@@ -2034,6 +2107,7 @@ int main(void) {
       case 'O': handle_context_open(copy, len); break;
       case 'Y': handle_context_cell(copy, len); break;
       case 'Q': handle_context_close(copy, len); break;
+      case 'L': handle_list(); break;
       case 'P': send_frame('p', NULL, 0); break;
       case 'K': break; /* abort with nothing running */
       case 'H': hold = 1; break;

@@ -43,6 +43,7 @@ import type { RuntimeInfo } from "../protocol/runtime-info";
 import { type EngineObserver, executionOutcome } from "../protocol/observe";
 import { LABEL_RUNTIME } from "./labels";
 import { ContextSet } from "./contexts/context-set";
+import { ArtifactTracker } from "./contexts/artifacts";
 import type { EngineContext } from "./contexts/engine-context";
 import type { CellOptions, CellResult, ContextInfo, ContextRuntime, CreateContextRequest, Isol8Contexts } from "../protocol/context";
 import { sizeToBytes } from "../protocol/sizes";
@@ -142,6 +143,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
   private readonly uids: SandboxUids;
   /** Code-interpreter contexts (persistent engines only). */
   private readonly contexts: ContextSet | null = null;
+  /** Files created or changed in the session's container (persistent engines only). */
+  private readonly artifacts: ArtifactTracker | null = null;
 
   constructor(private readonly options: DockerIsol8Options = {}) {
     this.instanceId = options.owner ?? randomUUID().slice(0, 12);
@@ -184,6 +187,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
     if (options.mode === "persistent") {
       this.session = new SessionProvider((prepared) => create(prepared.spec, prepared.key), destroy);
       this.containers = this.session;
+      this.artifacts = new ArtifactTracker(MAX_FILE_BYTES);
       this.contexts = this.createContextSet();
     } else if (options.pool !== false && clean > 0) {
       this.pool = new SandboxPool({
@@ -320,7 +324,21 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
   async execute<E extends FileEncoding = "base64">(request: ExecutionRequest, options: ExecuteOptions<E> = {}): Promise<ExecutionResult<FileContent<E>>> {
     const prepared = this.prepare(request);
     const result = await this.runAudited(prepared, { collect: true, ...(options.signal ? { signal: options.signal } : {}) }, options.audit);
-    return encodeFiles(result, options.fileEncoding);
+    return encodeFiles(await this.withArtifacts(result), options.fileEncoding);
+  }
+
+  /** In a session: the result with the files its execution created or changed under /sandbox. */
+  private async withArtifacts<T extends ExecutionResult<string | Uint8Array>>(result: T): Promise<T> {
+    if (!this.session || !this.artifacts) return result;
+    try {
+      const runtime = (this.session.boundRuntime ?? result.runtime) as ContextRuntime;
+      const artifacts = await this.inContextSession(runtime, undefined, (sandbox) =>
+        sandbox.id === result.containerId ? this.artifacts!.changes(sandbox) : Promise.resolve([]),
+      );
+      return { ...result, artifacts };
+    } catch {
+      return result; // the container went away after the result: no listing
+    }
   }
 
   /**
@@ -391,7 +409,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
       onStderr: (data, bytes) => queue.push({ type: "stderr", data, ...(bytes ? { base64: bytes.toString("base64") } : {}) }),
     };
     const done = this.runAudited(prepared, handlers, options.audit).then(
-      (result) => queue.push({ type: "exit", data: summarize(encodeFiles(result, options.fileEncoding)) }),
+      async (result) => queue.push({ type: "exit", data: summarize(encodeFiles(await this.withArtifacts(result), options.fileEncoding)) }),
       (error) => queue.push({ type: "error", data: formatError(error) }),
     );
     done.finally(() => queue.close());
@@ -439,7 +457,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
       inSession: (runtime, image, work) => this.inContextSession(runtime, image, work),
       takeUid: () => this.uids.take(),
       releaseUid: (uid) => this.uids.release(uid),
-      changedFiles: async () => [],
+      changedFiles: (sandbox) => this.artifacts!.changes(sandbox),
       audit: (context, code, result, options) => this.auditCell(context, code, result, options),
       log: this.log,
     });

@@ -7,6 +7,7 @@ import { optionalLimitEntries } from "./limits";
 import { Base64Schema } from "./base64";
 import { cappedEnvRecord, isSmallJson, METADATA_MESSAGE, REQUEST_CAPS, utf8Bytes } from "./request-caps";
 import { RequestError } from "../errors";
+import type { Artifact } from "./context";
 
 export type { RuntimeName };
 
@@ -226,6 +227,8 @@ export interface ExecutionSummary<F extends string | Uint8Array = string> {
   resourceUsage: ResourceUsage;
   /** Filtered network with logNetwork: one entry per request the program made, in order. */
   networkLogs?: NetworkLogEntry[];
+  /** In a session: files created or changed under /sandbox since its previous execution or cell. */
+  artifacts?: Artifact[];
 }
 
 /**

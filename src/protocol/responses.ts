@@ -61,6 +61,12 @@ const summaryEntries = {
   fileErrors: v.optional(d(v.record(v.string(), v.string()), "Why each path of missingFiles was not read back")),
   resourceUsage: ResourceUsageSchema,
   networkLogs: v.optional(d(v.array(NetworkLogEntrySchema), "Filtered network with logNetwork: one entry per request")),
+  artifacts: v.optional(
+    d(
+      v.array(v.object({ path: v.string(), size: v.number(), sha256: v.string(), mimeType: v.string() })),
+      "In a session: the files the execution created or changed under /sandbox",
+    ),
+  ),
 };
 
 export const ExecutionSummarySchema = v.object(summaryEntries);

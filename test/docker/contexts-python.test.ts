@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import type { EngineContext } from "../../src/engine/contexts/engine-context";
+import { createHash } from "node:crypto";
 import { testEngine } from "../helpers";
 
 // Python contexts against real Docker: state across cells, trailing values, structured errors,
@@ -90,5 +91,20 @@ describe("python context", () => {
     expect(r.status).toBe("error");
     expect(r.error!.name).toBe("NameError");
     await other.close();
+  });
+
+  test("artifacts: files created or changed by a cell, with size, sha256 and MIME type", async () => {
+    await ctx.run("pass"); // earlier tests' files are behind us
+    const r = await ctx.run("import os\nos.makedirs('/sandbox/out', exist_ok=True)\nopen('/sandbox/out/data.csv', 'w').write('a,b\\n1,2\\n')");
+    const sha = createHash("sha256").update("a,b\n1,2\n").digest("hex");
+    expect(r.artifacts).toEqual([{ path: "out/data.csv", size: 8, sha256: sha, mimeType: "text/csv" }]);
+    expect((await ctx.run("1")).artifacts).toEqual([]);
+    const changed = await ctx.run("open('/sandbox/out/data.csv', 'a').write('3,4\\n')");
+    expect(changed.artifacts.map((a) => [a.path, a.size])).toEqual([["out/data.csv", 12]]);
+  });
+
+  test("artifacts: an execution in the session lists the files it created", async () => {
+    const result = await engine.execute({ code: "open('/sandbox/exec.txt', 'w').write('hi')" });
+    expect(result.artifacts).toEqual([{ path: "exec.txt", size: 2, sha256: createHash("sha256").update("hi").digest("hex"), mimeType: "text/plain" }]);
   });
 });

@@ -18,6 +18,7 @@ import {
   parseReadyReport,
 } from "./protocol";
 import { fileOperationError } from "./file-errors";
+import { parseSandboxListing, type SandboxListing } from "./sandbox-listing";
 import {
   type CellLimits,
   type CellReport,
@@ -192,6 +193,14 @@ export class SupervisorChannel {
     await this.request<string>(encodeContextClose(slot), 30_000, (frame, done) => {
       if (frame.type === "q") done.resolve(frame.payload.toString("utf8"));
     });
+  }
+
+  /** Regular files under /sandbox (size, mtime), as the sandbox user sees them (see supervisor.c, "listing"). */
+  async listSandbox(): Promise<SandboxListing> {
+    const text = await this.request<string>(encodeFrame("L"), 30_000, (frame, done) => {
+      if (frame.type === "l") done.resolve(frame.payload.toString("utf8"));
+    });
+    return parseSandboxListing(text);
   }
 
   /** Asks the supervisor to keep the container running after this channel closes. */

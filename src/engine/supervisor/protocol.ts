@@ -1,7 +1,7 @@
 // Wire format between the engine and the in-container supervisor (embedded/supervisor.c):
 // frames of [u8 type][u32 big-endian length][payload] over the container's attach stream.
 
-export type FrameType = "W" | "G" | "X" | "K" | "C" | "P" | "H" | "O" | "Y" | "Q";
+export type FrameType = "W" | "G" | "X" | "K" | "C" | "P" | "H" | "O" | "Y" | "Q" | "L";
 
 export interface Frame {
   type: string;

@@ -329,7 +329,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
 
   /** In a session: the result with the files its execution created or changed under /sandbox. */
   private async withArtifacts<T extends ExecutionResult<string | Uint8Array>>(result: T): Promise<T> {
-    if (!this.session || !this.artifacts) return result;
+    // A container lost in this execution is reported by the next request (SessionLostError), not here.
+    if (!this.session || !this.artifacts || this.session.usableContainerId !== result.containerId) return result;
     try {
       const runtime = (this.session.boundRuntime ?? result.runtime) as ContextRuntime;
       const artifacts = await this.inContextSession(runtime, undefined, (sandbox) =>

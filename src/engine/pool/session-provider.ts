@@ -35,6 +35,12 @@ export class SessionProvider implements SandboxProvider {
     return this.settings?.image ?? null;
   }
 
+  /** The container when it can still be used (not broken, not removed); null otherwise. */
+  get usableContainerId(): string | null {
+    const sandbox = this.sandbox;
+    return sandbox && !sandbox.channel.broken && !sandbox.isDisposed ? sandbox.id : null;
+  }
+
   get containerId(): string | null {
     return this.sandbox?.id ?? null;
   }

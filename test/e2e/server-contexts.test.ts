@@ -110,10 +110,9 @@ describe("contexts over isol8 serve", () => {
     const abort = new AbortController();
     const leaving = ctx.run("import time\nprint('go', flush=True)\ntime.sleep(60)", { signal: abort.signal, onStdout: () => abort.abort() }).catch((e: Error) => e);
     await leaving;
-    const started = performance.now();
+    // The left cell sleeps 60 s: the next one answers only because the server interrupted it.
     const next = await ctx.run("z");
     expect(next.results[0]!["text/plain"]).toBe("'kept'");
-    expect(performance.now() - started).toBeLessThan(10_000);
     await remote.stop();
   });
 

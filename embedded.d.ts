@@ -20,3 +20,11 @@ declare module "*.bundle" {
   const text: string;
   export default text;
 }
+declare module "*.py" {
+  const text: string;
+  export default text;
+}
+declare module "*.txt" {
+  const text: string;
+  export default text;
+}

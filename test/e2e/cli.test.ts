@@ -63,7 +63,7 @@ describe("binary", () => {
       [["run", "--secret", "A=abc", "-e", "1"], "Cannot use --secret: A: must be at least 4 bytes"],
       [["run", "--stream=maybe", "-e", "1"], "Cannot use --stream=maybe: it is a switch (true or false)"],
       [["serve", "--port", "abc", "--key", "k"], 'Cannot use --port "abc": expected a port 0-65535'],
-      [["build", "--base", "bash", "--install", "jq"], 'Cannot use --base "bash": expected python | node | bun | deno'],
+      [["build", "--base", "bash", "--install", "jq"], 'Cannot use --base "bash" with --install: expected python | node | bun | deno (--apt works with any runtime)'],
     ];
     for (const [args, message] of cases) {
       const r = run(args);

@@ -71,14 +71,17 @@ describe("B4 memory limit", () => {
 });
 
 describe("B1/B2 process limits", () => {
-  // The classic bomb's own shell returns at once (every level backgrounds its children),
-  // so the program exits 0 and the engine kills what it left behind. Whether pids.max
-  // was reached before that kill is a race, so only containment is asserted here; the
-  // next test keeps the main process alive to pin the limit itself.
+  // The classic bomb's every level backgrounds its children, so the program ends on its own
+  // and the engine kills what it left behind; the next test keeps the bomb's shell alive to
+  // pin the timeout path.
   test("the classic bash fork bomb hits pids.max, is contained, and its container is clean for the next run", async () => {
-    // The bomb's own shell returns at once; it waits 2 s so the bomb has saturated pids.max
-    // before the run ends (and every process of it is killed).
-    const result = await run({ runtime: "bash", code: ":(){ :|:& };:\nsleep 2", timeoutMs: 10_000, pidsLimit: 64 });
+    // The classic bomb, started in the background before anything else, so the script's own
+    // shell never needs a fork while the limit is saturated (bash retries a refused fork with
+    // a growing backoff, which would race the timeout); the script then waits 2 s with a
+    // builtin loop, so the bomb has saturated pids.max before the run ends (and every process
+    // of it is killed).
+    const bomb = "( :(){ :|:& };: ) &\nSECONDS=0; while (( SECONDS < 2 )); do :; done";
+    const result = await run({ runtime: "bash", code: bomb, timeoutMs: 10_000, pidsLimit: 64 });
     expect(result).toMatchObject({ oomKilled: false, timedOut: false });
     expect(result.resourceUsage.killReason).toBe("pids-limit");
     await expectHealthyFollowUp(result);

@@ -206,17 +206,38 @@ static int wait_frame(char *type, unsigned char **payload, uint32_t *len) {
 
 /* ---------- identity switching for file work ---------- */
 
+/* gVisor has no setfsuid/setfsgid: there file work switches the effective ids instead. The
+ * real and saved ids stay 0, so no sandbox process can signal or trace the supervisor meanwhile
+ * (and a change of euid makes it non-dumpable); file work never overlaps a running program. */
+static int no_fsuid(void) {
+  static int known = -1;
+  if (known < 0) known = syscall(SYS_setfsuid, -1) < 0; /* on Linux it never fails: it returns the fsuid */
+  return known;
+}
+
 static void as_sandbox(void) {
+  if (no_fsuid()) {
+    if (setegid(sandbox_gid) < 0 || seteuid(sandbox_uid) < 0) _exit(5);
+    return;
+  }
   setfsgid(sandbox_gid);
   setfsuid(sandbox_uid);
 }
 
 static void as_root(void) {
+  if (no_fsuid()) {
+    if (seteuid(0) < 0 || setegid(0) < 0) _exit(5);
+    return;
+  }
   setfsuid(0);
   setfsgid(0);
 }
 
-static long openat2_(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+#define BENEATH (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+
+static long open_beneath_walk(int root, const char *path, int flags, mode_t mode);
+
+static long sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = (uint64_t)flags;
@@ -225,7 +246,100 @@ static long openat2_(int dirfd, const char *path, int flags, mode_t mode, uint64
   return syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
-#define BENEATH (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+static long openat2_(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+  /* gVisor (and kernels before 5.6) have no openat2 (gVisor's seccomp filter refuses the call
+   * with EPERM, its kernel with ENOSYS): when opening the directory itself fails, every call
+   * takes the walk below. */
+  static int missing = -1;
+  if (missing < 0) {
+    long probe = sys_openat2(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0, BENEATH);
+    missing = probe < 0;
+    if (probe >= 0) close((int)probe);
+  }
+  if (!missing) return sys_openat2(dirfd, path, flags, mode, resolve);
+  if (resolve != BENEATH) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return open_beneath_walk(dirfd, path, flags, mode);
+}
+
+#define WALK_MAX_DEPTH 512
+#define WALK_MAX_LINKS 40
+
+/*
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) done by hand, one component at a time,
+ * each opened with O_NOFOLLOW relative to the directory before it: ".." above root and an
+ * absolute symlink fail with EXDEV (as openat2 does), a relative symlink is resolved the same
+ * way from where it sits (at most 40, else ELOOP), and the final component is opened with
+ * O_NOFOLLOW (a final symlink is followed only when the caller did not pass O_NOFOLLOW).
+ * Nothing outside root is ever named, so no magic link (/proc) is reachable either.
+ */
+static long open_beneath_walk(int root, const char *path, int flags, mode_t mode) {
+  static char rest[2 * 4096 + 2];
+  int dirs[WALK_MAX_DEPTH];
+  int depth = 0, links = 0, err = 0;
+  long result = -1;
+  size_t plen = strlen(path);
+  if (plen >= 4096) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(rest, path, plen + 1);
+#define CUR (depth ? dirs[depth - 1] : root)
+  for (;;) {
+    char *p = rest;
+    while (*p == '/') p++;
+    if (!*p) { /* nothing left (empty path, or it ended in "." or ".."): the current directory */
+      result = openat(CUR, ".", (flags & ~(O_CREAT | O_NOFOLLOW)) | O_CLOEXEC, mode);
+      if (result < 0) err = errno;
+      break;
+    }
+    char *slash = strchr(p, '/');
+    size_t nlen = slash ? (size_t)(slash - p) : strlen(p);
+    char name[256];
+    if (nlen >= sizeof name) { err = ENAMETOOLONG; break; }
+    memcpy(name, p, nlen);
+    name[nlen] = 0;
+    memmove(rest, p + nlen, strlen(p + nlen) + 1);
+    int last = rest[strspn(rest, "/")] == 0;
+    if (!strcmp(name, ".")) continue;
+    if (!strcmp(name, "..")) {
+      if (!depth) { err = EXDEV; break; }
+      close(dirs[--depth]);
+      continue;
+    }
+    struct stat st;
+    int follow_final = !(flags & O_NOFOLLOW);
+    if (fstatat(CUR, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) && (!last || follow_final)) {
+      char target[4096];
+      ssize_t tlen = readlinkat(CUR, name, target, sizeof target - 1);
+      if (tlen < 0) { err = errno; break; }
+      target[tlen] = 0;
+      if (++links > WALK_MAX_LINKS) { err = ELOOP; break; }
+      if (target[0] == '/') { err = EXDEV; break; }
+      size_t left = strlen(rest);
+      if ((size_t)tlen + 1 + left + 1 > sizeof rest) { err = ENAMETOOLONG; break; }
+      memmove(rest + tlen + 1, rest, left + 1);
+      memcpy(rest, target, (size_t)tlen);
+      rest[tlen] = '/';
+      continue;
+    }
+    if (last) {
+      result = openat(CUR, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+      if (result < 0) err = errno;
+      break;
+    }
+    int fd = openat(CUR, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) { err = errno == ELOOP ? ENOTDIR : errno; break; }
+    if (depth == WALK_MAX_DEPTH) { close(fd); err = ENAMETOOLONG; break; }
+    dirs[depth++] = fd;
+  }
+#undef CUR
+  while (depth) close(dirs[--depth]);
+  if (result < 0) errno = err;
+  return result;
+}
 
 static int sandbox_root_fd = -1;
 
@@ -906,13 +1020,22 @@ static long pids_max_hits(void) {
   return v;
 }
 
+/* Closes every descriptor from lowfd up. gVisor (and kernels before 5.9) have no close_range:
+ * then each possible descriptor is closed, up to the nofile limit. */
+static void close_from(int lowfd) {
+  if (syscall(SYS_close_range, lowfd, ~0U, 0) == 0) return;
+  struct rlimit rl;
+  long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : 65536;
+  for (long fd = lowfd; fd < max; fd++) close((int)fd);
+}
+
 /* The user's process: drop everything (to uid, with umask), then exec. Never returns. */
 static void drop_and_exec(struct exec_spec *s, uid_t uid, gid_t gid, mode_t mask);
 
 static void exec_user(struct exec_spec *s, int in_fd, int out_fd, int err_fd) {
   setsid();
   if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
-  syscall(SYS_close_range, 3, ~0U, 0);
+  close_from(3);
   drop_and_exec(s, sandbox_uid, sandbox_gid, 022);
 }
 
@@ -926,7 +1049,8 @@ static void drop_and_exec(struct exec_spec *s, uid_t uid, gid_t gid, mode_t mask
   for (int cap = 0; cap <= 63; cap++) {
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail = "cannot drop the bounding set";
   }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) fail = "cannot clear ambient capabilities";
+  /* EINVAL: no ambient set in this kernel (gVisor); the capset below empties it anyway. */
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) fail = "cannot clear ambient capabilities";
   if (setgroups(0, NULL) < 0) fail = "cannot clear groups";
   if (setresgid(gid, gid, gid) < 0) fail = "cannot set gid";
   if (setresuid(uid, uid, uid) < 0) fail = "cannot set uid";

@@ -9,7 +9,7 @@ import type { ExecutionResult } from "../src/protocol/execution";
 export function prepared(request: Partial<ExecutionRequest> = {}): PreparedExecution {
   return prepareExecution(
     { code: "print(1)", ...request },
-    { config: defaultConfig(), runtimes: createRuntimeRegistry(), runtimeImage: (name) => `isol8:${name}`, seccomp: { mode: "unconfined" }, owner: "test" },
+    { config: defaultConfig(), runtimes: createRuntimeRegistry(), runtimeImage: (name) => `isol8:${name}`, seccomp: { mode: "unconfined" }, isolation: "runc", owner: "test" },
   );
 }
 

@@ -4,6 +4,8 @@ import { DockerIsol8, type DockerIsol8Options } from "../src/engine/engine";
 import { createDockerClient } from "../src/engine/docker";
 import { findContainers } from "../src/engine/cleanup";
 import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "../src/engine/images/image-names";
+import type { Isol8ConfigInput } from "../src/config/schema";
+import type { IsolationRuntime } from "../src/protocol/execution";
 
 /** The images tests run on: those of $ISOL8_IMAGE_REPOSITORY (a second checkout uses its own), else isol8:*. */
 export const TEST_IMAGES = imageNames(process.env.ISOL8_IMAGE_REPOSITORY || DEFAULT_IMAGE_REPOSITORY);
@@ -13,9 +15,18 @@ export const TEST_SCOPE = "isol8-test";
 export const ROOT = join(import.meta.dir, "..");
 export const BINARY = join(ROOT, "dist", "isol8");
 
-/** An engine whose containers carry the test scope label. Stop it in afterAll. */
+/**
+ * The isolation runtime the Docker tests run under: $ISOL8_TEST_ISOLATION (the matrix tier of
+ * .ci/run sets "gvisor"), else runc. A test whose expectation differs under gVisor reads it.
+ */
+export const TEST_ISOLATION: IsolationRuntime = process.env.ISOL8_TEST_ISOLATION === "gvisor" ? "gvisor" : "runc";
+
+/** An engine whose containers carry the test scope label and run under TEST_ISOLATION. Stop it in afterAll. */
 export function testEngine(options: DockerIsol8Options = {}): DockerIsol8 {
-  return new DockerIsol8({ scope: TEST_SCOPE, ...options });
+  const config: Isol8ConfigInput = options.config ?? {};
+  const own = (config.security ?? {}) as { runtime?: IsolationRuntime };
+  const security = { ...own, runtime: own.runtime ?? TEST_ISOLATION };
+  return new DockerIsol8({ scope: TEST_SCOPE, ...options, config: { ...config, security } });
 }
 
 /** Containers of this test process that still exist. */

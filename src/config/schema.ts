@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { NETWORK_MODES, SECCOMP_MODES } from "../protocol/execution";
+import { ISOLATION_RUNTIMES, NETWORK_MODES, SECCOMP_MODES } from "../protocol/execution";
 import { defaultedLimitEntries, optionalLimitEntries } from "../protocol/limits";
 import { SizeSchema } from "../protocol/sizes";
 import { RUNTIME_NAMES, type RuntimeName } from "../runtimes/registry";
@@ -132,8 +132,16 @@ export const ConfigSchema = section(
           seccomp: v.optional(d(v.picklist(SECCOMP_MODES), "strict (the embedded allowlist) | custom (customProfilePath) | unconfined"), "strict"),
           customProfilePath: v.optional(d(v.string(), "Seccomp profile file for seccomp \"custom\"; an unreadable one fails every execution")),
           sandboxUids: v.optional(SandboxUidsSchema, { from: 1_000_000, to: 1_999_999 }),
+          runtime: v.optional(
+            d(
+              v.picklist(ISOLATION_RUNTIMES),
+              "Container runtime: runc | gvisor (gVisor's user-space kernel as a second boundary; needs runsc registered with Docker). " +
+                "On a server: the weakest a client may ask for (a server with gvisor refuses requests for runc)",
+            ),
+            "runc",
+          ),
         },
-        "Seccomp and the sandbox user of executions",
+        "Seccomp, isolation runtime and the sandbox user of executions",
       ),
       {},
     ),

@@ -18,6 +18,7 @@ function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
     tmpBytes: 256 * MiB,
     network: "none",
     seccomp: { mode: "strict", profile: PROFILE },
+    isolation: "runc",
     labels: { "org.isol8.managed": "true", "org.isol8.kind": "sandbox" },
     ...overrides,
   };
@@ -44,6 +45,8 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
     ["custom seccomp", spec({ seccomp: { mode: "custom", profile: PROFILE } })],
     ["small limits", spec({ memoryBytes: 6 * MiB, cpu: 0.01, pidsLimit: 1, sandboxBytes: 1, tmpBytes: 1 })],
     ["named", spec({ name: "isol8-abc" })],
+    ["gvisor", spec({ isolation: "gvisor" })],
+    ["gvisor, filtered network", spec({ isolation: "gvisor", network: "filtered" })],
   ];
 
   test.each(specs)("%s: read-only root, not privileged", (_, s) => {
@@ -149,6 +152,23 @@ describe("toContainerOptions: seccomp", () => {
   test.each(cases)("%s", (_, seccomp, expected) => {
     const securityOpt = toContainerOptions(spec({ seccomp })).HostConfig!.SecurityOpt;
     expect(securityOpt).toEqual(["no-new-privileges:true", expected]);
+  });
+});
+
+describe("toContainerOptions: isolation runtime", () => {
+  const cases: [SandboxSpec["isolation"], string][] = [
+    ["runc", "runc"],
+    ["gvisor", "runsc"],
+  ];
+  test.each(cases)("%s runs under Docker's runtime %p", (isolation, runtime) => {
+    expect(toContainerOptions(spec({ isolation })).HostConfig!.Runtime).toBe(runtime);
+  });
+
+  test("runc and gvisor containers of one spec differ only in the runtime", () => {
+    const runc = toContainerOptions(spec({ isolation: "runc" }));
+    const gvisor = toContainerOptions(spec({ isolation: "gvisor" }));
+    const asRunc: typeof gvisor = { ...gvisor, HostConfig: { ...gvisor.HostConfig, Runtime: "runc" } };
+    expect(asRunc).toEqual(runc);
   });
 });
 

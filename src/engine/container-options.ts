@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import type { NetworkMode } from "../protocol/execution";
+import type { IsolationRuntime, NetworkMode } from "../protocol/execution";
 import { LABEL_SANDBOX_UID } from "./labels";
 
 export const SANDBOX_DIR = "/sandbox";
@@ -13,6 +13,13 @@ export const SUPERVISOR_CAPS = ["SETUID", "SETGID", "SETPCAP", "KILL"] as const;
 
 export type SeccompSetting = { mode: "strict" | "custom"; profile: string } | { mode: "unconfined" };
 
+/**
+ * The name each isolation runtime is registered under with Docker (`runtimes` in daemon.json;
+ * .ci/provision-gvisor.sh registers gVisor's `runsc`). runc is named explicitly, so a daemon
+ * whose default runtime is something else still gives what the spec says.
+ */
+export const DOCKER_RUNTIME_NAMES: Readonly<Record<IsolationRuntime, string>> = { runc: "runc", gvisor: "runsc" };
+
 /** Everything that decides how a sandbox container is created. */
 export interface SandboxSpec {
   image: string;
@@ -23,6 +30,8 @@ export interface SandboxSpec {
   tmpBytes: number;
   network: NetworkMode;
   seccomp: SeccompSetting;
+  /** runc, or gVisor's user-space kernel around the whole container. */
+  isolation: IsolationRuntime;
   labels: Record<string, string>;
   name?: string;
 }
@@ -84,6 +93,9 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
       CapAdd: [...SUPERVISOR_CAPS],
       SecurityOpt: securityOpt,
       Privileged: false,
+      // gVisor keeps every setting above (its sentry enforces them) and puts its own kernel
+      // between the program and the host's.
+      Runtime: DOCKER_RUNTIME_NAMES[spec.isolation],
       NetworkMode: spec.network === "host" ? "host" : "none",
       ...(proxy ? { Binds: [`${proxy.hostDir}:${proxy.mount}:ro`] } : {}),
       IpcMode: "private",

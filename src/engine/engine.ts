@@ -435,7 +435,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
       config: this.config,
       runtimes: this.runtimes,
       runtimeImage: this.images.names.runtime,
-      seccomp: resolveSeccomp(request.security ? { ...this.config.security, ...request.security } : this.config.security),
+      seccomp: resolveSeccomp(executionSeccomp(this.config.security, request.security)),
+      isolation: request.security?.runtime ?? this.config.security.runtime,
       owner: this.instanceId,
       ownerProcess: this.ownerProcess,
       scope: this.options.scope,
@@ -587,6 +588,12 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
     void guarded.finally(() => this.pending.delete(guarded));
     return guarded;
   }
+}
+
+/** The seccomp settings of an execution: the request's when it names a mode, else the config's. */
+function executionSeccomp(config: Isol8Config["security"], asked: ExecutionRequest["security"]): Pick<Isol8Config["security"], "seccomp" | "customProfilePath"> {
+  if (asked?.seccomp === undefined) return config;
+  return { seccomp: asked.seccomp, customProfilePath: asked.customProfilePath ?? config.customProfilePath };
 }
 
 function summarize<F extends string | Uint8Array>(result: ExecutionResult<F>): ExecutionSummary<F> {

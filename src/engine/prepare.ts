@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Isol8Config } from "../config/schema";
-import type { NetworkMode } from "../protocol/execution";
+import type { IsolationRuntime, NetworkMode } from "../protocol/execution";
 import { sizeToBytes } from "../protocol/sizes";
 import { RequestError } from "../errors";
 import type { RuntimeRegistry } from "../runtimes/registry";
@@ -62,6 +62,8 @@ export interface PrepareContext {
   runtimeImage(name: RuntimeName): string;
   runtimes: RuntimeRegistry;
   seccomp: SeccompSetting;
+  /** The container runtime of this execution (the request's, else the config's). */
+  isolation: IsolationRuntime;
   /** Labels identifying the engine that creates the container. */
   owner: string;
   /** The engine's process (pid, start time, boot): how a sweep tells a dead owner from a live one. */
@@ -188,6 +190,10 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   // The program runs under the network it asked for. A "none" program that installs gets a
   // filtered container: the install reaches the registries through the proxy, the program nothing.
   const network = request.network ?? defaults.network;
+  if (network === "host" && ctx.isolation === "gvisor") {
+    // gVisor is registered with its own network off (.ci/provision-gvisor.sh): a host network would be only loopback.
+    throw new RequestError('Cannot use network "host" with runtime "gvisor": gVisor runs without a network of its own', "network", 'use network "filtered", or security.runtime "runc"');
+  }
   const containerNetwork: NetworkMode = install && network === "none" ? "filtered" : network;
   for (const field of ["allow", "deny"] as const) {
     if (request[field] !== undefined && network !== "filtered") {
@@ -256,6 +262,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     tmpBytes: sizeToBytes(request.tmpSize ?? defaults.tmpSize),
     network: containerNetwork,
     seccomp: ctx.seccomp,
+    isolation: ctx.isolation,
     labels: isol8Labels("sandbox", {
       [LABEL_OWNER]: ctx.owner,
       [LABEL_RUNTIME]: runtime.name,

@@ -17,6 +17,13 @@ export type NetworkMode = (typeof NETWORK_MODES)[number];
 export const SECCOMP_MODES = ["strict", "unconfined", "custom"] as const;
 export type SeccompMode = (typeof SECCOMP_MODES)[number];
 
+/**
+ * The container runtime around the sandbox: `runc` (Linux namespaces, cgroups, seccomp on the
+ * host kernel) or `gvisor` (the same, inside gVisor's user-space kernel: a second boundary).
+ */
+export const ISOLATION_RUNTIMES = ["runc", "gvisor"] as const;
+export type IsolationRuntime = (typeof ISOLATION_RUNTIMES)[number];
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envName = v.pipe(v.string(), v.regex(ENV_NAME, "must be a valid environment variable name"));
 const envValue = v.pipe(v.string(), v.check((s) => !s.includes("\0"), "must not contain NUL bytes"));
@@ -112,11 +119,15 @@ export const ExecutionRequestSchema = v.strictObject({
   deny: v.optional(hostPatterns),
   /** Filtered mode: return one log entry per request in `networkLogs`. */
   logNetwork: v.optional(v.boolean()),
-  /** Seccomp for this execution (default: the config's `security`). A custom profile must be readable. */
+  /**
+   * Seccomp and isolation runtime for this execution (default: the config's `security`). A
+   * custom profile must be readable; `runtime: "gvisor"` needs gVisor registered with Docker.
+   */
   security: v.optional(
     v.strictObject({
-      seccomp: v.picklist(SECCOMP_MODES),
+      seccomp: v.optional(v.picklist(SECCOMP_MODES)),
       customProfilePath: v.optional(v.string()),
+      runtime: v.optional(v.picklist(ISOLATION_RUNTIMES)),
     }),
   ),
   /** Free-form data recorded with the execution (audit). */

@@ -1,9 +1,10 @@
 import type { Isol8Config } from "../config/schema";
-import type { ExecutionRequest } from "../protocol/execution";
+import type { ExecutionRequest, IsolationRuntime, SeccompMode } from "../protocol/execution";
 import { LIMIT_NAMES, type LimitValues, limitAboveMaximum } from "../protocol/limits";
 import { HttpError } from "./http";
 
 const SECCOMP_STRENGTH = { unconfined: 0, custom: 1, strict: 2 } as const;
+const ISOLATION_STRENGTH = { runc: 0, gvisor: 1 } as const;
 
 /** What a server holds its clients to: its config, and the images it builds itself. */
 export interface ServerPolicy {
@@ -44,14 +45,27 @@ export function applyServerPolicy(request: ExecutionRequest, policy: ServerPolic
   }
   if (allowed.security) {
     if (allowed.security.customProfilePath !== undefined) refuse("security.customProfilePath", "profiles are chosen by the server");
-    const asked = SECCOMP_STRENGTH[allowed.security.seccomp];
-    const own = SECCOMP_STRENGTH[config.security.seccomp];
-    if (asked < own) refuse("security.seccomp", `"${allowed.security.seccomp}" is weaker than this server's "${config.security.seccomp}"`);
-    // The server's own mode runs with the server's settings; a stronger one is "strict".
-    if (asked === own) delete allowed.security;
-    else allowed.security = { seccomp: "strict" };
+    const security = { ...clampSeccomp(allowed.security.seccomp, config), ...clampIsolation(allowed.security.runtime, config) };
+    if (Object.keys(security).length) allowed.security = security;
+    else delete allowed.security;
   }
   const above = limitAboveMaximum(allowed, serverMaxima(config));
   if (above) refuse(above.name, `${String(above.value)} is above this server's maximum of ${String(above.max)}`);
   return allowed;
+}
+
+/** A seccomp mode weaker than the server's is refused; the server's own runs with its settings; a stronger one is "strict". */
+function clampSeccomp(asked: SeccompMode | undefined, config: Isol8Config): { seccomp?: SeccompMode } {
+  if (asked === undefined) return {};
+  const own = config.security.seccomp;
+  if (SECCOMP_STRENGTH[asked] < SECCOMP_STRENGTH[own]) refuse("security.seccomp", `"${asked}" is weaker than this server's "${own}"`);
+  return SECCOMP_STRENGTH[asked] === SECCOMP_STRENGTH[own] ? {} : { seccomp: "strict" };
+}
+
+/** A client may ask for gVisor on any server; a server whose `security.runtime` is "gvisor" refuses runc. */
+function clampIsolation(asked: IsolationRuntime | undefined, config: Isol8Config): { runtime?: IsolationRuntime } {
+  if (asked === undefined) return {};
+  const own = config.security.runtime;
+  if (ISOLATION_STRENGTH[asked] < ISOLATION_STRENGTH[own]) refuse("security.runtime", `"${asked}" is weaker than this server's "${own}" (this server requires gVisor)`);
+  return asked === own ? {} : { runtime: asked };
 }

@@ -1,8 +1,8 @@
 // docs/SECURITY.md A2 (dangerous syscalls are denied) and A3 (ordinary process, thread and
 // async APIs of every runtime still work under the strict seccomp profile).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { DockerIsol8 } from "../../src/engine/engine";
-import { TEST_SCOPE, testEngine } from "../helpers";
+import type { DockerIsol8 } from "../../src/engine/engine";
+import { testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";
 
 const EPERM = 1;
@@ -130,7 +130,7 @@ describe("A2 dangerous-syscall matrix under the strict profile", () => {
   });
 
   test("the probe is real: without seccomp the same script gets a different result set", async () => {
-    const loose = new DockerIsol8({ scope: TEST_SCOPE, config: { security: { seccomp: "unconfined" } } });
+    const loose = testEngine({ config: { security: { seccomp: "unconfined" } } });
     try {
       const unconfined = await probe(loose);
       expect(Object.keys(unconfined).sort()).toEqual(Object.keys(strict).sort());

@@ -23,6 +23,7 @@ export const runArgs = {
   eval: { type: "string", alias: "e", description: "Code to run (python unless --runtime says otherwise)" },
   ...runtimeArgs,
   net: { type: "string", description: "Network: none (default) | filtered | host" },
+  isolation: { type: "string", description: "Container runtime: runc | gvisor (default: security.runtime of the config, runc)" },
   allow: { type: "string", description: "Filtered network: host name pattern (regex) to allow (repeatable)" },
   deny: { type: "string", description: "Filtered network: host name pattern (regex) to refuse; wins over --allow (repeatable)" },
   "log-network": { type: "boolean", description: "Filtered network: print one line per request on stderr after the run" },

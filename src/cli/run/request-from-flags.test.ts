@@ -27,6 +27,8 @@ describe("requestFromFlags", () => {
     ["--output-path", { "output-path": ["/sandbox/out.txt"] }, { outputPaths: ["/sandbox/out.txt"] }],
     ["empty lists are left out", { install: [], env: [], allow: [] }, {}],
     ["--no-log-network", { "log-network": false }, {}],
+    ["--isolation gvisor", { isolation: "gvisor" }, { security: { runtime: "gvisor" } }],
+    ["--isolation runc", { isolation: "runc" }, { security: { runtime: "runc" } }],
   ])("%s", (_, flags, expected) => {
     expect(requestFromFlags(flags, source)).toEqual({ ...base, ...expected });
   });
@@ -48,6 +50,7 @@ describe("requestFromFlags", () => {
 
   test.each<[RunRequestFlags, string]>([
     [{ net: "bogus" }, 'Cannot use --net "bogus": expected none | filtered | host'],
+    [{ isolation: "kata" }, 'Cannot use --isolation "kata": expected runc | gvisor'],
     [{ timeout: "soon" }, 'Cannot use --timeout "soon": expected a number'],
     [{ timeout: "0" }, 'Cannot use --timeout "0": Invalid value: Expected >=1 but received 0'],
     [{ timeout: "1.5" }, 'Cannot use --timeout "1.5": Invalid integer: Received 1.5'],

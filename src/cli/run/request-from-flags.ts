@@ -2,12 +2,14 @@
 // error names the flag the user typed (never a library field) and the accepted values.
 import * as v from "valibot";
 import { RequestError, UsageError } from "../../errors";
-import { type ExecutionRequest, NETWORK_MODES } from "../../protocol/execution";
+import { type ExecutionRequest, ISOLATION_RUNTIMES, NETWORK_MODES } from "../../protocol/execution";
 import { LIMIT_NAMES, LIMITS } from "../../protocol/limits";
 
 /** The flags of `isol8 run` that shape the request (values as typed; lists for repeatable flags). */
 export interface RunRequestFlags {
   net?: string;
+  /** The isolation runtime: runc | gvisor (the request's `security.runtime`). */
+  isolation?: string;
   allow?: string[];
   deny?: string[];
   "log-network"?: boolean;
@@ -75,6 +77,9 @@ export function requestFromFlags(flags: RunRequestFlags, source: RunSource): Exe
   if (flags.net !== undefined && !(NETWORK_MODES as readonly string[]).includes(flags.net)) {
     throw new UsageError(`Cannot use --net "${flags.net}": expected ${NETWORK_MODES.join(" | ")}`, "see isol8 run --help");
   }
+  if (flags.isolation !== undefined && !(ISOLATION_RUNTIMES as readonly string[]).includes(flags.isolation)) {
+    throw new UsageError(`Cannot use --isolation "${flags.isolation}": expected ${ISOLATION_RUNTIMES.join(" | ")}`);
+  }
   const request: ExecutionRequest = {
     code: source.code,
     runtime: source.runtime,
@@ -95,6 +100,7 @@ export function requestFromFlags(flags: RunRequestFlags, source: RunSource): Exe
     allow: nonEmpty(flags.allow),
     deny: nonEmpty(flags.deny),
     logNetwork: flags["log-network"] ? true : undefined,
+    security: flags.isolation ? { runtime: flags.isolation as NonNullable<ExecutionRequest["security"]>["runtime"] } : undefined,
   };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) (request as Record<string, unknown>)[key] = value;
   return request;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import type { IsolationRuntime } from "../protocol/execution";
 import { type SandboxAttachments, type SandboxSpec, SUPERVISOR_CAPS, toContainerOptions as toOptions } from "./container-options";
 
 const MiB = 1024 ** 2;
@@ -122,7 +123,7 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
 
   test.each(specs)("%s: pids and cpu limits", (_, s) => {
     const host = toContainerOptions(s).HostConfig!;
-    expect(host.PidsLimit).toBe(s.pidsLimit);
+    expect(host.PidsLimit).toBe(s.isolation === "gvisor" ? 64 + 8 * s.pidsLimit : s.pidsLimit);
     expect(host.NanoCpus).toBe(Math.round(s.cpu * 1e9));
   });
 
@@ -164,11 +165,22 @@ describe("toContainerOptions: isolation runtime", () => {
     expect(toContainerOptions(spec({ isolation })).HostConfig!.Runtime).toBe(runtime);
   });
 
-  test("runc and gvisor containers of one spec differ only in the runtime", () => {
+  test("runc and gvisor containers of one spec differ only in the runtime and the host's pids limit", () => {
     const runc = toContainerOptions(spec({ isolation: "runc" }));
     const gvisor = toContainerOptions(spec({ isolation: "gvisor" }));
-    const asRunc: typeof gvisor = { ...gvisor, HostConfig: { ...gvisor.HostConfig, Runtime: "runc" } };
+    const asRunc: typeof gvisor = { ...gvisor, HostConfig: { ...gvisor.HostConfig, Runtime: "runc", PidsLimit: 64 } };
     expect(asRunc).toEqual(runc);
+  });
+
+  const pids: [number, IsolationRuntime, number][] = [
+    [64, "runc", 64],
+    [1, "runc", 1],
+    // gVisor's own threads and its per-process host stubs share the container's pids cgroup.
+    [64, "gvisor", 64 + 8 * 64],
+    [1, "gvisor", 72],
+  ];
+  test.each(pids)("pidsLimit %p under %s is a host pids limit of %p", (pidsLimit, isolation, host) => {
+    expect(toContainerOptions(spec({ pidsLimit, isolation })).HostConfig!.PidsLimit).toBe(host);
   });
 });
 

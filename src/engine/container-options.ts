@@ -37,6 +37,20 @@ export interface SandboxSpec {
 }
 
 const SHM_BYTES = 64 * 1024 * 1024;
+
+/**
+ * gVisor's kernel runs in the container's cgroup: its own threads (about 40) and, on the ptrace
+ * platform, host stub processes and threads for each sandbox process (about 6 each, measured)
+ * count against the host's pids limit. Docker's limit for a gVisor container leaves room for
+ * them; past it gVisor's kernel stops and the execution ends with its container (see
+ * docs/SECURITY.md, "gVisor").
+ */
+export const GVISOR_PIDS = { base: 64, perProcess: 8 } as const;
+
+/** The pids limit Docker enforces for a spec: the spec's own under runc, with gVisor's room under gVisor. */
+export function hostPidsLimit(spec: Pick<SandboxSpec, "pidsLimit" | "isolation">): number {
+  return spec.isolation === "gvisor" ? GVISOR_PIDS.base + GVISOR_PIDS.perProcess * spec.pidsLimit : spec.pidsLimit;
+}
 const IDENTITY_BYTES = 256 * 1024;
 
 /** Per-container resources created just before the container (not part of the pool key). */
@@ -102,7 +116,7 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
       Memory: spec.memoryBytes,
       MemorySwap: spec.memoryBytes, // swap included: no swapping past the limit
       NanoCpus: Math.round(spec.cpu * 1e9),
-      PidsLimit: spec.pidsLimit,
+      PidsLimit: hostPidsLimit(spec),
       Ulimits: [
         { Name: "nofile", Soft: 4096, Hard: 4096 },
         { Name: "core", Soft: 0, Hard: 0 },

@@ -108,6 +108,16 @@ const IMPORT_RULES: ImportRule[] = [
     allows: (imp) => !["src/cli/", "src/server/", "src/client/"].some((dir) => imp.target.startsWith(dir)),
   },
   {
+    rule: "doctor/ uses the engine like any library user: it imports nothing of cli/, server/ or client/",
+    appliesTo: under("src/doctor/"),
+    allows: (imp) => !["src/cli/", "src/server/", "src/client/"].some((dir) => imp.target.startsWith(dir)),
+  },
+  {
+    rule: "only cli/ imports doctor/ (the doctor is a command, not part of the engine, server or library)",
+    appliesTo: (file) => !file.startsWith("src/doctor/") && !file.startsWith("src/cli/"),
+    allows: (imp) => !imp.target.startsWith("src/doctor/"),
+  },
+  {
     rule: "config/ depends on protocol/ and the runtime list only (not engine/, cli/, server/ or client/)",
     appliesTo: under("src/config/"),
     allows: (imp) =>

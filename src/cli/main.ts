@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<CommandDef>> = {
   build: () => import("./commands/build").then((m) => m.default as CommandDef),
   openapi: () => import("./commands/openapi").then((m) => m.default as CommandDef),
   repl: () => import("./commands/repl").then((m) => m.default as CommandDef),
+  doctor: () => import("./commands/doctor").then((m) => m.default as CommandDef),
 };
 
 /** Listed in the help only: `isol8 help [command]` is answered by runCli itself. */

@@ -33,11 +33,34 @@ export interface BuildOptions {
   onLine?: (line: string) => void;
 }
 
+/** What the daemon says about itself (`docker info`), the parts `isol8 doctor` judges. */
+export interface DaemonInfo {
+  serverVersion: string;
+  kernelVersion: string;
+  operatingSystem: string;
+  /** As the daemon reports it, e.g. "1.1.5+ds1-1+deb12u1" (distribution suffix kept). */
+  runcVersion: string;
+  cgroupVersion: string;
+  cgroupDriver: string;
+  memoryLimit: boolean;
+  swapLimit: boolean;
+  pidsLimit: boolean;
+  cpuCfsQuota: boolean;
+  /** e.g. ["name=seccomp,profile=default", "name=userns"]. */
+  securityOptions: string[];
+  /** Registered runtimes: name -> path and arguments. */
+  runtimes: Record<string, { path?: string; runtimeArgs?: string[] }>;
+  defaultRuntime: string;
+  dockerRootDir: string;
+}
+
 export interface DockerClient {
   /** Where the daemon is expected, for messages. */
   readonly endpoint: string;
   /** Checks Docker answers within `timeoutMs` (default: its bound). */
   ping(timeoutMs?: number): Promise<void>;
+  /** The daemon's own description (`docker info`). */
+  info(): Promise<DaemonInfo>;
   createContainer(options: Docker.ContainerCreateOptions): Promise<string>;
   /** Attaches stdin/stdout/stderr (multiplexed) as one raw duplex stream. */
   attach(id: string): Promise<Duplex>;
@@ -158,6 +181,28 @@ export function createDockerClient(options: Docker.DockerOptions = {}, onError: 
     endpoint,
     ping: (timeoutMs) =>
       call("ping", "reach Docker", async (abortSignal) => void (await (docker.ping as (opts: object) => Promise<unknown>)({ abortSignal })), timeoutMs),
+    info: () =>
+      call("inspect", "ask Docker about itself", async () => {
+        const raw = (await docker.info()) as Record<string, unknown>;
+        const text = (key: string) => (typeof raw[key] === "string" ? (raw[key] as string) : "");
+        const flag = (key: string) => raw[key] === true;
+        return {
+          serverVersion: text("ServerVersion"),
+          kernelVersion: text("KernelVersion"),
+          operatingSystem: text("OperatingSystem"),
+          runcVersion: ((raw.RuncCommit as { ID?: string } | undefined)?.ID ?? "").trim(),
+          cgroupVersion: text("CgroupVersion") || "1",
+          cgroupDriver: text("CgroupDriver"),
+          memoryLimit: flag("MemoryLimit"),
+          swapLimit: flag("SwapLimit"),
+          pidsLimit: flag("PidsLimit"),
+          cpuCfsQuota: flag("CpuCfsQuota"),
+          securityOptions: Array.isArray(raw.SecurityOptions) ? (raw.SecurityOptions as string[]) : [],
+          runtimes: (raw.Runtimes as DaemonInfo["runtimes"] | undefined) ?? {},
+          defaultRuntime: text("DefaultRuntime"),
+          dockerRootDir: text("DockerRootDir"),
+        };
+      }),
     createContainer: (opts) => call("create", "create a container", async (abortSignal) => (await docker.createContainer({ ...opts, abortSignal })).id),
     // No abort signal here: it would stay attached to the hijacked stream and cut it later.
     // The attach is raced instead; a stream that arrives too late is destroyed.

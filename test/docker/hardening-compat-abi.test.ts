@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import { testEngine } from "../helpers";
-import { type Abi, type Family, FORBIDDEN_FAMILIES, getpidProgram, socketcallProgram, socketProgram } from "./compat-abi-probes";
+import { type Abi, type Family, FORBIDDEN_FAMILIES, getpidProgram, socketcallProgram, socketProgram } from "../../src/doctor/compat-abi-probes";
 import { ownedContainers } from "./owned-containers";
 
 const SUCCEEDED = 200;

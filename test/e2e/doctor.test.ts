@@ -1,0 +1,103 @@
+// `isol8 doctor` and `isol8 doctor --attack` on this machine, as a user runs them: the host
+// checks pass, the attack battery passes under runc and gVisor, and a sabotaged configuration
+// (seccomp unconfined) makes the battery fail, naming what got through.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDockerClient } from "../../src/engine/docker";
+import { findContainers } from "../../src/engine/cleanup";
+import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
+
+const env = { ISOL8_SCOPE: TEST_SCOPE };
+let work: string;
+const run = (args: string[], extra: Record<string, string> = {}) =>
+  runBinary(["doctor", ...args], { cwd: work, env: { ...env, ...extra }, timeoutMs: 300_000 });
+
+beforeAll(() => {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run npm run build first`);
+  work = mkdtempSync(join(tmpdir(), "isol8-doctor-"));
+});
+afterAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  // The doctor's sandboxes carry the test scope: none may be left.
+  const left = await findContainers(createDockerClient(), { scope: TEST_SCOPE, kind: "sandbox" });
+  expect(left.filter((c) => c.labels["org.isol8.pid"] !== String(process.pid))).toEqual([]);
+});
+
+describe("isol8 doctor", () => {
+  test("passes on this machine: one line per check, each must-have passes, exit 0", () => {
+    const r = run([]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    for (const name of ["Docker reachable", "Docker version", "runc", "cgroups", "seccomp", "user namespaces", "gVisor", "isol8 configuration", "images", "disk space"]) {
+      expect(r.stdout).toMatch(new RegExp(`^(pass|warn|FAIL)  ${name}[ :(]`, "m"));
+    }
+    expect(r.stdout).not.toContain("FAIL");
+    expect(r.stdout).toMatch(/^\d+ passed, \d+ warning\(s\), 0 failed$/m);
+  }, 60_000);
+
+  test("--json prints exactly one document with every check and its fix", () => {
+    const r = run(["--json"]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; required: boolean; detail: string; fix?: string }[] };
+    expect(doc.ok).toBe(true);
+    expect(doc.checks.map((c) => c.name)).toContain("runc");
+    for (const check of doc.checks) {
+      expect(["pass", "warn", "fail"]).toContain(check.status);
+      if (check.status !== "pass") expect(check.fix).toBeString();
+    }
+  }, 60_000);
+
+  test("a must-have that fails exits 1 and prints its fix (Docker not reachable)", () => {
+    const r = run(["--json"], { DOCKER_HOST: `unix://${join(work, "no-docker.sock")}` });
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; fix?: string }[] };
+    expect(doc.ok).toBe(false);
+    expect(doc.checks.find((c) => c.name === "Docker reachable")).toMatchObject({ status: "fail", fix: expect.stringContaining("start Docker") });
+  }, 60_000);
+
+  test("--isolation without --attack is a usage error", () => {
+    const r = run(["--isolation", "gvisor"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Cannot use --isolation without --attack");
+  });
+});
+
+describe("isol8 doctor --attack", () => {
+  const CASES = [
+    "capabilities",
+    "mounts and namespaces",
+    "ptrace of root processes",
+    "raw and foreign sockets",
+    "32-bit and x32 system calls",
+    "/proc secrets",
+    "device access",
+    "pool leak canaries",
+    "metadata and private addresses through the proxy",
+    "DNS and routes around the proxy",
+    "clock changes",
+    "system-call allowlist",
+  ];
+
+  test("passes under runc and gVisor: one pass line per case and runtime", () => {
+    const r = run(["--attack", "--isolation", "runc,gvisor"]);
+    expect(r.stdout).not.toContain("FAIL");
+    expect(r.code).toBe(0);
+    for (const isolation of ["runc", "gvisor"]) {
+      for (const name of CASES) expect(r.stdout).toContain(`pass  ${name} [${isolation}]: `);
+    }
+  }, 300_000);
+
+  test("a sabotaged configuration (seccomp unconfined) fails the battery, naming what got through", () => {
+    const config = join(work, "unconfined.json");
+    writeFileSync(config, JSON.stringify({ security: { seccomp: "unconfined" } }));
+    const r = run(["--attack", "--json"], { ISOL8_CONFIG: config });
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; attacks: { name: string; status: string; detail: string }[] };
+    expect(doc.ok).toBe(false);
+    const failed = doc.attacks.filter((a) => a.status === "fail").map((a) => a.name);
+    expect(failed).toEqual(expect.arrayContaining(["capabilities [runc]", "32-bit and x32 system calls [runc]", "system-call allowlist [runc]"]));
+    expect(doc.attacks.find((a) => a.name === "capabilities [runc]")?.detail).toContain("Seccomp is 0");
+  }, 300_000);
+});

@@ -276,8 +276,13 @@ describe("A13 device nodes", () => {
     expect(result.stderr).toMatch(/No such file or directory: '\/dev\/mem'/);
     const allowed = ["fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout", "tty", "urandom", "zero"];
     // gVisor's own FUSE device (in gVisor's kernel; mounting needs CAP_SYS_ADMIN and mount, both refused).
-    if (gvisor) allowed.push("fuse");
+    // And its /dev/net/tun: making an interface (TUNSETIFF) needs CAP_NET_ADMIN, checked below.
+    if (gvisor) allowed.push("fuse", "net");
     for (const entry of result.stdout.trim().split("\n")) expect(allowed).toContain(entry);
+    if (gvisor) {
+      const tun = await run({ code: "import fcntl, struct\nf = open('/dev/net/tun', 'rb')\nfcntl.ioctl(f, 0x400454ca, struct.pack('16sH', b'isol8', 0x0002))" });
+      expect(tun.stderr).toContain("Operation not permitted");
+    }
   }, 30_000);
 
   test("still works: a FIFO can be created in /sandbox and /dev/null, /dev/zero, /dev/urandom are usable", async () => {

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import type { Isol8ConfigInput } from "../../src/config/schema";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import type { ExecutionRequest } from "../../src/protocol/execution";
-import { ConflictError } from "../../src/errors";
+import { ConflictError, RequestError } from "../../src/errors";
 import { rejection } from "./execution-helpers";
-import { testEngine } from "../helpers";
+import { TEST_ISOLATION, testEngine } from "../helpers";
 import { ownedContainers } from "./owned-containers";
 import { type HttpSink, hostBridgeAddress, PY_HTTP, shown, startHttpSink } from "./network-sinks";
 
@@ -323,6 +323,13 @@ except OSError as e:
   // silently without the proxy.
   test("a filtered execution never runs with the host network of the session's first execution: ConflictError, nothing runs", async () => {
     const session = openSession();
+    if (TEST_ISOLATION === "gvisor") {
+      // gVisor runs without a network of its own: network "host" is refused before anything starts.
+      const refused = await rejection(session.execute({ runtime: "python", network: "host", code: "print('first')" }));
+      expect(refused).toBeInstanceOf(RequestError);
+      expect(refused.message).toStartWith('Cannot use network "host" with runtime "gvisor"');
+      return;
+    }
     await session.execute({ runtime: "python", network: "host", code: "print('first')" });
     // Only the direct connect: with the host network, the proxy variables would point at this host.
     const error = await rejection(py(session, direct(), { allow: ["sink\\.test"], logNetwork: true }));

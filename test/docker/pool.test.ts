@@ -18,7 +18,7 @@ ipcmk -M 4096 >/dev/null; ipcmk -Q >/dev/null
 setfattr -n user.canary -v ${CANARY} /sandbox 2>/dev/null || python3 -c "import os; os.setxattr('/sandbox','user.canary',b'${CANARY}')" 2>/dev/null || true
 (setsid bash -c "exec -a ${CANARY}-setsid sleep 9999" >/dev/null 2>&1 &)
 nohup bash -c "while :; do (exec -a ${CANARY}-refork sleep 1 &); sleep 0.05; done" >/dev/null 2>&1 &
-bash -c "exec -a ${CANARY}-stopped sleep 9998" >/dev/null 2>&1 &
+setsid bash -c "exec -a ${CANARY}-stopped sleep 9998" >/dev/null 2>&1 &
 sleep 0.2; kill -STOP $! 2>/dev/null
 echo written
 `;

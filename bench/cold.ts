@@ -3,7 +3,10 @@
  * a container is created, used and removed), against `dist/isol8 --version` (process
  * start-up alone) as the baseline measured in the same run.
  *
- *   bun bench/cold.ts [--n 20]   (build first: npm run build)
+ *   bun bench/cold.ts [--n 20] [--isolation runc,gvisor]   (build first: npm run build)
+ *
+ * With several isolation runtimes each is timed in the same run (`isol8 run --isolation X`),
+ * with its ratio to the first.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -20,16 +23,21 @@ function time(args: string[], expect: string): number {
   return dt;
 }
 
-time(["run", "-e", "print(1)"], "1"); // warm-up: images present, page cache warm
-const runs: number[] = [];
+const isolations = arg("isolation", "runc").split(",");
+const runOf = (isolation: string) => ["run", "--isolation", isolation, "-e", "print(1)"];
+for (const isolation of isolations) time(runOf(isolation), "1"); // warm-up: images present, page cache warm
+const runs = new Map<string, number[]>(isolations.map((isolation) => [isolation, []]));
 const versions: number[] = [];
 for (let i = 0; i < N; i++) {
-  runs.push(time(["run", "-e", "print(1)"], "1"));
+  for (const isolation of isolations) runs.get(isolation)!.push(time(runOf(isolation), "1"));
   versions.push(time(["--version"], "."));
 }
-const a = summary(runs);
 const b = summary(versions);
-console.log(`bench/cold: ${N} runs of the compiled binary`);
-console.log(`isol8 run -e "print(1)": p50 ${ms(a.p50)}, p95 ${ms(a.p95)}`);
+const first = summary(runs.get(isolations[0]!)!);
+console.log(`bench/cold: ${N} runs of the compiled binary per isolation runtime`);
+for (const isolation of isolations) {
+  const a = summary(runs.get(isolation)!);
+  const versusFirst = isolation === isolations[0] ? "" : `, ${(a.p50 / first.p50).toFixed(2)}x ${isolations[0]}`;
+  console.log(`isol8 run --isolation ${isolation} -e "print(1)": p50 ${ms(a.p50)}, p95 ${ms(a.p95)}; container work = ${ms(a.p50 - b.p50)} of the p50${versusFirst}`);
+}
 console.log(`isol8 --version (start-up baseline): p50 ${ms(b.p50)}, p95 ${ms(b.p95)}`);
-console.log(`container work = ${ms(a.p50 - b.p50)} of the p50`);

@@ -3,18 +3,23 @@
  * the same run: the same program started with one `docker exec` per execution in an
  * already-running container of the same image.
  *
- *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno]
+ *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno] [--isolation runc,gvisor]
+ *
+ * With several isolation runtimes each is measured in the same run; every row after the
+ * first also gives its ratio to the first runtime's warm p50 (e.g. gVisor / runc).
  */
 import { DockerIsol8 } from "../src/engine/engine";
 import Docker from "dockerode";
 import { createDockerClient } from "../src/engine/docker";
 import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "../src/engine/images/image-names";
 import { isol8Labels, LABEL_SCOPE } from "../src/engine/labels";
+import type { IsolationRuntime } from "../src/protocol/execution";
 import type { RuntimeName } from "../src/runtimes/registry";
 import { arg, ms, summary } from "./stats";
 
 const N = Number(arg("n", "40"));
 const runtimes = arg("runtimes", "python,bash,node,bun,deno").split(",") as RuntimeName[];
+const isolations = arg("isolation", "runc").split(",") as IsolationRuntime[];
 const PROGRAMS: Record<RuntimeName, { code: string; argv: string[] }> = {
   python: { code: "print('hello')", argv: ["python3", "-c", "print('hello')"] },
   bash: { code: "echo hello", argv: ["bash", "-c", "echo hello"] },
@@ -27,8 +32,12 @@ const SCOPE = "isol8-bench";
 const docker = createDockerClient();
 /** The baseline needs `docker exec`, which isol8 itself never uses: dockerode directly. */
 const dockerode = new Docker();
-const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 } } });
-await engine.start({ prewarm: runtimes });
+const engines = new Map<IsolationRuntime, DockerIsol8>();
+for (const isolation of isolations) {
+  const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security: { runtime: isolation } } });
+  await engine.start({ prewarm: runtimes });
+  engines.set(isolation, engine);
+}
 
 /** One `docker exec` round trip of the program in a running container, as the sandbox user. */
 async function dockerExec(id: string, argv: string[]): Promise<string> {
@@ -43,8 +52,8 @@ async function dockerExec(id: string, argv: string[]): Promise<string> {
   return Buffer.concat(chunks).toString("latin1");
 }
 
-console.log(`bench/warm: ${N} sequential executions per runtime after 3 warm-ups (medians; ratio = isol8 / docker exec)`);
-console.log("runtime  isol8 p50   isol8 p95   exec p50    exec p95    ratio(p50)");
+console.log(`bench/warm: ${N} sequential executions per runtime after 3 warm-ups (medians; ratio = isol8 / docker exec under runc${isolations.length > 1 ? `; vs ${isolations[0]} = isol8 / isol8 under ${isolations[0]}` : ""})`);
+console.log(`runtime  isolation  isol8 p50   isol8 p95   exec p50    exec p95    ratio(p50)${isolations.length > 1 ? `  vs ${isolations[0]}(p50)` : ""}`);
 for (const runtime of runtimes) {
   const program = PROGRAMS[runtime]!;
   const id = await docker.createContainer({
@@ -57,14 +66,18 @@ for (const runtime of runtimes) {
   try {
     // Two blocks, not interleaved: a docker exec leaves dockerd busy for a while, which
     // would otherwise land on the isol8 execution that follows it (and vice versa).
-    const warm: number[] = [];
+    const warm = new Map<IsolationRuntime, number[]>();
     const exec: number[] = [];
-    for (let i = 0; i < N + 3; i++) {
-      const t = performance.now();
-      const result = await engine.execute({ runtime, code: program.code });
-      const dt = performance.now() - t;
-      if (result.stdout !== "hello\n") throw new Error(`${runtime}: unexpected output ${JSON.stringify(result)}`);
-      if (i >= 3) warm.push(dt);
+    for (const [isolation, engine] of engines) {
+      const times: number[] = [];
+      for (let i = 0; i < N + 3; i++) {
+        const t = performance.now();
+        const result = await engine.execute({ runtime, code: program.code });
+        const dt = performance.now() - t;
+        if (result.stdout !== "hello\n") throw new Error(`${runtime} (${isolation}): unexpected output ${JSON.stringify(result)}`);
+        if (i >= 3) times.push(dt);
+      }
+      warm.set(isolation, times);
     }
     for (let i = 0; i < N + 3; i++) {
       const t = performance.now();
@@ -73,13 +86,17 @@ for (const runtime of runtimes) {
       if (!out.includes("hello")) throw new Error(`${runtime}: docker exec printed ${JSON.stringify(out)}`);
       if (i >= 3) exec.push(dx);
     }
-    const a = summary(warm);
     const b = summary(exec);
-    console.log(
-      `${runtime.padEnd(8)} ${ms(a.p50).padEnd(11)} ${ms(a.p95).padEnd(11)} ${ms(b.p50).padEnd(11)} ${ms(b.p95).padEnd(11)} ${(a.p50 / b.p50).toFixed(2)}`,
-    );
+    const first = summary(warm.get(isolations[0]!)!);
+    for (const isolation of isolations) {
+      const a = summary(warm.get(isolation)!);
+      const versusFirst = isolations.length > 1 ? `  ${(a.p50 / first.p50).toFixed(2)}` : "";
+      console.log(
+        `${runtime.padEnd(8)} ${isolation.padEnd(10)} ${ms(a.p50).padEnd(11)} ${ms(a.p95).padEnd(11)} ${ms(b.p50).padEnd(11)} ${ms(b.p95).padEnd(11)} ${(a.p50 / b.p50).toFixed(2)}${versusFirst}`,
+      );
+    }
   } finally {
     await docker.remove(id);
   }
 }
-await engine.stop();
+for (const engine of engines.values()) await engine.stop();

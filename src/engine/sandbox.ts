@@ -1,7 +1,7 @@
 import { ImageError, SandboxError } from "../errors";
 import { removeWithRetries } from "./cleanup";
 import type { DockerClient } from "./docker";
-import { type SandboxAttachments, type SandboxSpec, toContainerOptions } from "./container-options";
+import { DOCKER_RUNTIME_NAMES, type SandboxAttachments, type SandboxSpec, toContainerOptions } from "./container-options";
 import { PROXY_MOUNT, PROXY_SOCKET_NAME, type ProxyAttachment } from "./network/sandbox-network";
 import type { SandboxUids } from "./sandbox-uids";
 import { SupervisorChannel } from "./supervisor/channel";
@@ -140,6 +140,12 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
     await proxy?.close();
     uids.release(uid);
     if (why) throw new SandboxError(`Cannot start container "${id!.slice(0, 12)}": ${why}`, "run it again");
+    if (/unknown runtime/i.test((error as Error).message)) {
+      throw new SandboxError(
+        `Cannot create a ${spec.isolation} sandbox: Docker has no runtime "${DOCKER_RUNTIME_NAMES[spec.isolation]}"`,
+        "register gVisor with Docker (README: isolation runtimes; .ci/provision-gvisor.sh does it); isol8 doctor checks it",
+      );
+    }
     throw error;
   }
 }

@@ -9,7 +9,9 @@ import { createDockerClient } from "../../src/engine/docker";
 import { findContainers } from "../../src/engine/cleanup";
 import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
 
-const env = { ISOL8_SCOPE: TEST_SCOPE };
+/** The doctor's sandboxes carry a scope of this test run's own (other runs share TEST_SCOPE). */
+const SCOPE = `${TEST_SCOPE}-doctor-${process.pid}`;
+const env = { ISOL8_SCOPE: SCOPE };
 let work: string;
 const run = (args: string[], extra: Record<string, string> = {}) =>
   runBinary(["doctor", ...args], { cwd: work, env: { ...env, ...extra }, timeoutMs: 300_000 });
@@ -20,9 +22,8 @@ beforeAll(() => {
 });
 afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
-  // The doctor's sandboxes carry the test scope: none may be left.
-  const left = await findContainers(createDockerClient(), { scope: TEST_SCOPE, kind: "sandbox" });
-  expect(left.filter((c) => c.labels["org.isol8.pid"] !== String(process.pid))).toEqual([]);
+  // None of the doctor's sandboxes may be left.
+  expect(await findContainers(createDockerClient(), { scope: SCOPE })).toEqual([]);
 });
 
 describe("isol8 doctor", () => {

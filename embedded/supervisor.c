@@ -218,14 +218,17 @@ static int no_fsuid(void) {
   return known;
 }
 
-static void as_sandbox(void) {
+/* File work as uid/gid (back with as_root). */
+static void as_ids(uid_t uid, gid_t gid) {
   if (no_fsuid()) {
-    if (setegid(sandbox_gid) < 0 || seteuid(sandbox_uid) < 0) _exit(5);
+    if (setegid(gid) < 0 || seteuid(uid) < 0) _exit(5);
     return;
   }
-  setfsgid(sandbox_gid);
-  setfsuid(sandbox_uid);
+  setfsgid(gid);
+  setfsuid(uid);
 }
+
+static void as_sandbox(void) { as_ids(sandbox_uid, sandbox_gid); }
 
 static void as_root(void) {
   if (no_fsuid()) {
@@ -1023,18 +1026,19 @@ static long pids_max_hits(void) {
   return v;
 }
 
-/* Closes every descriptor from lowfd up. gVisor (and kernels before 5.9) have no close_range:
- * then each possible descriptor is closed, up to the nofile limit. */
-static void close_from(int lowfd) {
-  if (syscall(SYS_close_range, lowfd, ~0U, 0) == 0) return;
-  /* The open ones, as listed (one syscall per open descriptor, not per possible one). */
+/* Closes the descriptors from..to (inclusive). gVisor (and kernels before 5.9) have no
+ * close_range: then the open ones are closed as /proc/self/fd lists them (one call per open
+ * descriptor), or, when that cannot be read, every possible one up to the nofile limit. */
+static void close_fds(unsigned from, unsigned to) {
+  if (syscall(SYS_close_range, from, to, 0) == 0) return;
   DIR *d = opendir("/proc/self/fd");
   if (d) {
     int own = dirfd(d), fds[1024], n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 1024) {
-      int fd = atoi(e->d_name);
-      if (e->d_name[0] != '.' && fd >= lowfd && fd != own) fds[n++] = fd;
+      if (e->d_name[0] == '.') continue;
+      long fd = atol(e->d_name);
+      if (fd >= (long)from && fd <= (long)to && fd != own) fds[n++] = (int)fd;
     }
     closedir(d);
     if (n < 1024) {
@@ -1044,8 +1048,11 @@ static void close_from(int lowfd) {
   }
   struct rlimit rl;
   long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : 65536;
-  for (long fd = lowfd; fd < max; fd++) close((int)fd);
+  for (long fd = from; fd < max && fd <= (long)to; fd++) close((int)fd);
 }
+
+/* Closes every descriptor from lowfd up. */
+static void close_from(int lowfd) { close_fds((unsigned)lowfd, ~0U); }
 
 /*
  * gVisor's filter for the container's seccomp profile skips the names its kernel does not
@@ -1455,10 +1462,10 @@ static void close_all_but(int *keep, int n) {
   unsigned from = 3;
   for (int i = 0; i < n; i++) {
     if (keep[i] < 3) continue;
-    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+    if ((unsigned)keep[i] > from) close_fds(from, (unsigned)keep[i] - 1);
     from = (unsigned)keep[i] + 1;
   }
-  syscall(SYS_close_range, from, ~0U, 0);
+  close_fds(from, ~0U);
 }
 
 static void run_context_runner(struct exec_spec *s, int null_fd, int out_fd, int err_fd, int cell_fd, int reply_fd, int rep_fd) {
@@ -1477,7 +1484,7 @@ static void run_context_runner(struct exec_spec *s, int null_fd, int out_fd, int
     int fds[5] = {high_fd(null_fd), high_fd(out_fd), high_fd(err_fd), high_fd(cell_fd), high_fd(reply_fd)};
     for (int i = 0; i < 5; i++)
       if (fds[i] < 0 || dup2(fds[i], i) < 0) _exit(126);
-    syscall(SYS_close_range, 5, ~0U, 0);
+    close_from(5);
     drop_and_exec(s, s->ctx_uid, sandbox_gid, 002);
   }
   dprintf(rep_fd, "P %d\n", child);
@@ -1615,8 +1622,7 @@ static void handle_context_open(unsigned char *p, uint32_t len) {
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   /* The driver's pipes belong to the context's uid, so it may reopen them through /proc/self/fd
    * (deno cannot use an inherited descriptor by number); other uids still cannot. */
-  setfsgid(sandbox_gid);
-  setfsuid(s.ctx_uid);
+  as_ids(s.ctx_uid, sandbox_gid);
   int pipes_failed = pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(cell_p, O_CLOEXEC) || pipe2(reply_p, O_CLOEXEC);
   as_root();
   if (mode_err || null_fd < 0 || pipes_failed || pipe2(rep_p, O_CLOEXEC)) {

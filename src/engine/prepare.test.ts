@@ -10,6 +10,7 @@ const context = (config: unknown = {}) => ({
   runtimes: createRuntimeRegistry(),
   runtimeImage: (name: string) => `test:${name}`,
   seccomp: { mode: "unconfined" as const },
+  isolation: "runc" as const,
   owner: "test",
 });
 

@@ -40,6 +40,8 @@ const cases: [string, Record<string, unknown>, Record<string, unknown>, string[]
   ["seccomp custom with a profile", { security: { seccomp: "custom", customProfilePath: "/p.json" } }, {}, ["security.seccomp", "security.customProfilePath"]],
   ["seccomp strict over a trusted unconfined: tighter", { security: { seccomp: "strict" } }, { security: { seccomp: "unconfined" } }, []],
   ["seccomp unconfined, as the trusted file already says", { security: { seccomp: "unconfined" } }, { security: { seccomp: "unconfined" } }, []],
+  ["runc under a trusted gvisor", { security: { runtime: "runc" } }, { security: { runtime: "gvisor" } }, ["security.runtime"]],
+  ["gvisor: tighter", { security: { runtime: "gvisor" } }, {}, []],
   ["host network by default", { defaults: { network: "host" } }, {}, ["defaults.network"]],
   ["filtered network by default", { defaults: { network: "filtered" } }, {}, ["defaults.network"]],
   ["none over a trusted filtered: tighter", { defaults: { network: "none" } }, { defaults: { network: "filtered" } }, []],

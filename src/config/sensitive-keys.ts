@@ -45,6 +45,11 @@ export const SENSITIVE_KEYS: readonly SensitiveKey[] = [
     loosens: ranksAbove(["strict", "custom", "unconfined"]),
     reason: "replaces the strict seccomp allowlist of every execution: custom with a profile file, unconfined with none",
   },
+  {
+    key: "security.runtime",
+    loosens: ranksAbove(["gvisor", "runc"]),
+    reason: "drops gVisor, the second isolation boundary your configuration puts around every execution",
+  },
   { key: "security.customProfilePath", loosens: differs, reason: "names the seccomp profile executions run under" },
   {
     key: "defaults.network",

@@ -11,12 +11,43 @@ const ENOSYS = 38;
 const gvisor = TEST_ISOLATION === "gvisor";
 
 /**
+ * personality(2) values: the ones the strict profile admits (those of Docker's default
+ * profile, docs/SECURITY.md I2), and every other flag the kernel knows, alone and mixed with
+ * an admitted persona. The read-only query (0xffffffff) is probed on its own below.
+ */
+const PERSONAS_ALLOWED: [string, number][] = [
+  ["PER_LINUX", 0],
+  ["PER_LINUX32", 0x0008],
+  ["UNAME26", 0x0020000],
+  ["UNAME26|PER_LINUX32", 0x0020008],
+];
+const PERSONAS_REFUSED: [string, number][] = [
+  ["READ_IMPLIES_EXEC", 0x0400000],
+  ["MMAP_PAGE_ZERO", 0x0100000],
+  ["ADDR_COMPAT_LAYOUT", 0x0200000],
+  ["ADDR_LIMIT_32BIT", 0x0800000],
+  ["SHORT_INODE", 0x1000000],
+  ["WHOLE_SECONDS", 0x2000000],
+  ["STICKY_TIMEOUTS", 0x4000000],
+  ["ADDR_LIMIT_3GB", 0x8000000],
+  ["FDPIC_FUNCPTRS", 0x0080000],
+  ["PER_SVR4", 0x04100001],
+  ["PER_BSD", 0x0006],
+  ["PER_LINUX32|READ_IMPLIES_EXEC", 0x0400008],
+  ["UNAME26|ADDR_NO_RANDOMIZE", 0x0060000],
+  ["0xfffffffe (one bit off the query)", 0xfffffffe],
+  ["0x1ffffffff (the query with a high bit)", 0x1ffffffff],
+];
+
+/**
  * Calls each syscall through libc's syscall(2) and prints `{name: [rc, errno]}` as JSON.
  * Each probe runs in its own forked child, so one that succeeds where it should not
  * (unshare, personality) cannot change what the next probe sees.
  */
 const PROBE = `
 import ctypes, json, os, socket
+
+PERSONAS_JSON = '${JSON.stringify(Object.fromEntries([...PERSONAS_ALLOWED, ...PERSONAS_REFUSED]))}'
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -32,6 +63,8 @@ def sock(family, kind):
         return [0, 0]
     except OSError as e:
         return [-1, e.errno]
+
+PERSONAS = json.loads(PERSONAS_JSON)
 
 PROBES = {
     "unshare(CLONE_NEWUSER)": lambda: sc(272, 0x10000000),
@@ -49,6 +82,7 @@ PROBES = {
     "ptrace(PTRACE_ATTACH, 1)": lambda: sc(101, 16, 1, 0, 0),
     "personality(ADDR_NO_RANDOMIZE)": lambda: sc(135, 0x0040000),
     "personality(query)": lambda: sc(135, 0xFFFFFFFF),
+    **{f"personality({name})": (lambda value: lambda: sc(135, value))(value) for name, value in PERSONAS.items()},
     "clone3": lambda: sc(435, 0, 0),
     "socket(AF_VSOCK)": lambda: sock(40, socket.SOCK_STREAM),
     "socket(AF_ALG)": lambda: sock(38, socket.SOCK_SEQPACKET),
@@ -132,6 +166,16 @@ describe("A2 dangerous-syscall matrix under the strict profile", () => {
     expect(errno).toBe(0);
   });
 
+  test.each(PERSONAS_REFUSED.map(([name]) => name))("personality(%s) fails with -1 EPERM", (name) => {
+    expect(strict[`personality(${name})`]).toEqual([-1, EPERM]);
+  });
+
+  test.each(PERSONAS_ALLOWED.map(([name]) => name))("still works: personality(%s) succeeds (Docker's default personas)", (name) => {
+    const [rc, errno] = strict[`personality(${name})`] ?? [-1, -1];
+    expect(rc).toBeGreaterThanOrEqual(0);
+    expect(errno).toBe(0);
+  });
+
   test.each(["socket(AF_UNIX)", "socket(AF_INET)", "socket(AF_INET6)"])("still works: %s succeeds", (name) => {
     expect(strict[name]).toEqual([0, 0]);
   });
@@ -151,6 +195,8 @@ describe("A2 dangerous-syscall matrix under the strict profile", () => {
       } else {
         // personality needs no capability, so only seccomp was stopping it.
         expect(unconfined["personality(ADDR_NO_RANDOMIZE)"]?.[0]).toBe(0);
+        // The kernel takes any persona: every refusal above is the profile's.
+        for (const [name] of PERSONAS_REFUSED) expect([name, unconfined[`personality(${name})`]?.[1]]).toEqual([name, 0]);
       }
       // These stay denied without seccomp: the missing capabilities (CAP_SYS_PTRACE over
       // root's PID 1, CAP_NET_RAW) are a second, independent layer.

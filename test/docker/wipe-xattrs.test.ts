@@ -132,6 +132,48 @@ describe("ACLs and extended attributes are wiped between executions", () => {
     expect(logs.join("\n")).toContain("cleaning failed: fail: cannot list the extended attributes of /sandbox");
   }, 60_000);
 
+  test("security.* and trusted.* attributes cannot be set by the sandbox user on what it owns (EPERM); what an LSM lets it set does not reach N+1; user.* and ACLs can be set, in the same program", async () => {
+    // security.capability with a valid v2 blob (CAP_NET_RAW permitted+effective) would be a
+    // file capability; the others are names only a privileged process may set.
+    const r = await engine.execute({
+      runtime: "python",
+      code: `${ACL_HELPERS}
+import json, struct
+FILE_CAPS = struct.pack('<IIIII', 0x02000001, 1 << 13, 0, 0, 0)
+os.mkdir('/sandbox/sub'); open('/sandbox/f', 'w').close()
+out = {'fresh': sorted(os.listxattr('/sandbox'))}
+for path in ['/sandbox', '/sandbox/sub', '/sandbox/f']:
+    for name, value in [('security.canary', b'1'), ('security.capability', FILE_CAPS), ('security.selinux', b'system_u:object_r:x:s0'), ('trusted.canary', b'1'), ('trusted.overlay.opaque', b'y'), ('user.twin', b'1'), ('system.posix_acl_access', GRANT)]:
+        try:
+            os.setxattr(path, name, value)
+            out[path + ' ' + name] = 'set'
+        except OSError as e:
+            out[path + ' ' + name] = e.errno
+    out[path] = sorted(os.listxattr(path))
+print(json.dumps(out))`,
+    });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const path of ["/sandbox", "/sandbox/sub", "/sandbox/f"]) {
+      for (const name of ["security.canary", "security.capability", "trusted.canary", "trusted.overlay.opaque"]) {
+        expect([`${path} ${name}`, out[`${path} ${name}`]]).toEqual([`${path} ${name}`, 1]); // EPERM
+      }
+      expect(out[`${path} user.twin`]).toBe("set");
+      expect(out[`${path} system.posix_acl_access`]).toBe("set");
+      const list = (out[path] as string[]).filter((name) => !(out.fresh as string[]).includes(name) && name !== "security.selinux");
+      expect([path, list]).toEqual([path, ["system.posix_acl_access", "user.twin"]]);
+    }
+    // An LSM's own name follows the LSM's rules: here an owner may set security.selinux (no
+    // policy loaded), on another host it is refused. Whatever the user could set on /sandbox,
+    // the next execution in the same container does not see it.
+    const settable = ["security.selinux"].filter((name) => out[`/sandbox ${name}`] === "set");
+    console.log(`set by the sandbox user on /sandbox on this host: ${JSON.stringify(out["/sandbox"])} (LSM names: ${JSON.stringify(settable)})`);
+    await engine.poolIdle();
+    const next = await engine.execute({ runtime: "python", code: "import os; print(sorted(os.listxattr('/sandbox')))" });
+    expect(next.containerId).toBe(r.containerId);
+    expect(next.stdout).toBe(`[${(out.fresh as string[]).map((name) => `'${name}'`).join(", ")}]\n`);
+  }, 60_000);
+
   test("still works: within one execution ACLs and xattrs can be set and read", async () => {
     const r = await engine.execute({
       runtime: "python",

@@ -1,9 +1,9 @@
 // Each container runs programs under its own uid (docs/SECURITY.md I1, I4, B-series): the
 // kernel counts several limits per uid (inotify instances, pending signals, message-queue
 // bytes, pipe buffers), so with a shared uid one tenant could exhaust them for every other.
-// Two concurrent executions get different uids; exhausting inotify instances or the pending
-// signal queue in one leaves the other working, while a second process of the SAME uid is
-// refused (the exhaustion is real). Programs asking who they are still get an answer, and
+// Two concurrent executions get different uids; exhausting inotify instances, the pending
+// signal queue, message-queue bytes or pipe buffer pages in one leaves the other working,
+// while a second process of the SAME uid is refused (the exhaustion is real). Programs asking who they are still get an answer, and
 // cannot change that answer.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { defaultConfig } from "../../src/config/schema";
@@ -103,6 +103,59 @@ print(f'exhausted uid={os.getuid()} queued={queued} limit={resource.getrlimit(re
 time.sleep(50)
 `;
 
+// RLIMIT_MSGQUEUE (819,200 bytes by default) counts the bytes of every POSIX message queue
+// a uid has open; past it mq_open fails with EMFILE. Each default queue (10 × 8 KiB) costs
+// about 80 KiB, so about nine exhaust it.
+const MQUEUE_HELPERS = `
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def mq(name):
+    fd = libc.mq_open(name.encode(), os.O_CREAT | os.O_RDWR, 0o600, None)
+    return fd >= 0, ctypes.get_errno() if fd < 0 else 0
+`;
+
+const MQUEUE = `${MQUEUE_HELPERS}
+import resource, subprocess, sys, time
+held = 0
+while True:
+    ok, err = mq(f'/held{held}')
+    if not ok:
+        break
+    held += 1
+probe = ${JSON.stringify(MQUEUE_HELPERS)} + "\\nprint(mq('/same-uid'))"
+same_uid = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True).stdout.strip()
+print(f'exhausted uid={os.getuid()} queues={held} limit={resource.getrlimit(resource.RLIMIT_MSGQUEUE)[0]} errno={err} same-uid-child={same_uid}', flush=True)
+time.sleep(50)
+`;
+
+// fs.pipe-user-pages-soft (16,384 pages) counts the buffer pages of every pipe a uid has
+// open; past it an unprivileged uid's new pipes get the minimum buffer and F_SETPIPE_SZ is
+// EPERM. 1 MiB pipes (256 pages each) reach it after 64.
+const PIPES_HELPERS = `
+import fcntl, os
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
+def new_pipe_size():
+    r, w = os.pipe()
+    return fcntl.fcntl(w, F_GETPIPE_SZ)
+`;
+
+const PIPES = `${PIPES_HELPERS}
+import subprocess, sys, time
+held = []
+while True:
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, F_SETPIPE_SZ, 1 << 20)
+    except OSError as e:
+        err = e.errno
+        break
+    held.append((r, w))
+probe = ${JSON.stringify(PIPES_HELPERS)} + "\\nprint(new_pipe_size())"
+same_uid = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True).stdout.strip()
+print(f'exhausted uid={os.getuid()} pipes={len(held)} errno={err} new-pipe={new_pipe_size()} same-uid-child={same_uid}', flush=True)
+time.sleep(50)
+`;
+
 describe("one uid per container", () => {
   test("two concurrent executions run as different uids from the configured range, in different containers", async () => {
     const code = "import os, time\nprint(os.getuid(), os.getgid())\ntime.sleep(1)";
@@ -146,6 +199,44 @@ describe("one uid per container", () => {
       const other = await engine.execute({ runtime: "python", code: `${SIGNALS_HELPERS}\nprint(os.getuid(), queue_one())` });
       expect(other.stdout).not.toStartWith(`${uid} `);
       expect(other.stdout).toMatch(/^\d+ \(True, 0\)\n$/);
+    } finally {
+      await holder.finish();
+    }
+  }, 90_000);
+
+  test("exhausting POSIX message-queue bytes in one container does not make the other fail", async () => {
+    const holder = await holding(MQUEUE, "exhausted");
+    console.log(`mqueue holder: ${holder.line}`);
+    try {
+      const [, uid, queues, limit, errno, sameUid] = /uid=(\d+) queues=(\d+) limit=(\d+) errno=(\d+) same-uid-child=(.*)$/.exec(holder.line)!;
+      expect(Number(queues)).toBeGreaterThan(0);
+      expect(Number(queues) * 10 * 8192).toBeLessThanOrEqual(Number(limit)); // it stopped at the byte limit, not a count
+      expect(errno).toBe("24"); // EMFILE: the uid's RLIMIT_MSGQUEUE is used up
+      expect(sameUid).toBe("(False, 24)"); // the probe is real: the same uid cannot open one more
+      const other = await engine.execute({ runtime: "python", code: `${MQUEUE_HELPERS}\nprint(os.getuid(), mq('/mine'), mq('/mine2'))` });
+      expect(other.stdout).not.toStartWith(`${uid} `);
+      expect(other.stdout).toMatch(/^\d+ \(True, 0\) \(True, 0\)\n$/);
+    } finally {
+      await holder.finish();
+    }
+  }, 90_000);
+
+  test("exhausting pipe buffer pages in one container does not shrink the other's pipes", async () => {
+    const holder = await holding(PIPES, "exhausted");
+    console.log(`pipe holder: ${holder.line}`);
+    try {
+      const [, uid, pipes, errno, newPipe, sameUid] = /uid=(\d+) pipes=(\d+) errno=(\d+) new-pipe=(\d+) same-uid-child=(\d+)$/.exec(holder.line)!;
+      expect(Number(pipes)).toBeGreaterThanOrEqual(64);
+      expect(errno).toBe("1"); // EPERM: over the uid's soft limit, a pipe cannot grow
+      // the probe is real: the same uid's new pipes, in this process and in a child, get the minimum
+      expect(Number(newPipe)).toBeLessThan(65_536);
+      expect(Number(sameUid)).toBeLessThan(65_536);
+      const other = await engine.execute({
+        runtime: "python",
+        code: `${PIPES_HELPERS}\nr, w = os.pipe()\nprint(os.getuid(), new_pipe_size(), fcntl.fcntl(w, F_SETPIPE_SZ, 1 << 20))`,
+      });
+      expect(other.stdout).not.toStartWith(`${uid} `);
+      expect(other.stdout).toMatch(/^\d+ 65536 1048576\n$/);
     } finally {
       await holder.finish();
     }

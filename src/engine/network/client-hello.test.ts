@@ -37,6 +37,21 @@ describe("readClientHello: complete hellos", () => {
     expect(readClientHello(ech)).toEqual(named("public.test", true));
   });
 
+  test.each([
+    ["encrypted_client_hello (RFC 9849)", 0xfe0d, true],
+    ["ECH draft 08", 0xfe08, true],
+    ["ECH draft 09", 0xfe09, true],
+    ["ECH draft 10", 0xfe0a, true],
+    ["ECH draft 11", 0xfe0b, true],
+    ["ECH draft 12", 0xfe0c, true],
+    ["ESNI encrypted_server_name", 0xffce, true],
+    ["ech_outer_extensions (inner hellos only)", 0xfd00, false],
+    ["a GREASE value", 0x0a0a, false],
+    ["renegotiation_info", 0xff01, false],
+  ] as const)("an extension %s (%d) hides the server name: %p", (_name, type, hidden) => {
+    expect(readClientHello(clientHello("public.test", { extraExtensions: [[type, Buffer.from([0, 1, 2])]] }))).toEqual(named("public.test", hidden));
+  });
+
   test("a hello split into records of every size, and cut at every byte, reads the same once whole", () => {
     const message = clientHelloMessage({ serverNames: ["split.sink.test"] });
     for (const fragment of [1, 2, 3, 4, 5, 7, 64, message.length - 1]) {

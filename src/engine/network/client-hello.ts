@@ -17,7 +17,13 @@ const RECORD_HANDSHAKE = 22;
 const HANDSHAKE_CLIENT_HELLO = 1;
 const MAX_RECORD_PAYLOAD = 16_384; // 2^14, RFC 8446 §5.1
 const EXT_SERVER_NAME = 0;
-const EXT_ENCRYPTED_CLIENT_HELLO = 0xfe0d;
+/**
+ * Extensions that carry the real server name encrypted: encrypted_client_hello (RFC 9849,
+ * 0xfe0d, also the code point of its later drafts), the earlier ECH drafts' code points
+ * (0xfe08–0xfe0c: a server still speaking one would act on the hidden name) and ESNI's
+ * encrypted_server_name (0xffce, drafts 01–06).
+ */
+const HIDDEN_NAME_EXTENSIONS: ReadonlySet<number> = new Set([0xfe08, 0xfe09, 0xfe0a, 0xfe0b, 0xfe0c, 0xfe0d, 0xffce]);
 const NAME_TYPE_HOST = 0;
 
 export type ClientHelloReading =
@@ -26,7 +32,7 @@ export type ClientHelloReading =
       state: "complete";
       /** The `host_name` as sent (ASCII), or null when the hello names no server. */
       serverName: string | null;
-      /** An encrypted ClientHello is offered: the real server name is hidden inside it. */
+      /** An encrypted ClientHello (or ESNI) is offered: the real server name is hidden inside it. */
       encryptedClientHello: boolean;
     }
   | { state: "invalid"; reason: string };
@@ -105,7 +111,7 @@ function readHelloBody(body: Uint8Array): { serverName: string | null; encrypted
     seen.add(type);
     if (type === EXT_SERVER_NAME) serverName = readServerName(data);
   }
-  return { serverName, encryptedClientHello: seen.has(EXT_ENCRYPTED_CLIENT_HELLO) };
+  return { serverName, encryptedClientHello: [...seen].some((type) => HIDDEN_NAME_EXTENSIONS.has(type)) };
 }
 
 /** The one `host_name` of a server_name extension. */

@@ -6,7 +6,8 @@
  *   tunnel's host, even when the other name would itself be allowed (a shared front must not
  *   be asked for another of its hosts). A hello without a server name is accepted only for
  *   an IP-literal destination (which the policy only allows inside `allowedCidrs`); an
- *   encrypted ClientHello (ECH) hides the real name and is refused.
+ *   encrypted ClientHello (ECH, its drafts, ESNI) hides the real name and is refused, even
+ *   when the outer name is the tunnel's: that name is the front's, the one asked for is inside.
  * - plain HTTP/1.x (Node's fetch tunnels http:// URLs): the request's Host must name the
  *   tunnel's host and port; it is then forwarded like an absolute-form request: one
  *   request, re-serialised head, `Connection: close`.

@@ -6,70 +6,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { testEngine } from "../helpers";
 import { streamRun } from "./execution-helpers";
 import { ownedContainers } from "./owned-containers";
+import { expectedForms, PRINT_FORMS, S, SECRET, text } from "./secret-forms";
 
-// A space, "/", "+" and a two-byte character: every URL encoding differs from the value.
-const SECRET = "sk-live/0123 456789+abcdef-é";
-const S = Buffer.from(SECRET);
 const engine = testEngine();
 afterAll(async () => {
   await engine.stop();
   expect(await ownedContainers(engine)).toEqual([]);
 });
-
-/** Python: one `name=form` line per derived form of $TOKEN. */
-const PRINT_FORMS = [
-  "import base64, os, urllib.parse",
-  "s = os.environ['TOKEN'].encode()",
-  "for a in range(3):",
-  "    pre = b'x' * a",
-  // "yy" after the value: the character it shares with them is never the value's end form.
-  "    print(f'b64-mid-{a}=' + base64.b64encode(pre + s + b'yy').decode())",
-  "    print(f'url-mid-{a}=' + base64.urlsafe_b64encode(pre + s + b'yy').decode())",
-  "    print(f'b64-end-{a}=' + base64.b64encode(pre + s).decode())",
-  "    print(f'url-end-{a}=' + base64.urlsafe_b64encode(pre + s).decode().rstrip('='))",
-  "print('hex=' + s.hex())",
-  "print('HEX=' + s.hex().upper())",
-  "t = os.environ['TOKEN']",
-  "print('quote=' + urllib.parse.quote(t))",
-  "print('quote-strict=' + urllib.parse.quote(t, safe=''))",
-  "print('quote-plus=' + urllib.parse.quote_plus(t))",
-  "print('uri-component=' + urllib.parse.quote(t, safe=\"!*'()\"))",
-].join("\n");
-
-/** The lines PRINT_FORMS prints, computed here independently, each with its masked form. */
-function expectedForms(): { name: string; form: string; masked: string }[] {
-  const lines: { name: string; form: string; masked: string }[] = [];
-  const urlSafe = (b64: string) => b64.replace(/\+/g, "-").replace(/\//g, "_");
-  for (const a of [0, 1, 2]) {
-    const pre = Buffer.from("x".repeat(a));
-    // Characters [first, last) hold only the value's bits; the rest mixes in its neighbours.
-    const first = Math.ceil((8 * a) / 6);
-    const last = Math.floor((8 * (a + S.length)) / 6);
-    const mid = Buffer.concat([pre, S, Buffer.from("yy")]).toString("base64");
-    const end = Buffer.concat([pre, S]).toString("base64");
-    const masked = (form: string, to: number) => `${form.slice(0, first)}***${form.slice(to)}`;
-    lines.push({ name: `b64-mid-${a}`, form: mid, masked: masked(mid, last) });
-    lines.push({ name: `url-mid-${a}`, form: urlSafe(mid), masked: masked(urlSafe(mid), last) });
-    lines.push({ name: `b64-end-${a}`, form: end, masked: masked(end, end.length) });
-    const endUrl = urlSafe(end).replace(/=+$/, "");
-    lines.push({ name: `url-end-${a}`, form: endUrl, masked: masked(endUrl, endUrl.length) });
-  }
-  const strict = encodeURIComponent(SECRET).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  for (const [name, form] of [
-    ["hex", S.toString("hex")],
-    ["HEX", S.toString("hex").toUpperCase()],
-    ["quote", strict.replace(/%2F/g, "/")],
-    ["quote-strict", strict],
-    ["quote-plus", strict.replace(/%20/g, "+")],
-    ["uri-component", encodeURIComponent(SECRET)],
-  ] as const) {
-    lines.push({ name, form, masked: "***" });
-  }
-  return lines;
-}
-
-const text = (lines: { name: string; form: string; masked: string }[], key: "form" | "masked") =>
-  lines.map((l) => `${l.name}=${l[key]}\n`).join("");
 
 describe("derived forms of a secret", () => {
   const forms = expectedForms();

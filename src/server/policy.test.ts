@@ -51,3 +51,21 @@ describe("applyServerPolicy: output-file limits", () => {
     expect(error?.detail.field ?? null).toBe(option);
   });
 });
+
+describe("applyServerPolicy: limits a request leaves out", () => {
+  test.each<[string, ExecutionRequest, unknown, Partial<ExecutionRequest>]>([
+    [
+      "below the defaults, server.limits lower what the request does not name",
+      { code: "1" },
+      { server: { limits: { maxOutputFileSize: "1m", timeoutMs: 5000 } } },
+      { maxOutputFileSize: "1m", timeoutMs: 5000 },
+    ],
+    ["a default already within server.limits is left to the engine", { code: "1" }, { server: { limits: { maxOutputFileSize: "256m" } } }, { maxOutputFileSize: undefined }],
+    ["a value the request names is kept", { code: "1", maxOutputFileSize: "10k" }, { server: { limits: { maxOutputFileSize: "1m" } } }, { maxOutputFileSize: "10k" }],
+    ["without server.limits nothing is added", { code: "1" }, {}, { maxOutputFileSize: undefined, timeoutMs: undefined }],
+    ["defaults.* lowered below server.limits: nothing is added", { code: "1" }, { defaults: { timeoutMs: 1000 }, server: { limits: { timeoutMs: 5000 } } }, { timeoutMs: undefined }],
+  ])("%s", (_, request, config, expected) => {
+    const allowed = applyServerPolicy(request, policyOf(config));
+    for (const [name, value] of Object.entries(expected)) expect([name, allowed[name as keyof ExecutionRequest]]).toEqual([name, value]);
+  });
+});

@@ -26,7 +26,8 @@ export function serverMaxima(config: Isol8Config): LimitValues {
  * The request a client may run, checked against the server's policy. A client cannot choose
  * host networking, an image outside the allowed set, a weaker seccomp mode, a custom profile
  * path, its own allow patterns, package installs, or limits above the server's maxima (403
- * naming the option) unless the server's config allows it. Pure.
+ * naming the option) unless the server's config allows it; a limit it leaves out is lowered
+ * to the server's maximum when the default is above it. Pure.
  */
 export function applyServerPolicy(request: ExecutionRequest, policy: ServerPolicy): ExecutionRequest {
   const { config } = policy;
@@ -49,8 +50,13 @@ export function applyServerPolicy(request: ExecutionRequest, policy: ServerPolic
     if (Object.keys(security).length) allowed.security = security;
     else delete allowed.security;
   }
-  const above = limitAboveMaximum(allowed, serverMaxima(config));
+  const maxima = serverMaxima(config);
+  const above = limitAboveMaximum(allowed, maxima);
   if (above) refuse(above.name, `${String(above.value)} is above this server's maximum of ${String(above.max)}`);
+  // A limit the client leaves out would run at defaults.*: never above this server's maximum.
+  for (const name of LIMIT_NAMES) {
+    if (allowed[name] === undefined && limitAboveMaximum({ [name]: config.defaults[name] }, maxima)) Object.assign(allowed, { [name]: maxima[name] });
+  }
   return allowed;
 }
 

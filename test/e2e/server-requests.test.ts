@@ -85,6 +85,43 @@ describe("isol8 serve: malformed URLs", () => {
     expect(server.stderr()).not.toContain("unexpected error");
     expect(server.stderr()).not.toContain("URIError");
   });
+
+  const del = (segment: string) => fetch(`${server.url}/session/${segment}`, { method: "DELETE", headers: { authorization: `Bearer ${KEY}` } });
+  const errorOf = async (response: Response) => ((await response.json()) as { error: { message: string } }).error.message;
+
+  test("twin: a well-formed unknown id → 404 naming it (also percent-encoded); a well-formed invalid one → 400 naming the session id", async () => {
+    for (const [segment, id] of [
+      ["gaps-unknown-1", "gaps-unknown-1"],
+      ["gaps%2Dunknown%2E2", "gaps-unknown.2"],
+      ["%67aps_unknown_3", "gaps_unknown_3"],
+    ]) {
+      const response = await del(segment!);
+      expect([segment, response.status]).toEqual([segment, 404]);
+      expect(await errorOf(response)).toBe(`session "${id}" not found`);
+    }
+    for (const segment of ["a%20b", "a%2Fb", "%C3%A9t%C3%A9", "x".repeat(129)]) {
+      const response = await del(segment);
+      expect([segment, response.status]).toEqual([segment, 400]);
+      expect(await errorOf(response)).toStartWith("session id: ");
+    }
+    expect(server.stderr()).not.toContain("unexpected error");
+  });
+
+  test("twin: a valid id round trip: created, used, deleted by its percent-encoded spelling, then 404", async () => {
+    const id = "gaps-e14.round_trip";
+    const created = await post("/sessions", { id });
+    expect(created.status).toBe(201);
+    const ran = await post("/execute", { request: { code: "open('/sandbox/kept', 'w').write('1'); print('in session')" }, sessionId: id });
+    expect(((await ran.json()) as { stdout: string }).stdout).toBe("in session\n");
+    const listed = (await (await fetch(`${server.url}/sessions`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { sessions: { id: string }[] };
+    expect(listed.sessions.map((s) => s.id)).toContain(id);
+    const deleted = await del("gaps%2De14%2Eround%5Ftrip");
+    expect(deleted.status).toBe(200);
+    expect(await deleted.json()).toEqual({ deleted: id });
+    const again = await del(id);
+    expect(again.status).toBe(404);
+    expect(await errorOf(again)).toBe(`session "${id}" not found`);
+  }, 60_000);
 });
 
 describe("isol8 run: secrets too short to mask safely", () => {

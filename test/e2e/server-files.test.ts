@@ -1,6 +1,7 @@
 // The file API over HTTP against real containers (F-series): every refusal is the client's
 // (4xx naming why), never a retryable 5xx; uploads up to the documented 10 MiB maxFileSize
-// round-trip byte for byte.
+// round-trip byte for byte; special files left by a program (FIFO, socket, links, locked
+// paths) are refused at once and the session goes on in the same container.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { serverProcesses, type StartedServer } from "./server-process";
 
@@ -120,4 +121,75 @@ describe("isol8 serve: uploads under maxFileSize (10 MiB)", () => {
     const { status } = await answer(await putFile("/sandbox/big.bin", new Uint8Array(10 * 1024 * 1024 + 1)));
     expect(status).toBe(413);
   }, 30_000);
+});
+
+describe("isol8 serve: special files never wedge a session (F13)", () => {
+  const SPECIAL = "special-files";
+  const inSession = (request: object) => fetch(`${server.url}/execute`, { method: "POST", headers, body: JSON.stringify({ request, sessionId: SPECIAL }) });
+  const get = (path: string) => fetch(`${server.url}/file?${new URLSearchParams({ sessionId: SPECIAL, path })}`, { headers });
+  const put = (path: string, content: string) =>
+    fetch(`${server.url}/file`, { method: "POST", headers, body: JSON.stringify({ sessionId: SPECIAL, path, content: Buffer.from(content).toString("base64") }) });
+  const containerOf = async () => {
+    const listed = (await (await fetch(`${server.url}/sessions`, { headers })).json()) as { sessions: { id: string; containerId: string }[] };
+    return listed.sessions.find((s) => s.id === SPECIAL)?.containerId;
+  };
+  let container: string | undefined;
+
+  beforeAll(async () => {
+    // What a program may leave behind for a client to read or write: a FIFO (opening it for
+    // writing with no reader blocks forever), a socket, a link to a device, a link loop, a
+    // directory, a file and a directory the sandbox user locked itself out of.
+    const setup = await inSession({
+      code: [
+        "import os, socket",
+        "os.mkfifo('/sandbox/fifo')",
+        "socket.socket(socket.AF_UNIX).bind('/sandbox/sock')",
+        "os.symlink('/dev/zero', '/sandbox/zero')",
+        "os.symlink('/sandbox/loop-b', '/sandbox/loop-a'); os.symlink('/sandbox/loop-a', '/sandbox/loop-b')",
+        "os.mkdir('/sandbox/dir')",
+        "open('/sandbox/locked', 'w').write('x'); os.chmod('/sandbox/locked', 0)",
+        "os.mkdir('/sandbox/shut'); open('/sandbox/shut/f', 'w').write('x'); os.chmod('/sandbox/shut', 0)",
+        "print('ready')",
+      ].join("\n"),
+    });
+    expect(((await setup.json()) as { stdout: string }).stdout).toBe("ready\n");
+    container = await containerOf();
+    expect(container).toBeString();
+  }, 60_000);
+
+  // [path, GET status and reason, POST status and reason]
+  test.each([
+    ["/sandbox/fifo", [400, "not-regular-file"], [400, "not-regular-file"]],
+    ["/sandbox/sock", [400, "not-regular-file"], [400, "not-regular-file"]],
+    ["/sandbox/zero", [400, "outside-sandbox"], [409, "symlink"]],
+    ["/sandbox/loop-a", [400, "outside-sandbox"], [409, "symlink"]],
+    ["/sandbox/dir", [400, "not-regular-file"], [400, "not-regular-file"]],
+    ["/sandbox/locked", [403, "permission-denied"], [403, "permission-denied"]],
+    ["/sandbox/shut/f", [403, "permission-denied"], [403, "permission-denied"]],
+    ["/sandbox/fifo/below", [404, "not-found"], [400, "not-regular-file"]],
+  ] as const)("%s: GET and POST /file are refused with a 4xx in < 1 s", async (path, [getStatus, getReason], [putStatus, putReason]) => {
+    for (const [method, call, status, reason] of [
+      ["GET", () => get(path), getStatus, getReason],
+      ["POST", () => put(path, "written"), putStatus, putReason],
+    ] as const) {
+      const started = performance.now();
+      const { status: got, body } = await answer(await call());
+      const elapsed = performance.now() - started;
+      expect([method, got, body.reason]).toEqual([method, status, reason]);
+      expect(elapsed).toBeLessThan(1000);
+    }
+  });
+
+  test("still works: the same session, in the same container, runs its next program and uses the FIFO; a regular file round-trips", async () => {
+    const ran = await inSession({
+      // The FIFO works as one: opened read-write (never blocks), a byte goes through it.
+      code: "import os, stat\nfd = os.open('/sandbox/fifo', os.O_RDWR)\nos.write(fd, b'k')\nprint(stat.S_ISFIFO(os.stat('/sandbox/fifo').st_mode), os.read(fd, 1))",
+    });
+    expect(((await ran.json()) as { stdout: string }).stdout).toBe("True b'k'\n");
+    expect(await containerOf()).toBe(container);
+    expect((await answer(await put("/sandbox/regular.txt", "round trip"))).status).toBe(200);
+    const read = await get("/sandbox/regular.txt");
+    expect(read.status).toBe(200);
+    expect(Buffer.from(((await read.json()) as { content: string }).content, "base64").toString()).toBe("round trip");
+  }, 60_000);
 });

@@ -643,11 +643,21 @@ static int kill_sandbox_procs(void) { return kill_uid_procs(sandbox_uid); }
 /* ---------- cleaning ---------- */
 
 /* Removes everything inside dirfd (not dirfd itself), as the sandbox uid: directories
- * are made searchable first, so chmod 000 cannot defeat it; names are never parsed. */
+ * are made searchable first, so chmod 000 cannot defeat it; names are never parsed. Closes
+ * dirfd. Stops at the first subdirectory it cannot empty and remove (deeper than 256
+ * levels, for one): the verification then finds what is left, and the container is
+ * destroyed; going round again would descend into that subdirectory without end. */
 static int wipe_dir(int dirfd, int depth) {
-  if (depth > 256) return ELOOP;
+  if (depth > 256) {
+    close(dirfd);
+    return ELOOP;
+  }
   DIR *d = fdopendir(dirfd);
-  if (!d) return errno;
+  if (!d) {
+    int err = errno;
+    close(dirfd);
+    return err;
+  }
   int err = 0;
   struct dirent *e;
   for (;;) {
@@ -668,9 +678,12 @@ static int wipe_dir(int dirfd, int depth) {
       continue;
     }
     int e2 = wipe_dir(sub, depth + 1); /* closes sub */
-    if (e2) err = e2;
-    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) err = errno;
-    rewinddir(d);
+    if (e2 == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) e2 = errno;
+    if (e2) {
+      err = e2;
+      break;
+    }
+    rewinddir(d); /* entries may move when one is removed while reading */
   }
   closedir(d);
   return err;
@@ -891,11 +904,15 @@ static void handle_clean(void) {
 
 /* ---------- execution ---------- */
 
+/* Most arguments and environment entries one execute frame may carry: well above what a
+ * request may hold (1,000 args; 1,000 env entries plus 100 secrets, plus the engine's own). */
+#define MAX_SPEC_LIST 4096
+
 struct exec_spec {
-  char *argv[256];
-  int argc;
-  char *envp[512];
-  int envc;
+  char **argv; /* NULL-terminated after parsing; grown as entries arrive */
+  int argc, argv_cap;
+  char **envp; /* put into the environment one by one (never passed as an array) */
+  int envc, envp_cap;
   char *cwd;
   int64_t timeout_ms;
   uint64_t max_output;
@@ -920,6 +937,24 @@ static char *dup_n(const unsigned char *p, uint32_t n) {
   return s;
 }
 
+/* Appends to a NULL-terminated list, growing it; -1 past MAX_SPEC_LIST entries. */
+static int push_entry(char ***list, int *n, int *cap, char *entry) {
+  if (*n >= MAX_SPEC_LIST) {
+    free(entry);
+    return -1;
+  }
+  if (*n + 1 >= *cap) {
+    int grown_cap = *cap ? *cap * 2 : 64;
+    char **grown = realloc(*list, (size_t)grown_cap * sizeof **list);
+    if (!grown) _exit(4);
+    *list = grown;
+    *cap = grown_cap;
+  }
+  (*list)[(*n)++] = entry;
+  (*list)[*n] = NULL;
+  return 0;
+}
+
 static int parse_spec(unsigned char *p, uint32_t len, struct exec_spec *s) {
   memset(s, 0, sizeof *s);
   s->timeout_ms = 30000;
@@ -934,12 +969,10 @@ static int parse_spec(unsigned char *p, uint32_t len, struct exec_spec *s) {
     off += l;
     switch (key) {
       case 'a':
-        if (s->argc >= 255) return -1;
-        s->argv[s->argc++] = dup_n(v, l);
+        if (push_entry(&s->argv, &s->argc, &s->argv_cap, dup_n(v, l)) < 0) return -1;
         break;
       case 'e':
-        if (s->envc >= 511) return -1;
-        s->envp[s->envc++] = dup_n(v, l);
+        if (push_entry(&s->envp, &s->envc, &s->envp_cap, dup_n(v, l)) < 0) return -1;
         break;
       case 'c': s->cwd = dup_n(v, l); break;
       case 't': {
@@ -986,14 +1019,14 @@ static int parse_spec(unsigned char *p, uint32_t len, struct exec_spec *s) {
     }
   }
   if (off != len || s->argc == 0) return -1;
-  s->argv[s->argc] = NULL;
-  s->envp[s->envc] = NULL;
   return 0;
 }
 
 static void free_spec(struct exec_spec *s) {
   for (int i = 0; i < s->argc; i++) free(s->argv[i]);
   for (int i = 0; i < s->envc; i++) free(s->envp[i]);
+  free(s->argv);
+  free(s->envp);
   for (int i = 0; i < s->removec; i++) free(s->remove_after[i]);
   free(s->cwd);
 }
@@ -1200,6 +1233,7 @@ static int pump(struct stream *st, uint64_t cap, unsigned char *buf) {
 static void handle_execute(unsigned char *p, uint32_t len) {
   struct exec_spec s;
   if (parse_spec(p, len, &s) < 0) {
+    free_spec(&s);
     send_text('E', "error=malformed execute frame\n");
     return;
   }

@@ -5,7 +5,9 @@
 // (and tries /tmp, /dev/shm, /dev/mqueue); N+1, in the same container (reuse proven by its
 // id), finds exactly what a fresh container has (none here; a security module may label the
 // directories on other hosts) and creates and writes its own files. A container whose
-// attributes cannot even be listed is destroyed, never reused.
+// attributes cannot even be listed, or whose tree is too deep to wipe, is destroyed, never
+// reused. The sandbox user cannot set trusted.* attributes, nor the security.* ones the
+// kernel keeps for privileged processes (what an LSM lets it set is wiped like the rest).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import { testEngine } from "../helpers";
@@ -172,6 +174,37 @@ print(json.dumps(out))`,
     const next = await engine.execute({ runtime: "python", code: "import os; print(sorted(os.listxattr('/sandbox')))" });
     expect(next.containerId).toBe(r.containerId);
     expect(next.stdout).toBe(`[${(out.fresh as string[]).map((name) => `'${name}'`).join(", ")}]\n`);
+  }, 60_000);
+
+  test("a tree deeper than the wipe descends (300 levels) is not wiped: the check finds /sandbox not empty and the container is destroyed, not reused", async () => {
+    await engine.poolIdle();
+    logs.length = 0;
+    const n = await engine.execute({
+      runtime: "python",
+      // siblings beside the deep branch: a wipe that went round again would meet it again and again
+      code: "import os\nos.chdir('/sandbox')\nfor i in range(300):\n    os.mkdir('d'); os.mkdir(f's{i}'); os.chdir('d')\nopen('canary', 'w').write('N')\nprint(len(os.getcwd().split('/')))",
+    });
+    expect(n.stdout).toBe("302\n"); // '', 'sandbox' and 300 × 'd': the tree is there
+    await engine.poolIdle();
+    const next = await engine.execute({ runtime: "python", code: "import os; print(os.listdir('/sandbox'))" });
+    expect(next.containerId).not.toBe(n.containerId);
+    expect(next.stdout).toBe("['main.py']\n");
+    // The supervisor's own verification says so (before, the wipe descended without end until
+    // the engine gave up on it: "the supervisor did not answer in time").
+    expect(logs.join("\n")).toContain("cleaning failed: fail: /sandbox is not empty");
+  }, 60_000);
+
+  test("still works: a tree of 200 levels is wiped and the container is reused", async () => {
+    await engine.poolIdle();
+    const n = await engine.execute({
+      runtime: "python",
+      code: "import os\nos.chdir('/sandbox')\nfor _ in range(200):\n    os.mkdir('d'); os.chdir('d')\nopen('canary', 'w').write('N')\nprint('deep')",
+    });
+    expect(n.stdout).toBe("deep\n");
+    await engine.poolIdle();
+    const next = await engine.execute({ runtime: "python", code: "import os; print(os.listdir('/sandbox'))" });
+    expect(next.containerId).toBe(n.containerId);
+    expect(next.stdout).toBe("['main.py']\n");
   }, 60_000);
 
   test("still works: within one execution ACLs and xattrs can be set and read", async () => {

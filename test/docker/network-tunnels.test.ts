@@ -2,8 +2,11 @@
 // inside a filtered sandbox, raw TLS ClientHellos (and a real TLS client) go through the
 // proxy to a sink that records and echoes every byte. A hello naming another host, even
 // an allowed one, is cut before the sink sees a byte; the matching twin reaches the sink.
+// Also: hellos without a name to an IP literal, plain HTTP inside a tunnel (to an HTTP
+// sink), encrypted ClientHellos (cut even with the tunnel's outer name), and the TLS
+// clients of every runtime, which send no ECH.
 //
-// SAFETY: the only destination is a sink this file starts on 127.0.0.1. Names come from
+// SAFETY: the only destinations are sinks this file starts on 127.0.0.1. Names come from
 // the engine's static host table, so nothing is looked up.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { DockerIsol8 } from "../../src/engine/engine";

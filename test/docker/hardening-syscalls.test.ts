@@ -170,8 +170,13 @@ describe("A2 dangerous-syscall matrix under the strict profile", () => {
     expect(strict[`personality(${name})`]).toEqual([-1, EPERM]);
   });
 
-  test.each(PERSONAS_ALLOWED.map(([name]) => name))("still works: personality(%s) succeeds (Docker's default personas)", (name) => {
+  test.each(PERSONAS_ALLOWED.map(([name]) => name))("still works: personality(%s) passes the profile (Docker's default personas)", (name) => {
     const [rc, errno] = strict[`personality(${name})`] ?? [-1, -1];
+    if (gvisor && rc === -1) {
+      // gVisor's own kernel implements few personas: EINVAL is its answer, never the profile's EPERM.
+      expect(errno).toBe(EINVAL);
+      return;
+    }
     expect(rc).toBeGreaterThanOrEqual(0);
     expect(errno).toBe(0);
   });

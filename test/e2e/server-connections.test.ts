@@ -133,8 +133,10 @@ describe("isol8 serve: connection abuse", () => {
     expect(result.stdout).toBe("after the silence\n");
     const events = [];
     for await (const event of parseStreamEvents((await streamed).body!)) events.push(event);
-    expect(events.map((e) => e.type)).toEqual(["stdout", "exit"]);
-    expect(events[0]!.data).toBe("after the silence\n");
+    // Output may arrive in any number of chunks; what counts is all of it, then the exit.
+    expect(events.at(-1)!.type).toBe("exit");
+    expect(events.slice(0, -1).every((e) => e.type === "stdout")).toBe(true);
+    expect(events.slice(0, -1).map((e) => e.data).join("")).toBe("after the silence\n");
   }, 60_000);
 });
 

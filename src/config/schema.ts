@@ -194,6 +194,21 @@ export const ConfigSchema = section(
             10_000,
           ),
           maxRequestsInFlight: v.optional(d(positiveInt, "Requests in progress at once (reading, waiting, running, streaming); more get 503 with Retry-After"), 512),
+          maxConnections: v.optional(
+            d(positiveInt, "Open TCP connections at once, in all; a new connection over the cap is answered 503 (Retry-After, Connection: close) and closed unread"),
+            1024,
+          ),
+          maxConnectionsPerAddress: v.optional(
+            d(positiveInt, "Open TCP connections at once from one client address (IPv6: one /64); more are answered 503 and closed unread"),
+            64,
+          ),
+          maxUnauthenticatedConnections: v.optional(
+            d(
+              positiveInt,
+              "Open TCP connections on which no request has been admitted with an API key yet (new ones, /health pollers, refused clients); more are answered 503 and closed unread",
+            ),
+            256,
+          ),
           authFailureLimit: v.optional(d(positiveInt, "Wrong API keys from one address (IPv6: one /64) within authFailureWindowMs before its new connections get 429"), 20),
           authFailureWindowMs: v.optional(d(positiveInt, "The window of authFailureLimit, in ms"), 60_000),
           limits: v.optional(

@@ -75,6 +75,7 @@ const cases: [string, Record<string, unknown>, Record<string, unknown>, string[]
   ["a CORS origin", { server: { corsOrigins: ["https://evil.test"] } }, {}, ["server.corsOrigins"]],
   ["logs, resume window and playground", { server: { logFormat: "json", logLevel: "debug", streamResumeMs: 0, playground: false } }, {}, []],
   ["connection limits", { server: { idleTimeoutMs: 5000, maxRequestsInFlight: 10_000 } }, {}, []],
+  ["connection caps raised", { server: { maxConnections: 100_000, maxConnectionsPerAddress: 100_000, maxUnauthenticatedConnections: 100_000 } }, {}, []],
   ["server size limits", { server: { maxBodySize: "1m", maxQueue: 5, limits: { timeoutMs: 60_000 } } }, {}, []],
   ["the base image", { images: { baseImage: "evil/debian" } }, {}, ["images.baseImage"]],
   ["extra CA files", { images: { caCertificateFiles: ["/etc/evil.pem"] } }, {}, ["images.caCertificateFiles"]],

@@ -122,6 +122,12 @@ export const UNRESTRICTED_KEYS: Readonly<Record<string, string>> = {
   "server.maxSessions": "a count limit: cost, not reach",
   "server.maxContextsPerSession": "a count limit: cost, not reach",
   "server.maxRequestsInFlight": "a count limit: cost, not reach",
+  // Raising a connection cap lets more clients (or one abusive client) hold connections: the
+  // server's file descriptors and memory, like maxRequestsInFlight. Keys are still checked and
+  // failures throttled on every connection, so a higher cap reaches nothing new.
+  "server.maxConnections": "a count limit: cost, not reach (every connection still needs a key)",
+  "server.maxConnectionsPerAddress": "a count limit: cost, not reach (every connection still needs a key)",
+  "server.maxUnauthenticatedConnections": "a count limit: cost, not reach (a connection without a key reaches only the open routes)",
   "server.logFormat": "how log lines look",
   "server.logLevel": "how much the server logs, to its own stderr",
   "server.streamResumeMs": "how long a dropped stream's program keeps running: cost, not reach",

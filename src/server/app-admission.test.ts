@@ -128,6 +128,37 @@ describe("failed authentications are throttled per address", () => {
   });
 });
 
+describe("the connection gate is told when a connection authenticates", () => {
+  const config = parseConfig({ server: { authFailureLimit: 1, metricsToken: "metrics-token-0123456789" } });
+  const metrics = async () => ({ contentType: "text/plain", body: "" });
+
+  test.each<[string, string, string, unknown, string | null, boolean]>([
+    ["admitted with a key", "POST", "/execute", body, KEY, true],
+    ["admitted with a key, then an invalid body (400)", "POST", "/execute", { request: { code: 1 } }, KEY, true],
+    ["the metrics token on /metrics", "GET", "/metrics", undefined, "metrics-token-0123456789", true],
+    ["no key (401)", "POST", "/execute", body, null, false],
+    ["a wrong key (403)", "POST", "/execute", body, "wrong", false],
+    ["the metrics token anywhere else (403)", "GET", "/sessions", undefined, "metrics-token-0123456789", false],
+    ["an open route without a key", "GET", "/health", undefined, null, false],
+    ["an open route with a key (nothing admitted)", "GET", "/health", undefined, KEY, false],
+    ["an unknown route", "GET", "/nope", undefined, KEY, false],
+  ])("%s", async (_name, method, path, payload, key, expected) => {
+    const { app } = makeApp(config, fakeEngine(), { metrics });
+    let told = 0;
+    await call(app, method, path, payload, key, { peer: { address: "198.51.100.4", port: 1 }, authenticated: () => void told++ });
+    expect(told).toBe(expected ? 1 : 0);
+  });
+
+  test("a throttled address's new connection (429) is not authenticated, even with the right key", async () => {
+    const { app } = makeApp(config);
+    await call(app, "POST", "/execute", body, "wrong", { peer: { address: "198.51.100.4", port: 1 } });
+    let told = 0;
+    const throttled = await call(app, "POST", "/execute", body, KEY, { peer: { address: "198.51.100.4", port: 2 }, authenticated: () => void told++ });
+    expect(throttled.status).toBe(429);
+    expect(told).toBe(0);
+  });
+});
+
 describe("requests in flight are capped", () => {
   test("over server.maxRequestsInFlight: 503 with Retry-After, closed; /health still answers", async () => {
     const { app, engine } = makeApp(parseConfig({ server: { maxRequestsInFlight: 10 } }));

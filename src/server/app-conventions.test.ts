@@ -76,7 +76,7 @@ describe("request ids", () => {
     expect(events.map((e) => e.requestId)).toEqual(["abc-123", "gen-1", "gen-2", "gen-3"]);
   });
 
-  test("the request event names the route template, status and principal; the engine gets the id for the audit record", async () => {
+  test("the request event names the route template, status, principal and client address; the engine gets the id for the audit record", async () => {
     const events: RequestEvent[] = [];
     const { app, engine } = makeApp(defaultConfig(), undefined, { observe: (e) => events.push(e) });
     const response = await app.fetch(
@@ -88,10 +88,10 @@ describe("request ids", () => {
     );
     expect(response.status).toBe(200);
     expect(engine.contexts.at(-1)?.audit).toMatchObject({ requestId: "req-7" });
-    await call(app, "DELETE", "/session/nope");
-    expect(events.map(({ route, status, method, principal }) => ({ route, status, method, principal: principal?.slice(0, 4) ?? null }))).toEqual([
-      { route: "/execute", status: 200, method: "POST", principal: "key:" },
-      { route: "/session/{id}", status: 404, method: "DELETE", principal: "key:" },
+    await call(app, "DELETE", "/session/nope", undefined, KEY, { peer: { address: "2001:db8::7", port: 4242 } });
+    expect(events.map(({ route, status, method, principal, client }) => ({ route, status, method, principal: principal?.slice(0, 4) ?? null, client }))).toEqual([
+      { route: "/execute", status: 200, method: "POST", principal: "key:", client: null },
+      { route: "/session/{id}", status: 404, method: "DELETE", principal: "key:", client: "2001:db8::7" },
     ]);
   });
 });

@@ -81,6 +81,8 @@ export interface RequestContext {
   setIdleTimeout(seconds: number): void;
   /** Requests in progress on the server, this one included. */
   inFlight: number;
+  /** A request on this connection was admitted with a key (or the metrics token): the connection gate stops counting it as unauthenticated. */
+  authenticated(): void;
 }
 
 export interface ServerApp {
@@ -398,6 +400,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       if (route.metricsToken && presentsMetricsToken(request.headers.get("authorization"))) principal = "metrics";
       else if (!route.open) principal = admission.admit(request, peer, context.inFlight ?? 0);
       seen.principal = principal;
+      if (principal) context.authenticated?.();
       if (!route.open && closing) throw new HttpError(503, "server shutting down", { retryable: true });
       const restore = () => {
         if (lifted) setIdleTimeout(idleSeconds);
@@ -455,6 +458,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
         status: response.status,
         durationMs: performance.now() - started,
         principal: seen.principal || null,
+        client: context.peer?.address ?? null,
       });
       return response;
     },

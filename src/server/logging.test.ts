@@ -18,7 +18,7 @@ describe("log lines", () => {
     const info = createServerLogger({ format: "json", level: "info", write: (l) => lines.push(l), now: () => time });
     info.log("debug", "hidden");
     info.engine({ type: "container-destroyed" });
-    info.request({ requestId: "r", method: "GET", route: "/health", path: "/health", status: 200, durationMs: 1.234, principal: null });
+    info.request({ requestId: "r", method: "GET", route: "/health", path: "/health", status: 200, durationMs: 1.234, principal: null, client: "127.0.0.1" });
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(["request"]);
     const debug = createServerLogger({ format: "json", level: "debug", write: (l) => lines.push(l), now: () => time });
     debug.engine({ type: "execution", runtime: "python", outcome: "ok", durationMs: 12.345, phases: { queueMs: 0, acquireMs: 1, installMs: 0, runMs: 10, collectMs: 0 }, requestId: "r" });
@@ -41,7 +41,14 @@ describe("log lines", () => {
   test("a 5xx answer is logged as a warning", () => {
     const lines: string[] = [];
     const logger = createServerLogger({ format: "json", level: "info", write: (l) => lines.push(l), now: () => time });
-    logger.request({ requestId: "r", method: "POST", route: "/execute", path: "/execute", status: 503, durationMs: 1, principal: "key:x" });
+    logger.request({ requestId: "r", method: "POST", route: "/execute", path: "/execute", status: 503, durationMs: 1, principal: "key:x", client: null });
     expect(JSON.parse(lines[0]!).level).toBe("warn");
+  });
+
+  test("an access line names the client's address", () => {
+    const lines: string[] = [];
+    const logger = createServerLogger({ format: "pretty", level: "info", write: (l) => lines.push(l), now: () => time });
+    logger.request({ requestId: "r", method: "GET", route: "/health", path: "/health", status: 200, durationMs: 1, principal: null, client: "2001:db8::7" });
+    expect(lines[0]).toEndWith(" principal=null client=2001:db8::7");
   });
 });

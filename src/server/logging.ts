@@ -60,6 +60,7 @@ export function createServerLogger(options: LoggerOptions): ServerLogger {
         status: event.status,
         durationMs: Math.round(event.durationMs * 10) / 10,
         principal: event.principal,
+        client: event.client,
       }),
     engine(event) {
       if (!enabled("debug")) return;

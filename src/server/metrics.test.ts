@@ -19,8 +19,8 @@ describe("metrics", () => {
     metrics.observeEngine({ type: "container-destroyed" });
     metrics.observeEngine({ type: "proxy-request", action: "BLOCK" });
     metrics.observeEngine({ type: "docker-error", operation: "create" });
-    metrics.observeRequest({ requestId: "r", method: "POST", route: "/execute", path: "/execute", status: 200, durationMs: 20, principal: "key:a" });
-    metrics.observeRequest({ requestId: "r", method: "BREW", route: null, path: "/coffee", status: 404, durationMs: 1, principal: null });
+    metrics.observeRequest({ requestId: "r", method: "POST", route: "/execute", path: "/execute", status: 200, durationMs: 20, principal: "key:a", client: "192.0.2.7" });
+    metrics.observeRequest({ requestId: "r", method: "BREW", route: null, path: "/coffee", status: 404, durationMs: 1, principal: null, client: "192.0.2.8" });
     queue = 3;
     const { body, contentType } = await metrics.render();
     expect(contentType).toContain("text/plain");

@@ -12,6 +12,8 @@ export interface RequestEvent {
   durationMs: number;
   /** The key's principal, or null before or without authentication. */
   principal: string | null;
+  /** The client's address (the peer of its connection), or null in-process. */
+  client: string | null;
 }
 
 /** An incoming X-Request-Id is kept when it is 1-128 characters of A-Z a-z 0-9 and `._:-` (safe in logs and headers). */

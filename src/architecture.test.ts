@@ -149,6 +149,11 @@ const CALL_RULES: CallRule[] = [
     allowedIn: (file) => file.startsWith("src/cli/") || file === "src/server/serve.ts",
   },
   {
+    rule: "only server/connection-gate.ts opens raw TCP listeners and connections with Bun (Bun.listen, Bun.connect): the gate in front of Bun.serve",
+    pattern: /\bBun\s*\.\s*(?:listen|connect)\b/,
+    allowedIn: (file) => file === "src/server/connection-gate.ts",
+  },
+  {
     rule: "only engine/labels.ts spells the org.isol8. label prefix",
     pattern: /["'`]org\.isol8\./,
     allowedIn: (file) => file === "src/engine/labels.ts",

@@ -2,6 +2,8 @@
 import { createInterface } from "node:readline/promises";
 import type { Isol8Config } from "../config/schema";
 import type { DockerClient } from "../engine/docker";
+import { type ConnectionGate, startConnectionGate } from "./connection-gate";
+import { CLOSE, errorResponse } from "./http";
 import { createServerCore } from "./server-core";
 
 export interface ServeOptions {
@@ -28,10 +30,13 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>;
 }
 
-/** Is the port busy? Tries to listen (Bun.serve throws EADDRINUSE). */
-function listen(options: Parameters<typeof Bun.serve>[0]) {
+/** Where the HTTP server listens: the loopback address, reached only through the connection gate. */
+const BEHIND_THE_GATE = "127.0.0.1";
+
+/** Is the port busy? Tries to listen (Bun.listen throws EADDRINUSE). */
+function listen<T>(start: () => T): T | null {
   try {
-    return Bun.serve(options);
+    return start();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE" || /in use/i.test(String(error))) return null;
     throw error;
@@ -57,40 +62,70 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   const { app, engine } = core;
 
-  const serveOptions = (port: number) => ({
-    port,
-    hostname: options.hostname,
-    fetch: (request: Request, server: Bun.Server<undefined>) =>
-      app.fetch(request, {
-        peer: server.requestIP(request),
+  // Clients connect to the gate (connection-gate.ts), which counts their connections, refuses
+  // those over a cap and relays the others here; the request's peer is the gate's end of the
+  // relay, so the gate names the real client. A connection made here around the gate (from this
+  // machine) is not served.
+  let gate: ConnectionGate | null = null;
+  const httpServer = Bun.serve({
+    port: 0,
+    hostname: BEHIND_THE_GATE,
+    fetch(request: Request, server: Bun.Server<undefined>) {
+      const link = gate?.linkOf(server.requestIP(request));
+      if (!link) return errorResponse(403, { code: "forbidden", message: "connect to the server's public address" }, CLOSE);
+      return app.fetch(request, {
+        peer: link.peer,
+        authenticated: link.authenticated,
         setIdleTimeout: (seconds: number) => {
           try {
             server.timeout(request, seconds);
           } catch {} // the client is gone: nothing left to time out
         },
         inFlight: server.pendingRequests,
-      }),
+      });
+    },
     maxRequestBodySize: Number.MAX_SAFE_INTEGER, // the app enforces its own limit (413)
     // Closes idle and stalled connections; the app lifts it while an admitted request works.
     idleTimeout: Math.ceil(config.server.idleTimeoutMs / 1000),
   });
-  let server = listen(serveOptions(options.port));
-  if (!server) {
+  const openGate = (port: number) =>
+    listen(() =>
+      startConnectionGate({
+        hostname: options.hostname,
+        port,
+        backend: { hostname: BEHIND_THE_GATE, port: httpServer.port! },
+        limits: {
+          maxConnections: config.server.maxConnections,
+          maxConnectionsPerAddress: config.server.maxConnectionsPerAddress,
+          maxUnauthenticatedConnections: config.server.maxUnauthenticatedConnections,
+        },
+        lingerMs: config.server.idleTimeoutMs,
+        log: core.log,
+      }),
+    );
+  gate = openGate(options.port);
+  if (!gate) {
     const other = process.stdin.isTTY ? await askForOtherPort(options.port) : true;
     if (!other) {
+      void httpServer.stop(true);
       await engine.stop();
       throw Object.assign(new Error(`Cannot listen on port ${options.port}: it is in use`), { exitCode: 1 });
     }
     core.log(`port ${options.port} is in use: listening on a free port instead`);
-    server = listen(serveOptions(0));
-    if (!server) throw new Error("Cannot listen on a free port");
+    gate = openGate(0);
+    if (!gate) throw new Error("Cannot listen on a free port");
   }
-  const url = `http://${options.hostname === "0.0.0.0" ? "127.0.0.1" : options.hostname}:${server.port}`;
+  const listening = gate;
+  const url = `http://${options.hostname === "0.0.0.0" ? "127.0.0.1" : options.hostname}:${listening.port}`;
   options.onListening(url);
 
   return {
     url,
     log: core.log,
-    shutdown: (reason) => core.shutdown(reason, () => server!.stop(true)),
+    shutdown: (reason) =>
+      core.shutdown(reason, () => {
+        listening.stop(true);
+        void httpServer.stop(true);
+      }),
   };
 }

@@ -1,6 +1,8 @@
 // Key guessing is throttled (E4): thousands of wrong keys from one address quickly get 429 with
 // Retry-After, their keys unchecked; a client already using a valid key, and clients at other
-// addresses, keep working throughout; the log names the address, never a presented key.
+// addresses, keep working throughout; the log names the address, never a presented key. Every
+// connection passes the connection gate, whose own end of the relay is 127.0.0.1: the throttle
+// and the access log see the client's address all the same.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http from "node:http";
 import { serverProcesses, type StartedServer } from "./server-process";
@@ -11,7 +13,11 @@ const servers = serverProcesses("isol8-throttle-");
 let server: StartedServer;
 
 beforeAll(async () => {
-  server = await servers.start({ config: { server: { authFailureLimit: LIMIT, authFailureWindowMs: 60_000 } }, keys: [KEY] });
+  // 50 attack loops from one address, each reconnecting as soon as it has its answer: a closing
+  // connection is still counted for a moment, so the default per-address connection cap (64)
+  // would refuse a few reconnections (503) before the throttle sees them. This test is about the
+  // throttle; the caps have their own (server-connection-caps.test.ts).
+  server = await servers.start({ config: { server: { authFailureLimit: LIMIT, authFailureWindowMs: 60_000, maxConnectionsPerAddress: 1000 } }, keys: [KEY] });
 }, 60_000);
 afterAll(() => servers.cleanup());
 
@@ -98,6 +104,11 @@ describe("isol8 serve: failed authentications are throttled per address", () => 
 
     const log = server.stderr();
     expect(log).toContain(`auth: ${LIMIT} wrong API keys from 127.0.0.1 within 60 s`);
+    // The connection gate relays every connection from 127.0.0.1: the access log still names each
+    // request's own client (127.0.0.2 for the valid client's requests from there, all 200).
+    const fromOther = log.split("\n").filter((line) => / request .* client=127\.0\.0\.2$/.test(line));
+    expect(fromOther.length).toBe(20 + validAnswers.length / 2);
+    expect(fromOther.every((line) => line.includes(" status=200 "))).toBe(true);
     expect(log).not.toContain("guess-");
     expect(log).not.toContain(KEY);
     expect(log.split("\n").filter((line) => line.includes("auth:")).length).toBe(LIMIT);

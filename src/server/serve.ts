@@ -4,6 +4,7 @@ import type { Isol8Config } from "../config/schema";
 import type { DockerClient } from "../engine/docker";
 import { type ConnectionGate, startConnectionGate } from "./connection-gate";
 import { CLOSE, errorResponse } from "./http";
+import type { ServerApp } from "./app";
 import { createServerCore } from "./server-core";
 
 export interface ServeOptions {
@@ -43,29 +44,21 @@ function listen<T>(start: () => T): T | null {
   }
 }
 
-async function askForOtherPort(port: number): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(`Port ${port} is in use. Listen on a free port instead? [Y/n] `);
-  rl.close();
-  return !/^n(o)?$/i.test(answer.trim());
+export interface GatedServer {
+  /** The public port (the gate's). */
+  port: number;
+  /** Stops listening and closes every connection. */
+  stop(): void;
 }
 
-export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const { config } = options;
-  const core = createServerCore({
-    config,
-    apiKeys: options.apiKeys,
-    log: options.log,
-    ...(options.debug ? { debug: true } : {}),
-    ...(options.docker ? { docker: options.docker } : {}),
-    ...(options.scope ? { scope: options.scope } : {}),
-  });
-  const { app, engine } = core;
-
-  // Clients connect to the gate (connection-gate.ts), which counts their connections, refuses
-  // those over a cap and relays the others here; the request's peer is the gate's end of the
-  // relay, so the gate names the real client. A connection made here around the gate (from this
-  // machine) is not served.
+/**
+ * Serves the app on `address` through the connection gate (connection-gate.ts): the gate
+ * listens there, counts connections, refuses those over a cap and relays the others to
+ * Bun.serve on 127.0.0.1:<ephemeral>; each request's peer is the gate's end of the relay, so
+ * the gate names the real client. A connection made to Bun.serve around the gate (from this
+ * machine) is not served. Null when the address's port is in use.
+ */
+export function serveThroughGate(app: ServerApp, config: Isol8Config, address: { hostname: string; port: number }, log: (line: string) => void): GatedServer | null {
   let gate: ConnectionGate | null = null;
   const httpServer = Bun.serve({
     port: 0,
@@ -88,44 +81,70 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // Closes idle and stalled connections; the app lifts it while an admitted request works.
     idleTimeout: Math.ceil(config.server.idleTimeoutMs / 1000),
   });
-  const openGate = (port: number) =>
-    listen(() =>
-      startConnectionGate({
-        hostname: options.hostname,
-        port,
-        backend: { hostname: BEHIND_THE_GATE, port: httpServer.port! },
-        limits: {
-          maxConnections: config.server.maxConnections,
-          maxConnectionsPerAddress: config.server.maxConnectionsPerAddress,
-          maxUnauthenticatedConnections: config.server.maxUnauthenticatedConnections,
-        },
-        lingerMs: config.server.idleTimeoutMs,
-        log: core.log,
-      }),
-    );
-  gate = openGate(options.port);
+  gate = listen(() =>
+    startConnectionGate({
+      ...address,
+      backend: { hostname: BEHIND_THE_GATE, port: httpServer.port! },
+      limits: {
+        maxConnections: config.server.maxConnections,
+        maxConnectionsPerAddress: config.server.maxConnectionsPerAddress,
+        maxUnauthenticatedConnections: config.server.maxUnauthenticatedConnections,
+      },
+      lingerMs: config.server.idleTimeoutMs,
+      log,
+    }),
+  );
   if (!gate) {
+    void httpServer.stop(true);
+    return null;
+  }
+  const opened = gate;
+  return {
+    port: opened.port,
+    stop() {
+      opened.stop(true);
+      void httpServer.stop(true);
+    },
+  };
+}
+
+async function askForOtherPort(port: number): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`Port ${port} is in use. Listen on a free port instead? [Y/n] `);
+  rl.close();
+  return !/^n(o)?$/i.test(answer.trim());
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { config } = options;
+  const core = createServerCore({
+    config,
+    apiKeys: options.apiKeys,
+    log: options.log,
+    ...(options.debug ? { debug: true } : {}),
+    ...(options.docker ? { docker: options.docker } : {}),
+    ...(options.scope ? { scope: options.scope } : {}),
+  });
+  const { app, engine } = core;
+
+  let listening = serveThroughGate(app, config, { hostname: options.hostname, port: options.port }, core.log);
+  if (!listening) {
     const other = process.stdin.isTTY ? await askForOtherPort(options.port) : true;
     if (!other) {
-      void httpServer.stop(true);
       await engine.stop();
       throw Object.assign(new Error(`Cannot listen on port ${options.port}: it is in use`), { exitCode: 1 });
     }
     core.log(`port ${options.port} is in use: listening on a free port instead`);
-    gate = openGate(0);
-    if (!gate) throw new Error("Cannot listen on a free port");
+    listening = serveThroughGate(app, config, { hostname: options.hostname, port: 0 }, core.log);
+    if (!listening) throw new Error("Cannot listen on a free port");
   }
-  const listening = gate;
-  const url = `http://${options.hostname === "0.0.0.0" ? "127.0.0.1" : options.hostname}:${listening.port}`;
+  const served = listening;
+  const url = `http://${options.hostname === "0.0.0.0" ? "127.0.0.1" : options.hostname}:${served.port}`;
   options.onListening(url);
 
   return {
     url,
     log: core.log,
-    shutdown: (reason) =>
-      core.shutdown(reason, () => {
-        listening.stop(true);
-        void httpServer.stop(true);
-      }),
+    shutdown: (reason) => core.shutdown(reason, () => served.stop()),
   };
 }

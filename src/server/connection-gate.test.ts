@@ -2,7 +2,9 @@
 // (127.0.0.1 and 127.0.0.2 as two client addresses). No wall-clock bounds: each test waits
 // for what it expects to happen.
 import { afterEach, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import type { ConnectionCapLimits } from "./connection-caps";
 import { type ConnectionGate, startConnectionGate } from "./connection-gate";
@@ -236,5 +238,33 @@ describe("connection gate: the caps", () => {
     const c = await client(gate, get("/peer"));
     await c.waitFor("}");
     for (const s of [b, c]) s.socket.destroy();
+  });
+
+  test("200 refused clients that never close their side (another process): each gets its 503, and the gate holds no descriptor for them", async () => {
+    const { gate } = startPair({ ...WIDE, maxConnectionsPerAddress: 1 });
+    const holder = await client(gate, get("/peer"));
+    await holder.waitFor("}");
+    const descriptors = () => readdirSync("/proc/self/fd").length;
+    const before = descriptors();
+    // The clients: another Bun process, so that this process's descriptors are the gate's alone.
+    const script = `
+      const net = require("node:net");
+      let answered = 0, done = 0;
+      for (let i = 0; i < 200; i++) {
+        const socket = net.connect({ host: "127.0.0.1", port: ${gate.port}, allowHalfOpen: true });
+        socket.once("data", (chunk) => { if (String(chunk).startsWith("HTTP/1.1 503")) answered++; if (++done === 200) console.log(answered); });
+      }
+      process.stdin.resume(); // holds every connection open until told to go
+      process.stdin.on("end", () => process.exit(0));
+    `;
+    const clients = spawn(process.execPath, ["-e", script], { stdio: ["pipe", "pipe", "inherit"] });
+    const answered = await new Promise<string>((resolve) => clients.stdout!.once("data", (chunk) => resolve(String(chunk).trim())));
+    const during = descriptors();
+    clients.stdin!.end();
+    await new Promise((resolve) => clients.once("exit", resolve));
+    console.log(`200 refused connections held open by their clients: ${answered} got the 503; this process's descriptors ${before} → ${during}`);
+    expect(answered).toBe("200");
+    expect(during - before).toBeLessThan(10);
+    holder.socket.destroy();
   });
 });

@@ -118,6 +118,8 @@ export function startConnectionGate(options: ConnectionGateOptions): ConnectionG
   const refuse = (socket: Socket<Relay>, cap: ConnectionCapName) => {
     let bytes = refusalBytes.get(cap);
     if (!bytes) refusalBytes.set(cap, (bytes = refusalOf(cap)));
+    // With half-open connections off, end() writes, sends the FIN and closes the descriptor at
+    // once: the kernel delivers the answer; a client that never closes its side holds nothing here.
     socket.end(bytes);
     const at = now();
     const seen = refusals.get(cap) ?? { count: 0, loggedAt: Number.NEGATIVE_INFINITY };

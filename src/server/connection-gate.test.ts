@@ -27,7 +27,7 @@ afterEach(() => {
 });
 
 /** A Bun.serve behind a gate. `/auth` marks its connection authenticated; `/big` answers 60 MiB; `/hold` waits for the client to leave. */
-function startPair(limits: ConnectionCapLimits = WIDE): Pair {
+function startPair(limits: ConnectionCapLimits = WIDE, gateOptions: { hostname?: string; now?: () => number } = {}): Pair {
   const seen: Pair["seen"] = [];
   const logged: string[] = [];
   let gate!: ConnectionGate;
@@ -52,7 +52,15 @@ function startPair(limits: ConnectionCapLimits = WIDE): Pair {
       return Response.json(link?.peer ?? null);
     },
   });
-  gate = startConnectionGate({ hostname: "127.0.0.1", port: 0, backend: { hostname: "127.0.0.1", port: backend.port! }, limits, lingerMs: 30_000, log: (line) => logged.push(line) });
+  gate = startConnectionGate({
+    hostname: gateOptions.hostname ?? "127.0.0.1",
+    port: 0,
+    backend: { hostname: "127.0.0.1", port: backend.port! },
+    limits,
+    lingerMs: 30_000,
+    log: (line) => logged.push(line),
+    ...(gateOptions.now ? { now: gateOptions.now } : {}),
+  });
   const pair = {
     gate,
     seen,
@@ -77,10 +85,10 @@ interface Client {
   waitFor(text: string): Promise<void>;
 }
 
-/** A raw TCP client of the gate, from `localAddress`; writes `head` (if any) once connected. */
+/** A raw TCP client of the gate, from `localAddress` (to the gate's IPv6 loopback when it is one); writes `head` (if any) once connected. */
 function client(gate: ConnectionGate, head = "", localAddress = "127.0.0.1"): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port: gate.port, localAddress });
+    const socket = connect({ host: localAddress === "::1" ? "::1" : "127.0.0.1", port: gate.port, localAddress });
     let received = "";
     const waiters: { text: string; resolve: () => void }[] = [];
     const closed = new Promise<void>((done) => socket.on("close", () => done()));
@@ -117,6 +125,14 @@ describe("connection gate: the relay", () => {
       expect(body).toEqual({ address, port: c.socket.localPort });
       c.socket.destroy();
     }
+  });
+
+  test("an IPv6 client: the HTTP server sees ::1 and its port", async () => {
+    const { gate } = startPair(WIDE, { hostname: "::1" });
+    const c = await client(gate, get("/peer"), "::1");
+    await c.waitFor("}");
+    expect(JSON.parse(c.received().slice(c.received().indexOf("\r\n\r\n") + 4))).toEqual({ address: "::1", port: c.socket.localPort });
+    c.socket.destroy();
   });
 
   test("a connection made to the HTTP server directly, around the gate, has no link", async () => {
@@ -209,7 +225,7 @@ describe("connection gate: the caps", () => {
     await until(() => seen.length === 4);
     const other = await client(gate, get("/peer"), "127.0.0.2");
     await other.waitFor("}");
-    expect(logged).toEqual([expect.stringContaining("connections: refused 1 new connection(s) over server.maxConnectionsPerAddress (3)")]);
+    expect(logged).toEqual([expect.stringContaining("connections: refused a new connection from 127.0.0.1 over server.maxConnectionsPerAddress (3)")]);
     for (const c of [...open, other]) c.socket.destroy();
   });
 
@@ -265,6 +281,32 @@ describe("connection gate: the caps", () => {
     console.log(`200 refused connections held open by their clients: ${answered} got the 503; this process's descriptors ${before} → ${during}`);
     expect(answered).toBe("200");
     expect(during - before).toBeLessThan(10);
+    holder.socket.destroy();
+  });
+
+  test("an IPv6 client counts under its /64 like the auth throttle", async () => {
+    const { gate } = startPair({ ...WIDE, maxConnectionsPerAddress: 2 }, { hostname: "::1" });
+    const open = [await client(gate, get("/peer"), "::1"), await client(gate, get("/peer"), "::1")];
+    await Promise.all(open.map((c) => c.waitFor("}")));
+    expect(gate.stats()).toMatchObject({ open: 2, addresses: 1 });
+    expect(await refusedAtOnce(gate, "::1")).toContain("server.maxConnectionsPerAddress");
+    for (const c of open) c.socket.destroy();
+  });
+
+  test("refusals are logged at most once per cap every 10 s, with the count since the last line", async () => {
+    let clock = 1_000_000;
+    const { gate, logged } = startPair({ ...WIDE, maxConnections: 1 }, { now: () => clock });
+    const holder = await client(gate, get("/peer"));
+    await holder.waitFor("}");
+    for (let i = 0; i < 4; i++) await refusedAtOnce(gate);
+    clock += 9_999;
+    await refusedAtOnce(gate);
+    clock += 1;
+    await refusedAtOnce(gate);
+    expect(logged).toEqual([
+      "connections: refused a new connection from 127.0.0.1 over server.maxConnections (1); further refusals are logged at most once every 10 s",
+      "connections: refused 5 new connection(s) over server.maxConnections (1) since the last such line; the latest from 127.0.0.1",
+    ]);
     holder.socket.destroy();
   });
 });

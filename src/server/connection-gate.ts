@@ -125,9 +125,11 @@ export function startConnectionGate(options: ConnectionGateOptions): ConnectionG
     const seen = refusals.get(cap) ?? { count: 0, loggedAt: Number.NEGATIVE_INFINITY };
     seen.count++;
     if (at - seen.loggedAt >= REFUSAL_LOG_INTERVAL_MS) {
+      const over = `over server.${cap} (${options.limits[cap]})`;
       options.log(
-        `connections: refused ${seen.count} new connection(s) over server.${cap} (${options.limits[cap]}) ` +
-          `in ${seen.loggedAt === Number.NEGATIVE_INFINITY ? "the first" : "the last"} ${REFUSAL_LOG_INTERVAL_MS / 1000} s; the latest from ${socket.remoteAddress}`,
+        seen.loggedAt === Number.NEGATIVE_INFINITY
+          ? `connections: refused a new connection from ${socket.remoteAddress} ${over}; further refusals are logged at most once every ${REFUSAL_LOG_INTERVAL_MS / 1000} s`
+          : `connections: refused ${seen.count} new connection(s) ${over} since the last such line; the latest from ${socket.remoteAddress}`,
       );
       seen.count = 0;
       seen.loggedAt = at;

@@ -91,7 +91,7 @@ describe("RemoteIsol8: a dropped event stream", () => {
     for await (const event of remote.executeStream({ code: "1" })) events.push(event.type === "stdout" ? event.data : event.type);
     expect(events).toEqual(["a", "b", "c", "exit"]);
     expect(asked[0]).toBe("POST /execute/stream -");
-    expect(asked[1]).toMatch(/^GET \/execute\/stream\/[0-9a-f-]+ 1$/);
+    expect(asked[1]).toMatch(/^GET \/execute\/stream\/[0-9a-f.i-]+ 1$/);
   });
 });
 
@@ -109,7 +109,7 @@ describe("RemoteIsol8: leaving a stream early", () => {
     const asked: string[] = [];
     const fetchApp = (async (input: string, init: RequestInit) => {
       const request = new Request(input, init);
-      asked.push(`${request.method} ${new URL(request.url).pathname.replace(/[0-9a-f-]{36}/, "{id}")}`);
+      asked.push(`${request.method} ${new URL(request.url).pathname.replace(/(i-[0-9a-f]+\.)?[0-9a-f-]{36}/, "{id}")}`);
       return app.fetch(request);
     }) as unknown as typeof fetch;
     const remote = new RemoteIsol8({ host: "http://isol8.test", apiKey: KEY, fetch: fetchApp });

@@ -252,6 +252,27 @@ export const ConfigSchema = section(
           ),
           playground: v.optional(d(v.boolean(), "Serve the playground page at GET / (it holds no key: users type theirs)"), true),
           maxContextsPerSession: v.optional(d(positiveInt, "Most code-interpreter contexts at once in one session; more get 429"), 8),
+          database: v.optional(
+            section(
+              {
+                url: v.optional(
+                  d(
+                    v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\/\S+$/, "a PostgreSQL URL: postgres://user:password@host:port/database")),
+                    "PostgreSQL holding the API keys, quotas and session directory, shared by several instances (unset: the embedded SQLite file)",
+                  ),
+                ),
+                path: v.optional(d(v.pipe(v.string(), v.minLength(1)), "The embedded SQLite file of the key store (default: ~/.isol8/server/keys.db)")),
+              },
+              "The key store: API keys (as hashes), quotas and the session directory",
+            ),
+            {},
+          ),
+          advertiseUrl: v.optional(
+            d(
+              v.pipe(v.string(), v.regex(/^https?:\/\/[^/\s]+$/, "a base URL: scheme://host[:port], no path")),
+              "How the other instances reach this one (a request for a session held here is forwarded to it); default: the address it listens on",
+            ),
+          ),
         },
         "isol8 serve: limits and the policy clients are held to",
       ),

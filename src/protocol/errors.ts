@@ -14,6 +14,7 @@ import {
   SandboxError,
   SessionLostError,
 } from "../errors";
+import { QUOTA_NAMES } from "./tenancy";
 
 /** Every code an error body may carry. */
 export const ERROR_CODES = [
@@ -29,6 +30,8 @@ export const ERROR_CODES = [
   "payload-too-large",
   "unsupported-media-type",
   "too-many-requests",
+  "quota-exceeded",
+  "misdirected",
   "unavailable",
   "docker-unavailable",
   "image-unavailable",
@@ -63,6 +66,7 @@ export const ErrorBodySchema = v.strictObject({
     field: v.optional(v.pipe(v.string(), v.description("invalid-request, policy-denied: the request field at fault (a dot path)"))),
     reason: v.optional(v.pipe(v.picklist(FILE_ERROR_REASONS), v.description("file-refused: why the file operation was refused"))),
     retryable: v.optional(v.pipe(v.boolean(), v.description("The same request may succeed later (see Retry-After)"))),
+    quota: v.optional(v.pipe(v.picklist(QUOTA_NAMES), v.description("quota-exceeded: the key's quota that was reached"))),
   }),
 });
 export type ErrorBody = v.InferOutput<typeof ErrorBodySchema>;
@@ -103,6 +107,8 @@ export const ERROR_TABLE: { readonly [C in ErrorCode]: ErrorRow } = {
   "payload-too-large": { status: 413 },
   "unsupported-media-type": { status: 415 },
   "too-many-requests": { status: 429 },
+  "quota-exceeded": { status: 429, retryable: true },
+  misdirected: { status: 421 },
   unavailable: { status: 503, retryable: true },
 };
 

@@ -101,6 +101,7 @@ export const SessionListSchema = v.object({
   sessions: v.array(
     v.object({
       id: v.string(),
+      owner: v.optional(d(v.string(), "The owning key's principal (only in an admin's ?all=true listing)")),
       runtime: v.nullable(v.picklist(RUNTIME_NAMES)),
       containerId: v.nullable(v.string()),
       createdAt: v.string(),

@@ -1,10 +1,10 @@
 import { createAuthThrottle, type Peer } from "./auth-throttle";
-import { createKeyCheck } from "./auth";
 import { CLOSE, HttpError } from "./http";
+import type { Caller, KeyService } from "./key-service";
 
 export interface AdmissionOptions {
-  /** Accepted API keys; each is a principal. */
-  apiKeys: readonly string[];
+  /** Who a key is: the bootstrap keys and the key store's (each key is a principal). */
+  keys: Pick<KeyService, "authenticate">;
   /** Requests in progress beyond which new ones get 503 (server.maxRequestsInFlight). */
   maxRequestsInFlight: number;
   /** Wrong keys per address and window before 429 (server.authFailureLimit, server.authFailureWindowMs). */
@@ -18,11 +18,12 @@ export interface AdmissionOptions {
 
 export interface Admission {
   /**
-   * The principal a request is admitted as; otherwise throws the HttpError to answer, every one
+   * The caller a request is admitted as; otherwise throws the HttpError to answer, every one
    * of which closes the connection (the body, perhaps 100 MB declared, is never read):
-   * 503 over the in-flight cap, 429 from a throttled address, 401 without a key, 403 for a wrong one.
+   * 503 over the in-flight cap, 429 from a throttled address, 401 without a key, 403 for a wrong
+   * or revoked one.
    */
-  admit(request: Request, peer: Peer | null, inFlight: number): string;
+  admit(request: Request, peer: Peer | null, inFlight: number): Promise<Caller>;
   /** The request of this peer was answered: its connection stays trusted a while longer. */
   answered(peer: Peer | null): void;
 }
@@ -32,7 +33,6 @@ const IDLE_TIMER_SLACK_MS = 8_000;
 
 /** Who may use the API, in order: the in-flight cap, the failure throttle, then the key. */
 export function createAdmission(options: AdmissionOptions): Admission {
-  const checkKey = createKeyCheck(options.apiKeys);
   const throttle = createAuthThrottle({
     limit: options.authFailureLimit,
     windowMs: options.authFailureWindowMs,
@@ -41,7 +41,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     ...(options.now ? { now: options.now } : {}),
   });
   return {
-    admit(request, peer, inFlight) {
+    async admit(request, peer, inFlight) {
       if (inFlight > options.maxRequestsInFlight) {
         throw new HttpError(503, "too many requests in progress", { retryable: true }, { ...CLOSE, "retry-after": "1" });
       }
@@ -49,10 +49,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
       if (wait !== null) {
         throw new HttpError(429, "too many wrong API keys from this address", {}, { ...CLOSE, "retry-after": String(wait) });
       }
-      const verdict = checkKey(request.headers.get("authorization"));
-      if ("principal" in verdict) {
+      const verdict = await options.keys.authenticate(request.headers.get("authorization"));
+      if ("caller" in verdict) {
         throttle.trust(peer);
-        return verdict.principal;
+        return verdict.caller;
       }
       if (verdict.status === 401) {
         throw new HttpError(401, "missing API key: send Authorization: Bearer <key>", {}, { ...CLOSE, "www-authenticate": "Bearer" });

@@ -11,7 +11,7 @@ import { failureResponse } from "./failure-response";
 import { CLOSE, decodePathSegment, HttpError, json, readJson } from "./http";
 import { streamedJson } from "./json-response";
 import type { Slots } from "../lib/slots";
-import { applyServerPolicy } from "./policy";
+import { applyServerPolicy, narrow, serverClamps } from "./policy";
 import {
   CleanupBodySchema,
   CreateSessionBodySchema,
@@ -28,6 +28,10 @@ import type { Session, SessionManager } from "./sessions";
 import type { Isol8 } from "../protocol/isol8";
 import { randomUUID } from "node:crypto";
 import { createTokenCheck } from "./auth";
+import { ElsewhereError, forwardRequest } from "./forward";
+import type { Caller } from "./key-service";
+import { keyRoutes } from "./key-routes";
+import { inMemoryTenancy, type Tenancy } from "./tenancy";
 import { corsHeaders, isPreflight, preflightResponse } from "./cors";
 import { openApiDocument } from "./openapi";
 import { playgroundResponse, type PlaygroundAssets } from "./playground";
@@ -35,13 +39,18 @@ import type { Readiness } from "./readiness";
 import { acceptedRequestId, type RequestEvent } from "./request-event";
 import { createRouter, type RouteSpec } from "./routes";
 import { eventStreamResponse } from "./event-stream";
-import { createStreamBuffers, type StreamBuffers } from "./sse-buffer";
+import { createStreamBuffers, DEFAULT_STREAM_BUFFER_LIMITS, type StreamBuffers } from "./sse-buffer";
 import { createContextRoutes } from "./context-routes";
 
 export interface ServerAppDeps {
   config: Isol8Config;
-  /** The accepted API keys: each one is a principal, owning the sessions it creates. */
-  apiKeys: readonly string[];
+  /**
+   * Keys, quotas, this instance and the session directory (tenancy.ts). Absent: a private
+   * in-memory store with `apiKeys` as the bootstrap (admin) keys.
+   */
+  tenancy?: Tenancy;
+  /** The bootstrap keys when no tenancy is given: each one is a principal, owning the sessions it creates. */
+  apiKeys?: readonly string[];
   version: string;
   /** The built-in runtime images (clients may always ask for them). */
   builtinImages: readonly string[];
@@ -97,11 +106,15 @@ export interface ServerApp {
 const HEARTBEAT_MS = 15_000;
 
 /** One admitted request as its handler sees it. */
-interface Call {
+export interface Call {
   url: URL;
   params: Record<string, string>;
   /** The principal of the key the request came with: it owns the sessions it names. */
   principal: string;
+  /** Who the key is: admin or a store key with its policy and quotas. */
+  caller: Caller;
+  /** The JSON body (read once, at most the server's maxBodySize; kept for forwarding). */
+  body(): Promise<unknown>;
   /** This request's id (X-Request-Id), for the audit record. */
   requestId: string;
   /**
@@ -113,7 +126,7 @@ interface Call {
   streaming(): () => void;
 }
 
-type Handler = (request: Request, call: Call) => Promise<Response>;
+export type Handler = (request: Request, call: Call) => Promise<Response>;
 
 function validate<T extends v.GenericSchema>(schema: T, body: unknown, name?: string): v.InferOutput<T> {
   const result = v.safeParse(schema, body);
@@ -133,8 +146,10 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   const maxBody = sizeToBytes(config.server.maxBodySize);
   const maxFile = sizeToBytes(config.server.maxFileSize);
   const idleSeconds = Math.ceil(config.server.idleTimeoutMs / 1000);
+  const tenancy = deps.tenancy ?? inMemoryTenancy(deps.apiKeys ?? [], log, deps.now);
+  const { quotas } = tenancy;
   const admission = createAdmission({
-    apiKeys: deps.apiKeys,
+    keys: tenancy.keys,
     maxRequestsInFlight: config.server.maxRequestsInFlight,
     authFailureLimit: config.server.authFailureLimit,
     authFailureWindowMs: config.server.authFailureWindowMs,
@@ -143,7 +158,11 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     ...(deps.now ? { now: deps.now } : {}),
   });
   let closing = false;
-  const streams = deps.streams ?? createStreamBuffers();
+  // Stream ids name their instance, so another instance can forward a resume to it.
+  const streams =
+    deps.streams ??
+    createStreamBuffers(DEFAULT_STREAM_BUFFER_LIMITS, { now: () => performance.now(), newId: tenancy.newStreamId, later: (ms, run) => void setTimeout(run, ms).unref?.() });
+  sessions.onRemoved((session) => void tenancy.forgetSession(session.owner, session.id));
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
   const resumeMs = config.server.streamResumeMs;
 
@@ -154,48 +173,74 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     return waiting;
   };
 
-  /** The caller's session of that id: another principal's session of the same id is never reached. */
-  const sessionFor = (principal: string, id: string | undefined, create: boolean, runtime?: RuntimeName): Session | undefined => {
+  /**
+   * The caller's session of that id: another principal's session of the same id is never
+   * reached. A session held by another instance throws ElsewhereError (the request is forwarded).
+   */
+  const sessionFor = async (caller: Caller, id: string | undefined, create: boolean, runtime?: RuntimeName, owner = caller.principal): Promise<Session | undefined> => {
     if (id === undefined) return undefined;
-    const session = create ? sessions.getOrCreate(principal, id, runtime) : sessions.get(principal, id);
-    if (session === null) throw new HttpError(429, "too many sessions", {}, { "retry-after": "5" });
-    if (!session) throw new HttpError(404, `session "${id}" not found`);
-    return session;
+    const here = sessions.get(owner, id);
+    if (here) return here;
+    if (!create) {
+      await tenancy.locateSession(owner, id);
+      throw new HttpError(404, `session "${id}" not found`);
+    }
+    await tenancy.claimSession(caller, id);
+    const session = sessions.getOrCreate(owner, id, runtime);
+    if (session) return session;
+    await tenancy.forgetSession(owner, id);
+    throw new HttpError(429, "too many sessions", {}, { "retry-after": "5" });
   };
 
-  const prepareBody = async (request: Request) => {
-    const body = validate(ExecuteBodySchema, await readJson(request, maxBody));
-    const effective: ExecutionRequest = applyServerPolicy(requestOfBody(body), { config, builtinImages: deps.builtinImages });
+  const prepareBody = async (call: Call) => {
+    const body = validate(ExecuteBodySchema, await call.body());
+    const clamps = call.caller.admin ? undefined : narrow(serverClamps(config), call.caller.policy);
+    const effective: ExecutionRequest = applyServerPolicy(requestOfBody(body), { config, builtinImages: deps.builtinImages, ...(clamps ? { clamps } : {}) });
     return { effective, sessionId: body.sessionId };
   };
 
   const execute: Handler = async (request, call) => {
-    const { effective, sessionId } = await prepareBody(request);
-    const session = sessionFor(call.principal, sessionId, true);
+    const { effective, sessionId } = await prepareBody(call);
+    const session = await sessionFor(call.caller, sessionId, true);
     call.working();
-    const release = await slot();
+    const end = await quotas.execution(call.caller);
+    let cpuTimeMs: number | null = null;
     try {
-      // Output files stay bytes until written to the response, as base64, piece by piece.
-      const context = { audit: { principal: call.principal, requestId: call.requestId, ...(sessionId ? { sessionId } : {}) }, signal: request.signal, fileEncoding: "bytes" as const };
-      const result = session
-        ? await sessions.use(session, (e) => e.execute(effective, context))
-        : await engine.execute(effective, context);
-      return streamedJson(200, result);
+      const release = await slot();
+      try {
+        // Output files stay bytes until written to the response, as base64, piece by piece.
+        const context = { audit: { principal: call.principal, requestId: call.requestId, ...(sessionId ? { sessionId } : {}) }, signal: request.signal, fileEncoding: "bytes" as const };
+        const result = session
+          ? await sessions.use(session, (e) => e.execute(effective, context))
+          : await engine.execute(effective, context);
+        cpuTimeMs = result.resourceUsage?.cpuTimeMs ?? null;
+        return streamedJson(200, result);
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      await end(cpuTimeMs);
     }
   };
 
   const executeStream: Handler = async (request, call) => {
-    const { effective, sessionId } = await prepareBody(request);
-    const session = sessionFor(call.principal, sessionId, true);
+    const { effective, sessionId } = await prepareBody(call);
+    const session = await sessionFor(call.caller, sessionId, true);
     const target = session?.engine ?? engine;
     const abort = new AbortController();
     const context = { audit: { principal: call.principal, requestId: call.requestId, ...(sessionId ? { sessionId } : {}) }, signal: abort.signal, fileEncoding: "bytes" as const };
     // A bad request throws here, before any event: it is a 400, not an event of a 200 stream.
     const events = target.executeStream(effective, context);
     call.working();
-    const release = await slot();
+    const end = await quotas.execution(call.caller);
+    let cpuTimeMs: number | null = null;
+    let release: () => void;
+    try {
+      release = await slot();
+    } catch (error) {
+      await end(null);
+      throw error;
+    }
     const unhold = session ? sessions.hold(session) : () => {};
     // The program runs on while no one reads its stream, for streamResumeMs: a client that
     // resumes in time misses nothing; otherwise it is stopped.
@@ -212,7 +257,10 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     );
     void (async () => {
       try {
-        for await (const event of events) feed.push(event);
+        for await (const event of events) {
+          if (event.type === "exit") cpuTimeMs = event.data.resourceUsage?.cpuTimeMs ?? null;
+          feed.push(event);
+        }
       } catch (error) {
         const message = error instanceof Isol8Error ? formatError(error) : "internal error";
         if (!(error instanceof Isol8Error)) log(`unexpected error: ${(error as Error)?.stack ?? String(error)}`);
@@ -222,22 +270,24 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
         unhold();
         release();
         streams.finish(feed);
+        await end(cpuTimeMs);
       }
     })();
     return eventStreamResponse(feed, 0, { heartbeatMs, done: call.streaming() })!;
   };
 
-  /** The caller's stream of the path's id (404 for an unknown one, or another key's). */
-  const streamOf = (call: Call) => {
+  /** The caller's stream of the path's id (404 for an unknown one, or another key's; ElsewhereError for another instance's). */
+  const streamOf = async (call: Call) => {
     const id = decodePathSegment(call.params.streamId!, "stream id");
     const feed = streams.get(call.principal, id);
-    if (!feed) throw new HttpError(404, `stream "${id}" not found: it ended too long ago, or is not this key's`);
-    return feed;
+    if (feed) return feed;
+    await tenancy.locateStream(id);
+    throw new HttpError(404, `stream "${id}" not found: it ended too long ago, or is not this key's`);
   };
 
   /** Stops a streamed execution at once (a client that left on purpose does not wait for the resume window). */
   const stopStream: Handler = async (_request, call) => {
-    const feed = streamOf(call);
+    const feed = await streamOf(call);
     const running = !feed.finished;
     if (running) feed.stop();
     return json(200, { stopped: running });
@@ -248,16 +298,16 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     const header = request.headers.get("last-event-id")?.trim() ?? "0";
     if (!/^\d{1,15}$/.test(header)) throw new HttpError(400, "Last-Event-ID: expected an event id of this stream (1, 2, 3, ...)", { field: "last-event-id" });
     const afterId = Number(header);
-    const feed = streamOf(call);
+    const feed = await streamOf(call);
     if (!feed.keeps(afterId)) throw new HttpError(404, `stream "${feed.id}": events after ${afterId} are no longer kept`);
     call.working();
     return eventStreamResponse(feed, afterId, { heartbeatMs, done: call.streaming() })!;
   };
 
   const putFile: Handler = async (request, call) => {
-    const body = validate(PutFileBodySchema, await readJson(request, maxBody));
+    const body = validate(PutFileBodySchema, await call.body());
     if (base64DecodedLength(body.content) > maxFile) throw new HttpError(413, `file over ${maxFile} bytes`);
-    const session = sessionFor(call.principal, body.sessionId, false)!;
+    const session = (await sessionFor(call.caller, body.sessionId, false))!;
     call.working();
     await sessions.use(session, (e) => e.putFile(body.path, Buffer.from(body.content, "base64")));
     return json(200, { ok: true });
@@ -265,17 +315,21 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
 
   const getFile: Handler = async (_request, call) => {
     const query = validate(GetFileQuerySchema, Object.fromEntries(call.url.searchParams));
-    const session = sessionFor(call.principal, query.sessionId, false)!;
+    const session = (await sessionFor(call.caller, query.sessionId, false))!;
     call.working();
     const content = await sessions.use(session, (e) => e.getFile(query.path));
     if (content.length > maxFile) throw new HttpError(413, `file over ${maxFile} bytes`);
     return json(200, { content: content.toString("base64") });
   };
 
-  const listSessions: Handler = async (_request, call) =>
-    json(200, {
-      sessions: sessions.list(call.principal).map((s) => ({
+  /** The caller's sessions on this instance; an admin key sees every key's (with their owners) with `?all=true`. */
+  const listSessions: Handler = async (_request, call) => {
+    const all = call.url.searchParams.get("all") === "true";
+    if (all && !call.caller.admin) throw new HttpError(403, "listing every key's sessions needs an admin key", { code: "forbidden" });
+    return json(200, {
+      sessions: sessions.list(all ? undefined : call.principal).map((s) => ({
         id: s.id,
+        ...(all ? { owner: s.owner } : {}),
         runtime: s.engine.sessionRuntime,
         containerId: s.engine.sessionContainerId,
         createdAt: new Date(s.createdAt).toISOString(),
@@ -283,13 +337,14 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
         active: s.active,
       })),
     });
+  };
 
   const createSession: Handler = async (request, call) => {
     const empty = request.body === null || request.headers.get("content-length") === "0";
-    const body = validate(CreateSessionBodySchema, empty ? {} : await readJson(request, maxBody));
+    const body = validate(CreateSessionBodySchema, empty ? {} : await call.body());
     const id = body.id ?? randomUUID();
     const existed = sessions.get(call.principal, id) !== undefined;
-    const session = sessionFor(call.principal, id, true, body.runtime)!;
+    const session = (await sessionFor(call.caller, id, true, body.runtime))!;
     const created: CreatedSession = { id, runtime: session.engine.sessionRuntime ?? body.runtime ?? null, created: !existed };
     return json(existed ? 200 : 201, created);
   };
@@ -299,10 +354,15 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     return json(200, { runtimes: deps.runtimes ? await deps.runtimes() : [] });
   };
 
+  /** Deletes the caller's session; an admin key may name another key's with `?owner=key:<id>`. */
   const deleteSession: Handler = async (_request, call) => {
     const id = validate(SessionIdSchema, decodePathSegment(call.params.id!, "session id"), "session id");
+    const owner = call.caller.admin ? (call.url.searchParams.get("owner") ?? call.principal) : call.principal;
     call.working();
-    if (!(await sessions.delete(call.principal, id))) throw new HttpError(404, `session "${id}" not found`);
+    if (!(await sessions.delete(owner, id))) {
+      await tenancy.locateSession(owner, id);
+      throw new HttpError(404, `session "${id}" not found`);
+    }
     return json(200, { deleted: id });
   };
 
@@ -369,11 +429,12 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       sessions,
       validate,
       readBody: (request) => readJson(request, maxBody),
-      sessionFor: (principal, id, create) => sessionFor(principal, id, create)!,
+      sessionFor: async (caller, id, create) => (await sessionFor(caller, id, create))!,
       slot,
       heartbeatMs,
       log,
     }),
+    ...keyRoutes({ tenancy }),
   ];
   const routeSpecs: readonly RouteSpec[] = routes.map(({ method, path, open }) => ({ method, path, ...(open ? { open } : {}) }));
   const match = createRouter(routes);
@@ -387,6 +448,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     let lifted = false;
     let streamed = false;
     let principal = "";
+    const body = { read: false, value: undefined as unknown };
     try {
       const matched = match(request.method, url.pathname);
       if (!matched) throw new HttpError(404, `no route "${url.pathname}"`);
@@ -397,10 +459,15 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       }
       const route = matched.route;
       seen.route = route.path;
+      let caller: Caller = { principal: "", admin: false, keyId: null, policy: {}, quotas: {} };
       if (route.metricsToken && presentsMetricsToken(request.headers.get("authorization"))) principal = "metrics";
-      else if (!route.open) principal = admission.admit(request, peer, context.inFlight ?? 0);
+      else if (!route.open) {
+        caller = await admission.admit(request, peer, context.inFlight ?? 0);
+        principal = caller.principal;
+      }
       seen.principal = principal;
       if (principal) context.authenticated?.();
+      if (caller.principal) await quotas.request(caller);
       if (!route.open && closing) throw new HttpError(503, "server shutting down", { retryable: true });
       const restore = () => {
         if (lifted) setIdleTimeout(idleSeconds);
@@ -410,6 +477,14 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
         url,
         params: matched.params,
         principal,
+        caller,
+        async body() {
+          if (!body.read) {
+            body.value = await readJson(request, maxBody);
+            body.read = true;
+          }
+          return body.value;
+        },
         requestId,
         working() {
           if (!lifted) setIdleTimeout(0);
@@ -426,6 +501,13 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
         if (!streamed) restore();
       }
     } catch (error) {
+      if (error instanceof ElsewhereError) {
+        try {
+          return await forwardRequest(request, error, tenancy.instance.id, body);
+        } catch (refused) {
+          return failureResponse(refused, log);
+        }
+      }
       const response = failureResponse(error, log);
       // A refusal before admission, or before the body was read, ends the connection: the body
       // is never read, and a client without a key holds no connection beyond its answer.

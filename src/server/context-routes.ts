@@ -14,6 +14,7 @@ import { encodeCellEvent, SSE_HEARTBEAT } from "../protocol/sse";
 import { formatError, Isol8Error } from "../errors";
 import { decodePathSegment, HttpError, json } from "./http";
 import type { Session, SessionManager } from "./sessions";
+import type { Caller } from "./key-service";
 import { applyServerPolicy } from "./policy";
 import { SessionIdSchema } from "../protocol/http";
 import * as v from "valibot";
@@ -27,7 +28,7 @@ export interface ContextRouteDeps {
   validate<T extends v.GenericSchema>(schema: T, body: unknown, name?: string): v.InferOutput<T>;
   readBody(request: Request): Promise<unknown>;
   /** The caller's session of that id (created when `create`); 404 when it has none. */
-  sessionFor(principal: string, id: string, create: boolean): Session;
+  sessionFor(caller: Caller, id: string, create: boolean): Promise<Session>;
   /** Takes an execution slot or answers 429. */
   slot(): Promise<() => void>;
   heartbeatMs: number;
@@ -37,6 +38,8 @@ export interface ContextRouteDeps {
 export interface RouteCall {
   params: Record<string, string>;
   principal: string;
+  /** Who the key is (its policy and quotas). */
+  caller: Caller;
   working(): void;
   streaming(): () => void;
 }
@@ -73,7 +76,7 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
       // the same image rules as an execution's
       applyServerPolicy({ code: "", runtime: body.runtime === "bash" ? "python" : (body.runtime ?? "python"), image: body.image }, deps);
     }
-    const session = deps.sessionFor(call.principal, sessionId(call), true);
+    const session = await deps.sessionFor(call.caller, sessionId(call), true);
     const max = deps.config.server.maxContextsPerSession;
     if ((await session.engine.listContexts()).length >= max) {
       throw new HttpError(429, `too many contexts in this session (server.maxContextsPerSession is ${max})`, { code: "too-many-requests" });
@@ -84,12 +87,12 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
   };
 
   const list: ContextRoute["handler"] = async (_request, call) => {
-    const session = deps.sessionFor(call.principal, sessionId(call), false);
+    const session = await deps.sessionFor(call.caller, sessionId(call), false);
     return json(200, { contexts: await session.engine.listContexts() });
   };
 
   const remove: ContextRoute["handler"] = async (_request, call) => {
-    const session = deps.sessionFor(call.principal, sessionId(call), false);
+    const session = await deps.sessionFor(call.caller, sessionId(call), false);
     const context = await contextOf(session, call);
     call.working();
     await sessions.use(session, () => context.close());
@@ -97,7 +100,7 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
   };
 
   const restart: ContextRoute["handler"] = async (_request, call) => {
-    const session = deps.sessionFor(call.principal, sessionId(call), false);
+    const session = await deps.sessionFor(call.caller, sessionId(call), false);
     const context = await contextOf(session, call);
     call.working();
     await sessions.use(session, () => context.restart());
@@ -105,7 +108,7 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
   };
 
   const run: ContextRoute["handler"] = async (request, call) => {
-    const session = deps.sessionFor(call.principal, sessionId(call), false);
+    const session = await deps.sessionFor(call.caller, sessionId(call), false);
     const context = await contextOf(session, call);
     const body = await cellBody(request);
     call.working();
@@ -122,7 +125,7 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
   };
 
   const runStream: ContextRoute["handler"] = async (request, call) => {
-    const session = deps.sessionFor(call.principal, sessionId(call), false);
+    const session = await deps.sessionFor(call.caller, sessionId(call), false);
     const context = await contextOf(session, call);
     const body = await cellBody(request);
     call.working();
@@ -181,7 +184,7 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
   };
 
   const cancel: ContextRoute["handler"] = async (request, call) => {
-    const session = deps.sessionFor(call.principal, sessionId(call), false);
+    const session = await deps.sessionFor(call.caller, sessionId(call), false);
     const body = validate(CancelBodySchema, await deps.readBody(request));
     return json(200, { cancelled: await session.engine.cancel(body.executionId) });
   };

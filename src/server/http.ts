@@ -1,4 +1,5 @@
 import type { ErrorCode, ErrorDetail } from "../protocol/errors";
+import type { QuotaName } from "../protocol/tenancy";
 import { jsonShapeProblem } from "./json-shape";
 
 /** The code of an HttpError that names none, by status. */
@@ -20,6 +21,8 @@ export interface HttpErrorDetail {
   code?: ErrorCode;
   field?: string;
   retryable?: boolean;
+  /** quota-exceeded: the quota reached. */
+  quota?: QuotaName;
 }
 
 /** An HTTP-level failure with a status and a one-line, client-safe message. */

@@ -25,6 +25,7 @@ import {
   SessionListSchema,
   StreamEventSchema,
 } from "../protocol/responses";
+import { CreateKeyBodySchema, IssuedKeySchema, KeyInfoSchema, KeyListSchema, UsageSchema } from "../protocol/tenancy";
 
 /** Component schemas, by name: every body and answer the API speaks. */
 const SCHEMAS = {
@@ -53,6 +54,11 @@ const SCHEMAS = {
   Deleted: DeletedSchema,
   Stopped: StoppedSchema,
   CleanupResult: CleanupResultSchema,
+  CreateKeyBody: CreateKeyBodySchema,
+  IssuedKey: IssuedKeySchema,
+  KeyInfo: KeyInfoSchema,
+  KeyList: KeyListSchema,
+  Usage: UsageSchema,
 } satisfies Record<string, v.GenericSchema>;
 type SchemaName = keyof typeof SCHEMAS;
 
@@ -60,8 +66,8 @@ type Json = Record<string, unknown>;
 const ref = (name: SchemaName): Json => ({ $ref: `#/components/schemas/${name}` });
 const jsonContent = (name: SchemaName): Json => ({ "application/json": { schema: ref(name) } });
 
-/** Who may call a route: anyone, an API key, or an API key or the metrics token. */
-type Access = "open" | "key" | "metrics";
+/** Who may call a route: anyone, an API key, an API key or the metrics token, or an admin (bootstrap) key. */
+type Access = "open" | "key" | "metrics" | "admin";
 
 interface Operation {
   summary: string;
@@ -76,6 +82,8 @@ interface Operation {
   ok: { status: number; description: string; content: Json; headers?: Json };
   /** A non-2xx answer that is not an error body (e.g. 503 "not ready" with the readiness checks). */
   other?: { status: number; description: string; content: Json };
+  /** Names a session or a stream, which another instance may hold (forwarded, else 421). */
+  sessionOrStream?: true;
   /** Failure statuses beyond the ones every route of its access has. */
   errors?: number[];
   tags: string[];
@@ -145,6 +153,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     summary: "Run code and answer with its result",
     description: "Outcomes of the code (exit code, timeout, OOM, truncation) are fields of the result, never errors.",
     access: "key",
+    sessionOrStream: true,
     body: "ExecuteBody",
     ok: { status: 200, description: "The result", content: jsonContent("ExecutionResult") },
     errors: [409, 410],
@@ -154,6 +163,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     summary: "Run code and stream its output as Server-Sent Events",
     description: "Closing the connection stops the program, unless the client resumes the stream within the resume window.",
     access: "key",
+    sessionOrStream: true,
     body: "ExecuteBody",
     ok: { status: 200, description: "The event stream", content: sseContent, headers: STREAM_ID_HEADER },
     errors: [409, 410],
@@ -165,6 +175,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
       "Replays every event after `Last-Event-ID` exactly once, then follows the execution live until its last " +
       "event. Streams are kept for a short time after they end, bounded in count and bytes; an evicted stream is 404.",
     access: "key",
+    sessionOrStream: true,
     headers: [{ name: "last-event-id", description: "The id of the last event received (0 or absent: from the start)" }],
     ok: { status: 200, description: "The rest of the event stream", content: sseContent, headers: STREAM_ID_HEADER },
     errors: [404, 410],
@@ -174,6 +185,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     summary: "Stop a streamed execution at once",
     description: "For a client that leaves on purpose: without it, a stream no one reads stops its program after server.streamResumeMs.",
     access: "key",
+    sessionOrStream: true,
     ok: { status: 200, description: "Stopped (or it had already ended)", content: jsonContent("Stopped") },
     errors: [404],
     tags: ["executions"],
@@ -181,6 +193,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   "POST /file": {
     summary: "Write a file into a session's container",
     access: "key",
+    sessionOrStream: true,
     body: "PutFileBody",
     ok: { status: 200, description: "Written", content: jsonContent("Ok") },
     errors: [404, 409],
@@ -189,6 +202,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   "GET /file": {
     summary: "Read a file from a session's container",
     access: "key",
+    sessionOrStream: true,
     query: [
       { name: "sessionId", description: "The session", required: true },
       { name: "path", description: "A path under /sandbox", required: true },
@@ -198,8 +212,10 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     tags: ["sessions"],
   },
   "GET /sessions": {
-    summary: "The caller's sessions",
+    summary: "The caller's sessions on the instance that answers",
+    description: "An admin key lists every key's sessions (each with its owner) with `?all=true`.",
     access: "key",
+    query: [{ name: "all", description: "true: every key's sessions (admin keys only)" }],
     ok: { status: 200, description: "Sessions of this key", content: jsonContent("SessionList") },
     tags: ["sessions"],
   },
@@ -207,6 +223,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     summary: "Create a session (a container whose files persist between executions), before any execution",
     description: "Without an id the server chooses one. Naming an existing session of the caller answers 200 with created false.",
     access: "key",
+    sessionOrStream: true,
     body: "CreateSessionBody",
     ok: { status: 201, description: "Created (200: it already existed)", content: jsonContent("CreatedSession") },
     errors: [429],
@@ -280,7 +297,10 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   },
   "DELETE /session/{id}": {
     summary: "Delete one of the caller's sessions (its container and files)",
+    description: "An admin key may delete another key's session by naming its owner (`?owner=key:<id>`).",
     access: "key",
+    sessionOrStream: true,
+    query: [{ name: "owner", description: "The owning principal (admin keys only)" }],
     ok: { status: 200, description: "Deleted", content: jsonContent("Deleted") },
     errors: [400, 404],
     tags: ["sessions"],
@@ -292,19 +312,61 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     ok: { status: 200, description: "What was removed", content: jsonContent("CleanupResult") },
     tags: ["operations"],
   },
+  "GET /usage": {
+    summary: "The caller's usage now (running executions, sessions, CPU seconds today, requests left) and its quotas and policy",
+    access: "key",
+    ok: { status: 200, description: "Usage and limits", content: jsonContent("Usage") },
+    tags: ["keys"],
+  },
+  "GET /keys": {
+    summary: "Every key of the key store (never the keys themselves)",
+    access: "admin",
+    ok: { status: 200, description: "The keys", content: jsonContent("KeyList") },
+    tags: ["keys"],
+  },
+  "POST /keys": {
+    summary: "Create a key with a name, a policy and quotas; the answer shows the key once",
+    description: "The store keeps only the key's SHA-256. The policy can only narrow the server's.",
+    access: "admin",
+    body: "CreateKeyBody",
+    ok: { status: 201, description: "The new key (store it now) and its record", content: jsonContent("IssuedKey") },
+    tags: ["keys"],
+  },
+  "DELETE /keys/{id}": {
+    summary: "Revoke a key: it stops working within 1 s on every instance sharing the store",
+    access: "admin",
+    ok: { status: 200, description: "The revoked key's record", content: jsonContent("KeyInfo") },
+    errors: [400, 404],
+    tags: ["keys"],
+  },
+  "POST /keys/{id}/rotate": {
+    summary: "Give a key a new secret (same id, policy, quotas and sessions); the old one stops working",
+    access: "admin",
+    ok: { status: 200, description: "The new key (store it now) and its record", content: jsonContent("IssuedKey") },
+    errors: [400, 404],
+    tags: ["keys"],
+  },
+  "GET /keys/{id}/usage": {
+    summary: "A key's usage now and its quotas and policy",
+    access: "admin",
+    ok: { status: 200, description: "Usage and limits", content: jsonContent("Usage") },
+    errors: [400, 404],
+    tags: ["keys"],
+  },
 };
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: "Invalid request (code invalid-request, `field` names it)",
   401: "No API key (code unauthorized)",
-  403: "Wrong key (forbidden), or an option above this server's policy (policy-denied, `field` names it)",
+  403: "Wrong or revoked key, or not an admin key (forbidden), or an option above the key's policy (policy-denied, `field` names it)",
   404: "Not found (not-found), or a refused file operation (file-refused, `reason` says why)",
   405: "Wrong method (method-not-allowed; Allow lists the right ones)",
   409: "Conflict with the addressed state (conflict, or file-refused with reason symlink)",
   410: "The session's container is gone (session-lost)",
   413: "Body or file over the limit (payload-too-large, or file-refused with reason too-large)",
   415: "The body is not JSON (unsupported-media-type)",
-  429: "Too many executions, sessions or wrong keys (too-many-requests; see Retry-After)",
+  421: "The session or stream is held by another instance and the request was already forwarded once (misdirected; Location names it)",
+  429: "Too many executions, sessions or wrong keys (too-many-requests), or a quota of the key reached (quota-exceeded, `quota` names it); see Retry-After",
   500: "isol8 failed (internal)",
   503: "Not now: shutting down, overloaded, Docker or an image unavailable, sandbox failed (`retryable`; see Retry-After)",
 };
@@ -314,6 +376,7 @@ function errorStatuses(op: Operation): number[] {
   const statuses = new Set(op.errors ?? []);
   statuses.add(405).add(500);
   if (op.access !== "open") [401, 403, 429, 503].forEach((s) => statuses.add(s));
+  if (op.sessionOrStream) statuses.add(421);
   if (op.body) [400, 413, 415, 429, 503].forEach((s) => statuses.add(s));
   return [...statuses].sort((a, b) => a - b);
 }
@@ -391,7 +454,7 @@ export function openApiDocument(options: { version: string }): Json {
       title: "isol8",
       version: options.version,
       description:
-        "Run untrusted code in locked-down containers. Every failure answers `{ error: { code, message, field?, reason?, retryable? } }`. " +
+        "Run untrusted code in locked-down containers. Every failure answers `{ error: { code, message, field?, reason?, retryable?, quota? } }`. " +
         "Every answer carries X-Request-Id (the request's own when it sent a valid one).",
       license: { name: "MIT", identifier: "MIT" },
     },

@@ -32,11 +32,17 @@ export interface Session {
  */
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
+  private removed: (session: Session) => void = () => {};
 
   constructor(
     private readonly createEngine: (runtime?: RuntimeName) => SessionEngine,
     private readonly limits: { maxSessions: number; idleMs: number },
   ) {}
+
+  /** Told of every session that goes (deleted, pruned, stopped): the session directory forgets it. */
+  onRemoved(listener: (session: Session) => void): void {
+    this.removed = listener;
+  }
 
   get(owner: string, id: string): Session | undefined {
     return this.sessions.get(keyOf(owner, id));
@@ -88,6 +94,7 @@ export class SessionManager {
     const session = this.get(owner, id);
     if (!session) return false;
     this.sessions.delete(keyOf(owner, id));
+    this.removed(session);
     await session.engine.stop();
     return true;
   }
@@ -106,6 +113,7 @@ export class SessionManager {
   async stopAll(): Promise<void> {
     const all = this.list();
     this.sessions.clear();
+    for (const session of all) this.removed(session);
     await Promise.allSettled(all.map((s) => s.engine.stop()));
   }
 }

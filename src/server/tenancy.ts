@@ -1,0 +1,93 @@
+// The server's tenancy in one place, as the app asks it: who a key is (key-service.ts), what
+// it may use (quotas.ts), this instance among those sharing the store (instance.ts), and where
+// each session lives (the store's session directory). serve.ts and createServer build one from
+// the configuration; tests build one over an in-memory SQLite store.
+import type { KeyStore } from "../store/key-store";
+import { openKeyStore } from "../store/open-store";
+import { ElsewhereError } from "./forward";
+import { createInstance, type Instance } from "./instance";
+import { type Caller, createKeyService, type KeyService } from "./key-service";
+import { createQuotaService, quotaExceeded, type QuotaService } from "./quotas";
+
+export interface Tenancy {
+  keys: KeyService;
+  quotas: QuotaService;
+  instance: Instance;
+  /**
+   * Records the caller's new session on this instance (its session quota counted across every
+   * instance); throws ElsewhereError when a live instance holds it, 429 over the quota.
+   */
+  claimSession(caller: Caller, id: string): Promise<void>;
+  /** Throws ElsewhereError when another live instance holds the owner's session. */
+  locateSession(owner: string, id: string): Promise<void>;
+  /** Throws ElsewhereError when the stream's id names another live instance. */
+  locateStream(id: string): Promise<void>;
+  /** A session of this instance is gone. */
+  forgetSession(owner: string, id: string): Promise<void>;
+  /** A stream id of this instance (`<instance id>.<uuid>`, so any instance can tell where it runs). */
+  newStreamId(): string;
+  /** Registers the instance and starts its heartbeat. */
+  start(): Promise<void>;
+  /** Deregisters the instance (its leases and sessions go) and closes the store. */
+  close(): Promise<void>;
+}
+
+export interface TenancyOptions {
+  adminKeys: readonly string[];
+  store: Promise<KeyStore>;
+  /** The URL other instances forward to (null: in-process). */
+  url?: string | null;
+  log: (line: string) => void;
+  now?: () => number;
+}
+
+export function createTenancy(options: TenancyOptions): Tenancy {
+  const instance = createInstance({ store: options.store, url: options.url ?? null, log: options.log, ...(options.now ? { now: options.now } : {}) });
+  // The instance is registered before the store is used for anything that counts per instance.
+  let starting: Promise<void> | null = null;
+  const start = () => (starting ??= instance.start());
+  const ready = start().then(
+    () => options.store,
+    () => options.store,
+  );
+  // The opening error, if any, is reported by whoever awaits the store.
+  ready.catch(() => {});
+  const keys = createKeyService({ adminKeys: options.adminKeys, store: ready, ...(options.now ? { now: options.now } : {}) });
+  const quotas = createQuotaService({ keys, instance, log: options.log, ...(options.now ? { now: options.now } : {}) });
+  const store = () => ready;
+  const elsewhere = (what: string, place: { instanceId: string; url: string | null }) => new ElsewhereError(what, place.instanceId, place.url);
+  return {
+    keys,
+    quotas,
+    instance,
+    async claimSession(caller, id) {
+      const claim = await (await store()).claimSession({ owner: caller.principal, id, instanceId: instance.id }, caller.quotas.maxSessions, instance.liveSince());
+      if ("elsewhere" in claim) throw elsewhere(`session "${id}"`, claim.elsewhere);
+      if ("full" in claim) throw quotaExceeded("maxSessions", `${caller.quotas.maxSessions} sessions open`, 5);
+    },
+    async locateSession(owner, id) {
+      const place = await (await store()).locateSession(owner, id, instance.liveSince());
+      if (place && place.instanceId !== instance.id) throw elsewhere(`session "${id}"`, place);
+    },
+    async locateStream(id) {
+      const instanceId = id.slice(0, Math.max(0, id.indexOf(".")));
+      if (!instanceId || instanceId === instance.id) return;
+      const place = await (await store()).instance(instanceId, instance.liveSince());
+      if (place) throw elsewhere(`stream "${id}"`, place);
+    },
+    async forgetSession(owner, id) {
+      await (await store()).forgetSession(owner, id, instance.id).catch((error) => options.log(`key store: cannot forget session "${id}": ${(error as Error).message}`));
+    },
+    newStreamId: () => `${instance.id}.${crypto.randomUUID()}`,
+    start,
+    async close() {
+      await instance.stop();
+      await (await store()).close();
+    },
+  };
+}
+
+/** A tenancy over a private in-memory SQLite store (tests, and in-process servers without server.database). */
+export function inMemoryTenancy(adminKeys: readonly string[], log: (line: string) => void = () => {}, now?: () => number): Tenancy {
+  return createTenancy({ adminKeys, store: openKeyStore({ path: ":memory:" }), log, ...(now ? { now } : {}) });
+}

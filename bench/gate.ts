@@ -21,7 +21,7 @@ const SCOPE = "isol8-bench-gate";
 if (process.argv.includes("--serve")) {
   // The server process: the app behind the gate, and the same app on a bare Bun.serve.
   const config = defaultConfig();
-  const core = createServerCore({ config, apiKeys: [KEY], log: () => {}, scope: SCOPE });
+  const core = createServerCore({ config, apiKeys: [KEY], store: { path: ":memory:" }, log: () => {}, scope: SCOPE });
   const gated = serveThroughGate(core.app, config, { hostname: "127.0.0.1", port: 0 }, () => {})!;
   const bare = Bun.serve({
     hostname: "127.0.0.1",

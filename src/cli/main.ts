@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<CommandDef>> = {
   config: () => import("./commands/config").then((m) => m.default as CommandDef),
   cleanup: () => import("./commands/cleanup").then((m) => m.default as CommandDef),
   serve: () => import("./commands/serve").then((m) => m.default as CommandDef),
+  keys: () => import("./commands/keys").then((m) => m.default as CommandDef),
   build: () => import("./commands/build").then((m) => m.default as CommandDef),
   openapi: () => import("./commands/openapi").then((m) => m.default as CommandDef),
   repl: () => import("./commands/repl").then((m) => m.default as CommandDef),

@@ -10,6 +10,9 @@ import type { CreatedSession } from "../protocol/http";
 import type { RuntimeName } from "../runtimes/registry";
 import { type RemoteEngineDefaults, remoteRequestDefaults, withRequestDefaults } from "./request-defaults";
 
+/** The header naming a request's session, for load-balancer affinity (docs/scale-out.md). */
+export const SESSION_HEADER = "x-isol8-session";
+
 /** A dropped event stream is resumed (Last-Event-ID) this many times at most. */
 const MAX_RESUMES = 3;
 import type { ContextInfo, CreateContextRequest, Isol8Contexts } from "../protocol/context";
@@ -36,6 +39,8 @@ export class RemoteError extends Isol8Error {
     message: string,
     hint?: string,
     readonly code?: ErrorCode,
+    /** The server's Retry-After, in seconds (429 and 503 answers). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message, hint);
   }
@@ -226,6 +231,8 @@ export class RemoteIsol8 implements Isol8, Isol8Contexts {
     const headers: Record<string, string> = { ...extraHeaders };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (auth && this.key) headers.authorization = `Bearer ${this.key}`;
+    // A load balancer keeps a session's requests on the instance that holds it by this header.
+    if (this.options.sessionId) headers[SESSION_HEADER] = this.options.sessionId;
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.base}${path}`, {
@@ -243,8 +250,15 @@ export class RemoteIsol8 implements Isol8, Isol8Contexts {
     // The library's own failure (RequestError with its field, FileError with its reason, ...): the same class as DockerIsol8's.
     const typed = detail && isol8ErrorOfBody(detail, message);
     if (typed) throw typed;
-    const hint = detail?.code === "unauthorized" || detail?.code === "forbidden" ? "pass the server's key with --key or ISOL8_API_KEY" : undefined;
-    throw new RemoteError(response.status, message, hint, detail?.code);
+    const retryAfter = Number(response.headers.get("retry-after") ?? Number.NaN);
+    const wait = Number.isFinite(retryAfter) ? retryAfter : undefined;
+    const hint =
+      detail?.code === "unauthorized" || detail?.code === "forbidden"
+        ? "pass the server's key with --key or ISOL8_API_KEY"
+        : wait !== undefined
+          ? `retry after ${wait} s (Retry-After)`
+          : undefined;
+    throw new RemoteError(response.status, message, hint, detail?.code, wait);
   }
 }
 

@@ -53,9 +53,12 @@ function apiKeysOf(options: CreateServerOptions): string[] {
 export function createServer(options: CreateServerOptions = {}): InProcessServer {
   const apiKeys = apiKeysOf(options);
   const config = options.config === undefined ? loadConfig().config : parseConfig(options.config, "(createServer config)");
+  const database = config.server.database;
   const core = createServerCore({
     config,
     apiKeys,
+    // In-process: the configured store, else a private one that lives as long as the server.
+    store: database.url ? { url: database.url } : { path: database.path ?? ":memory:" },
     log: options.log ?? (() => {}),
     ...(options.docker ? { docker: options.docker } : {}),
     ...(options.scope ? { scope: options.scope } : {}),

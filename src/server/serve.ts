@@ -5,7 +5,17 @@ import type { DockerClient } from "../engine/docker";
 import { type ConnectionGate, startConnectionGate } from "./connection-gate";
 import { CLOSE, errorResponse } from "./http";
 import type { ServerApp } from "./app";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { describeStore, type StoreLocation } from "../store/open-store";
 import { createServerCore } from "./server-core";
+
+/** The key store of `isol8 serve`: server.database.url, else .path, else ~/.isol8/server/keys.db. */
+export function storeLocationOf(config: Isol8Config, home = homedir()): StoreLocation {
+  const database = config.server.database;
+  if (database.url) return { url: database.url };
+  return { path: database.path ?? join(home, ".isol8", "server", "keys.db") };
+}
 
 export interface ServeOptions {
   config: Isol8Config;
@@ -117,9 +127,11 @@ async function askForOtherPort(port: number): Promise<boolean> {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config } = options;
+  const store = storeLocationOf(config);
   const core = createServerCore({
     config,
     apiKeys: options.apiKeys,
+    store,
     log: options.log,
     ...(options.debug ? { debug: true } : {}),
     ...(options.docker ? { docker: options.docker } : {}),
@@ -140,6 +152,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const served = listening;
   const url = `http://${options.hostname === "0.0.0.0" ? "127.0.0.1" : options.hostname}:${served.port}`;
+  // The key store opens (and migrates) before the server says it listens: a store that cannot
+  // be opened stops the server with its reason instead of failing every request.
+  core.tenancy.instance.url = config.server.advertiseUrl ?? url;
+  try {
+    await core.tenancy.start();
+  } catch (error) {
+    served.stop();
+    await engine.stop();
+    throw Object.assign(new Error(`Cannot open the key store (${describeStore(store)}): ${(error as Error).message}`), { exitCode: 1 });
+  }
+  core.log(`key store: ${describeStore(store)}; instance ${core.tenancy.instance.id} at ${core.tenancy.instance.url}`);
   options.onListening(url);
 
   return {

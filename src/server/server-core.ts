@@ -20,6 +20,8 @@ import type { EngineEvent } from "../protocol/observe";
 import { createServerLogger, type LogLevel } from "./logging";
 import { createMetrics } from "./metrics";
 import { createReadiness } from "./readiness";
+import { openKeyStore, type StoreLocation } from "../store/open-store";
+import { createTenancy, type Tenancy } from "./tenancy";
 
 /** Owner ids of server instances start with this (a hint for people reading labels). */
 const SERVER_OWNER_PREFIX = "srv-";
@@ -28,8 +30,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export interface ServerCoreOptions {
   config: Isol8Config;
-  /** Accepted API keys (at least one); each is a principal owning its sessions. */
+  /** The bootstrap (admin) keys (at least one); each is a principal owning its sessions. */
   apiKeys: readonly string[];
+  /** The key store: server.database.url, else this SQLite file (createServer: ":memory:" unless the config names one). */
+  store: StoreLocation;
   /** Writes one log line (the CLI: stderr); lines are formatted per server.logFormat. */
   log: (line: string) => void;
   /** Log at debug level (engine events, container lines), whatever server.logLevel says. */
@@ -43,6 +47,8 @@ export interface ServerCoreOptions {
 export interface ServerCore {
   app: ServerApp;
   engine: DockerIsol8;
+  /** Keys, quotas, this instance: start() it once the server's URL is known (it opens the store). */
+  tenancy: Tenancy;
   /** Logs one line in the server's format (info). */
   log(line: string): void;
   /**
@@ -127,10 +133,16 @@ export function createServerCore(options: ServerCoreOptions): ServerCore {
     idleMs: config.cleanup.maxContainerAgeMs,
   });
   slots = new Slots(config.maxConcurrent, config.server.maxQueue);
+  const tenancy = createTenancy({
+    adminKeys: options.apiKeys,
+    store: openKeyStore(options.store),
+    url: config.server.advertiseUrl ?? null,
+    log,
+  });
   const app = createServerApp({
     config,
     builtinImages,
-    apiKeys: options.apiKeys,
+    tenancy,
     version: VERSION,
     engine,
     sessions,
@@ -160,6 +172,7 @@ export function createServerCore(options: ServerCoreOptions): ServerCore {
   return {
     app,
     engine,
+    tenancy,
     log: (line) => logger.log("info", line),
     shutdown(reason, stopListening) {
       stopping ??= (async () => {
@@ -171,6 +184,7 @@ export function createServerCore(options: ServerCoreOptions): ServerCore {
         while (slots.inFlight > 0 && Date.now() < deadline) await sleep(50);
         stopListening?.();
         await sessions.stopAll();
+        await tenancy.close().catch((error) => log(`key store: ${(error as Error).message}`));
         await engine.stop();
         const left = await sweepContainers(docker, { owner });
         if (left.length) log(`removed ${left.length} remaining container(s)`);

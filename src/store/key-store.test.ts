@@ -11,7 +11,7 @@ import { openSqliteClient } from "./sqlite-client";
 const dir = mkdtempSync(join(tmpdir(), "isol8-tenants-sqlite-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
-keyStoreContract("SQLite", async () => openSqliteClient(join(dir, `store-${++n}`, "keys.db")));
+keyStoreContract("SQLite", () => openSqliteClient(join(dir, `store-${++n}`, "keys.db")));
 
 const pgUrl = process.env.ISOL8_TEST_DATABASE_URL;
 if (pgUrl) keyStoreContract("PostgreSQL", () => freshPostgresDatabase(pgUrl));

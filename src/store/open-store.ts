@@ -8,7 +8,7 @@ import { openSqliteClient } from "./sqlite-client";
 export type StoreLocation = { url: string } | { path: string };
 
 export async function openKeyStore(location: StoreLocation): Promise<KeyStore> {
-  const client = "url" in location ? openPostgresClient(location.url) : openSqliteClient(location.path);
+  const client = "url" in location ? openPostgresClient(location.url) : await openSqliteClient(location.path);
   try {
     return await createKeyStore(client);
   } catch (error) {

@@ -1,6 +1,6 @@
 // The shared driver: PostgreSQL through Bun's built-in SQL client (a connection pool), for
 // several `isol8 serve` instances that share keys, quotas and the session directory.
-import { SQL } from "bun";
+import type { SQL } from "bun";
 import type { Row, SqlClient, SqlRunner } from "./sql-client";
 
 type Queryable = Pick<SQL, "unsafe">;
@@ -28,9 +28,16 @@ export function advisoryLockId(name: string): bigint {
   return BigInt.asIntN(64, hash);
 }
 
+/** Bun's SQL client, from the global Bun object (the library bundle also loads under Node, without it). */
+function bunSql(): typeof SQL {
+  const bun = (globalThis as { Bun?: { SQL: typeof SQL } }).Bun;
+  if (!bun) throw new Error("the PostgreSQL key store needs Bun (isol8 serve, or createServer under Bun)");
+  return bun.SQL;
+}
+
 /** Connects to PostgreSQL at `url` (postgres://user:password@host:port/database). */
 export function openPostgresClient(url: string, options: { max?: number } = {}): SqlClient {
-  const sql = new SQL(url, { max: options.max ?? 10, idleTimeout: 30, connectionTimeout: 10 });
+  const sql = new (bunSql())(url, { max: options.max ?? 10, idleTimeout: 30, connectionTimeout: 10 });
   return {
     ...runnerOf(sql),
     async transaction(work) {

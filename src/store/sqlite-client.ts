@@ -1,7 +1,7 @@
 // The embedded driver: one SQLite file (bun:sqlite, built into Bun), in WAL mode so several
 // processes on one machine may share it. Calls are synchronous underneath; the SqlClient
 // interface is async only because PostgreSQL's is.
-import { Database } from "bun:sqlite";
+import type { Database as SqliteDatabase } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Row, SqlClient, SqlRunner } from "./sql-client";
@@ -13,16 +13,21 @@ export function toSqliteParams(sql: string): string {
 
 type Bindable = string | number | bigint | boolean | null | Uint8Array;
 
-/** Opens (creating when missing) the SQLite database at `path` (":memory:" for a private one). */
-export function openSqliteClient(path: string): SqlClient {
+// Loaded when a store opens, not when the module is: the library bundle (dist/index.js) also
+// loads under Node, where bun:sqlite does not exist (the specifier is kept from the bundler).
+const BUN_SQLITE = "bun:sqlite";
+
+/** Opens (creating when missing) the SQLite database at `path` (":memory:" for a private one). Needs Bun. */
+export async function openSqliteClient(path: string): Promise<SqlClient> {
+  const { Database } = (await import(BUN_SQLITE)) as typeof import("bun:sqlite");
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { create: true, strict: true });
+  const db: SqliteDatabase = new Database(path, { create: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
   // Another process holding the write lock: wait for it rather than fail at once.
   db.run("PRAGMA busy_timeout = 5000");
   // WAL + NORMAL: a commit survives a crash of the process (not of the machine) without an fsync per statement.
   db.run("PRAGMA synchronous = NORMAL");
-  const cache = new Map<string, ReturnType<Database["query"]>>();
+  const cache = new Map<string, ReturnType<SqliteDatabase["query"]>>();
   const statement = (sql: string) => {
     let prepared = cache.get(sql);
     if (!prepared) {

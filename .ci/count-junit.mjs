@@ -1,6 +1,6 @@
 // Prints "N passed, N failed, N skipped" counted from JUnit XML reports (bun test
 // --reporter=junit). A test file that failed to load (a syntax or import error) has no
-// <testsuite> in any report: every *.test.ts (and *.chaos.ts) file under the roots that is
+// <testsuite> in any report: every *.test.ts (and *.chaos.ts, *.scale.ts) file under the roots that is
 // missing from the reports counts as one failure, named on stderr.
 // Usage: node .ci/count-junit.mjs <report.xml>... [root ...]   (roots default: src test)
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -34,7 +34,7 @@ function testFiles(dir) {
     if (name === "node_modules" || name.startsWith(".")) return [];
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return testFiles(path);
-    return /\.(test|chaos)\.[cm]?[jt]sx?$/.test(name) ? [relative(".", path)] : [];
+    return /\.(test|chaos|scale)\.[cm]?[jt]sx?$/.test(name) ? [relative(".", path)] : [];
   });
 }
 for (const file of roots.flatMap(testFiles)) {

@@ -28,7 +28,7 @@ import type { Session, SessionManager } from "./sessions";
 import type { Isol8 } from "../protocol/isol8";
 import { randomUUID } from "node:crypto";
 import { createTokenCheck } from "./auth";
-import { ElsewhereError, forwardRequest } from "./forward";
+import { ElsewhereError, forwardRequest, INSTANCE_HEADER } from "./forward";
 import type { Caller } from "./key-service";
 import { keyRoutes } from "./key-routes";
 import { inMemoryTenancy, type Tenancy } from "./tenancy";
@@ -530,6 +530,8 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       const seen = { route: null as string | null, principal: "" };
       const response = await answer(request, url, context, requestId, seen);
       response.headers.set("x-request-id", requestId);
+      // Which instance answered (a forwarded answer already names the one that held the session).
+      if (!response.headers.has(INSTANCE_HEADER)) response.headers.set(INSTANCE_HEADER, tenancy.instance.id);
       const cors = corsHeaders(request.headers.get("origin"), config.server.corsOrigins);
       if (cors) for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
       deps.observe?.({

@@ -93,6 +93,19 @@ const IMPORT_RULES: ImportRule[] = [
       !imp.target.startsWith("src/engine/") || ["src/server/serve.ts", "src/server/server-core.ts", "src/server/create-server.ts"].includes(file),
   },
   {
+    rule: "store/ (the key store) imports only protocol/ and its siblings: no engine, server, client or CLI",
+    appliesTo: under("src/store/"),
+    allows: (imp, file) => !imp.target.startsWith("src/") || sibling(imp, file) || imp.target.startsWith("src/protocol/"),
+  },
+  {
+    rule: "the server reaches the key store through its tenancy (tenancy.ts, key-service.ts, quotas.ts, instance.ts, key-routes.ts) and the entries that open it",
+    appliesTo: under("src/server/"),
+    allows: (imp, file) =>
+      imp.typeOnly ||
+      !imp.target.startsWith("src/store/") ||
+      ["tenancy", "key-service", "quotas", "instance", "key-routes", "server-core", "serve"].some((name) => file === `src/server/${name}.ts`),
+  },
+  {
     rule: "lib/ knows nothing of isol8: it imports no project module but its siblings",
     appliesTo: under("src/lib/"),
     allows: (imp, file) => !imp.target.startsWith("src/") || sibling(imp, file),

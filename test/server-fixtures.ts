@@ -77,7 +77,7 @@ export function makeApp(
     heartbeatMs?: number;
     sessionEngine?: () => ReturnType<typeof fakeEngine>;
     runtimes?: () => Promise<RuntimeInfo[]>;
-  } & Partial<Pick<ServerAppDeps, "observe" | "newRequestId" | "ready" | "metrics" | "playground" | "streams">> = {},
+  } & Partial<Pick<ServerAppDeps, "observe" | "newRequestId" | "ready" | "metrics" | "playground" | "streams" | "tenancy">> = {},
 ) {
   const { keys: _keys, now: _now, heartbeatMs: _heartbeatMs, sessionEngine: _sessionEngine, runtimes: _runtimes, ...extra } = options;
   const sessions = new SessionManager(() => (options.sessionEngine ?? fakeEngine)() as unknown as SessionEngine, { maxSessions: 2, idleMs: 60_000 });

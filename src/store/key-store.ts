@@ -11,7 +11,7 @@ import * as v from "valibot";
 import { type KeyPolicy, KeyPolicySchema, type KeyQuotas, KeyQuotasSchema } from "../protocol/tenancy";
 import { keyHash, newKey, newKeyId } from "./key-material";
 import { migrate } from "./migrations";
-import { type Bucket, dayOf, type RateRule, type TokenVerdict, refill, takeToken } from "./quota-math";
+import { type Bucket, dayOf, type RateRule, retryAfterSeconds, type TokenVerdict, refill } from "./quota-math";
 import { num, type Row, type SqlClient } from "./sql-client";
 
 /** A key as stored (without its hash). */
@@ -66,6 +66,8 @@ export interface KeyStore {
   /** Adds an execution and its CPU time to the key's usage of the UTC day of `now`. */
   addUsage(keyId: string, cpuMs: number, now?: number): Promise<void>;
   usage(keyId: string, owner: string, liveSince: number, now?: number): Promise<KeyUsageCounts>;
+  /** CPU milliseconds the key used on the UTC day of `now`. */
+  cpuToday(keyId: string, now?: number): Promise<number>;
 
   // Instances and sessions
   /** Records that an instance is alive (and where it is reached); forgets what dead ones left. */
@@ -146,21 +148,33 @@ export async function createKeyStore(client: SqlClient): Promise<KeyStore> {
     },
 
     async takeToken(keyId, rule, now = Date.now()) {
-      return client.transaction(async (tx) => {
-        await client.lock(tx, `rate:${keyId}`);
-        const rows = await tx.all("SELECT tokens, updated_at FROM rate_buckets WHERE key_id = $1", [keyId]);
-        const bucket = rows[0] ? { tokens: num(rows[0].tokens), at: num(rows[0].updated_at) } : null;
-        const verdict = takeToken(bucket, now, rule);
-        await tx.run(
-          "INSERT INTO rate_buckets (key_id, tokens, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO UPDATE SET tokens = $2, updated_at = $3",
-          [keyId, verdict.bucket.tokens, verdict.bucket.at],
-        );
-        return verdict;
-      });
+      // One statement, atomic on both databases (the row is locked by the upsert): the bucket
+      // refilled for the time since its last use (never above capacity, never for a clock that
+      // went back), one token taken when there is one, and the verdict kept in the row.
+      // The same arithmetic as quota-math.ts's takeToken, which states it and is table-tested.
+      const elapsed = "(CASE WHEN CAST($3 AS BIGINT) > rate_buckets.updated_at THEN CAST($3 AS BIGINT) - rate_buckets.updated_at ELSE 0 END)";
+      const grown = `(rate_buckets.tokens + ${elapsed} * CAST($2 AS DOUBLE PRECISION) / 60000.0)`;
+      const refilled = `(CASE WHEN ${grown} > CAST($2 AS DOUBLE PRECISION) THEN CAST($2 AS DOUBLE PRECISION) ELSE ${grown} END)`;
+      const rows = await client.all(
+        `INSERT INTO rate_buckets (key_id, tokens, updated_at, allowed) VALUES ($1, CAST($2 AS DOUBLE PRECISION) - 1, CAST($3 AS BIGINT), 1)
+         ON CONFLICT (key_id) DO UPDATE SET
+           tokens = CASE WHEN ${refilled} >= 1 THEN ${refilled} - 1 ELSE ${refilled} END,
+           allowed = CASE WHEN ${refilled} >= 1 THEN 1 ELSE 0 END,
+           updated_at = CASE WHEN CAST($3 AS BIGINT) > rate_buckets.updated_at THEN CAST($3 AS BIGINT) ELSE rate_buckets.updated_at END
+         RETURNING tokens, updated_at, allowed`,
+        [keyId, rule.perMinute, now],
+      );
+      const row = rows[0]!;
+      const bucket = { tokens: num(row.tokens), at: num(row.updated_at) };
+      if (num(row.allowed) === 1) return { allowed: true, bucket };
+      return { allowed: false, bucket, retryAfterSeconds: retryAfterSeconds(bucket, rule) };
     },
     async acquireLease(lease, max, liveSince, now = Date.now()) {
+      if (client.dialect === "postgres") {
+        const rows = await client.all("SELECT isol8_acquire_lease($1, $2, $3, $4, $5, $6) AS ok", [lease.id, lease.keyId, lease.instanceId, max ?? null, liveSince, now]);
+        return rows[0]?.ok === true;
+      }
       return client.transaction(async (tx) => {
-        await client.lock(tx, `lease:${lease.keyId}`);
         if (max !== undefined) {
           const rows = await tx.all(
             "SELECT COUNT(*) AS n FROM leases l JOIN instances i ON i.id = l.instance_id WHERE l.key_id = $1 AND i.seen_at >= $2",
@@ -196,6 +210,11 @@ export async function createKeyStore(client: SqlClient): Promise<KeyStore> {
         executions: num(daily[0]?.executions),
         bucket: bucket[0] ? { tokens: num(bucket[0].tokens), at: num(bucket[0].updated_at) } : null,
       };
+    },
+
+    async cpuToday(keyId, now = Date.now()) {
+      const rows = await client.all("SELECT cpu_ms FROM daily_usage WHERE key_id = $1 AND day = $2", [keyId, dayOf(now)]);
+      return num(rows[0]?.cpu_ms);
     },
 
     async heartbeat(instance, deadBefore, now = Date.now()) {

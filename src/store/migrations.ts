@@ -61,6 +61,30 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX sessions_by_instance ON sessions (instance_id)",
     ],
   },
+  {
+    version: 4,
+    description: "one round trip per quota check: the rate bucket's verdict kept in its row; PostgreSQL: the lease taken by a function",
+    statements: (dialect) => [
+      "ALTER TABLE rate_buckets ADD COLUMN allowed INTEGER NOT NULL DEFAULT 1",
+      // SQLite serialises writers (BEGIN IMMEDIATE): its lease is taken in a transaction by the
+      // store. On PostgreSQL the function takes the key's advisory lock, then counts and inserts,
+      // each statement seeing what committed before the lock was granted.
+      ...(dialect === "postgres"
+        ? [
+            `CREATE FUNCTION isol8_acquire_lease(p_id TEXT, p_key TEXT, p_instance TEXT, p_max BIGINT, p_live BIGINT, p_now BIGINT) RETURNS BOOLEAN AS $fn$
+            BEGIN
+              PERFORM pg_advisory_xact_lock(hashtextextended('lease:' || p_key, 0));
+              IF p_max IS NOT NULL AND (SELECT COUNT(*) FROM leases l JOIN instances i ON i.id = l.instance_id WHERE l.key_id = p_key AND i.seen_at >= p_live) >= p_max THEN
+                RETURN FALSE;
+              END IF;
+              INSERT INTO leases (id, key_id, instance_id, started_at) VALUES (p_id, p_key, p_instance, p_now);
+              RETURN TRUE;
+            END
+            $fn$ LANGUAGE plpgsql VOLATILE`,
+          ]
+        : []),
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -25,9 +25,13 @@ export function refill(bucket: Bucket | null, now: number, rule: RateRule): Buck
 export function takeToken(bucket: Bucket | null, now: number, rule: RateRule): TokenVerdict {
   const current = refill(bucket, now, rule);
   if (current.tokens >= 1) return { allowed: true, bucket: { tokens: current.tokens - 1, at: current.at } };
-  const msPerToken = 60_000 / rule.perMinute;
-  const wait = (1 - current.tokens) * msPerToken;
-  return { allowed: false, bucket: current, retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) };
+  return { allowed: false, bucket: current, retryAfterSeconds: retryAfterSeconds(current, rule) };
+}
+
+/** Whole seconds (at least 1) until a bucket that lacks a token has one. */
+export function retryAfterSeconds(bucket: Bucket, rule: RateRule): number {
+  const wait = (1 - bucket.tokens) * (60_000 / rule.perMinute);
+  return Math.max(1, Math.ceil(wait / 1000));
 }
 
 /** The UTC day of a time (YYYY-MM-DD): CPU seconds per day are counted per this day. */

@@ -59,6 +59,7 @@ export function createServer(options: CreateServerOptions = {}): InProcessServer
     apiKeys,
     // In-process: the configured store, else a private one that lives as long as the server.
     store: database.url ? { url: database.url } : { path: database.path ?? ":memory:" },
+    optionalStore: !database.url && !database.path,
     log: options.log ?? (() => {}),
     ...(options.docker ? { docker: options.docker } : {}),
     ...(options.scope ? { scope: options.scope } : {}),

@@ -34,6 +34,8 @@ export interface ServerCoreOptions {
   apiKeys: readonly string[];
   /** The key store: server.database.url, else this SQLite file (createServer: ":memory:" unless the config names one). */
   store: StoreLocation;
+  /** The store is a private in-memory one: when it cannot be opened (under Node), serve the bootstrap keys without it. */
+  optionalStore?: boolean;
   /** Writes one log line (the CLI: stderr); lines are formatted per server.logFormat. */
   log: (line: string) => void;
   /** Log at debug level (engine events, container lines), whatever server.logLevel says. */
@@ -138,6 +140,7 @@ export function createServerCore(options: ServerCoreOptions): ServerCore {
     store: openKeyStore(options.store),
     url: config.server.advertiseUrl ?? null,
     log,
+    ...(options.optionalStore ? { optional: true } : {}),
   });
   const app = createServerApp({
     config,

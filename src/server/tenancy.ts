@@ -39,6 +39,12 @@ export interface TenancyOptions {
   url?: string | null;
   log: (line: string) => void;
   now?: () => number;
+  /**
+   * The store is a private in-memory one nobody asked for (createServer without
+   * server.database): when it cannot be opened (Node has no bun:sqlite), sessions stay this
+   * instance's own and only the bootstrap keys work.
+   */
+  optional?: boolean;
 }
 
 export function createTenancy(options: TenancyOptions): Tenancy {
@@ -54,35 +60,47 @@ export function createTenancy(options: TenancyOptions): Tenancy {
   ready.catch(() => {});
   const keys = createKeyService({ adminKeys: options.adminKeys, store: ready, ...(options.now ? { now: options.now } : {}) });
   const quotas = createQuotaService({ keys, instance, log: options.log, ...(options.now ? { now: options.now } : {}) });
-  const store = () => ready;
+  /** The store for the session directory; null when an optional store could not be opened. */
+  const directory = async () => {
+    try {
+      return await ready;
+    } catch (error) {
+      if (options.optional) return null;
+      throw error;
+    }
+  };
   const elsewhere = (what: string, place: { instanceId: string; url: string | null }) => new ElsewhereError(what, place.instanceId, place.url);
   return {
     keys,
     quotas,
     instance,
     async claimSession(caller, id) {
-      const claim = await (await store()).claimSession({ owner: caller.principal, id, instanceId: instance.id }, caller.quotas.maxSessions, instance.liveSince());
+      const db = await directory();
+      if (!db) return;
+      const claim = await db.claimSession({ owner: caller.principal, id, instanceId: instance.id }, caller.quotas.maxSessions, instance.liveSince());
       if ("elsewhere" in claim) throw elsewhere(`session "${id}"`, claim.elsewhere);
       if ("full" in claim) throw quotaExceeded("maxSessions", `${caller.quotas.maxSessions} sessions open`, 5);
     },
     async locateSession(owner, id) {
-      const place = await (await store()).locateSession(owner, id, instance.liveSince());
+      const place = await (await directory())?.locateSession(owner, id, instance.liveSince());
       if (place && place.instanceId !== instance.id) throw elsewhere(`session "${id}"`, place);
     },
     async locateStream(id) {
       const instanceId = id.slice(0, Math.max(0, id.indexOf(".")));
       if (!instanceId || instanceId === instance.id) return;
-      const place = await (await store()).instance(instanceId, instance.liveSince());
+      const place = await (await directory())?.instance(instanceId, instance.liveSince());
       if (place) throw elsewhere(`stream "${id}"`, place);
     },
     async forgetSession(owner, id) {
-      await (await store()).forgetSession(owner, id, instance.id).catch((error) => options.log(`key store: cannot forget session "${id}": ${(error as Error).message}`));
+      await (await directory())?.forgetSession(owner, id, instance.id).catch((error) => options.log(`key store: cannot forget session "${id}": ${(error as Error).message}`));
     },
     newStreamId: () => `${instance.id}.${crypto.randomUUID()}`,
     start,
     async close() {
+      const db = await directory().catch(() => null);
+      if (!db) return;
       await instance.stop();
-      await (await store()).close();
+      await db.close();
     },
   };
 }

@@ -159,7 +159,8 @@ describe("isol8 serve --update", () => {
     const exe = installedCopy("serve", olderBinary());
     expect(binaryVersion(exe)).toBe(OLDER);
     const proc = Bun.spawn([exe, "serve", "--update", "--port", "0", "--key", "k", "--hostname", "127.0.0.1"], {
-      env: { ...process.env, NO_COLOR: "1", ISOL8_RELEASE_URL: server.url, ISOL8_SCOPE: TEST_SCOPE },
+      // HOME: the server's key store (~/.isol8/server/keys.db) goes to the scratch directory.
+      env: { ...process.env, NO_COLOR: "1", ISOL8_RELEASE_URL: server.url, ISOL8_SCOPE: TEST_SCOPE, HOME: work },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -200,7 +201,7 @@ async function withServed<T>(files: Record<string, string | Uint8Array | null>, 
  */
 async function serveUpdate(exe: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const proc = Bun.spawn([exe, "serve", "--update", "--port", "0", "--key", "k", "--hostname", "127.0.0.1"], {
-    env: { ...process.env, NO_COLOR: "1", ISOL8_RELEASE_URL: server.url, ISOL8_SCOPE: TEST_SCOPE },
+    env: { ...process.env, NO_COLOR: "1", ISOL8_RELEASE_URL: server.url, ISOL8_SCOPE: TEST_SCOPE, HOME: work },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

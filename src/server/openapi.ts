@@ -368,6 +368,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   421: "The session or stream is held by another instance and the request was already forwarded once (misdirected; Location names it)",
   429: "Too many executions, sessions or wrong keys (too-many-requests), or a quota of the key reached (quota-exceeded, `quota` names it); see Retry-After",
   500: "isol8 failed (internal)",
+  502: "The instance holding the session or stream did not answer the forwarded request (unavailable, `retryable`)",
   503: "Not now: shutting down, overloaded, Docker or an image unavailable, sandbox failed (`retryable`; see Retry-After)",
 };
 
@@ -376,7 +377,7 @@ function errorStatuses(op: Operation): number[] {
   const statuses = new Set(op.errors ?? []);
   statuses.add(405).add(500);
   if (op.access !== "open") [401, 403, 429, 503].forEach((s) => statuses.add(s));
-  if (op.sessionOrStream) statuses.add(421);
+  if (op.sessionOrStream) statuses.add(421).add(502);
   if (op.body) [400, 413, 415, 429, 503].forEach((s) => statuses.add(s));
   return [...statuses].sort((a, b) => a - b);
 }

@@ -192,9 +192,12 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     throw new HttpError(429, "too many sessions", {}, { "retry-after": "5" });
   };
 
+  /** A store key's clamps: the server's narrowed by its policy (an admin key is held to the server's). */
+  const clampsOf = (caller: Caller) => (caller.admin ? undefined : narrow(serverClamps(config), caller.policy));
+
   const prepareBody = async (call: Call) => {
     const body = validate(ExecuteBodySchema, await call.body());
-    const clamps = call.caller.admin ? undefined : narrow(serverClamps(config), call.caller.policy);
+    const clamps = clampsOf(call.caller);
     const effective: ExecutionRequest = applyServerPolicy(requestOfBody(body), { config, builtinImages: deps.builtinImages, ...(clamps ? { clamps } : {}) });
     return { effective, sessionId: body.sessionId };
   };
@@ -430,6 +433,8 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       validate,
       readBody: (request) => readJson(request, maxBody),
       sessionFor: async (caller, id, create) => (await sessionFor(caller, id, create))!,
+      clampsOf,
+      executionQuota: (caller) => quotas.execution(caller),
       slot,
       heartbeatMs,
       log,

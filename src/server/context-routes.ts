@@ -15,7 +15,7 @@ import { formatError, Isol8Error } from "../errors";
 import { decodePathSegment, HttpError, json } from "./http";
 import type { Session, SessionManager } from "./sessions";
 import type { Caller } from "./key-service";
-import { applyServerPolicy } from "./policy";
+import { applyServerPolicy, type Clamps, serverMaxima } from "./policy";
 import { SessionIdSchema } from "../protocol/http";
 import * as v from "valibot";
 
@@ -31,6 +31,10 @@ export interface ContextRouteDeps {
   sessionFor(caller: Caller, id: string, create: boolean): Promise<Session>;
   /** Takes an execution slot or answers 429. */
   slot(): Promise<() => void>;
+  /** The caller's clamps when its key narrows the server's (undefined: the server's own). */
+  clampsOf(caller: Caller): Clamps | undefined;
+  /** A cell starts, under the caller's quotas (CPU day, concurrency); the returned function ends it. */
+  executionQuota(caller: Caller): Promise<(cpuTimeMs: number | null) => Promise<void>>;
   heartbeatMs: number;
   log(line: string): void;
 }
@@ -61,11 +65,13 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
     if (!(await session.engine.listContexts()).some((c) => c.id === id)) throw new HttpError(404, `context "${id}" not found`);
     return session.engine.getContext(id);
   };
-  const cellBody = async (request: Request) => {
+  const cellBody = async (request: Request, caller: Caller) => {
     const body = validate(RunCellRequestSchema, await deps.readBody(request));
-    const server = deps.config.server.limits.timeoutMs ?? deps.config.defaults.timeoutMs;
-    if (body.timeoutMs !== undefined && body.timeoutMs > server) {
-      throw new HttpError(403, `timeoutMs: ${body.timeoutMs} is over this server's limit of ${server}`, { code: "policy-denied", field: "timeoutMs" });
+    const clamps = deps.clampsOf(caller);
+    const max = clamps?.limits.timeoutMs ?? serverMaxima(deps.config).timeoutMs;
+    if (body.timeoutMs !== undefined && body.timeoutMs > max) {
+      const whose = clamps ? "this key's" : "this server's";
+      throw new HttpError(403, `timeoutMs: ${body.timeoutMs} is over ${whose} limit of ${max}`, { code: "policy-denied", field: "timeoutMs" });
     }
     return body;
   };
@@ -74,7 +80,8 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
     const body = validate(CreateContextRequestSchema, await deps.readBody(request));
     if (body.image !== undefined) {
       // the same image rules as an execution's
-      applyServerPolicy({ code: "", runtime: body.runtime === "bash" ? "python" : (body.runtime ?? "python"), image: body.image }, deps);
+      const clamps = deps.clampsOf(call.caller);
+      applyServerPolicy({ code: "", runtime: body.runtime === "bash" ? "python" : (body.runtime ?? "python"), image: body.image }, { ...deps, ...(clamps ? { clamps } : {}) });
     }
     const session = await deps.sessionFor(call.caller, sessionId(call), true);
     const max = deps.config.server.maxContextsPerSession;
@@ -110,26 +117,38 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
   const run: ContextRoute["handler"] = async (request, call) => {
     const session = await deps.sessionFor(call.caller, sessionId(call), false);
     const context = await contextOf(session, call);
-    const body = await cellBody(request);
+    const body = await cellBody(request, call.caller);
     call.working();
-    const release = await deps.slot();
+    const end = await deps.executionQuota(call.caller);
     try {
-      const audit = { principal: call.principal, sessionId: session.id };
-      const result = await sessions.use(session, () =>
-        context.run(body.code, { ...(body.timeoutMs ? { timeoutMs: body.timeoutMs } : {}), signal: request.signal, audit }),
-      );
-      return json(200, result);
+      const release = await deps.slot();
+      try {
+        const audit = { principal: call.principal, sessionId: session.id };
+        const result = await sessions.use(session, () =>
+          context.run(body.code, { ...(body.timeoutMs ? { timeoutMs: body.timeoutMs } : {}), signal: request.signal, audit }),
+        );
+        return json(200, result);
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      await end(null);
     }
   };
 
   const runStream: ContextRoute["handler"] = async (request, call) => {
     const session = await deps.sessionFor(call.caller, sessionId(call), false);
     const context = await contextOf(session, call);
-    const body = await cellBody(request);
+    const body = await cellBody(request, call.caller);
     call.working();
-    const release = await deps.slot();
+    const end = await deps.executionQuota(call.caller);
+    let release: () => void;
+    try {
+      release = await deps.slot();
+    } catch (error) {
+      await end(null);
+      throw error;
+    }
     const done = call.streaming();
     const unhold = sessions.hold(session);
     const abort = new AbortController();
@@ -166,6 +185,7 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
           clearInterval(heartbeat);
           unhold();
           release();
+          await end(null);
           done();
           if (!cancelled) controller.close();
         }

@@ -156,3 +156,37 @@ describe("contexts over isol8 serve", () => {
     expect(await createDockerClient().inspectContainer(id)).toBeNull();
   });
 });
+
+describe("contexts under a store key's policy and quotas", () => {
+  const post = async (path: string, body: unknown, key = KEY) =>
+    fetch(`${server.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+
+  test("a cell over the key's timeout is 403 policy-denied; an image the key does not allow is refused; a second cell at once over maxConcurrent 1 is 429 quota-exceeded", async () => {
+    const created = (await (await post("/keys", { name: "cells", policy: { limits: { timeoutMs: 20_000 }, allowedImages: [] }, quotas: { maxConcurrent: 1 } })).json()) as {
+      key: string;
+    };
+    const key = created.key;
+    const refusedImage = await post("/sessions/keyed-a/contexts", { runtime: "python", image: dataImage }, key);
+    expect(refusedImage.status).toBe(403);
+    const a = (await (await post("/sessions/keyed-a/contexts", { runtime: "python" }, key)).json()) as { context: { id: string } };
+    const b = (await (await post("/sessions/keyed-b/contexts", { runtime: "python" }, key)).json()) as { context: { id: string } };
+    const cellA = `/sessions/keyed-a/contexts/${a.context.id}/run`;
+    const cellB = `/sessions/keyed-b/contexts/${b.context.id}/run`;
+
+    const over = await post(cellA, { code: "1", timeoutMs: 30_000 }, key);
+    expect(over.status).toBe(403);
+    expect(((await over.json()) as { error: { code: string; field: string } }).error).toMatchObject({ code: "policy-denied", field: "timeoutMs" });
+
+    const long = post(cellA, { code: "import time; time.sleep(3); 7" }, key);
+    await Bun.sleep(1_000);
+    const second = await post(cellB, { code: "1" }, key);
+    expect(second.status).toBe(429);
+    expect(((await second.json()) as { error: { code: string } }).error.code).toBe("quota-exceeded");
+    // Still works: the first cell finishes, and once it has, the second key's cell runs.
+    const first = (await (await long).json()) as { results: Record<string, string>[] };
+    expect(first.results).toEqual([{ "text/plain": "7" }]);
+    const again = (await (await post(cellB, { code: "1 + 1" }, key)).json()) as { results: Record<string, string>[] };
+    expect(again.results).toEqual([{ "text/plain": "2" }]);
+    for (const id of ["keyed-a", "keyed-b"]) await fetch(`${server.url}/session/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${key}` } });
+  }, 120_000);
+});

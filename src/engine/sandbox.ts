@@ -66,6 +66,9 @@ export class Sandbox implements AsyncDisposable {
   }
 }
 
+/** What became of a container whose whole sandbox the memory limit stopped (gVisor's kernel, or the supervisor under runc). */
+export const KILLED_BY_MEMORY_LIMIT = "it was killed by the memory limit";
+
 /**
  * What became of a container whose channel broke, in words: removed from outside isol8,
  * killed by the memory limit, frozen, stopped with an exit code, or still running with a
@@ -81,7 +84,7 @@ export async function whatBecameOf(docker: DockerClient, id: string): Promise<st
       info = await docker.inspectContainer(id);
     }
     if (!info || info.State?.Status === "removing" || info.State?.Dead) return removed;
-    if (info.State?.OOMKilled) return "it was killed by the memory limit";
+    if (info.State?.OOMKilled) return KILLED_BY_MEMORY_LIMIT;
     if (info.State?.Paused) return "it is frozen (docker pause)";
     if (info.State?.Running) return "its supervisor stopped answering";
     return `it stopped (exit code ${info.State?.ExitCode ?? "unknown"}: killed or its supervisor died)`;

@@ -10,7 +10,7 @@ import type { Slots } from "../../lib/slots";
 import type { FilteringProxy } from "../network/filtering-proxy";
 import type { SandboxProvider } from "../pool/provider";
 import type { PreparedExecution } from "../prepare";
-import type { Sandbox } from "../sandbox";
+import { KILLED_BY_MEMORY_LIMIT, type Sandbox } from "../sandbox";
 import type { ExitReport } from "../supervisor/protocol";
 import { collectOutputFiles } from "./collect-outputs";
 import type { RunHandlers } from "./handlers";
@@ -74,7 +74,11 @@ export async function runPipeline(deps: PipelineDeps, requested: PreparedExecuti
       const parts = await runInContainer(deps, sandbox, prepared, handlers, deadline, clock).catch(async (error) => {
         // The channel broke mid-run (container killed, removed, supervisor dead): say what happened.
         if (!(error instanceof SandboxError) || !sandbox.channel.broken) throw error;
-        throw deps.containerLost(sandbox, await sandbox.whatHappened());
+        const why = await sandbox.whatHappened();
+        // The program reached its memory limit and the limit took the whole sandbox with it
+        // (under gVisor its kernel runs in the container's cgroup): an outcome of the code.
+        if (why === KILLED_BY_MEMORY_LIMIT) return memoryLimitParts(prepared);
+        throw deps.containerLost(sandbox, why);
       });
       reusable = parts.report.clean && parts.timeoutPhase === undefined;
       const result = executionResult({ prepared, containerId: sandbox.id, clock, timestamp, ...parts });
@@ -90,6 +94,12 @@ export async function runPipeline(deps: PipelineDeps, requested: PreparedExecuti
   } finally {
     release();
   }
+}
+
+/** The result parts of a run whose sandbox the memory limit stopped: exit 137 (SIGKILL), oomKilled; its output is lost with it. */
+export function memoryLimitParts(prepared: PreparedExecution): ContainerParts {
+  const report: ExitReport = { ...missingReport("exited"), exitCode: 137, signal: 9, oomKilled: true };
+  return { report, streams: null, ...notRead(prepared, "not read: the memory limit stopped the sandbox") };
 }
 
 /** A slot, or why none came: the budget ran out, or the caller gave up while queued. */

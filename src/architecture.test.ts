@@ -69,9 +69,20 @@ const IMPORT_RULES: ImportRule[] = [
     allows: (imp, file) => !isPackage("prom-client")(imp) || file === "src/server/metrics.ts",
   },
   {
-    rule: 'only the config\'s JSON Schema and the OpenAPI document import "@valibot/to-json-schema"',
+    rule: 'only the config\'s JSON Schema, the OpenAPI document and the MCP tool schemas import "@valibot/to-json-schema"',
     appliesTo: everyFile,
-    allows: (imp, file) => !isPackage("@valibot/to-json-schema")(imp) || file === "src/config/json-schema.ts" || file === "src/server/openapi.ts",
+    allows: (imp, file) =>
+      !isPackage("@valibot/to-json-schema")(imp) || ["src/config/json-schema.ts", "src/server/openapi.ts", "src/mcp/tool-schemas.ts"].includes(file),
+  },
+  {
+    rule: 'only mcp/ imports the MCP SDK ("@modelcontextprotocol/sdk")',
+    appliesTo: everyFile,
+    allows: (imp, file) => !isPackage("@modelcontextprotocol/sdk")(imp) || file.startsWith("src/mcp/"),
+  },
+  {
+    rule: "mcp/ imports nothing of engine/, server/, client/ or cli/: its bindings pass the engines and the policy in",
+    appliesTo: under("src/mcp/"),
+    allows: (imp) => !["src/engine/", "src/server/", "src/client/", "src/cli/"].some((dir) => imp.target.startsWith(dir)),
   },
   {
     rule: "runtimes/ imports nothing but types and its siblings (the registry also node:path and ../errors)",

@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<CommandDef>> = {
   openapi: () => import("./commands/openapi").then((m) => m.default as CommandDef),
   repl: () => import("./commands/repl").then((m) => m.default as CommandDef),
   doctor: () => import("./commands/doctor").then((m) => m.default as CommandDef),
+  mcp: () => import("./commands/mcp").then((m) => m.default as CommandDef),
 };
 
 /** Listed in the help only: `isol8 help [command]` is answered by runCli itself. */

@@ -8,6 +8,7 @@ import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
 import { parseSse } from "../protocol/sse";
 import type { CreatedSession } from "../protocol/http";
 import type { RuntimeName } from "../runtimes/registry";
+import type { RuntimeInfo } from "../protocol/runtime-info";
 import { type RemoteEngineDefaults, remoteRequestDefaults, withRequestDefaults } from "./request-defaults";
 
 /** The header naming a request's session, for load-balancer affinity (docs/scale-out.md). */
@@ -169,6 +170,12 @@ export class RemoteIsol8 implements Isol8, Isol8Contexts {
     const query = new URLSearchParams({ sessionId, path });
     const response = await this.call("read the file", "GET", `/file?${query}`);
     return Buffer.from(((await response.json()) as { content: string }).content, "base64");
+  }
+
+  /** The server's runtimes and the state of their images (`GET /runtimes`). */
+  async runtimeStatus(): Promise<RuntimeInfo[]> {
+    const response = await this.call("list the runtimes", "GET", "/runtimes");
+    return ((await response.json()) as { runtimes: RuntimeInfo[] }).runtimes;
   }
 
   /** Starts a code-interpreter context in this client's session (created on the server when new). */

@@ -40,6 +40,7 @@ import type * as v from "valibot";
 import { ENGINE_OWN_KEYS, type EngineDefaultsSchema, type RequestDefaults, resolveEngineOptions } from "./engine-options";
 import { runtimeStatus } from "./images/runtime-status";
 import type { RuntimeInfo } from "../protocol/runtime-info";
+import type { SandboxFiles } from "../protocol/sandbox-files";
 import { type EngineObserver, executionOutcome } from "../protocol/observe";
 import { LABEL_RUNTIME } from "./labels";
 import { ContextSet } from "./contexts/context-set";
@@ -315,6 +316,20 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
     const read = await this.inSession("getFile", (sandbox) => sandbox.channel.readFile(relative, MAX_FILE_BYTES));
     if (!read.ok) throw fileOperationError("read", relative, read.refusal);
     return read.content;
+  }
+
+  /**
+   * The regular files under /sandbox of the persistent container (created on demand), as the
+   * sandbox user sees them (the supervisor's listing: symlinks never followed, at most 10 000 entries).
+   */
+  async listFiles(): Promise<SandboxFiles> {
+    const listing = await this.inSession("listFiles", (sandbox) => sandbox.channel.listSandbox());
+    const files = [...listing.files].map(([path, { size, mtime }]) => {
+      const seconds = Number(mtime);
+      return { path, size, modifiedAt: Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : "" };
+    });
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { files, truncated: listing.truncated };
   }
 
   /**

@@ -158,8 +158,8 @@ export interface CellOptions {
   onResult?(bundle: MimeBundle): void;
   /** Interrupts the cell when aborted (like cancel). */
   signal?: AbortSignal;
-  /** Who asked, for the audit record (set by the server). */
-  audit?: { sessionId?: string; principal?: string };
+  /** Who asked, for the audit record (set by the server; `client`: the MCP client's name). */
+  audit?: { sessionId?: string; principal?: string; client?: string };
 }
 
 /** One code-interpreter context, local or remote. */

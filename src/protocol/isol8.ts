@@ -6,8 +6,8 @@ import type { ExecutionRequest, ExecutionResult, FileContent, FileEncoding, Stre
 export interface ExecuteOptions<E extends FileEncoding = "base64"> {
   /** Stops the program (every process of it) when aborted; the result says so. */
   signal?: AbortSignal;
-  /** Who asked, for the audit record (set by the server). */
-  audit?: { sessionId?: string; principal?: string; requestId?: string };
+  /** Who asked, for the audit record (set by the server; `client`: the MCP client's name). */
+  audit?: { sessionId?: string; principal?: string; requestId?: string; client?: string };
   /** How output files come back: "base64" (default) or "bytes" (`Uint8Array`s, no base64 copy). */
   fileEncoding?: E;
 }

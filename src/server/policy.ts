@@ -153,3 +153,22 @@ function clampIsolation(asked: IsolationRuntime | undefined, config: Isol8Config
   if (ISOLATION_STRENGTH[asked] < ISOLATION_STRENGTH[own]) refuse("security.runtime", `"${asked}" is weaker than this server's "${own}" (this server requires gVisor)`);
   return asked === own ? {} : { runtime: asked };
 }
+
+/**
+ * What the policy lets a client choose (for the MCP tools' schemas): network modes, its own
+ * allow patterns, installs, and the highest timeout.
+ */
+export function policyOffers(config: Isol8Config): {
+  networkModes: ("none" | "filtered" | "host")[];
+  allowPatterns: boolean;
+  installs: boolean;
+  maxTimeoutMs: number;
+} {
+  const server = config.server;
+  return {
+    networkModes: ["none", "filtered", ...(server.allowHostNetwork ? (["host"] as const) : [])],
+    allowPatterns: server.allowClientNetworkPatterns,
+    installs: server.allowInstalls,
+    maxTimeoutMs: serverMaxima(config).timeoutMs,
+  };
+}

@@ -83,14 +83,15 @@ describe("buildAuditRecord", () => {
     expect(record.durationMs).toBe(1234);
   });
 
-  test("session id, principal and metadata are recorded when given", () => {
+  test("session id, principal, MCP client and metadata are recorded when given", () => {
     const record = buildAuditRecord(
-      input({ prepared: prepared({ metadata: { userId: "u1" } }), context: { sessionId: "s1", principal: "key:ops" } }),
+      input({ prepared: prepared({ metadata: { userId: "u1" } }), context: { sessionId: "s1", principal: "key:ops", client: "claude-code" } }),
     );
-    expect(record).toMatchObject({ sessionId: "s1", principal: "key:ops", metadata: { userId: "u1" } });
+    expect(record).toMatchObject({ sessionId: "s1", principal: "key:ops", client: "claude-code", metadata: { userId: "u1" } });
     const bare = buildAuditRecord(input());
     expect(Object.keys(bare)).not.toContain("sessionId");
     expect(Object.keys(bare)).not.toContain("principal");
+    expect(Object.keys(bare)).not.toContain("client");
     expect(Object.keys(bare)).not.toContain("metadata");
   });
 

@@ -14,6 +14,8 @@ export interface AuditContext {
   principal?: string;
   /** The HTTP request that asked for the execution (its X-Request-Id). */
   requestId?: string;
+  /** The MCP client that asked (its clientInfo.name), for executions of MCP tools. */
+  client?: string;
 }
 
 /** One line of the audit log. */
@@ -57,6 +59,8 @@ export interface AuditRecord {
   principal?: string;
   /** The HTTP request that asked for the execution. */
   requestId?: string;
+  /** The MCP client that asked (its clientInfo.name). */
+  client?: string;
   metadata?: Record<string, unknown>;
   /** The receipt of the execution (null when it did not run to the end). */
   resourceUsage: ResourceUsage | null;
@@ -136,6 +140,7 @@ export function buildAuditRecord(input: AuditRecordInput): AuditRecord {
     ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
     ...(context.principal !== undefined ? { principal: context.principal } : {}),
     ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
+    ...(context.client !== undefined ? { client: context.client } : {}),
     ...(prepared.metadata ? { metadata: prepared.metadata } : {}),
     resourceUsage: result?.resourceUsage ?? null,
   };

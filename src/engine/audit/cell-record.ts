@@ -19,6 +19,8 @@ export interface CellAuditRecord {
   containerId: string | null;
   sessionId?: string;
   principal?: string;
+  /** The MCP client that asked (its clientInfo.name). */
+  client?: string;
   code?: string;
   stdout?: string;
   stderr?: string;
@@ -54,6 +56,7 @@ export function buildCellAuditRecord(input: CellAuditInput): CellAuditRecord {
     containerId: input.containerId,
     ...(input.context.sessionId ? { sessionId: input.context.sessionId } : {}),
     ...(input.context.principal ? { principal: input.context.principal } : {}),
+    ...(input.context.client ? { client: input.context.client } : {}),
     ...(input.includeCode ? { code: input.code } : {}),
     ...(input.includeOutput ? { stdout: result.stdout, stderr: result.stderr } : {}),
   };

@@ -273,6 +273,21 @@ export const ConfigSchema = section(
               "How the other instances reach this one (a request for a session held here is forwarded to it); default: the address it listens on",
             ),
           ),
+          mcp: v.optional(
+            section(
+              {
+                keepAliveMs: v.optional(
+                  d(
+                    v.pipe(v.number(), v.integer(), v.minValue(1_000), v.maxValue(86_400_000)),
+                    "How long an MCP session at /mcp outlives its client's last request or stream; then its sandboxes are removed",
+                  ),
+                  300_000,
+                ),
+              },
+              "The MCP endpoint (/mcp): its sessions count toward maxSessions",
+            ),
+            {},
+          ),
         },
         "isol8 serve: limits and the policy clients are held to",
       ),

@@ -124,6 +124,7 @@ export const UNRESTRICTED_KEYS: Readonly<Record<string, string>> = {
   "server.maxFileSize": "a size limit: cost, not reach",
   "server.maxSessions": "a count limit: cost, not reach",
   "server.maxContextsPerSession": "a count limit: cost, not reach",
+  "server.mcp.keepAliveMs": "how long an MCP session outlives its client: cost, not reach",
   "server.maxRequestsInFlight": "a count limit: cost, not reach",
   // Raising a connection cap lets more clients (or one abusive client) hold connections: the
   // server's file descriptors and memory, like maxRequestsInFlight. Keys are still checked and

@@ -41,6 +41,7 @@ import { createRouter, type RouteSpec } from "./routes";
 import { eventStreamResponse } from "./event-stream";
 import { createStreamBuffers, DEFAULT_STREAM_BUFFER_LIMITS, type StreamBuffers } from "./sse-buffer";
 import { createContextRoutes } from "./context-routes";
+import { createMcpRoute } from "./mcp-route";
 
 export interface ServerAppDeps {
   config: Isol8Config;
@@ -407,6 +408,20 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     return playgroundResponse(deps.playground, call.params.asset ?? "index.html");
   };
 
+  // The MCP streamable HTTP endpoint (src/server/mcp-route.ts): admitted like every route.
+  const mcp = createMcpRoute({
+    config,
+    builtinImages: deps.builtinImages,
+    sessions,
+    slot,
+    sessionFor: async (caller, id, runtime) => (await sessionFor(caller, id, true, runtime))!,
+    clampsOf,
+    executionQuota: (caller) => quotas.execution(caller),
+    runtimes: () => deps.runtimes?.() ?? Promise.resolve([]),
+    version: deps.version,
+    log,
+  });
+
   const routes: (RouteSpec & { handler: Handler; metricsToken?: true })[] = [
     { method: "GET", path: "/", open: true, handler: playground },
     { method: "GET", path: "/playground/{asset}", open: true, handler: playground },
@@ -440,6 +455,9 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       log,
     }),
     ...keyRoutes({ tenancy }),
+    { method: "POST", path: "/mcp", handler: mcp.handler },
+    { method: "GET", path: "/mcp", handler: mcp.handler },
+    { method: "DELETE", path: "/mcp", handler: mcp.handler },
   ];
   const routeSpecs: readonly RouteSpec[] = routes.map(({ method, path, open }) => ({ method, path, ...(open ? { open } : {}) }));
   const match = createRouter(routes);
@@ -527,6 +545,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     routes: routeSpecs,
     close() {
       closing = true;
+      void mcp.close();
     },
     async fetch(request, context = {}) {
       const started = performance.now();

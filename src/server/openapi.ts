@@ -295,6 +295,47 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     errors: [404],
     tags: ["contexts"],
   },
+  "POST /mcp": {
+    summary: "MCP streamable HTTP endpoint: send a JSON-RPC message of the Model Context Protocol",
+    description:
+      "The Model Context Protocol (streamable HTTP transport) for agents: tools run_code, run_cell, reset_context, write_file, " +
+      "read_file, list_files, list_runtimes, under this server's policy. An `initialize` request without Mcp-Session-Id starts " +
+      "a session (its id comes back in Mcp-Session-Id; send it with every later request); other requests need it. A request " +
+      "is answered as JSON or as an event stream (progress notifications, then the response). Errors of the MCP layer are " +
+      "JSON-RPC error objects; a session of another key is 404.",
+    access: "key",
+    headers: [
+      { name: "mcp-session-id", description: "The MCP session (absent only on initialize)" },
+      { name: "mcp-protocol-version", description: "The negotiated MCP protocol version" },
+    ],
+    ok: {
+      status: 200,
+      description: "The JSON-RPC response, or an event stream ending with it (202 without a body for a notification or response)",
+      content: {
+        "application/json": { schema: { type: "object", description: "A JSON-RPC response" } },
+        "text/event-stream": { schema: { type: "string", description: "Server-Sent Events, each `data:` one JSON-RPC message" } },
+      },
+      headers: { "mcp-session-id": { description: "The session's id (on initialize)", schema: { type: "string" } } },
+    },
+    errors: [400, 404, 406],
+    tags: ["mcp"],
+  },
+  "GET /mcp": {
+    summary: "MCP streamable HTTP endpoint: the session's stream of server messages",
+    access: "key",
+    headers: [{ name: "mcp-session-id", description: "The MCP session" }],
+    ok: { status: 200, description: "Server-Sent Events, each `data:` one JSON-RPC message", content: text("text/event-stream", "Server-Sent Events") },
+    errors: [400, 404, 406],
+    tags: ["mcp"],
+  },
+  "DELETE /mcp": {
+    summary: "MCP streamable HTTP endpoint: end the session (its sandboxes are removed)",
+    access: "key",
+    headers: [{ name: "mcp-session-id", description: "The MCP session" }],
+    ok: { status: 200, description: "Ended", content: { "application/json": { schema: { type: "object" } } } },
+    errors: [400, 404],
+    tags: ["mcp"],
+  },
   "DELETE /session/{id}": {
     summary: "Delete one of the caller's sessions (its container and files)",
     description: "An admin key may delete another key's session by naming its owner (`?owner=key:<id>`).",
@@ -360,6 +401,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   401: "No API key (code unauthorized)",
   403: "Wrong or revoked key, or not an admin key (forbidden), or an option above the key's policy (policy-denied, `field` names it)",
   404: "Not found (not-found), or a refused file operation (file-refused, `reason` says why)",
+  406: "Not acceptable: the MCP endpoint needs Accept with application/json and text/event-stream (a JSON-RPC error object)",
   405: "Wrong method (method-not-allowed; Allow lists the right ones)",
   409: "Conflict with the addressed state (conflict, or file-refused with reason symlink)",
   410: "The session's container is gone (session-lost)",

@@ -1,6 +1,7 @@
 import type { Isol8Context, Isol8Contexts } from "../protocol/context";
 import type { Isol8 } from "../protocol/isol8";
 import type { RuntimeName } from "../runtimes/registry";
+import type { SandboxFiles } from "../protocol/sandbox-files";
 
 /** What a session needs of its engine: the Isol8 interface over one persistent container, with its contexts. */
 export interface SessionEngine extends Isol8, Isol8Contexts {

@@ -1,0 +1,115 @@
+// `/mcp`: the MCP streamable HTTP endpoint (POST messages, GET the server's stream, DELETE the
+// session). Admission is the app's (the key's principal, like every route); each MCP session's
+// sandboxes are the principal's server sessions (`mcp-<id>-<runtime>`, one per runtime used),
+// under the same policy, execution slots and session cap as the HTTP API.
+import type { Isol8Config } from "../config/schema";
+import type { McpBackend } from "../mcp/backend";
+import { createMcpHttp, type McpHttp } from "../mcp/http-sessions";
+import type { RuntimeInfo } from "../protocol/runtime-info";
+import { sizeToBytes } from "../protocol/sizes";
+import type { RuntimeName } from "../runtimes/registry";
+import { onResponseEnd } from "../lib/response-end";
+import { readJson } from "./http";
+import type { Caller } from "./key-service";
+import { applyServerPolicy, type Clamps, policyOffers } from "./policy";
+import type { Session, SessionManager } from "./sessions";
+
+export interface McpRouteDeps {
+  config: Isol8Config;
+  builtinImages: readonly string[];
+  sessions: SessionManager;
+  /** Takes an execution slot or throws the 429 to answer. */
+  slot(): Promise<() => void>;
+  /** The caller's session of that id, created on first use under its key's session quota (the app's sessionFor). */
+  sessionFor(caller: Caller, id: string, runtime: RuntimeName): Promise<Session>;
+  /** The caller's clamps when its key narrows the server's (undefined: the server's own). */
+  clampsOf(caller: Caller): Clamps | undefined;
+  /** An execution starts under the caller's quotas (concurrency, CPU day); the returned function ends it. */
+  executionQuota(caller: Caller): Promise<(cpuTimeMs: number | null) => Promise<void>>;
+  runtimes(): Promise<RuntimeInfo[]>;
+  version: string;
+  log(line: string): void;
+}
+
+export interface McpRouteCall {
+  principal: string;
+  /** Who the key is: its policy and quotas hold for the MCP session's tool calls. */
+  caller: Caller;
+  working(): void;
+  streaming(): () => void;
+}
+
+/** The server sessions of one MCP session: one per runtime it uses, removed when it ends. */
+function sessionBackend(deps: McpRouteDeps, principal: string, mcpSessionId: string, callerOf: () => Caller): McpBackend {
+  const { config, sessions } = deps;
+  const used = new Set<RuntimeName>();
+  const idOf = (runtime: RuntimeName) => `mcp-${mcpSessionId}-${runtime}`;
+  return {
+    async use(runtime, work) {
+      const session = await deps.sessionFor(callerOf(), idOf(runtime), runtime);
+      used.add(runtime);
+      return sessions.use(session, (engine) => work(engine, { principal, sessionId: session.id }));
+    },
+    admit: (request) => {
+      const clamps = deps.clampsOf(callerOf());
+      return applyServerPolicy(request, { config, builtinImages: deps.builtinImages, ...(clamps ? { clamps } : {}) });
+    },
+    async slot() {
+      const end = await deps.executionQuota(callerOf());
+      let release: () => void;
+      try {
+        release = await deps.slot();
+      } catch (error) {
+        await end(null);
+        throw error;
+      }
+      return () => {
+        release();
+        void end(null);
+      };
+    },
+    runtimes: deps.runtimes,
+    offered: policyOffers(config),
+    maxFileBytes: sizeToBytes(config.server.maxFileSize),
+    async close() {
+      await Promise.allSettled([...used].map((runtime) => sessions.delete(principal, idOf(runtime))));
+    },
+  };
+}
+
+export interface McpRoute {
+  handler(request: Request, call: McpRouteCall): Promise<Response>;
+  close(): Promise<void>;
+  readonly mcp: McpHttp;
+}
+
+export function createMcpRoute(deps: McpRouteDeps): McpRoute {
+  // The latest caller of each principal (one key: the same policy and quotas every request).
+  const callers = new Map<string, Caller>();
+  const maxBody = sizeToBytes(deps.config.server.maxBodySize);
+  const mcp = createMcpHttp({
+    createBackend: (principal, id) => sessionBackend(deps, principal, id, () => callers.get(principal)!),
+    version: deps.version,
+    keepAliveMs: deps.config.server.mcp.keepAliveMs,
+    maxSessions: deps.config.server.maxSessions,
+    log: deps.log,
+  });
+  return {
+    mcp,
+    close: () => mcp.close(),
+    async handler(request, call) {
+      const body = request.method === "POST" ? await readJson(request, maxBody) : undefined;
+      callers.set(call.principal, call.caller);
+      // A tool call may be silent for minutes and the server's stream stays open: no idle timeout
+      // until the answer is over.
+      call.working();
+      const done = call.streaming();
+      try {
+        return onResponseEnd(await mcp.handle(request, call.principal, body), done);
+      } catch (error) {
+        done();
+        throw error;
+      }
+    },
+  };
+}

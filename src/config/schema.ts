@@ -77,6 +77,11 @@ export const ContextsSchema = section(
 );
 
 type DependencyEntries = { [K in RuntimeName]: ReturnType<typeof packageList> };
+/** `server.mcp.images`: an optional image per runtime. */
+const mcpImageEntries = Object.fromEntries(
+  RUNTIME_NAMES.map((name) => [name, v.optional(d(v.pipe(v.string(), v.minLength(1)), `Image of the ${name} sandboxes of MCP sessions`))]),
+) as unknown as Record<RuntimeName, v.OptionalSchema<v.GenericSchema<string>, undefined>>;
+
 const dependencyEntries = Object.fromEntries(RUNTIME_NAMES.map((name) => [name, packageList(name)])) as DependencyEntries;
 
 export const ConfigSchema = section(
@@ -283,8 +288,15 @@ export const ConfigSchema = section(
                   ),
                   300_000,
                 ),
+                images: v.optional(
+                  d(
+                    v.strictObject(mcpImageEntries),
+                    "The image of an MCP session's sandbox per runtime (e.g. one built with isol8 build --apt), for isol8 mcp and /mcp; default: the runtime's",
+                  ),
+                  {},
+                ),
               },
-              "The MCP endpoint (/mcp): its sessions count toward maxSessions",
+              "The MCP server (isol8 mcp and /mcp): /mcp sessions count toward maxSessions",
             ),
             {},
           ),

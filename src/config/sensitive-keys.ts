@@ -56,6 +56,7 @@ export const SENSITIVE_KEYS: readonly SensitiveKey[] = [
     loosens: ranksAbove(["none", "filtered", "host"]),
     reason: "widens the network of every execution that names none (host: the host's own network, no proxy)",
   },
+  { key: "server.mcp.images", loosens: changesEntries, reason: "runs the MCP sandboxes on images your configuration does not name" },
   { key: "network.whitelist", loosens: adds, reason: "adds hosts every filtered execution may reach" },
   { key: "network.allowedPorts", loosens: adds, reason: "adds ports the proxy connects to (SSH, SMTP, databases on allowed hosts)" },
   { key: "network.allowedCidrs", loosens: adds, reason: "lets the proxy connect into internal address ranges (your network, cloud metadata)" },

@@ -178,7 +178,14 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
    * The caller's session of that id: another principal's session of the same id is never
    * reached. A session held by another instance throws ElsewhereError (the request is forwarded).
    */
-  const sessionFor = async (caller: Caller, id: string | undefined, create: boolean, runtime?: RuntimeName, owner = caller.principal): Promise<Session | undefined> => {
+  const sessionFor = async (
+    caller: Caller,
+    id: string | undefined,
+    create: boolean,
+    runtime?: RuntimeName,
+    owner = caller.principal,
+    image?: string,
+  ): Promise<Session | undefined> => {
     if (id === undefined) return undefined;
     const here = sessions.get(owner, id);
     if (here) return here;
@@ -187,7 +194,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       throw new HttpError(404, `session "${id}" not found`);
     }
     await tenancy.claimSession(caller, id);
-    const session = sessions.getOrCreate(owner, id, runtime);
+    const session = sessions.getOrCreate(owner, id, runtime, image);
     if (session) return session;
     await tenancy.forgetSession(owner, id);
     throw new HttpError(429, "too many sessions", {}, { "retry-after": "5" });
@@ -414,7 +421,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     builtinImages: deps.builtinImages,
     sessions,
     slot,
-    sessionFor: async (caller, id, runtime) => (await sessionFor(caller, id, true, runtime))!,
+    sessionFor: async (caller, id, runtime, image) => (await sessionFor(caller, id, true, runtime, caller.principal, image))!,
     clampsOf,
     executionQuota: (caller) => quotas.execution(caller),
     runtimes: () => deps.runtimes?.() ?? Promise.resolve([]),

@@ -1,7 +1,8 @@
 // `/mcp`: the MCP streamable HTTP endpoint (POST messages, GET the server's stream, DELETE the
 // session). Admission is the app's (the key's principal, like every route); each MCP session's
 // sandboxes are the principal's server sessions (`mcp-<id>-<runtime>`, one per runtime used),
-// under the same policy, execution slots and session cap as the HTTP API.
+// under the same policy, execution slots and session cap as the HTTP API, on the images
+// server.mcp.images names (the operator's choice: not a client option).
 import type { Isol8Config } from "../config/schema";
 import type { McpBackend } from "../mcp/backend";
 import { createMcpHttp, type McpHttp } from "../mcp/http-sessions";
@@ -21,7 +22,7 @@ export interface McpRouteDeps {
   /** Takes an execution slot or throws the 429 to answer. */
   slot(): Promise<() => void>;
   /** The caller's session of that id, created on first use under its key's session quota (the app's sessionFor). */
-  sessionFor(caller: Caller, id: string, runtime: RuntimeName): Promise<Session>;
+  sessionFor(caller: Caller, id: string, runtime: RuntimeName, image?: string): Promise<Session>;
   /** The caller's clamps when its key narrows the server's (undefined: the server's own). */
   clampsOf(caller: Caller): Clamps | undefined;
   /** An execution starts under the caller's quotas (concurrency, CPU day); the returned function ends it. */
@@ -46,7 +47,7 @@ function sessionBackend(deps: McpRouteDeps, principal: string, mcpSessionId: str
   const idOf = (runtime: RuntimeName) => `mcp-${mcpSessionId}-${runtime}`;
   return {
     async use(runtime, work) {
-      const session = await deps.sessionFor(callerOf(), idOf(runtime), runtime);
+      const session = await deps.sessionFor(callerOf(), idOf(runtime), runtime, config.server.mcp.images[runtime]);
       used.add(runtime);
       return sessions.use(session, (engine) => work(engine, { principal, sessionId: session.id }));
     },

@@ -130,7 +130,7 @@ export function createServerCore(options: ServerCoreOptions): ServerCore {
     closing: () => shuttingDown,
   });
 
-  sessions = new SessionManager((runtime) => new DockerIsol8({ ...engineOptions, mode: "persistent", ...(runtime ? { runtime } : {}) }), {
+  sessions = new SessionManager((runtime, image) => new DockerIsol8({ ...engineOptions, mode: "persistent", ...(runtime ? { runtime } : {}), ...(image ? { image } : {}) }), {
     maxSessions: config.server.maxSessions,
     idleMs: config.cleanup.maxContainerAgeMs,
   });

@@ -36,7 +36,7 @@ export class SessionManager {
   private removed: (session: Session) => void = () => {};
 
   constructor(
-    private readonly createEngine: (runtime?: RuntimeName) => SessionEngine,
+    private readonly createEngine: (runtime?: RuntimeName, image?: string) => SessionEngine,
     private readonly limits: { maxSessions: number; idleMs: number },
   ) {}
 
@@ -51,13 +51,13 @@ export class SessionManager {
 
   /**
    * The owner's session, created when missing (its container bound to `runtime` when given, else
-   * to its first execution's); null when the server holds maxSessions already.
+   * to its first execution's; its image `image` when given); null when the server holds maxSessions already.
    */
-  getOrCreate(owner: string, id: string, runtime?: RuntimeName): Session | null {
+  getOrCreate(owner: string, id: string, runtime?: RuntimeName, image?: string): Session | null {
     const existing = this.get(owner, id);
     if (existing) return existing;
     if (this.sessions.size >= this.limits.maxSessions) return null;
-    const session: Session = { owner, id, engine: this.createEngine(runtime), createdAt: Date.now(), lastUsed: Date.now(), active: 0 };
+    const session: Session = { owner, id, engine: this.createEngine(runtime, image), createdAt: Date.now(), lastUsed: Date.now(), active: 0 };
     this.sessions.set(keyOf(owner, id), session);
     return session;
   }

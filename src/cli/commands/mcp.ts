@@ -24,6 +24,7 @@ export default defineIsol8Command({
     const log = debugLog ?? (() => {});
     const scope = process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {};
     const host = flags.host;
+    const imageOf = (runtime: keyof typeof config.server.mcp.images) => (config.server.mcp.images[runtime] ? { image: config.server.mcp.images[runtime] } : {});
     const sessionPrefix = `mcp-${crypto.randomUUID().slice(0, 12)}`;
     const backend = host
       ? createSandboxBackend({
@@ -37,7 +38,7 @@ export default defineIsol8Command({
           // The agent is held to the policy `isol8 serve` holds its HTTP clients to (server.* of the config).
           const status = new DockerIsol8({ config, pool: false, ...scope, ...(debugLog ? { log: debugLog } : {}) });
           return createSandboxBackend({
-            open: (runtime) => new DockerIsol8({ mode: "persistent", runtime, config, ...scope, ...(debugLog ? { log: debugLog } : {}) }),
+            open: (runtime) => new DockerIsol8({ mode: "persistent", runtime, config, ...scope, ...imageOf(runtime), ...(debugLog ? { log: debugLog } : {}) }),
             admit: (request) => applyServerPolicy(request, { config, builtinImages: [] }),
             runtimes: () => status.runtimeStatus(),
             offered: policyOffers(config),

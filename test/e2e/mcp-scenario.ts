@@ -6,7 +6,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 
 type Content = { type: string; text?: string; data?: string; mimeType?: string }[];
-const textOf = (result: { content: unknown }) => (result.content as Content).filter((c) => c.type === "text").map((c) => c.text).join("\n");
+const textOf = (result: { [key: string]: unknown }) => ((result.content ?? []) as Content).filter((c) => c.type === "text").map((c) => c.text).join("\n");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Does the container still exist? */
@@ -82,7 +82,7 @@ export function scenarioTests(s: Scenario): void {
       arguments: { code: "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nplt.title('squares')", timeoutMs: 25_000 },
     });
     expect(result.isError).toBe(false);
-    const image = (result.content as Content).find((c) => c.type === "image");
+    const image = ((result.content ?? []) as Content).find((c) => c.type === "image");
     expect(image?.mimeType).toBe("image/png");
     const png = Buffer.from(image!.data!, "base64");
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

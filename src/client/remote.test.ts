@@ -39,6 +39,12 @@ describe("RemoteIsol8: errors as the server states them", () => {
     expect(error.message).toContain(`HTTP ${status}`);
   });
 
+  test("a failure without a library class keeps the server's whole error body (a policy refusal's field)", async () => {
+    const error = (await failure(403, { error: { code: "policy-denied", message: 'option "network" is not allowed', field: "network" } })) as RemoteError;
+    expect(error.body).toEqual({ code: "policy-denied", message: 'option "network" is not allowed', field: "network" });
+    expect(((await failure(502, "<html>bad gateway</html>")) as RemoteError).body).toBeUndefined();
+  });
+
   test("an error crosses the wire with its class and details (server mapping → client mapping)", async () => {
     for (const original of [
       new RequestError("Invalid request: request.code: expected string", "request.code"),

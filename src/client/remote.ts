@@ -3,7 +3,7 @@
 import type { ExecutionRequest } from "../protocol/execution";
 import type { ExecutionResult, ExecutionSummary, FileContent, FileEncoding, StreamEvent } from "../protocol/execution";
 import { Isol8Error } from "../errors";
-import { type ErrorCode, isol8ErrorOfBody, parseErrorBody } from "../protocol/errors";
+import { type ErrorCode, type ErrorDetail, isol8ErrorOfBody, parseErrorBody } from "../protocol/errors";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
 import { parseSse } from "../protocol/sse";
 import type { CreatedSession } from "../protocol/http";
@@ -31,7 +31,8 @@ export interface RemoteIsol8Options {
 
 /**
  * An HTTP failure of the isol8 server that no library error class stands for (auth, routing,
- * limits, overload): one line with the status, and the body's `code` when it had one.
+ * limits, overload, policy): one line with the status, the body's `code` when it had one, and
+ * the whole error body (`body`: its `field` names the refused option of a policy-denied).
  */
 export class RemoteError extends Isol8Error {
   override name = "RemoteError";
@@ -42,6 +43,8 @@ export class RemoteError extends Isol8Error {
     readonly code?: ErrorCode,
     /** The server's Retry-After, in seconds (429 and 503 answers). */
     readonly retryAfterSeconds?: number,
+    /** The server's error body (`{ code, message, field?, ... }`), when it sent one. */
+    readonly body?: ErrorDetail,
   ) {
     super(message, hint);
   }
@@ -265,7 +268,7 @@ export class RemoteIsol8 implements Isol8, Isol8Contexts {
         : wait !== undefined
           ? `retry after ${wait} s (Retry-After)`
           : undefined;
-    throw new RemoteError(response.status, message, hint, detail?.code, wait);
+    throw new RemoteError(response.status, message, hint, detail?.code, wait, detail ?? undefined);
   }
 }
 

@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { testEngine } from "../helpers";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { BINARY, TEST_SCOPE, testEngine } from "../helpers";
 import { ensureDataImage } from "../docker/data-image";
-import { containerExists, eventually, type Scenario, scenarioTests } from "./mcp-scenario";
+import { containerExists, eventually, type Scenario, scenarioTests, textOf } from "./mcp-scenario";
 import { type StartedServer, serverProcesses } from "./server-process";
 
 const KEY = "mcp-e2e-key-one";
@@ -87,6 +88,13 @@ describe("/mcp on isol8 serve (streamable HTTP)", () => {
     });
     expect(intruder.status).toBe(404);
     expect(await intruder.text()).not.toContain("héllo");
+    // nor can it read the session's stream or end it
+    const asOther = { authorization: `Bearer ${OTHER}`, "mcp-session-id": main.transport.sessionId!, "mcp-protocol-version": "2025-06-18", accept: "text/event-stream" };
+    expect((await fetch(`${server.url}/mcp`, { method: "GET", headers: asOther })).status).toBe(404);
+    expect((await fetch(`${server.url}/mcp`, { method: "DELETE", headers: asOther })).status).toBe(404);
+    // still works: the owner's session is intact
+    const mine = await main.client.callTool({ name: "read_file", arguments: { path: "notes/a.txt" } });
+    expect(mine.structuredContent).toMatchObject({ content: "héllo\n" });
     // the refused bash runs of the scenario made no session
     expect(own.some((s) => s.id.endsWith("-bash"))).toBe(false);
   });
@@ -121,5 +129,40 @@ describe("/mcp on isol8 serve (streamable HTTP)", () => {
     await client.close();
     expect(await eventually(() => !containerExists(container), 15_000)).toBe(true);
     expect((await sessionsOf(KEY)).some((s) => s.id.startsWith(`mcp-${id}-`))).toBe(false);
+  });
+
+  test("isol8 mcp --host --key: the tools run on the server under its policy; disconnecting deletes the server sessions", async () => {
+    const home = mkdtempSync(join(tmpdir(), "isol8-mcp-remote-"));
+    const transport = new StdioClientTransport({
+      command: BINARY,
+      args: ["mcp", "--host", server.url, "--key", KEY],
+      cwd: home,
+      env: { ...(process.env as Record<string, string>), HOME: home, ISOL8_SCOPE: TEST_SCOPE },
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "isol8-e2e-remote", version: "1.0.0" });
+    try {
+      await client.connect(transport);
+      const before = (await sessionsOf(KEY)).map((s) => s.id);
+      const ran = await client.callTool({ name: "run_code", arguments: { code: "print('on the server')" } });
+      expect(ran.isError).toBe(false);
+      expect(textOf(ran)).toContain("on the server");
+      const container = (ran.structuredContent as { containerId: string }).containerId;
+      const created = (await sessionsOf(KEY)).filter((s) => !before.includes(s.id));
+      expect(created.map((s) => s.id)).toEqual([expect.stringMatching(/^mcp-[0-9a-f-]{12}-python$/)]);
+      expect(created[0]!.containerId).toBe(container);
+      // the server's policy: host networking is refused there, as an MCP error
+      const refused = await client.callTool({ name: "run_code", arguments: { code: "print('ran')", network: "host" } }).then(
+        () => null,
+        (e: { code: number; data: { code: string; field: string } }) => e,
+      );
+      expect(refused).toMatchObject({ code: -32602, data: { code: "policy-denied", field: "network" } });
+      await client.close();
+      expect(await eventually(() => !containerExists(container), 15_000)).toBe(true);
+      expect((await sessionsOf(KEY)).filter((s) => !before.includes(s.id))).toEqual([]);
+    } finally {
+      await client.close().catch(() => {});
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 
 type Content = { type: string; text?: string; data?: string; mimeType?: string }[];
-const textOf = (result: { [key: string]: unknown }) => ((result.content ?? []) as Content).filter((c) => c.type === "text").map((c) => c.text).join("\n");
+export const textOf = (result: { [key: string]: unknown }) => ((result.content ?? []) as Content).filter((c) => c.type === "text").map((c) => c.text).join("\n");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Does the container still exist? */
@@ -14,6 +14,14 @@ export const containerExists = (id: string) => spawnSync("docker", ["inspect", "
 
 /** The command lines of the container's processes (docker top). */
 export const containerProcesses = (id: string) => spawnSync("docker", ["top", id, "-eo", "args"], { encoding: "utf8" }).stdout;
+
+/** The process ids in the container (docker top). */
+export const containerPids = (id: string) =>
+  spawnSync("docker", ["top", id, "-eo", "pid"], { encoding: "utf8" })
+    .stdout.split("\n")
+    .slice(1)
+    .map((line) => line.trim())
+    .filter(Boolean);
 
 /** Waits (bounded) until `check` holds; returns whether it did. */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -106,11 +114,16 @@ export function scenarioTests(s: Scenario): void {
     expect(textOf(listing)).toContain("blob.bin\t8 bytes");
   });
 
-  test("a refused option (host networking, a limit above the policy) is an MCP error, not a run", async () => {
-    for (const [args, field] of [
+  test("a refused option (host networking, a limit above the policy, installs) is an MCP error, not a run", async () => {
+    const refusals = [
       [{ runtime: "bash", code: "echo ran", network: "host" }, "network"],
       [{ runtime: "bash", code: "echo ran", timeoutMs: 3_600_000 }, "timeoutMs"],
-    ] as const) {
+      // In the python sandbox that exists: a run would leave its marker file there.
+      [{ code: "open('refused-network', 'w').write('ran')", network: "host" }, "network"],
+      [{ code: "open('refused-timeout', 'w').write('ran')", timeoutMs: 3_600_000 }, "timeoutMs"],
+      [{ code: "open('refused-install', 'w').write('ran')", installPackages: ["six"] }, "installPackages"],
+    ] as const;
+    for (const [args, field] of refusals) {
       const error = await s.client().callTool({ name: "run_code", arguments: args }).then(
         (result) => ({ ran: textOf(result) }),
         (e: { code: number; message: string; data: { code: string; field: string } }) => e,
@@ -118,11 +131,42 @@ export function scenarioTests(s: Scenario): void {
       expect(error).toMatchObject({ code: -32602, data: { code: "policy-denied", field } });
       expect((error as { message: string }).message).toContain(`option "${field}" is not allowed`);
     }
+    // run_cell is held to the same limits: the cell does not run either.
+    const cell = await s.client().callTool({ name: "run_cell", arguments: { code: "refused_cell = 1", timeoutMs: 3_600_000 } }).then(
+      () => null,
+      (e: { code: number; data: { code: string; field: string } }) => e,
+    );
+    expect(cell).toMatchObject({ code: -32602, data: { code: "policy-denied", field: "timeoutMs" } });
+    // nothing ran: no marker file, no variable (still works: the same calls within the policy run)
+    expect(textOf(await s.client().callTool({ name: "list_files", arguments: {} }))).not.toContain("refused-");
+    const defined = await s.client().callTool({ name: "run_cell", arguments: { code: "'refused_cell' in globals()" } });
+    expect(textOf(defined)).toBe("False");
+    const allowed = await runCode(s, { code: "open('allowed-run', 'w').write('ran')\nprint('ok')", timeoutMs: 10_000 });
+    expect(allowed.isError).toBe(false);
+    expect(textOf(await s.client().callTool({ name: "list_files", arguments: {} }))).toContain("allowed-run");
+  });
+
+  test("a long run sends progress notifications carrying its output so far", async () => {
+    const seen: { progress: number; message: string }[] = [];
+    let answered = false;
+    const result = await s
+      .client()
+      .callTool(
+        { name: "run_code", arguments: { code: "import time\nprint('tick 1', flush=True)\ntime.sleep(1.5)\nprint('tick 2', flush=True)\ntime.sleep(1.5)\nprint('done')" } },
+        undefined,
+        { onprogress: (p) => void (!answered && seen.push({ progress: p.progress, message: p.message ?? "" })) },
+      )
+      .finally(() => (answered = true));
+    expect(textOf(result)).toContain("done");
+    expect(seen.some((p) => p.message.includes("tick 1") && !p.message.includes("tick 2"))).toBe(true);
+    expect(seen.some((p) => p.message.includes("tick 1\ntick 2"))).toBe(true);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress);
   });
 
   test("cancelling a call stops the program and every process it started; the session still works", async () => {
     const first = await runCode(s, { code: "print(1)" });
     const container = (first.structuredContent as { containerId: string }).containerId;
+    const before = containerPids(container);
     const abort = new AbortController();
     const progress: string[] = [];
     const call = s.client().callTool(
@@ -142,9 +186,25 @@ export function scenarioTests(s: Scenario): void {
     await expect(call).rejects.toThrow();
     expect(progress.some((m) => m.includes("started"))).toBe(true);
     const cancelledAt = Date.now();
-    expect(await eventually(() => !/sleep 300/.test(containerProcesses(container)), 10_000)).toBe(true);
+    // no process of the run is left: the program, its child, anything they started
+    expect(await eventually(() => containerPids(container).every((pid) => before.includes(pid)), 10_000)).toBe(true);
+    expect(containerProcesses(container)).not.toContain("sleep 300");
     expect(Date.now() - cancelledAt).toBeLessThan(10_000);
     const after = await runCode(s, { code: "print('still here')" });
     expect(textOf(after)).toContain("still here");
   });
+
+  test("cancelling a run_cell interrupts the cell; the interpreter keeps its state", async () => {
+    await s.client().callTool({ name: "run_cell", arguments: { code: "kept = 5" } });
+    const abort = new AbortController();
+    const call = s.client().callTool({ name: "run_cell", arguments: { code: "import time\nprint('started', flush=True)\ntime.sleep(300)" } }, undefined, {
+      signal: abort.signal,
+      onprogress: (p) => p.message?.includes("started") && abort.abort(),
+    });
+    await expect(call).rejects.toThrow();
+    // the interrupted cell no longer holds the interpreter: the next cell runs at once, with the state
+    const next = await s.client().callTool({ name: "run_cell", arguments: { code: "kept * 2" } });
+    expect(next.isError).toBe(false);
+    expect(textOf(next)).toBe("10");
+  }, 60_000);
 }

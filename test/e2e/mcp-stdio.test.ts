@@ -1,7 +1,7 @@
 // `isol8 mcp` over stdio, started exactly as the README's client configuration says, with the
 // SDK's own client: the scripted session, then disconnecting removes the session's containers.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -30,7 +30,10 @@ beforeAll(async () => {
   await engine.stop();
   // The user's own config: the python sandboxes run on the data image (matplotlib).
   mkdirSync(join(home, ".isol8"));
-  writeFileSync(join(home, ".isol8", "config.json"), JSON.stringify({ server: { mcp: { images: { python: dataImage } } } }));
+  writeFileSync(
+    join(home, ".isol8", "config.json"),
+    JSON.stringify({ audit: { enabled: true, logDir: join(home, "audit") }, server: { mcp: { images: { python: dataImage } } } }),
+  );
   const entry = readmeStdioEntry();
   expect(entry).toEqual({ command: "isol8", args: ["mcp"] });
   transport = new StdioClientTransport({
@@ -55,6 +58,18 @@ describe("isol8 mcp (stdio, the README's command line)", () => {
 
   test("the server says who it is", () => {
     expect(client.getServerVersion()?.name).toBe("isol8");
+  });
+
+  test("audit records of tool calls carry the MCP client's name", () => {
+    const records = readdirSync(join(home, "audit")).flatMap((file) =>
+      readFileSync(join(home, "audit", file), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    );
+    expect(records.filter((r) => r.kind === undefined && r.client === "isol8-e2e-stdio").length).toBeGreaterThanOrEqual(3);
+    expect(records.filter((r) => r.kind === "cell" && r.client === "isol8-e2e-stdio").length).toBeGreaterThanOrEqual(3);
+    expect(records.filter((r) => r.client !== "isol8-e2e-stdio")).toEqual([]);
   });
 
   test("disconnecting (stdin closed) removes the session's containers and ends the process", async () => {

@@ -10,10 +10,32 @@ export interface ProgressReporter {
   stop(): void;
 }
 
+/** The time and timers the reporter uses (the real ones by default; tests pass a fake clock). */
+export interface ProgressClock {
+  now(): number;
+  setTimeout(run: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(run: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const REAL_CLOCK: ProgressClock = {
+  now: () => Date.now(),
+  setTimeout: (run, ms) => setTimeout(run, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setInterval: (run, ms) => {
+    const handle = setInterval(run, ms);
+    // A heartbeat never keeps the process alive.
+    handle.unref?.();
+    return handle;
+  },
+  clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
+};
+
 export interface ProgressOptions {
   intervalMs?: number;
   heartbeatMs?: number;
-  now?: () => number;
+  clock?: ProgressClock;
 }
 
 const SILENT: ProgressReporter = { report() {}, stop() {} };
@@ -26,35 +48,34 @@ export function createProgressReporter(
   if (token === undefined) return SILENT;
   const intervalMs = options.intervalMs ?? 250;
   const heartbeatMs = options.heartbeatMs ?? 5_000;
-  const now = options.now ?? Date.now;
-  const started = now();
+  const clock = options.clock ?? REAL_CLOCK;
+  const started = clock.now();
   let progress = 0;
   let lastSent = started;
   let latest: string | null = null;
-  let pending: ReturnType<typeof setTimeout> | undefined;
+  let pending: unknown;
   let stopped = false;
   const flush = () => {
     pending = undefined;
     if (stopped) return;
-    lastSent = now();
+    lastSent = clock.now();
     progress += 1;
     const message = latest ?? `running (${Math.round((lastSent - started) / 1000)} s)`;
     void send({ method: "notifications/progress", params: { progressToken: token, progress, message } }).catch(() => {});
   };
-  const heartbeat = setInterval(() => {
-    if (!pending && now() - lastSent >= heartbeatMs) flush();
+  const heartbeat = clock.setInterval(() => {
+    if (pending === undefined && clock.now() - lastSent >= heartbeatMs) flush();
   }, heartbeatMs);
-  heartbeat.unref?.();
   return {
     report(output) {
       if (stopped) return;
       latest = progressMessage(output);
-      pending ??= setTimeout(flush, Math.max(0, intervalMs - (now() - lastSent)));
+      pending ??= clock.setTimeout(flush, Math.max(0, intervalMs - (clock.now() - lastSent)));
     },
     stop() {
       stopped = true;
-      clearTimeout(pending);
-      clearInterval(heartbeat);
+      if (pending !== undefined) clock.clearTimeout(pending);
+      clock.clearInterval(heartbeat);
     },
   };
 }

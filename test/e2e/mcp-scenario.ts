@@ -71,6 +71,18 @@ export function scenarioTests(s: Scenario): void {
     expect((failing.structuredContent as { exitCode: number }).exitCode).toBe(3);
   });
 
+  test("run_code passes stdin, args and files (text and base64) to the program", async () => {
+    const result = await runCode(s, {
+      runtime: "node",
+      code: "import fs from 'node:fs';\nconsole.log(fs.readFileSync(0, 'utf8').trim(), process.argv.slice(2).join('+'), fs.readFileSync('in/a.txt', 'utf8'), [...fs.readFileSync('b.bin')].join(','))",
+      stdin: "from stdin\n",
+      args: ["one", "two words"],
+      files: { "in/a.txt": "text file", "b.bin": { base64: Buffer.from([0, 255, 7]).toString("base64") } },
+    });
+    expect(result.isError).toBe(false);
+    expect(textOf(result)).toContain("from stdin one+two words text file 0,255,7");
+  });
+
   test("run_cell keeps state across calls; an exception is an isError result with the traceback", async () => {
     await s.client().callTool({ name: "run_cell", arguments: { code: "x = 41\ndef twice(v):\n    return 2 * v" } });
     const value = await s.client().callTool({ name: "run_cell", arguments: { code: "twice(x + 1) // 2" } });

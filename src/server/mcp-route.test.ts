@@ -7,6 +7,7 @@ import { defaultConfig, type Isol8Config } from "../config/schema";
 import type { ExecutionRequest } from "../protocol/execution";
 import type { ExecuteOptions } from "../protocol/isol8";
 import { type App, call, fakeEngine, KEY, makeApp } from "../../test/server-fixtures";
+import { inMemoryTenancy } from "./tenancy";
 
 /** A session engine that records what run_code asked of it. */
 function recordingEngine(seen: { request: ExecutionRequest; options: ExecuteOptions }[]) {
@@ -184,5 +185,44 @@ describe("/mcp: session end", () => {
     await transport.terminateSession();
     expect(sessions.list()).toEqual([]);
     await client.close();
+  });
+});
+
+describe("/mcp under a store key", () => {
+  test("the key's policy narrows run_code, and its concurrency quota holds for tool calls (quota-exceeded as an MCP error); within both it runs", async () => {
+    const seen: { request: ExecutionRequest; options: ExecuteOptions }[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // Session engines whose runs wait for the gate: the first tool call holds the key's lease.
+    const held = () => {
+      const engine = recordingEngine(seen)();
+      const stream = engine.executeStream.bind(engine);
+      return Object.assign(engine, {
+        async *executeStream(request: ExecutionRequest, options: ExecuteOptions = {}) {
+          await gate;
+          yield* stream(request, options);
+        },
+      });
+    };
+    const { app } = makeApp(defaultConfig(), fakeEngine(), { tenancy: inMemoryTenancy([KEY]), sessionEngine: held });
+    const created = await call(app, "POST", "/keys", { name: "agent", policy: { limits: { timeoutMs: 5_000 } }, quotas: { maxConcurrent: 1 } });
+    const { key } = (await created.json()) as { key: string };
+    const { client } = await connect(app, key);
+    const refused = await client.callTool({ name: "run_code", arguments: { code: "1", timeoutMs: 6_000 } }).catch((e: { code: number; data: unknown }) => e);
+    expect(refused).toMatchObject({ code: -32602, data: { code: "policy-denied", field: "timeoutMs" } });
+
+    const first = client.callTool({ name: "run_code", arguments: { code: "print(1)", timeoutMs: 5_000 } });
+    await Bun.sleep(20);
+    const other = await connect(app, key);
+    const overQuota = await other.client.callTool({ name: "run_code", arguments: { code: "print(2)" } }).catch((e: { data: unknown }) => e);
+    expect(overQuota).toMatchObject({ data: { code: "quota-exceeded" } });
+    // Still works: the first call, within the key's limit, finishes; then the other key's client runs.
+    open();
+    expect((await first).isError).toBe(false);
+    expect((await other.client.callTool({ name: "run_code", arguments: { code: "print(3)" } })).isError).toBe(false);
+    expect(seen.map((s) => s.request.code)).toEqual(["print(1)", "print(3)"]);
+    expect(seen[0]!.request.timeoutMs).toBe(5_000);
+    await client.close();
+    await other.client.close();
   });
 });

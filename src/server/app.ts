@@ -175,6 +175,25 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   };
 
   /**
+   * An execution's turn: the caller's quotas (CPU day, a concurrency lease), then an execution
+   * slot (or 429). The returned function ends it with the execution's CPU time.
+   */
+  const executionTurn = async (caller: Caller): Promise<(cpuTimeMs: number | null) => Promise<void>> => {
+    const end = await quotas.execution(caller);
+    let release: () => void;
+    try {
+      release = await slot();
+    } catch (error) {
+      await end(null);
+      throw error;
+    }
+    return async (cpuTimeMs) => {
+      release();
+      await end(cpuTimeMs);
+    };
+  };
+
+  /**
    * The caller's session of that id: another principal's session of the same id is never
    * reached. A session held by another instance throws ElsewhereError (the request is forwarded).
    */
@@ -214,23 +233,16 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     const { effective, sessionId } = await prepareBody(call);
     const session = await sessionFor(call.caller, sessionId, true);
     call.working();
-    const end = await quotas.execution(call.caller);
+    const finish = await executionTurn(call.caller);
     let cpuTimeMs: number | null = null;
     try {
-      const release = await slot();
-      try {
-        // Output files stay bytes until written to the response, as base64, piece by piece.
-        const context = { audit: { principal: call.principal, requestId: call.requestId, ...(sessionId ? { sessionId } : {}) }, signal: request.signal, fileEncoding: "bytes" as const };
-        const result = session
-          ? await sessions.use(session, (e) => e.execute(effective, context))
-          : await engine.execute(effective, context);
-        cpuTimeMs = result.resourceUsage?.cpuTimeMs ?? null;
-        return streamedJson(200, result);
-      } finally {
-        release();
-      }
+      // Output files stay bytes until written to the response, as base64, piece by piece.
+      const context = { audit: { principal: call.principal, requestId: call.requestId, ...(sessionId ? { sessionId } : {}) }, signal: request.signal, fileEncoding: "bytes" as const };
+      const result = session ? await sessions.use(session, (e) => e.execute(effective, context)) : await engine.execute(effective, context);
+      cpuTimeMs = result.resourceUsage?.cpuTimeMs ?? null;
+      return streamedJson(200, result);
     } finally {
-      await end(cpuTimeMs);
+      await finish(cpuTimeMs);
     }
   };
 
@@ -243,15 +255,8 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     // A bad request throws here, before any event: it is a 400, not an event of a 200 stream.
     const events = target.executeStream(effective, context);
     call.working();
-    const end = await quotas.execution(call.caller);
+    const finish = await executionTurn(call.caller);
     let cpuTimeMs: number | null = null;
-    let release: () => void;
-    try {
-      release = await slot();
-    } catch (error) {
-      await end(null);
-      throw error;
-    }
     const unhold = session ? sessions.hold(session) : () => {};
     // The program runs on while no one reads its stream, for streamResumeMs: a client that
     // resumes in time misses nothing; otherwise it is stopped.
@@ -279,9 +284,8 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       } finally {
         clearTimeout(unread);
         unhold();
-        release();
         streams.finish(feed);
-        await end(cpuTimeMs);
+        await finish(cpuTimeMs);
       }
     })();
     return eventStreamResponse(feed, 0, { heartbeatMs, done: call.streaming() })!;
@@ -420,10 +424,9 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     config,
     builtinImages: deps.builtinImages,
     sessions,
-    slot,
     sessionFor: async (caller, id, runtime, image) => (await sessionFor(caller, id, true, runtime, caller.principal, image))!,
     clampsOf,
-    executionQuota: (caller) => quotas.execution(caller),
+    executionTurn,
     runtimes: () => deps.runtimes?.() ?? Promise.resolve([]),
     version: deps.version,
     log,
@@ -456,8 +459,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       readBody: (request) => readJson(request, maxBody),
       sessionFor: async (caller, id, create) => (await sessionFor(caller, id, create))!,
       clampsOf,
-      executionQuota: (caller) => quotas.execution(caller),
-      slot,
+      executionTurn,
       heartbeatMs,
       log,
     }),

@@ -29,12 +29,10 @@ export interface ContextRouteDeps {
   readBody(request: Request): Promise<unknown>;
   /** The caller's session of that id (created when `create`); 404 when it has none. */
   sessionFor(caller: Caller, id: string, create: boolean): Promise<Session>;
-  /** Takes an execution slot or answers 429. */
-  slot(): Promise<() => void>;
   /** The caller's clamps when its key narrows the server's (undefined: the server's own). */
   clampsOf(caller: Caller): Clamps | undefined;
-  /** A cell starts, under the caller's quotas (CPU day, concurrency); the returned function ends it. */
-  executionQuota(caller: Caller): Promise<(cpuTimeMs: number | null) => Promise<void>>;
+  /** A cell's turn: the caller's quotas (CPU day, concurrency), then an execution slot (or 429); the returned function ends it. */
+  executionTurn(caller: Caller): Promise<(cpuTimeMs: number | null) => Promise<void>>;
   heartbeatMs: number;
   log(line: string): void;
 }
@@ -119,20 +117,15 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
     const context = await contextOf(session, call);
     const body = await cellBody(request, call.caller);
     call.working();
-    const end = await deps.executionQuota(call.caller);
+    const finish = await deps.executionTurn(call.caller);
     try {
-      const release = await deps.slot();
-      try {
-        const audit = { principal: call.principal, sessionId: session.id };
-        const result = await sessions.use(session, () =>
-          context.run(body.code, { ...(body.timeoutMs ? { timeoutMs: body.timeoutMs } : {}), signal: request.signal, audit }),
-        );
-        return json(200, result);
-      } finally {
-        release();
-      }
+      const audit = { principal: call.principal, sessionId: session.id };
+      const result = await sessions.use(session, () =>
+        context.run(body.code, { ...(body.timeoutMs ? { timeoutMs: body.timeoutMs } : {}), signal: request.signal, audit }),
+      );
+      return json(200, result);
     } finally {
-      await end(null);
+      await finish(null);
     }
   };
 
@@ -141,14 +134,7 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
     const context = await contextOf(session, call);
     const body = await cellBody(request, call.caller);
     call.working();
-    const end = await deps.executionQuota(call.caller);
-    let release: () => void;
-    try {
-      release = await deps.slot();
-    } catch (error) {
-      await end(null);
-      throw error;
-    }
+    const finish = await deps.executionTurn(call.caller);
     const done = call.streaming();
     const unhold = sessions.hold(session);
     const abort = new AbortController();
@@ -184,8 +170,7 @@ export function createContextRoutes(deps: ContextRouteDeps): ContextRoute[] {
         } finally {
           clearInterval(heartbeat);
           unhold();
-          release();
-          await end(null);
+          await finish(null);
           done();
           if (!cancelled) controller.close();
         }

@@ -19,14 +19,12 @@ export interface McpRouteDeps {
   config: Isol8Config;
   builtinImages: readonly string[];
   sessions: SessionManager;
-  /** Takes an execution slot or throws the 429 to answer. */
-  slot(): Promise<() => void>;
   /** The caller's session of that id, created on first use under its key's session quota (the app's sessionFor). */
   sessionFor(caller: Caller, id: string, runtime: RuntimeName, image?: string): Promise<Session>;
   /** The caller's clamps when its key narrows the server's (undefined: the server's own). */
   clampsOf(caller: Caller): Clamps | undefined;
-  /** An execution starts under the caller's quotas (concurrency, CPU day); the returned function ends it. */
-  executionQuota(caller: Caller): Promise<(cpuTimeMs: number | null) => Promise<void>>;
+  /** An execution's turn: the caller's quotas (concurrency, CPU day), then a slot (or the 429 to answer); the returned function ends it. */
+  executionTurn(caller: Caller): Promise<(cpuTimeMs: number | null) => Promise<void>>;
   runtimes(): Promise<RuntimeInfo[]>;
   version: string;
   log(line: string): void;
@@ -56,18 +54,8 @@ function sessionBackend(deps: McpRouteDeps, principal: string, mcpSessionId: str
       return applyServerPolicy(request, { config, builtinImages: deps.builtinImages, ...(clamps ? { clamps } : {}) });
     },
     async slot() {
-      const end = await deps.executionQuota(callerOf());
-      let release: () => void;
-      try {
-        release = await deps.slot();
-      } catch (error) {
-        await end(null);
-        throw error;
-      }
-      return () => {
-        release();
-        void end(null);
-      };
+      const finish = await deps.executionTurn(callerOf());
+      return () => void finish(null);
     },
     runtimes: deps.runtimes,
     offered: policyOffers(config),

@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type HttpSink, startHttpSink } from "../docker/network-sinks";
 import { serverProcesses, type StartedServer } from "./server-process";
+import { connectFloodProgram } from "./connect-flood";
 
 const KEY = "e2e-request-patterns-key";
 const HOST = "a".repeat(30);
@@ -35,35 +36,7 @@ afterAll(async () => {
   await sink?.close();
 });
 
-/** CONNECTs from 8 threads through the sandbox's HTTPS_PROXY; prints one JSON line of status counts and reasons, then the twin's status. */
-const program = (port: number) => String.raw`
-import collections, json, os, socket, threading
-proxy = os.environ["HTTPS_PROXY"].rsplit("/", 1)[1].split(":")
-counts = collections.Counter()
-reasons = set()
-def connect(authority):
-    s = socket.create_connection((proxy[0], int(proxy[1])), 30)
-    s.sendall(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]) if head else None, body.decode().strip()
-def worker(n):
-    for _ in range(n):
-        status, reason = connect("${HOST}:${port}")
-        counts[status] += 1
-        reasons.add(reason)
-threads = [threading.Thread(target=worker, args=(${CONNECTS / 8},)) for _ in range(8)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(json.dumps({"counts": {str(k): v for k, v in counts.items()}, "reasons": sorted(reasons)}))
-print(json.dumps({"twin": connect("sink.test:${port}")[0]}))
-`;
+const program = (port: number) => connectFloodProgram(`${HOST}:${port}`, `sink.test:${port}`, CONNECTS);
 
 const post = (body: object) =>
   fetch(`${server.url}/execute`, {

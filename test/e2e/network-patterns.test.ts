@@ -16,6 +16,7 @@ import { createDockerClient } from "../../src/engine/docker";
 import { LABEL_MANAGED, LABEL_PID } from "../../src/engine/labels";
 import { type HttpSink, startHttpSink } from "../docker/network-sinks";
 import { BINARY, TEST_SCOPE } from "../helpers";
+import { connectFloodProgram } from "./connect-flood";
 
 const KEY = "e2e-patterns-key";
 const HOST = "a".repeat(30);
@@ -72,38 +73,9 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** CONNECTs from 8 threads through the sandbox's HTTPS_PROXY; prints one JSON line of status counts, then the twin's status. */
-const PROGRAM = String.raw`
-import collections, json, os, socket, threading
-proxy = os.environ["HTTPS_PROXY"].rsplit("/", 1)[1].split(":")
-counts = collections.Counter()
-reasons = set()
-def connect(authority):
-    s = socket.create_connection((proxy[0], int(proxy[1])), 30)
-    s.sendall(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]) if head else None, body.decode().strip()
-def worker(n):
-    for _ in range(n):
-        status, reason = connect("${HOST}:SINK_PORT")
-        counts[status] += 1
-        reasons.add(reason)
-threads = [threading.Thread(target=worker, args=(${CONNECTS / 8},)) for _ in range(8)]
-for t in threads: t.start()
-for t in threads: t.join()
-print(json.dumps({"counts": {str(k): v for k, v in counts.items()}, "reasons": sorted(reasons)}))
-print(json.dumps({"twin": connect("sink.test:SINK_PORT")[0]}))
-`;
 
 test("eight (a+)+$ deny patterns: CONNECTs to 30-character all-a hosts are refused and /health answers in < 100 ms throughout", async () => {
-  const code = PROGRAM.replaceAll("SINK_PORT", String(sink.port));
+  const code = connectFloodProgram(`${HOST}:${sink.port}`, `sink.test:${sink.port}`, CONNECTS);
   const latencies: number[] = [];
   let running = true;
   const probe = (async () => {

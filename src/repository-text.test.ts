@@ -1,10 +1,11 @@
 // Checks over every tracked text file of the repository: no merge-conflict markers left in,
-// and no package registry's host name written down (code derives those from the package
-// managers' own configuration). Tests are scanned too.
+// no package registry's host name written down (code derives those from the package
+// managers' own configuration), and no document named that the repository does not hold.
+// Tests are scanned too.
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { readHostAptSources } from "./engine/images/apt-sources";
 
 const root = join(import.meta.dir, "..");
@@ -54,5 +55,16 @@ describe.skipIf(files === null)("tracked files", () => {
       return text === null ? [] : hosts.filter((host) => text.includes(host)).map((host) => `${file}: ${host.replace(/\./g, "·")}`);
     });
     expect(named).toEqual([]);
+  });
+
+  test("every document a file names (a .md path) is in the repository", () => {
+    const missing = files!.flatMap((file) => {
+      const text = textOf(file);
+      if (text === null) return [];
+      const named = new Set(text.match(/[A-Za-z0-9_./-]*[A-Za-z0-9_-]+\.md\b/g) ?? []);
+      // A name is resolved from the repository's root, from the file's folder, or from docs/.
+      return [...named].filter((name) => ![root, join(root, dirname(file)), join(root, "docs")].some((dir) => existsSync(join(dir, name)))).map((name) => `${file}: ${name}`);
+    });
+    expect(missing).toEqual([]);
   });
 });

@@ -486,3 +486,19 @@ describe("run: Ctrl-C", () => {
     expect(await findContainers(createDockerClient(), { scope })).toEqual([]);
   }, 60_000);
 });
+
+describe("build: Debian packages baked into an image", () => {
+  test("isol8 build --base python --apt python3-numpy prints the image; a run in it imports numpy and prints its version", () => {
+    const built = run(["build", "--base", "python", "--apt", "python3-numpy"], { timeoutMs: 900_000 });
+    expect(built.code).toBe(0);
+    const image = built.stdout.trim();
+    expect(image).not.toBe("");
+    const r = run(["run", "--image", image, "-e", "import numpy; print(numpy.__version__)"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    // Still the plain image without it: numpy is not there.
+    const plain = run(["run", "-e", "import numpy"]);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain("No module named 'numpy'");
+  }, 900_000);
+});

@@ -3,7 +3,7 @@
 // (seccomp unconfined) makes the battery fail, naming what got through.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { release as hostRelease, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDockerClient } from "../../src/engine/docker";
 import { findContainers } from "../../src/engine/cleanup";
@@ -101,4 +101,22 @@ describe("isol8 doctor --attack", () => {
     expect(failed).toEqual(expect.arrayContaining(["capabilities [runc]", "32-bit and x32 system calls [runc]", "system-call allowlist [runc]"]));
     expect(doc.attacks.find((a) => a.name === "capabilities [runc]")?.detail).toContain("Seccomp is 0");
   }, 300_000);
+});
+
+describe("isol8 run --isolation", () => {
+  const release = `import os; print(os.uname().release)`;
+  const runIn = (isolation: string) => runBinary(["run", "--isolation", isolation, "-e", release], { cwd: work, env, timeoutMs: 120_000 });
+
+  test("gvisor: the README's command prints gVisor's kernel release, not the host's", () => {
+    const r = runIn("gvisor");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe("4.4.0");
+    expect(r.stdout.trim()).not.toBe(hostRelease());
+  }, 120_000);
+
+  test("still works: runc prints the host's kernel release", () => {
+    const r = runIn("runc");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(hostRelease());
+  }, 120_000);
 });

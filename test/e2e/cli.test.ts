@@ -442,7 +442,8 @@ describe("cleanup", () => {
     expect(await docker.inspectContainer(id)).not.toBeNull();
     const r = run(["cleanup", "--force"], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`container ${id.slice(0, 12)}`);
+    // Both streams in the failure message: stderr says which containers were kept and why.
+    expect({ stdout: r.stdout, stderr: r.stderr }).toMatchObject({ stdout: expect.stringContaining(`container ${id.slice(0, 12)}`) });
     expect(r.stdout).toContain("removed 1 container(s)");
     expect(await docker.inspectContainer(id)).toBeNull();
   });

@@ -29,9 +29,9 @@ const execute = (url: string, code: string, timeoutMs: number): Promise<Answer> 
     body: JSON.stringify({ request: { code, timeoutMs } }),
   })
     .then(async (r) => {
-      const body = (await r.json().catch(() => ({}))) as { error?: unknown };
-      const error = typeof body.error === "string" ? body.error : body.error ? JSON.stringify(body.error) : undefined;
-      return { status: r.status, ...(r.status === 200 ? {} : { error: (error ?? "").split(":")[0] || `HTTP ${r.status}` }) };
+      // The error body is { error: { code, message, ... } }: the code names the kind of failure.
+      const body = (await r.json().catch(() => ({}))) as { error?: { code?: string } };
+      return { status: r.status, ...(r.status === 200 ? {} : { error: body.error?.code ?? `HTTP ${r.status}` }) };
     })
     .catch((e: Error) => ({ status: 0, error: `no answer (${e.message})` }));
 

@@ -60,7 +60,8 @@ await pool.stop();
 if (existsSync(BINARY)) {
   const child = spawn(BINARY, ["serve", "--port", "0", "--key", KEY, "--hostname", "127.0.0.1"], {
     env: { ...process.env, ISOL8_SCOPE: SCOPE },
-    stdio: ["ignore", "pipe", "inherit"],
+    // Its access log (a line per request) would bury the figures.
+    stdio: ["ignore", "pipe", "ignore"],
   });
   try {
     const url = await new Promise<string>((resolve, reject) => {

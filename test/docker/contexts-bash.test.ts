@@ -24,7 +24,7 @@ describe("bash context", () => {
     for (let i = 0; i < 50; i++) expect((await ctx.run("inc")).status).toBe("ok");
     const r = await ctx.run('echo "$PWD $GREETING $count"');
     expect(r.stdout).toBe("/sandbox/work hi 50\n");
-  });
+  }, 60_000);
 
   test("code without a trailing newline, quotes and multi-line input", async () => {
     const r = await ctx.run("for i in 1 2; do\n  echo \"line $i\"\ndone\nprintf '%s' \"a'b\"");

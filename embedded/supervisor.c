@@ -31,7 +31,9 @@
  *
  * Process tree of one execution: supervisor -> runner (child subreaper, collects the
  * execution's rusage) -> user program (own session). Orphans re-parent to the runner, so
- * rusage covers every process of the execution and nothing of earlier ones.
+ * rusage covers every process of the execution and nothing of earlier ones. With the python
+ * zygote ('z' in the execute frame, see "python zygote"): supervisor -> zygote (root, never
+ * runs user code) -> runner -> user program, with the same posture and reports.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -52,6 +54,7 @@
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -927,6 +930,8 @@ struct exec_spec {
   uid_t ctx_uid;
   uint32_t ctx_id;
   char ctx_interrupt;
+  /* 'z': start the program from the python zygote when this container has one. */
+  int zygote;
 };
 
 static char *dup_n(const unsigned char *p, uint32_t n) {
@@ -1009,6 +1014,10 @@ static int parse_spec(unsigned char *p, uint32_t len, struct exec_spec *s) {
       case 'm':
         if (l != 1 || (v[0] != 's' && v[0] != 'f')) return -1;
         s->ctx_interrupt = (char)v[0];
+        break;
+      case 'z':
+        if (l != 0) return -1;
+        s->zygote = 1;
         break;
       case 'f':
         if (s->filec >= 16) return -1;
@@ -1196,6 +1205,150 @@ static void run_runner(struct exec_spec *s, int in_fd, int out_fd, int err_fd, i
   _exit(0);
 }
 
+/* ---------- python zygote ----------
+ * In a python container the engine may pass a python program (embedded/zygote.py) in
+ * ZYGOTE_ENV; the supervisor then starts it once, as root with only this process's
+ * capabilities, undumpable, in its own session, stdin/stdout on /dev/null, its socket on fd 3.
+ * User code runs as the sandbox uid (or a context's uid) without capabilities, so it cannot
+ * signal, ptrace or open /proc/<pid>/mem of the zygote or its runners (different uid, not
+ * dumpable). The zygote never runs user code and never reads an execution's data: for an
+ * 'X' frame with 'z' it receives the program's stdin/stdout/stderr, the report pipe and a memfd
+ * ('a' argv, 'e' env, 'c' cwd, 'u' sandbox uid, as TLVs) and answers with the runner's pid.
+ * Its runner (root, child subreaper) reports like run_runner; the program, forked from the
+ * runner, takes drop_and_exec's posture step by step before anything of the execution runs.
+ * Where clone3 is refused with EPERM (gVisor) no zygote is started: the extra filter that
+ * gives clone3 ENOSYS exists only in drop_and_exec. Any failure before the hand-over stops
+ * the zygote and the execution forks its runner here as before.
+ */
+#define ZYGOTE_ENV "ISOL8_PYTHON_ZYGOTE"
+#define ZYGOTE_ANSWER_MS 10000
+static pid_t zygote_pid = -1;
+static int zygote_fd = -1;
+
+static void zygote_stop(void) {
+  if (zygote_pid > 0) {
+    kill(zygote_pid, SIGKILL);
+    waitpid(zygote_pid, NULL, 0);
+  }
+  if (zygote_fd >= 0) close(zygote_fd);
+  zygote_pid = -1;
+  zygote_fd = -1;
+}
+
+static void start_zygote(void) {
+  const char *env = getenv(ZYGOTE_ENV);
+  if (!env) return;
+  char *script = strdup(env);
+  unsetenv(ZYGOTE_ENV);
+  if (!script || clone3_refused_eperm) {
+    free(script);
+    return;
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    free(script);
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(sv[1], 3) < 0) _exit(126);
+    close_from(4);
+    if (chdir("/") < 0) _exit(126);
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execlp("python3", "python3", "-c", script, (char *)NULL);
+    _exit(127);
+  }
+  free(script);
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return;
+  }
+  zygote_pid = pid;
+  zygote_fd = sv[0];
+}
+
+static void put_tlv(char **buf, size_t *len, size_t *cap, char key, const char *value) {
+  size_t n = strlen(value);
+  if (*len + 5 + n > *cap) {
+    size_t grown = (*cap ? *cap * 2 : 4096) + n + 5;
+    char *b = realloc(*buf, grown);
+    if (!b) _exit(4);
+    *buf = b;
+    *cap = grown;
+  }
+  (*buf)[(*len)++] = key;
+  unsigned char *p = (unsigned char *)*buf + *len;
+  p[0] = (unsigned char)(n >> 24), p[1] = (unsigned char)(n >> 16), p[2] = (unsigned char)(n >> 8), p[3] = (unsigned char)n;
+  *len += 4;
+  memcpy(*buf + *len, value, n);
+  *len += n;
+}
+
+/* The spec of the program as the zygote reads it: a sealed-size memfd, rewound. */
+static int zygote_spec_fd(struct exec_spec *s) {
+  char *buf = NULL, uid[24];
+  size_t len = 0, cap = 0;
+  for (int i = 0; i < s->argc; i++) put_tlv(&buf, &len, &cap, 'a', s->argv[i]);
+  for (int i = 0; i < s->envc; i++) put_tlv(&buf, &len, &cap, 'e', s->envp[i]);
+  if (s->cwd) put_tlv(&buf, &len, &cap, 'c', s->cwd);
+  snprintf(uid, sizeof uid, "%u", (unsigned)sandbox_uid);
+  put_tlv(&buf, &len, &cap, 'u', uid);
+  int fd = memfd_create("isol8-spec", MFD_CLOEXEC);
+  if (fd >= 0 && (write_all(fd, buf, len) < 0 || lseek(fd, 0, SEEK_SET) < 0)) {
+    close(fd);
+    fd = -1;
+  }
+  free(buf);
+  return fd;
+}
+
+/* Hands the program's descriptors to the zygote. Returns the runner's pid; -1 with *handed 0
+ * when nothing reached the zygote (the caller forks its own runner); -1 with *handed 1 when the
+ * zygote took the descriptors but did not answer (it is stopped; the execution fails). */
+static pid_t zygote_spawn(struct exec_spec *s, int in_fd, int out_fd, int err_fd, int rep_fd, int *handed) {
+  *handed = 0;
+  int spec_fd = zygote_spec_fd(s);
+  if (spec_fd < 0) return -1;
+  int fds[5] = {in_fd, out_fd, err_fd, rep_fd, spec_fd};
+  char byte = 'x';
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  union {
+    char buf[CMSG_SPACE(sizeof fds)];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof fds);
+  memcpy(CMSG_DATA(cm), fds, sizeof fds);
+  ssize_t sent = sendmsg(zygote_fd, &msg, MSG_NOSIGNAL);
+  close(spec_fd);
+  if (sent != 1) {
+    zygote_stop();
+    return -1;
+  }
+  *handed = 1;
+  struct pollfd pfd = {.fd = zygote_fd, .events = POLLIN};
+  int32_t pid = -1;
+  int r;
+  do r = poll(&pfd, 1, ZYGOTE_ANSWER_MS);
+  while (r < 0 && errno == EINTR);
+  if (r != 1 || recv(zygote_fd, &pid, sizeof pid, 0) != (ssize_t)sizeof pid || pid <= 0) {
+    zygote_stop();
+    return -1;
+  }
+  return (pid_t)pid;
+}
+
 enum end_reason { END_NONE, END_EXITED, END_TIMEOUT, END_OUTPUT_CAP, END_ABORTED };
 
 struct stream {
@@ -1259,7 +1412,22 @@ static void handle_execute(unsigned char *p, uint32_t len) {
   long oom_before = oom_kills(), pids_before = pids_max_hits();
   int64_t start_us = now_us();
   int64_t deadline = now_ms() + s.timeout_ms;
-  pid_t runner = fork();
+  pid_t runner = -1;
+  int from_zygote = 0;
+  if (s.zygote && zygote_fd >= 0) {
+    int handed;
+    runner = zygote_spawn(&s, in_p[0], out_p[1], err_p[1], rep_p[1], &handed);
+    if (runner < 0 && handed) {
+      kill_sandbox_procs();
+      close(in_p[0]), close(in_p[1]), close(out_p[0]), close(out_p[1]);
+      close(err_p[0]), close(err_p[1]), close(rep_p[0]), close(rep_p[1]);
+      send_text('E', "error=the python zygote did not start the program\n");
+      free_spec(&s);
+      return;
+    }
+    from_zygote = runner > 0;
+  }
+  if (!from_zygote) runner = fork();
   if (runner < 0) {
     send_text('E', "error=cannot fork: %s\n", strerror(errno));
     free_spec(&s);
@@ -1378,12 +1546,9 @@ static void handle_execute(unsigned char *p, uint32_t len) {
   if (err.fd >= 0) close(err.fd);
   if (rep_fd >= 0) close(rep_fd);
   int rst;
-  if (clean) {
-    waitpid(runner, &rst, 0);
-  } else {
-    kill(runner, SIGKILL);
-    waitpid(runner, &rst, 0);
-  }
+  /* A zygote's runner is the zygote's child: the zygote reaps it. */
+  if (!clean) kill(runner, SIGKILL);
+  if (!from_zygote) waitpid(runner, &rst, 0);
   int64_t duration_us = now_us() - start_us;
 
   as_sandbox();
@@ -2296,6 +2461,7 @@ int main(void) {
   }
   detect_clone3();
   if (start_forwarder() < 0) return 1;
+  start_zygote();
   send_text('R', "version=2\nuid=%u\npid=%d\n", (unsigned)sandbox_uid, getpid());
   for (;;) {
     char type;
@@ -2325,6 +2491,7 @@ int main(void) {
   }
   kill_all_contexts();
   kill_sandbox_procs();
+  zygote_stop();
   /* Kept for inspection (isol8 run --persist): the container stays up, its tmpfs intact. */
   while (hold) pause();
   return 0;

@@ -15,6 +15,7 @@ import playgroundJs from "../embedded/generated/playground.bundle" with { type: 
 import pythonContextDriver from "../embedded/contexts/python.py" with { type: "text" };
 import jsContextDriver from "../embedded/contexts/js-driver.txt" with { type: "text" };
 import bashContextDriver from "../embedded/contexts/bash.sh" with { type: "text" };
+import pythonZygote from "../embedded/zygote.py" with { type: "text" };
 
 /** The strict seccomp profile (an allowlist), as JSON text for Docker's `seccomp=` option. */
 export const SECCOMP_STRICT_PROFILE: string = JSON.stringify(seccompStrict);
@@ -49,3 +50,9 @@ export const CONTEXT_DRIVERS: Readonly<{ python: string; js: string; bash: strin
   js: jsContextDriver,
   bash: bashContextDriver,
 };
+
+/**
+ * The python zygote (embedded/zygote.py): started by the supervisor in python containers, it
+ * forks each python program from an interpreter that is already initialised.
+ */
+export const PYTHON_ZYGOTE: string = pythonZygote;

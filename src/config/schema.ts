@@ -145,8 +145,16 @@ export const ConfigSchema = section(
             ),
             "runc",
           ),
+          pythonZygote: v.optional(
+            d(
+              v.boolean(),
+              "Fork each python program of a pooled or session container from an interpreter started once in it (root-owned, never runs user code); " +
+                "false: start python3 per execution. Never under gvisor",
+            ),
+            true,
+          ),
         },
-        "Seccomp, isolation runtime and the sandbox user of executions",
+        "Seccomp, isolation runtime, the sandbox user and the python zygote of executions",
       ),
       {},
     ),

@@ -50,6 +50,11 @@ export const SENSITIVE_KEYS: readonly SensitiveKey[] = [
     loosens: ranksAbove(["gvisor", "runc"]),
     reason: "drops gVisor, the second isolation boundary your configuration puts around every execution",
   },
+  {
+    key: "security.pythonZygote",
+    loosens: turnsOn,
+    reason: "forks every python program from an interpreter that lives as long as its container, which your configuration turns off",
+  },
   { key: "security.customProfilePath", loosens: differs, reason: "names the seccomp profile executions run under" },
   {
     key: "defaults.network",

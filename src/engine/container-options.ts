@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import type { IsolationRuntime, NetworkMode } from "../protocol/execution";
 import { LABEL_SANDBOX_UID } from "./labels";
+import { ZYGOTE_PIDS, zygoteEnv } from "./zygote";
 
 export const SANDBOX_DIR = "/sandbox";
 /** Where the supervisor writes the passwd and group files /etc/passwd and /etc/group link to. */
@@ -34,6 +35,8 @@ export interface SandboxSpec {
   isolation: IsolationRuntime;
   labels: Record<string, string>;
   name?: string;
+  /** Python: the supervisor starts the zygote every program of the container is forked from (zygote.ts). */
+  zygote?: boolean;
 }
 
 const SHM_BYTES = 64 * 1024 * 1024;
@@ -48,8 +51,9 @@ const SHM_BYTES = 64 * 1024 * 1024;
 export const GVISOR_PIDS = { base: 64, perProcess: 8 } as const;
 
 /** The pids limit Docker enforces for a spec: the spec's own under runc, with gVisor's room under gVisor. */
-export function hostPidsLimit(spec: Pick<SandboxSpec, "pidsLimit" | "isolation">): number {
-  return spec.isolation === "gvisor" ? GVISOR_PIDS.base + GVISOR_PIDS.perProcess * spec.pidsLimit : spec.pidsLimit;
+export function hostPidsLimit(spec: Pick<SandboxSpec, "pidsLimit" | "isolation" | "zygote">): number {
+  const own = spec.pidsLimit + (spec.zygote ? ZYGOTE_PIDS : 0);
+  return spec.isolation === "gvisor" ? GVISOR_PIDS.base + GVISOR_PIDS.perProcess * own : own;
 }
 const IDENTITY_BYTES = 256 * 1024;
 
@@ -82,6 +86,8 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
     Env: [
       `${SANDBOX_UID_ENV}=${uid}`,
       ...(proxy ? [`ISOL8_PROXY_PORT=${proxy.port}`, `ISOL8_PROXY_SOCKET=${proxy.mount}/${proxy.socket}`] : []),
+      // The supervisor takes it out of the environment programs inherit.
+      ...(spec.zygote ? [zygoteEnv()] : []),
     ],
     Tty: false,
     OpenStdin: true,

@@ -456,6 +456,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
       ownerProcess: this.ownerProcess,
       scope: this.options.scope,
       requestDefaults: this.requestDefaults,
+      oneShot: !this.session && !this.pool,
     });
   }
 

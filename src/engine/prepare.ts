@@ -11,6 +11,7 @@ import type { OwnerIdentity } from "./owner";
 import { toSandboxPath } from "./paths";
 import { compileHostPolicy } from "./network/host-policy";
 import { proxyEnv } from "./network/sandbox-network";
+import { wantsZygote } from "./zygote";
 import type { ExecutionRequest } from "../protocol/execution";
 import type { RequestDefaults } from "./engine-options";
 
@@ -71,6 +72,8 @@ export interface PrepareContext {
   scope?: string;
   /** The engine's own defaults for every request (DockerIsol8's top-level secrets, logNetwork, image). */
   requestDefaults?: RequestDefaults;
+  /** Containers made for one execution (cold): no python zygote. */
+  oneShot?: boolean;
 }
 
 /** Which containers are interchangeable: everything of the spec but its labels. */
@@ -263,6 +266,15 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     network: containerNetwork,
     seccomp: ctx.seccomp,
     isolation: ctx.isolation,
+    ...(wantsZygote({
+      enabled: ctx.config.security.pythonZygote,
+      runtime: runtime.name,
+      isolation: ctx.isolation,
+      customImage: customImage !== undefined,
+      oneShot: ctx.oneShot ?? false,
+    })
+      ? { zygote: true }
+      : {}),
     labels: isol8Labels("sandbox", {
       [LABEL_OWNER]: ctx.owner,
       [LABEL_RUNTIME]: runtime.name,

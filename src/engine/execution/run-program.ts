@@ -29,6 +29,7 @@ export function runProgram(
         // The program file travels in the execute frame itself: one round trip per run.
         files: [{ path: prepared.codePath, content: Buffer.from(prepared.code, "utf8") }],
         removeAfter: [prepared.codePath],
+        ...(prepared.spec.zygote ? { zygote: true } : {}),
       },
       { onStdout: (chunk) => streams.stdout.push(chunk), onStderr: (chunk) => streams.stderr.push(chunk) },
       handlers.signal,

@@ -27,6 +27,8 @@ export interface ExecSpec {
   removeAfter?: readonly string[];
   /** Small files written (as the sandbox user) right before the run, in the same frame. */
   files?: readonly { path: string; content: Uint8Array; mode?: number }[];
+  /** Start the program from the container's python zygote, when it has one (else as always). */
+  zygote?: boolean;
 }
 
 function tlv(key: string, value: string | Uint8Array): Buffer {
@@ -47,6 +49,7 @@ export function encodeExec(spec: ExecSpec): Buffer {
   if (spec.stdin && spec.stdin.length > 0) parts.push(tlv("i", spec.stdin));
   for (const path of spec.removeAfter ?? []) parts.push(tlv("r", path));
   for (const file of spec.files ?? []) parts.push(tlv("f", fileRecord(file.path, file.content, file.mode)));
+  if (spec.zygote) parts.push(tlv("z", ""));
   return encodeFrame("X", Buffer.concat(parts));
 }
 

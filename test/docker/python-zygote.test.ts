@@ -1,0 +1,327 @@
+// Real-Docker proof of the python zygote (docs/SECURITY.md I12, C16): every python program of a
+// pooled or session container is forked from an interpreter the supervisor started once, as
+// root. User code must not reach it (signals, /proc/<pid>/mem, process_vm_writev, ptrace,
+// pidfd signals) nor its runner, each program gets exactly the posture of a python3 started
+// by the supervisor, and nothing of execution N (monkeypatched modules, sys.modules, sys.path,
+// environment, open files, threads, processes, random state) is in N+1. Every refused attack
+// has a "still works" twin on a process the program owns; with the strict seccomp profile
+// ptrace and process_vm_* are refused by seccomp already, so the attacks run again with
+// seccomp unconfined, where only the zygote's identity stands in the way.
+import { afterAll, describe, expect, test } from "bun:test";
+import type { DockerIsol8 } from "../../src/engine/engine";
+import type { ExecutionRequest } from "../../src/protocol/execution";
+import { TEST_ISOLATION, testEngine } from "../helpers";
+import { ownedContainers } from "./owned-containers";
+
+const gvisor = TEST_ISOLATION === "gvisor";
+const engines: DockerIsol8[] = [];
+function engine(options: Parameters<typeof testEngine>[0] = {}): DockerIsol8 {
+  const made = testEngine(options);
+  engines.push(made);
+  return made;
+}
+const session = engine({ mode: "persistent" });
+const unconfined = engine({ mode: "persistent", config: { security: { seccomp: "unconfined" } } });
+const off = engine({ mode: "persistent", config: { security: { pythonZygote: false } } });
+const pooled = engine({ config: { poolSize: { clean: 1, dirty: 1 } } });
+
+afterAll(async () => {
+  for (const e of engines) await e.stop();
+  for (const e of engines) expect(await ownedContainers(e)).toEqual([]);
+});
+
+const run = (on: DockerIsol8, code: string, extra: Partial<ExecutionRequest> = {}) =>
+  on.execute({ runtime: "python", timeoutMs: 20_000, code, ...extra });
+
+/** Python that finds the zygote (the process whose command line holds the zygote's first line) and prints JSON. */
+const FIND_ZYGOTE = String.raw`
+import json, os
+def forked_from_zygote(pid):
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            return b"# isol8 python zygote" in f.read()
+    except OSError:
+        return False
+def zygote_pids():
+    # Its runners and programs are forks of it (the same command line): the zygote is the one
+    # whose parent (the supervisor) is not.
+    return [int(n) for n in os.listdir("/proc") if n.isdigit() and forked_from_zygote(n) and not forked_from_zygote(status(int(n))["PPid"])]
+def status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+`;
+
+/** Every way into another process, tried against `pid`; each entry: the errno name, or "ok". */
+const ATTACKS = String.raw`
+import ctypes, errno, signal
+libc = ctypes.CDLL(None, use_errno=True)
+def outcome(fn):
+    try:
+        r = fn()
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    if r is not None and r < 0:
+        return errno.errorcode.get(ctypes.get_errno(), str(ctypes.get_errno()))
+    return "ok"
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+def vm(pid, write):
+    buf = ctypes.create_string_buffer(8)
+    local = iovec(ctypes.cast(buf, ctypes.c_void_p), 8)
+    # The remote address: the start of the target's first writable mapping (readable by the
+    # attacker only for its own processes), else an address every python maps.
+    addr = 0x400000
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                if " rw" in line:
+                    addr = int(line.split("-")[0], 16)
+                    break
+    except OSError:
+        pass
+    remote = iovec(ctypes.c_void_p(addr), 8)
+    if write:
+        fn = libc.process_vm_readv  # read first, then write the same bytes back: no harm to a twin
+        if fn(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) < 0:
+            return -1
+        return libc.process_vm_writev(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+    return libc.process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+def ptrace_attach(pid):
+    r = libc.ptrace(16, pid, None, None)  # PTRACE_ATTACH
+    if r == 0:
+        os.waitpid(pid, 0)
+        libc.ptrace(17, pid, None, None)  # PTRACE_DETACH
+    return r
+def pidfd_signal(pid, sig):
+    fd = libc.syscall(434, pid, 0)  # pidfd_open
+    if fd < 0:
+        return -1
+    r = libc.syscall(424, fd, sig, None, 0)  # pidfd_send_signal
+    os.close(fd)
+    return r
+def attacks(pid):
+    def open_mem(mode):
+        with open("/proc/%d/mem" % pid, mode) as f:
+            return None
+    def read_file(name):
+        with open("/proc/%d/%s" % (pid, name), "rb") as f:
+            f.read()
+    return {
+        "kill0": outcome(lambda: os.kill(pid, 0)),
+        "SIGSTOP": outcome(lambda: os.kill(pid, signal.SIGSTOP)),
+        "SIGCONT": outcome(lambda: os.kill(pid, signal.SIGCONT)),
+        "SIGUSR1": outcome(lambda: os.kill(pid, signal.SIGWINCH)),
+        "killpg": outcome(lambda: os.killpg(os.getpgid(pid), signal.SIGWINCH)),
+        "pidfd_send_signal": outcome(lambda: pidfd_signal(pid, 0)),
+        "mem_read": outcome(lambda: open_mem("rb")),
+        "mem_write": outcome(lambda: open_mem("r+b")),
+        "environ": outcome(lambda: read_file("environ")),
+        "maps": outcome(lambda: read_file("maps")),
+        "process_vm_readv": outcome(lambda: vm(pid, False)),
+        "process_vm_writev": outcome(lambda: vm(pid, True)),
+        "ptrace_attach": outcome(lambda: ptrace_attach(pid)),
+    }
+`;
+
+/** The program: attacks on the zygote, on its own runner (parent) and, as the twin, on a child it owns. */
+const ATTACK_PROGRAM = `${FIND_ZYGOTE}${ATTACKS}
+import subprocess, sys, time
+zygote = zygote_pids()
+twin = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+time.sleep(0.3)
+print(json.dumps({
+    "zygotes": zygote,
+    "zygote_uid": status(zygote[0])["Uid"] if zygote else None,
+    "runner_uid": status(os.getppid())["Uid"],
+    "zygote": attacks(zygote[0]) if zygote else None,
+    "runner": attacks(os.getppid()),
+    "twin": attacks(twin.pid),
+}))
+twin.kill()
+`;
+
+const ALL_REFUSED = (ptraceErrno: string) => ({
+  kill0: "EPERM",
+  SIGSTOP: "EPERM",
+  SIGCONT: "EPERM",
+  SIGUSR1: "EPERM",
+  killpg: "EPERM",
+  pidfd_send_signal: "EPERM",
+  mem_read: "EACCES",
+  mem_write: "EACCES",
+  environ: "EACCES",
+  maps: "EACCES",
+  process_vm_readv: "EPERM",
+  process_vm_writev: "EPERM",
+  ptrace_attach: ptraceErrno,
+});
+
+describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
+  test("with the strict profile: signals, pidfd signals, /proc/<pid>/mem, environ, maps, process_vm_readv/writev and ptrace fail on the zygote and the runner; signals and /proc/<pid>/mem work on the program's own child", async () => {
+    const result = await run(session, ATTACK_PROGRAM);
+    expect(result.stderr).toBe("");
+    const seen = JSON.parse(result.stdout);
+    expect(seen.zygotes.length).toBe(1);
+    expect(seen.zygote_uid.split(/\s+/)).toEqual(["0", "0", "0", "0"]);
+    expect(seen.runner_uid.split(/\s+/)).toEqual(["0", "0", "0", "0"]);
+    expect(seen.zygote).toEqual(ALL_REFUSED("EPERM"));
+    expect(seen.runner).toEqual(ALL_REFUSED("EPERM"));
+    // The twin: the program's own child. ptrace and process_vm_* are the seccomp profile's to refuse here.
+    expect(seen.twin).toEqual({
+      ...Object.fromEntries(Object.keys(ALL_REFUSED("")).map((k) => [k, "ok"])),
+      process_vm_readv: "EPERM",
+      process_vm_writev: "EPERM",
+      ptrace_attach: "EPERM",
+    });
+  });
+
+  test("with seccomp unconfined (only the zygote's identity in the way): the same attacks fail; ptrace, process_vm_readv and process_vm_writev work on the program's own child", async () => {
+    const result = await run(unconfined, ATTACK_PROGRAM);
+    expect(result.stderr).toBe("");
+    const seen = JSON.parse(result.stdout);
+    expect(seen.zygotes.length).toBe(1);
+    expect(seen.zygote).toEqual(ALL_REFUSED("EPERM"));
+    expect(seen.runner).toEqual(ALL_REFUSED("EPERM"));
+    expect(seen.twin).toEqual(Object.fromEntries(Object.keys(ALL_REFUSED("")).map((k) => [k, "ok"])));
+  });
+
+  test("kill(-1, SIGKILL) from a program reaches neither the zygote nor its runner: the next execution comes from the same zygote", async () => {
+    const before = JSON.parse((await run(session, `${FIND_ZYGOTE}\nprint(json.dumps(zygote_pids()))`)).stdout);
+    // kill(-1) reaches every process the caller may signal but the caller itself.
+    const killer = await run(session, "import os, signal\nos.kill(-1, signal.SIGKILL)\nprint('survived')");
+    expect(killer.stdout).toBe("survived\n");
+    const after = await run(session, `${FIND_ZYGOTE}\nprint(json.dumps(zygote_pids()))`);
+    expect(JSON.parse(after.stdout)).toEqual(before);
+    expect(before.length).toBe(1);
+  });
+
+  test("each program has the posture of a python3 the supervisor starts: the same uid columns, capability sets, NoNewPrivs, seccomp mode, dumpable, own session, umask, rlimits, cwd", async () => {
+    const probe = String.raw`
+import json, os, resource
+with open("/proc/self/status") as f:
+    st = dict((l.partition(":")[0], l.partition(":")[2].strip()) for l in f)
+keys = ["Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters"]
+mask = os.umask(0); os.umask(mask)
+print(json.dumps({
+    "status": {k: st.get(k) for k in keys},
+    "own_session": os.getsid(0) == os.getpid(),
+    "umask": mask,
+    "core": resource.getrlimit(resource.RLIMIT_CORE),
+    "nofile": resource.getrlimit(resource.RLIMIT_NOFILE),
+    "cwd": os.getcwd(),
+    "dumpable": os.stat("/proc/self/mem").st_uid == os.getuid(),
+    "fds": sorted(os.listdir("/proc/self/fd")),
+}))`;
+    const withZygote = JSON.parse((await run(session, probe)).stdout);
+    const without = JSON.parse((await run(off, probe)).stdout);
+    // The uid differs per container; every other field is the same.
+    const uidOf = (s: { status: { Uid: string } }) => s.status.Uid.split(/\s+/)[0] ?? "no uid";
+    const normalize = (s: { status: Record<string, string> }, uid: string) =>
+      JSON.parse(JSON.stringify(s).replaceAll(uid, "UID"));
+    expect(normalize(withZygote, uidOf(withZygote))).toEqual(normalize(without, uidOf(without)));
+    expect(withZygote.status.CapEff).toBe("0000000000000000");
+    expect(withZygote.status.NoNewPrivs).toBe("1");
+    expect(withZygote.status.Seccomp).toBe("2");
+    expect(withZygote.own_session).toBe(true);
+  });
+
+  test("the switch: with pythonZygote false no zygote runs and python programs still run", async () => {
+    const result = await run(off, `${FIND_ZYGOTE}\nprint(json.dumps(zygote_pids()))`);
+    expect(JSON.parse(result.stdout)).toEqual([]);
+    const pooledResult = await run(pooled, `${FIND_ZYGOTE}\nprint(json.dumps(zygote_pids()))`);
+    expect(JSON.parse(pooledResult.stdout).length).toBe(1);
+  });
+});
+
+describe.skipIf(gvisor)("python zygote: nothing of execution N in N+1", () => {
+  const POISON = String.raw`
+import builtins, json, os, random, sys, threading, time
+builtins.POISONED = True
+json.dumps = lambda *a, **k: "poisoned"
+os.environ["ISOL8_LEAK"] = "1"
+os.putenv("ISOL8_LEAK_PUTENV", "1")
+sys.path.insert(0, "/tmp/evil")
+sys.modules["fakemod"] = type(sys)("fakemod")
+sys.modules["random"].POISONED = True
+kept = open("/tmp/n-file", "w")
+os.dup2(kept.fileno(), 50)
+threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+print(random.random())
+`;
+  const CHECK = String.raw`
+import builtins, json, os, random, sys, threading
+print(json.dumps({
+    "builtins": hasattr(builtins, "POISONED"),
+    "json": json.dumps([1]),
+    "env": [k for k in os.environ if k.startswith("ISOL8_LEAK")],
+    "path": "/tmp/evil" in sys.path,
+    "fakemod": "fakemod" in sys.modules,
+    "random_poisoned": hasattr(random, "POISONED"),
+    "random": random.random(),
+    "threads": [t.name for t in threading.enumerate()],
+    "tasks": len(os.listdir("/proc/self/task")),
+    "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
+    "modules": sorted(sys.modules),
+}))`;
+
+  for (const [name, on] of [
+    ["a session container", () => session],
+    ["a pooled container", () => pooled],
+  ] as const) {
+    test(`${name}: monkeypatched modules, sys.modules, sys.path, env, open files, threads and random state of N are absent in N+1`, async () => {
+      const fresh = JSON.parse((await run(off, CHECK)).stdout);
+      const first = await run(on(), POISON);
+      expect(first.exitCode).toBe(0);
+      const seen = JSON.parse((await run(on(), CHECK)).stdout);
+      expect(seen).toEqual({
+        builtins: false,
+        json: "[1]",
+        env: [],
+        path: false,
+        fakemod: false,
+        random_poisoned: false,
+        random: seen.random,
+        threads: ["MainThread"],
+        tasks: 1,
+        fds: [0, 1, 2, 3],
+        modules: fresh.modules,
+      });
+      expect(seen.random).not.toBe(Number(first.stdout));
+      // Two runs do not share a random sequence either.
+      const again = JSON.parse((await run(on(), CHECK)).stdout);
+      expect(again.random).not.toBe(seen.random);
+    });
+  }
+
+  test("same semantics as python3 <file>: argv, stdin, env, secrets, exit codes, tracebacks, SystemExit, atexit, non-daemon threads, __main__", async () => {
+    const program = String.raw`
+import atexit, os, sys, threading, time
+atexit.register(lambda: print("atexit ran", flush=True))
+def late():
+    time.sleep(0.2)
+    print("thread done", flush=True)
+threading.Thread(target=late).start()
+print(sys.argv, __name__, __file__, sys.path[0], os.environ.get("GREETING"), os.environ.get("TOKEN"), sys.stdin.read())
+sys.exit(int(sys.argv[1]))
+`;
+    for (const on of [session, off]) {
+      const result = await run(on, program, { args: ["7", "b"], stdin: "from stdin", env: { GREETING: "hi" }, secrets: { TOKEN: "s3cr3t-value" } });
+      expect(result.exitCode).toBe(7);
+      expect(result.stdout).toBe("['/sandbox/main.py', '7', 'b'] __main__ /sandbox/main.py /sandbox hi *** from stdin\nthread done\natexit ran\n");
+    }
+    for (const code of ["raise ValueError('boom')", "print(", "import sys; sys.exit('bye')", "import sys; sys.exit()"]) {
+      const a = await run(session, code);
+      const b = await run(off, code);
+      expect({ exit: a.exitCode, out: a.stdout, err: a.stderr }).toEqual({ exit: b.exitCode, out: b.stdout, err: b.stderr });
+    }
+  });
+
+  test("what the zygote cannot start like a fresh python3 (PYTHON* / LC_* / LANG entries) still behaves as one: python3 is exec'd after the same drop", async () => {
+    const result = await run(session, "import sys; print(sys.flags.optimize, sys.flags.dont_write_bytecode)", { env: { PYTHONOPTIMIZE: "2" } });
+    expect(result.stdout).toBe("2 1\n");
+  });
+});

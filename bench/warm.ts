@@ -3,10 +3,12 @@
  * the same run: the same program started with one `docker exec` per execution in an
  * already-running container of the same image.
  *
- *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno] [--isolation runc,gvisor]
+ *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno] [--isolation runc,gvisor] [--zygote on,off]
  *
  * With several isolation runtimes each is measured in the same run; every row after the
- * first also gives its ratio to the first runtime's warm p50 (e.g. gVisor / runc).
+ * first also gives its ratio to the first runtime's warm p50 (e.g. gVisor / runc). Python is
+ * also measured with the zygote off (security.pythonZygote false: python3 started per
+ * execution, the path before the zygote), in the same run, as rows "<isolation>/no-zygote".
  */
 import { DockerIsol8 } from "../src/engine/engine";
 import Docker from "dockerode";
@@ -20,6 +22,7 @@ import { arg, ms, summary } from "./stats";
 const N = Number(arg("n", "40"));
 const runtimes = arg("runtimes", "python,bash,node,bun,deno").split(",") as RuntimeName[];
 const isolations = arg("isolation", "runc").split(",") as IsolationRuntime[];
+const zygoteModes = arg("zygote", "on,off").split(",");
 const PROGRAMS: Record<RuntimeName, { code: string; argv: string[] }> = {
   python: { code: "print('hello')", argv: ["python3", "-c", "print('hello')"] },
   bash: { code: "echo hello", argv: ["bash", "-c", "echo hello"] },
@@ -32,11 +35,16 @@ const SCOPE = "isol8-bench";
 const docker = createDockerClient();
 /** The baseline needs `docker exec`, which isol8 itself never uses: dockerode directly. */
 const dockerode = new Docker();
-const engines = new Map<IsolationRuntime, DockerIsol8>();
+/** One engine per row label: the isolation runtime, with "/no-zygote" when python's zygote is off. */
+const engines = new Map<string, DockerIsol8>();
 for (const isolation of isolations) {
-  const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security: { runtime: isolation } } });
-  await engine.start({ prewarm: runtimes });
-  engines.set(isolation, engine);
+  for (const mode of zygoteModes) {
+    const pythonZygote = mode !== "off";
+    if (!pythonZygote && !runtimes.includes("python")) continue;
+    const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security: { runtime: isolation, pythonZygote } } });
+    await engine.start({ prewarm: pythonZygote ? runtimes : ["python"] });
+    engines.set(pythonZygote ? isolation : `${isolation}/no-zygote`, engine);
+  }
 }
 
 /** One `docker exec` round trip of the program in a running container, as the sandbox user. */
@@ -52,8 +60,8 @@ async function dockerExec(id: string, argv: string[]): Promise<string> {
   return Buffer.concat(chunks).toString("latin1");
 }
 
-console.log(`bench/warm: ${N} sequential executions per runtime after 3 warm-ups (medians; ratio = isol8 / docker exec under runc${isolations.length > 1 ? `; vs ${isolations[0]} = isol8 / isol8 under ${isolations[0]}` : ""})`);
-console.log(`runtime  isolation  isol8 p50   isol8 p95   exec p50    exec p95    ratio(p50)${isolations.length > 1 ? `  vs ${isolations[0]}(p50)` : ""}`);
+console.log(`bench/warm: ${N} sequential executions per runtime after 3 warm-ups (medians; ratio = isol8 / docker exec under runc; vs first = isol8 / the runtime's first row (${isolations[0]}, zygote on))`);
+console.log(`runtime  isolation       isol8 p50   isol8 p95   exec p50    exec p95    ratio(p50)  vs first(p50)`);
 for (const runtime of runtimes) {
   const program = PROGRAMS[runtime]!;
   const id = await docker.createContainer({
@@ -66,9 +74,10 @@ for (const runtime of runtimes) {
   try {
     // Two blocks, not interleaved: a docker exec leaves dockerd busy for a while, which
     // would otherwise land on the isol8 execution that follows it (and vice versa).
-    const warm = new Map<IsolationRuntime, number[]>();
+    const warm = new Map<string, number[]>();
     const exec: number[] = [];
     for (const [isolation, engine] of engines) {
+      if (isolation.endsWith("/no-zygote") && runtime !== "python") continue;
       const times: number[] = [];
       for (let i = 0; i < N + 3; i++) {
         const t = performance.now();
@@ -87,12 +96,13 @@ for (const runtime of runtimes) {
       if (i >= 3) exec.push(dx);
     }
     const b = summary(exec);
-    const first = summary(warm.get(isolations[0]!)!);
-    for (const isolation of isolations) {
+    const labels = [...warm.keys()];
+    const first = summary(warm.get(labels[0]!)!);
+    for (const isolation of labels) {
       const a = summary(warm.get(isolation)!);
-      const versusFirst = isolations.length > 1 ? `  ${(a.p50 / first.p50).toFixed(2)}` : "";
+      const versusFirst = labels.length > 1 ? `  ${(a.p50 / first.p50).toFixed(2)}` : "";
       console.log(
-        `${runtime.padEnd(8)} ${isolation.padEnd(10)} ${ms(a.p50).padEnd(11)} ${ms(a.p95).padEnd(11)} ${ms(b.p50).padEnd(11)} ${ms(b.p95).padEnd(11)} ${(a.p50 / b.p50).toFixed(2)}${versusFirst}`,
+        `${runtime.padEnd(8)} ${isolation.padEnd(15)} ${ms(a.p50).padEnd(11)} ${ms(a.p95).padEnd(11)} ${ms(b.p50).padEnd(11)} ${ms(b.p95).padEnd(11)} ${(a.p50 / b.p50).toFixed(2)}${versusFirst}`,
       );
     }
   } finally {

@@ -1208,7 +1208,7 @@ static void run_runner(struct exec_spec *s, int in_fd, int out_fd, int err_fd, i
 /* ---------- python zygote ----------
  * In a python container the engine may pass a python program (embedded/zygote.py) in
  * ZYGOTE_ENV; the supervisor then starts it once, as root with only this process's
- * capabilities, undumpable, in its own session, stdin/stdout on /dev/null, its socket on fd 3.
+ * capabilities, undumpable, in its own session, stdin/stdout on pipes, its socket on fd 3.
  * User code runs as the sandbox uid (or a context's uid) without capabilities, so it cannot
  * signal, ptrace or open /proc/<pid>/mem of the zygote or its runners (different uid, not
  * dumpable). The zygote never runs user code and never reads an execution's data: for an
@@ -1244,17 +1244,27 @@ static void start_zygote(void) {
     free(script);
     return;
   }
-  int sv[2];
+  /* Its stdin and stdout are pipes (stdin at end of file, stdout with no reader), like every
+   * program's: Python sets up sys.stdin and sys.stdout once, in the zygote, for what these are
+   * (not seekable, not a terminal), and the programs inherit those objects. */
+  int sv[2], in_p[2], out_p[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     free(script);
+    return;
+  }
+  if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0) {
+    free(script);
+    close(sv[0]);
+    close(sv[1]);
     return;
   }
   pid_t pid = fork();
   if (pid == 0) {
     setsid();
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(sv[1], 3) < 0) _exit(126);
+    close(in_p[1]);
+    close(out_p[0]);
+    if (dup2(in_p[0], 0) < 0 || dup2(out_p[1], 1) < 0 || dup2(sv[1], 3) < 0) _exit(126);
     close_from(4);
     if (chdir("/") < 0) _exit(126);
     signal(SIGPIPE, SIG_DFL);
@@ -1266,6 +1276,7 @@ static void start_zygote(void) {
   }
   free(script);
   close(sv[1]);
+  close(in_p[0]), close(in_p[1]), close(out_p[0]), close(out_p[1]);
   if (pid < 0) {
     close(sv[0]);
     return;

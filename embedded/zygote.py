@@ -1,15 +1,20 @@
 # isol8 python zygote (see embedded/supervisor.c, "python zygote").
 #
 # Started by the supervisor as root (with only the supervisor's capabilities) in a python
-# container; it never runs user code and never reads an execution's data. For each execution
-# it receives five descriptors over its socket (fd 3): the program's stdin, stdout, stderr, the
-# report pipe and a memfd holding argv, env, cwd and the sandbox uid. It forks a runner (root,
-# child subreaper, reports "M <status>" and "U <user_us> <sys_us> <maxrss_kb>" like the C runner)
-# which forks the program: that child takes exactly the posture of supervisor.c's drop_and_exec
-# (own session, empty capability sets, setresuid/gid to the sandbox uid, NoNewPrivs, core dumps
-# off, umask 022, the cwd, the image's environment plus the request's) and only then reads the
-# program. What a fresh `python3 <file>` would do differently (PYTHON*/LC_*/LANG entries, a
-# user site directory, another argv shape) is run by exec'ing python3 after the same drop.
+# container; it never runs user code and never reads an execution's data. It keeps one standby
+# pair forked ahead of the next execution: a runner (root, child subreaper, reports
+# "M <status>" and "U <user_us> <sys_us> <maxrss_kb>" like supervisor.c's run_runner) and its
+# child, the next program, still root, which waits on the zygote's socket (fd 3) for the five
+# descriptors of one execution: the program's stdin, stdout, stderr, the report pipe and a memfd
+# holding argv, env, cwd and the sandbox uid. The child hands the report pipe to its runner,
+# answers the supervisor with the runner's pid, tells the zygote to fork the next standby, and
+# takes exactly the posture of drop_and_exec (own session, empty capability sets, setresuid/gid
+# to the sandbox uid, NoNewPrivs, core dumps off, umask 022, the cwd, the image's environment
+# plus the request's) before it reads the program. What a fresh `python3 <file>` would do
+# differently (PYTHON*/LC_*/LANG entries, a user site directory, another argv shape) is run by
+# exec'ing python3 after the same drop. Before the request the child does only what needs no
+# data of it (its session, the bounding and ambient sets, groups): until then it is root, out of
+# reach of the running execution's uid.
 import sys
 
 _BASELINE = frozenset(sys.modules)
@@ -18,11 +23,13 @@ del sys.path[0]  # '' of -c: the zygote imports nothing from the working directo
 import array
 import ctypes
 import errno
+import gc
 import os
 import resource
 import signal
 import socket
 import struct
+import time
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
@@ -77,9 +84,9 @@ def _fail(what, err):
     os._exit(126)
 
 
-def _drop(uid):
-    """supervisor.c drop_and_exec, step by step (the clone3 filter is never needed: the
-    supervisor uses no zygote where clone3 is refused with EPERM)."""
+def _drop_sets():
+    """The first steps of supervisor.c drop_and_exec, which need nothing of the execution: the
+    signal mask, the bounding and ambient sets, the groups. None or (what failed, errno)."""
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     fail = None
     for cap in range(64):
@@ -89,8 +96,18 @@ def _drop(uid):
     e = _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
     if e and e != errno.EINVAL:
         fail = ("cannot clear ambient capabilities", e)
+    try:
+        os.setgroups([])
+    except OSError as err:
+        fail = ("cannot clear groups", err.errno)
+    return fail
+
+
+def _drop(uid, fail):
+    """The rest of drop_and_exec (the clone3 filter is never needed: the supervisor starts no
+    zygote where clone3 is refused with EPERM); any failure, earlier ones included, ends the
+    program with 126 before anything of it runs."""
     for what, step in (
-        ("cannot clear groups", lambda: os.setgroups([])),
         ("cannot set gid", lambda: os.setresgid(uid, uid, uid)),
         ("cannot set uid", lambda: os.setresuid(uid, uid, uid)),
     ):
@@ -110,6 +127,9 @@ def _drop(uid):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # A uid change leaves a process undumpable; a program exec'd by the C path is dumpable.
     _prctl(_PR_SET_DUMPABLE, 1)
+    # ctypes keeps its own copy of errno per thread: the program's ctypes starts from 0, as in
+    # a fresh interpreter, not from the EINVAL of the bounding-set loop.
+    ctypes.set_errno(0)
 
 
 def _exec(argv):
@@ -157,8 +177,6 @@ def _exit_status(exc):
 def _run_main(argv):
     """`python3 <file> args...`: __main__, sys.argv, sys.path[0], exit status, finalization."""
     path = argv[1]
-    for name in [n for n in sys.modules if n not in _BASELINE]:
-        del sys.modules[name]
     sys.argv = list(argv[1:])
     sys.orig_argv = list(argv)
     sys.path.insert(0, os.path.dirname(path))
@@ -205,8 +223,7 @@ def _run_main(argv):
     os._exit(status)
 
 
-def _program(in_fd, out_fd, err_fd, spec_fd):
-    os.setsid()
+def _program(in_fd, out_fd, err_fd, spec_fd, fail):
     spec = _read_spec(spec_fd)
     for fd, target in ((in_fd, 0), (out_fd, 1), (err_fd, 2)):
         os.dup2(fd, target)
@@ -214,7 +231,7 @@ def _program(in_fd, out_fd, err_fd, spec_fd):
     uid = int(spec["u"] or "0")
     if uid < 1:
         _fail("cannot set uid", errno.EINVAL)
-    _drop(uid)
+    _drop(uid, fail)
     os.umask(0o022)
     cwd = spec["c"] or "/sandbox"
     try:
@@ -227,8 +244,6 @@ def _program(in_fd, out_fd, err_fd, spec_fd):
         key, _, value = entry.partition("=")
         os.environ[key] = value
         keys.append(key)
-    import time
-
     time.tzset()
     argv = spec["a"]
     if not _emulable(argv, keys):
@@ -236,32 +251,68 @@ def _program(in_fd, out_fd, err_fd, spec_fd):
     _run_main(argv)
 
 
-def _runner(fds, sock):
-    """supervisor.c run_runner: the subreaper of one execution."""
-    sock.close()
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+def _descriptors(ancillary):
+    fds = array.array("i")
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    return list(fds)
+
+
+def _next_program(sock, to_runner, taken_w):
+    """The standby program: root until a request arrives on the zygote's socket."""
+    os.setsid()
+    fail = _drop_sets()
+    # The modules the zygote imported for itself leave sys.modules (they stay loaded for the
+    # code below): the program starts with what a fresh interpreter imports.
+    for name in [n for n in sys.modules if n not in _BASELINE]:
+        del sys.modules[name]
+    msg, ancillary, _flags, _addr = sock.recvmsg(1, socket.CMSG_SPACE(_FDS * 4))
+    if not msg:
+        os.write(taken_w, b"q")  # the supervisor is gone: so is the zygote
+        os._exit(0)
+    fds = _descriptors(ancillary)
+    if len(fds) != _FDS:
+        for fd in fds:
+            os.close(fd)
+        sock.send(struct.pack("=i", -1))
+        os.write(taken_w, b"t")
+        os._exit(0)
     in_fd, out_fd, err_fd, rep_fd, spec_fd = fds
+    to_runner.sendmsg([b"r"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [rep_fd]))])
+    os.close(rep_fd)
+    sock.send(struct.pack("=i", os.getppid()))
+    os.write(taken_w, b"t")
+    _program(in_fd, out_fd, err_fd, spec_fd, fail)
+
+
+def _standby(sock, taken_w):
+    """supervisor.c run_runner, forked ahead: the subreaper of the next execution."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    try:
-        child = os.fork()
-    except OSError:
-        os.write(rep_fd, b"M %d\nU 0 0 0\n" % (126 << 8))
-        os._exit(0)
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    child = os.fork()
     if child == 0:
-        os.close(rep_fd)
-        _program(in_fd, out_fd, err_fd, spec_fd)
-    for fd in (in_fd, out_fd, err_fd, spec_fd):
-        os.close(fd)
+        mine.close()
+        _next_program(sock, theirs, taken_w)
+    theirs.close()
+    sock.close()
+    os.close(taken_w)
+    msg, ancillary, _flags, _addr = mine.recvmsg(1, socket.CMSG_SPACE(4))
+    fds = _descriptors(ancillary) if msg else []
+    mine.close()
+    rep_fd = fds[0] if len(fds) == 1 else -1
     while True:
         try:
             pid, status = os.waitpid(-1, 0)
         except ChildProcessError:
             break
-        if pid == child:
+        if pid == child and rep_fd >= 0:
             os.write(rep_fd, b"M %d\n" % status)
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    os.write(rep_fd, b"U %d %d %d\n" % (round(ru.ru_utime * 1e6), round(ru.ru_stime * 1e6), ru.ru_maxrss))
+    if rep_fd >= 0:
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        os.write(rep_fd, b"U %d %d %d\n" % (round(ru.ru_utime * 1e6), round(ru.ru_stime * 1e6), ru.ru_maxrss))
     os._exit(0)
 
 
@@ -276,29 +327,28 @@ def _reap(*_):
 
 
 def _serve():
+    """Keeps one standby pair; forks the next as soon as one takes an execution."""
     _prctl(_PR_SET_DUMPABLE, 0)
     sock = socket.socket(fileno=3)
     signal.signal(signal.SIGCHLD, _reap)
-    space = socket.CMSG_SPACE(_FDS * 4)
+    gc.collect()
+    gc.freeze()  # the collector leaves the zygote's objects alone: fewer pages copied per fork
     while True:
-        msg, ancillary, _flags, _addr = sock.recvmsg(1, space)
-        if not msg:
+        taken_r, taken_w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            pid = -1
+        if pid == 0:
+            os.close(taken_r)
+            _standby(sock, taken_w)
+        os.close(taken_w)
+        word = os.read(taken_r, 1)
+        os.close(taken_r)
+        if word == b"q":
             os._exit(0)
-        fds = array.array("i")
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-        pid = -1
-        if len(fds) == _FDS:
-            try:
-                pid = os.fork()
-            except OSError:
-                pid = -1
-            if pid == 0:
-                _runner(list(fds), sock)
-        for fd in fds:
-            os.close(fd)
-        sock.send(struct.pack("=i", pid))
+        if word != b"t":
+            time.sleep(0.05)  # the standby died before a request: not in a tight loop
 
 
 _serve()

@@ -1,7 +1,7 @@
-// Real-Docker proof of the python zygote (docs/SECURITY.md I12, C16): every python program of a
+// Real-Docker proof of the python zygote (docs/SECURITY.md I15, C16): every python program of a
 // pooled or session container is forked from an interpreter the supervisor started once, as
 // root. User code must not reach it (signals, /proc/<pid>/mem, process_vm_writev, ptrace,
-// pidfd signals) nor its runner, each program gets exactly the posture of a python3 started
+// pidfd signals), nor its runner, nor the standby pair forked ahead for the next execution, each program gets exactly the posture of a python3 started
 // by the supervisor, and nothing of execution N (monkeypatched modules, sys.modules, sys.path,
 // environment, open files, threads, processes, random state) is in N+1. Every refused attack
 // has a "still works" twin on a process the program owns; with the strict seccomp profile
@@ -131,6 +131,9 @@ def attacks(pid):
 const ATTACK_PROGRAM = `${FIND_ZYGOTE}${ATTACKS}
 import subprocess, sys, time
 zygote = zygote_pids()
+# The standby pair forked ahead for the next execution: its runner and its program (root until
+# that execution's request arrives).
+standby = [int(n) for n in os.listdir("/proc") if n.isdigit() and forked_from_zygote(n) and int(n) not in zygote + [os.getpid(), os.getppid()]]
 twin = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
 time.sleep(0.3)
 print(json.dumps({
@@ -139,6 +142,8 @@ print(json.dumps({
     "runner_uid": status(os.getppid())["Uid"],
     "zygote": attacks(zygote[0]) if zygote else None,
     "runner": attacks(os.getppid()),
+    "standby": [attacks(pid) for pid in standby],
+    "standby_uids": [status(pid)["Uid"] for pid in standby],
     "twin": attacks(twin.pid),
 }))
 twin.kill()
@@ -161,7 +166,7 @@ const ALL_REFUSED = (ptraceErrno: string) => ({
 });
 
 describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
-  test("with the strict profile: signals, pidfd signals, /proc/<pid>/mem, environ, maps, process_vm_readv/writev and ptrace fail on the zygote and the runner; signals and /proc/<pid>/mem work on the program's own child", async () => {
+  test("with the strict profile: signals, pidfd signals, /proc/<pid>/mem, environ, maps, process_vm_readv/writev and ptrace fail on the zygote, the runner and the standby pair of the next execution; signals and /proc/<pid>/mem work on the program's own child", async () => {
     const result = await run(session, ATTACK_PROGRAM);
     expect(result.stderr).toBe("");
     const seen = JSON.parse(result.stdout);
@@ -170,6 +175,8 @@ describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
     expect(seen.runner_uid.split(/\s+/)).toEqual(["0", "0", "0", "0"]);
     expect(seen.zygote).toEqual(ALL_REFUSED("EPERM"));
     expect(seen.runner).toEqual(ALL_REFUSED("EPERM"));
+    expect(seen.standby_uids).toEqual(["0\t0\t0\t0", "0\t0\t0\t0"]);
+    expect(seen.standby).toEqual([ALL_REFUSED("EPERM"), ALL_REFUSED("EPERM")]);
     // The twin: the program's own child. ptrace and process_vm_* are the seccomp profile's to refuse here.
     expect(seen.twin).toEqual({
       ...Object.fromEntries(Object.keys(ALL_REFUSED("")).map((k) => [k, "ok"])),
@@ -186,6 +193,7 @@ describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
     expect(seen.zygotes.length).toBe(1);
     expect(seen.zygote).toEqual(ALL_REFUSED("EPERM"));
     expect(seen.runner).toEqual(ALL_REFUSED("EPERM"));
+    expect(seen.standby).toEqual([ALL_REFUSED("EPERM"), ALL_REFUSED("EPERM")]);
     expect(seen.twin).toEqual(Object.fromEntries(Object.keys(ALL_REFUSED("")).map((k) => [k, "ok"])));
   });
 
@@ -199,9 +207,9 @@ describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
     expect(before.length).toBe(1);
   });
 
-  test("each program has the posture of a python3 the supervisor starts: the same uid columns, capability sets, NoNewPrivs, seccomp mode, dumpable, own session, umask, rlimits, cwd", async () => {
+  test("each program has the posture of a python3 the supervisor starts: the same uid columns, capability sets, NoNewPrivs, seccomp mode, dumpable, own session, umask, rlimits, cwd, descriptors and stdio objects", async () => {
     const probe = String.raw`
-import json, os, resource
+import json, os, resource, sys
 with open("/proc/self/status") as f:
     st = dict((l.partition(":")[0], l.partition(":")[2].strip()) for l in f)
 keys = ["Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters"]
@@ -215,6 +223,7 @@ print(json.dumps({
     "cwd": os.getcwd(),
     "dumpable": os.stat("/proc/self/mem").st_uid == os.getuid(),
     "fds": sorted(os.listdir("/proc/self/fd")),
+    "stdio": [[s.seekable(), s.isatty(), s.encoding, s.errors, s.line_buffering, s.write_through, type(s.buffer).__name__] for s in (sys.stdin, sys.stdout, sys.stderr)],
 }))`;
     const withZygote = JSON.parse((await run(session, probe)).stdout);
     const without = JSON.parse((await run(off, probe)).stdout);
@@ -253,8 +262,9 @@ threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
 print(random.random())
 `;
   const CHECK = String.raw`
-import builtins, json, os, random, sys, threading
+import builtins, ctypes, json, os, random, sys, threading
 print(json.dumps({
+    "ctypes_errno": ctypes.get_errno(),
     "builtins": hasattr(builtins, "POISONED"),
     "json": json.dumps([1]),
     "env": [k for k in os.environ if k.startswith("ISOL8_LEAK")],
@@ -278,6 +288,7 @@ print(json.dumps({
       expect(first.exitCode).toBe(0);
       const seen = JSON.parse((await run(on(), CHECK)).stdout);
       expect(seen).toEqual({
+        ctypes_errno: 0,
         builtins: false,
         json: "[1]",
         env: [],
@@ -323,5 +334,13 @@ sys.exit(int(sys.argv[1]))
   test("what the zygote cannot start like a fresh python3 (PYTHON* / LC_* / LANG entries) still behaves as one: python3 is exec'd after the same drop", async () => {
     const result = await run(session, "import sys; print(sys.flags.optimize, sys.flags.dont_write_bytecode)", { env: { PYTHONOPTIMIZE: "2" } });
     expect(result.stdout).toBe("2 1\n");
+  });
+});
+
+describe("python zygote: never under gVisor", () => {
+  const gvisorSession = engine({ mode: "persistent", config: { security: { runtime: "gvisor" } } });
+  test("a gVisor container starts no zygote (clone3 there needs drop_and_exec's ENOSYS filter); python programs still run, threads included", async () => {
+    const result = await run(gvisorSession, `${FIND_ZYGOTE}\nimport threading\nt = threading.Thread(target=print, args=("thread",)); t.start(); t.join()\nprint(json.dumps(zygote_pids()))`);
+    expect(result.stdout).toBe("thread\n[]\n");
   });
 });

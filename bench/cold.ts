@@ -1,23 +1,33 @@
 /**
  * bench/cold: `isol8 run -e "print(1)"` of the compiled binary as a whole process (cold:
- * a container is created, used and removed), against `dist/isol8 --version` (process
- * start-up alone) as the baseline measured in the same run.
+ * a container is created, used and removed), against two baselines measured in the same run:
+ * `docker run --rm --network none <the same python image> python3 -c 'print(1)'` (the docker
+ * CLI, a container created, run and removed) and `dist/isol8 --version` (process start-up
+ * alone).
  *
- *   bun bench/cold.ts [--n 20] [--isolation runc,gvisor]   (build first: npm run build)
+ *   bun bench/cold.ts [--n 20] [--isolation runc,gvisor] [--before <another isol8 binary>]
+ *   (build first: npm run build)
+ *
+ * `--before` times `isol8 run` of another build (e.g. one of an earlier commit) in the same
+ * run, with the ratio of this build to it.
  *
  * With several isolation runtimes each is timed in the same run (`isol8 run --isolation X`),
  * with its ratio to the first.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "../src/engine/images/image-names";
 import { arg, ms, summary } from "./stats";
 
+const IMAGE = imageNames(process.env.ISOL8_IMAGE_REPOSITORY || DEFAULT_IMAGE_REPOSITORY).runtime("python");
+
 const N = Number(arg("n", "20"));
+const BEFORE = arg("before", "");
 const BINARY = join(import.meta.dir, "..", "dist", "isol8");
 
-function time(args: string[], expect: string): number {
+function time(args: string[], expect: string, command = BINARY): number {
   const t = performance.now();
-  const r = spawnSync(BINARY, args, { encoding: "utf8" });
+  const r = spawnSync(command, args, { encoding: "utf8" });
   const dt = performance.now() - t;
   if (r.status !== 0 || !r.stdout.includes(expect)) throw new Error(`isol8 ${args.join(" ")} failed: ${r.stderr}`);
   return dt;
@@ -28,16 +38,33 @@ const runOf = (isolation: string) => ["run", "--isolation", isolation, "-e", "pr
 for (const isolation of isolations) time(runOf(isolation), "1"); // warm-up: images present, page cache warm
 const runs = new Map<string, number[]>(isolations.map((isolation) => [isolation, []]));
 const versions: number[] = [];
+const dockerRuns: number[] = [];
+// The image's own entrypoint is the supervisor: the baseline names python3 as its entrypoint.
+const dockerRun = ["run", "--rm", "--network", "none", "--entrypoint", "python3", IMAGE, "-c", "print(1)"];
+time(dockerRun, "1", "docker");
+const befores: number[] = [];
+if (BEFORE) time(runOf(isolations[0]!), "1", BEFORE);
 for (let i = 0; i < N; i++) {
+  if (BEFORE) befores.push(time(runOf(isolations[0]!), "1", BEFORE));
   for (const isolation of isolations) runs.get(isolation)!.push(time(runOf(isolation), "1"));
+  dockerRuns.push(time(dockerRun, "1", "docker"));
   versions.push(time(["--version"], "."));
 }
 const b = summary(versions);
+const d = summary(dockerRuns);
 const first = summary(runs.get(isolations[0]!)!);
 console.log(`bench/cold: ${N} runs of the compiled binary per isolation runtime`);
 for (const isolation of isolations) {
   const a = summary(runs.get(isolation)!);
   const versusFirst = isolation === isolations[0] ? "" : `, ${(a.p50 / first.p50).toFixed(2)}x ${isolations[0]}`;
-  console.log(`isol8 run --isolation ${isolation} -e "print(1)": p50 ${ms(a.p50)}, p95 ${ms(a.p95)}; container work = ${ms(a.p50 - b.p50)} of the p50${versusFirst}`);
+  console.log(
+    `isol8 run --isolation ${isolation} -e "print(1)": p50 ${ms(a.p50)}, p95 ${ms(a.p95)}; ratio to docker run ${(a.p50 / d.p50).toFixed(2)}; container work = ${ms(a.p50 - b.p50)} of the p50${versusFirst}`,
+  );
 }
+if (BEFORE) {
+  const e = summary(befores);
+  const now = first.p50;
+  console.log(`${BEFORE} run -e "print(1)" (before): p50 ${ms(e.p50)}, p95 ${ms(e.p95)}; ratio to docker run ${(e.p50 / d.p50).toFixed(2)}; this build / before ${(now / e.p50).toFixed(2)}`);
+}
+console.log(`docker run --rm --network none ${IMAGE} python3 -c 'print(1)' (baseline): p50 ${ms(d.p50)}, p95 ${ms(d.p95)}`);
 console.log(`isol8 --version (start-up baseline): p50 ${ms(b.p50)}, p95 ${ms(b.p95)}`);

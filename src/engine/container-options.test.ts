@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { IsolationRuntime } from "../protocol/execution";
 import { type SandboxAttachments, type SandboxSpec, SUPERVISOR_CAPS, toContainerOptions as toOptions } from "./container-options";
+import { ZYGOTE_PIDS } from "./zygote";
 
 const MiB = 1024 ** 2;
 const PROFILE = JSON.stringify({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] });
@@ -248,6 +249,26 @@ describe("toContainerOptions: the container's uid", () => {
     const strip = (o: typeof a) => JSON.stringify(o).replaceAll(/1000001|1000002/g, "UID");
     expect(strip(a)).toBe(strip(b));
     expect(a).not.toEqual(b);
+  });
+});
+
+describe("toContainerOptions: python zygote and removal", () => {
+  test("a zygote container carries the zygote's program in its env and a pids limit with room for it; no other option changes", () => {
+    const plain = toContainerOptions(spec());
+    const zygote = toContainerOptions(spec({ zygote: true }));
+    expect(zygote.Env).toEqual([...(plain.Env ?? []), expect.stringMatching(/^ISOL8_PYTHON_ZYGOTE=# isol8 python zygote/)]);
+    expect(zygote.HostConfig?.PidsLimit).toBe(64 + ZYGOTE_PIDS);
+    const rest = (o: typeof plain) => JSON.stringify({ ...o, Env: [], HostConfig: { ...o.HostConfig, PidsLimit: 0 } });
+    expect(rest(zygote)).toBe(rest(plain));
+  });
+
+  test.each<[string, Partial<SandboxSpec>, boolean]>([
+    ["default", {}, false],
+    ["autoRemove (one-shot CLI)", { autoRemove: true }, true],
+  ])("%s: AutoRemove and StdinOnce are %p", (_name, overrides, expected) => {
+    const options = toContainerOptions(spec(overrides));
+    expect(options.HostConfig?.AutoRemove).toBe(expected);
+    expect(options.StdinOnce).toBe(expected);
   });
 });
 

@@ -37,6 +37,12 @@ export interface SandboxSpec {
   name?: string;
   /** Python: the supervisor starts the zygote every program of the container is forked from (zygote.ts). */
   zygote?: boolean;
+  /**
+   * One-shot containers of the CLI: Docker removes the container itself once it exits
+   * (AutoRemove), and its stdin closes when the engine's attach closes (StdinOnce), which ends
+   * the supervisor. The engine then need not wait for a removal (sandbox.ts `letGo`).
+   */
+  autoRemove?: boolean;
 }
 
 const SHM_BYTES = 64 * 1024 * 1024;
@@ -91,7 +97,7 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
     ],
     Tty: false,
     OpenStdin: true,
-    StdinOnce: false,
+    StdinOnce: spec.autoRemove === true,
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
@@ -129,7 +135,7 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
       ],
       // Program output travels over the attach stream; nothing is written to container logs.
       LogConfig: { Type: "none", Config: {} },
-      AutoRemove: false,
+      AutoRemove: spec.autoRemove === true,
       Init: false,
     },
   };

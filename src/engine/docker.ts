@@ -66,6 +66,8 @@ export interface DockerClient {
   attach(id: string): Promise<Duplex>;
   start(id: string): Promise<void>;
   remove(id: string): Promise<void>;
+  /** Resolves once Docker has removed the container (AutoRemove after it exits; gone already: at once). */
+  waitRemoved(id: string): Promise<void>;
   inspectContainer(id: string): Promise<Docker.ContainerInspectInfo | null>;
   listContainers(labels: Record<string, string | undefined>): Promise<ContainerSummary[]>;
   inspectImage(ref: string): Promise<ImageInspect | null>;
@@ -245,6 +247,13 @@ export function createDockerClient(options: Docker.DockerOptions = {}, onError: 
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
         throw error;
+      }
+    },
+    waitRemoved: async (id) => {
+      try {
+        await call("remove", "wait for a container's removal", (abortSignal) => docker.getContainer(id).wait({ condition: "removed", abortSignal }));
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error; // 404: gone already
       }
     },
     inspectContainer: (id) => notFoundToNull("inspect a container", (abortSignal) => docker.getContainer(id).inspect({ abortSignal })),

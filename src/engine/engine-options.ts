@@ -40,6 +40,7 @@ export const ENGINE_OWN_KEYS = [
   "log",
   "onImageProgress",
   "persist",
+  "removeInBackground",
   "scope",
   "owner",
   "cacheDir",

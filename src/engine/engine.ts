@@ -80,6 +80,12 @@ export interface DockerIsol8Options extends EngineDefaults {
   onImageProgress?: (event: ImageProgress) => void;
   /** Keep each execution's container running afterwards for inspection (`isol8 run --persist`). */
   persist?: boolean;
+  /**
+   * Containers made for one execution (no pool, not persistent, not `persist`) are removed by
+   * Docker itself once they exit (AutoRemove): after a clean run the engine only lets go, and
+   * `stop({ waitMs: 0 })` need not wait for the removal (the one-shot CLI).
+   */
+  removeInBackground?: boolean;
   /** Extra label value on every container, so a caller can sweep only its own (tests). */
   scope?: string;
   /** Owner label of this engine's containers (default: a random id). A server gives all its engines its own id. */
@@ -457,6 +463,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
       scope: this.options.scope,
       requestDefaults: this.requestDefaults,
       oneShot: !this.session && !this.pool,
+      autoRemove: Boolean(this.options.removeInBackground) && !this.options.persist,
     });
   }
 

@@ -90,3 +90,27 @@ describe("prepareExecution: output paths", () => {
     });
   });
 });
+
+describe("prepareExecution: python zygote and one-shot removal in the spec", () => {
+  const specOf = (request: Partial<ExecutionRequest>, extra: { oneShot?: boolean; autoRemove?: boolean; isolation?: "runc" | "gvisor" } = {}, config: unknown = {}) =>
+    prepareExecution({ code: "1", runtime: "python", ...request }, { ...context(config), ...extra }).spec;
+
+  test.each<[string, Partial<ExecutionRequest>, Parameters<typeof specOf>[1], unknown, boolean]>([
+    ["python, pooled, runc", {}, {}, {}, true],
+    ["switched off", {}, {}, { security: { pythonZygote: false } }, false],
+    ["gVisor", {}, { isolation: "gvisor" }, {}, false],
+    ["one-shot", {}, { oneShot: true }, {}, false],
+    ["a custom image", { image: "mine:py" }, {}, {}, false],
+    ["node", { runtime: "node" }, {}, {}, false],
+  ])("zygote: %s → %p", (_name, request, extra, config, expected) => {
+    expect(specOf(request, extra, config).zygote === true).toBe(expected);
+  });
+
+  test.each<[string, Parameters<typeof specOf>[1], boolean]>([
+    ["one-shot with removal in the background", { oneShot: true, autoRemove: true }, true],
+    ["one-shot, removal waited for", { oneShot: true }, false],
+    ["pooled (the pool reuses it)", { autoRemove: true }, false],
+  ])("autoRemove: %s → %p", (_name, extra, expected) => {
+    expect(specOf({}, extra).autoRemove === true).toBe(expected);
+  });
+});

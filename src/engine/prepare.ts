@@ -74,6 +74,8 @@ export interface PrepareContext {
   requestDefaults?: RequestDefaults;
   /** Containers made for one execution (cold): no python zygote. */
   oneShot?: boolean;
+  /** One-shot containers are removed by Docker once they exit (the CLI: it does not wait for the removal). */
+  autoRemove?: boolean;
 }
 
 /** Which containers are interchangeable: everything of the spec but its labels. */
@@ -275,6 +277,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     })
       ? { zygote: true }
       : {}),
+    ...(ctx.oneShot && ctx.autoRemove ? { autoRemove: true } : {}),
     labels: isol8Labels("sandbox", {
       [LABEL_OWNER]: ctx.owner,
       [LABEL_RUNTIME]: runtime.name,

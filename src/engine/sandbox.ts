@@ -28,6 +28,8 @@ export class Sandbox implements AsyncDisposable {
     private readonly releaseUid: () => void,
     /** Filtered mode: this container's socket on the proxy. */
     readonly proxy?: ProxyAttachment,
+    /** Docker removes it once it exits (spec.autoRemove): see letGo. */
+    readonly autoRemove = false,
   ) {}
 
   get isDisposed(): boolean {
@@ -45,6 +47,23 @@ export class Sandbox implements AsyncDisposable {
       } finally {
         await this.proxy?.close();
       }
+    })();
+    return this.disposed;
+  }
+
+  /**
+   * For an autoRemove container whose run ended clean: closes the channel, which closes the
+   * container's stdin (StdinOnce); the supervisor ends, the container exits and Docker removes
+   * it. Resolves when Docker reports it removed; if Docker cannot say, it is removed as usual.
+   */
+  letGo(): Promise<void> {
+    this.disposed ??= (async () => {
+      const removed = this.docker.waitRemoved(this.id);
+      this.channel.close();
+      await this.proxy?.close();
+      await removed.catch(() => removeWithRetries(this.docker, this.id));
+      // Only a removed container's uid may go to another one.
+      this.releaseUid();
     })();
     return this.disposed;
   }
@@ -132,7 +151,7 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
       );
     }
     log(`container ${id.slice(0, 12)} ready (uid ${uid})`);
-    return new Sandbox(id, channel, key, docker, uid, () => uids.release(uid), proxy);
+    return new Sandbox(id, channel, key, docker, uid, () => uids.release(uid), proxy, spec.autoRemove === true);
   } catch (error) {
     // Gone while starting (removed, killed): say so rather than pass on Docker's 404 or a closed stream.
     const lost =

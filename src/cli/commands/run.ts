@@ -97,6 +97,8 @@ export default defineIsol8Command({
           config,
           persist: Boolean(flags.persist),
           pool: false,
+          // Docker removes the container after a clean run (AutoRemove): the CLI does not wait.
+          removeInBackground: true,
           ...(flags.persistent ? { mode: "persistent" as const } : {}),
           ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
           // The CLI decides (--debug, --no-debug, config debug): the engine never logs on its own.
@@ -117,6 +119,8 @@ export default defineIsol8Command({
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     let outFile: WriteStream | undefined;
+    /** The run ended with a result and was not interrupted: the container's removal is Docker's (AutoRemove). */
+    let finished = false;
     try {
       // Docker must answer within the run's own budget (at most 10 s): a run never waits longer for it.
       if (local) await local.start({ timeoutMs: Math.min(request.timeoutMs ?? config.defaults.timeoutMs, 10_000) });
@@ -150,6 +154,7 @@ export default defineIsol8Command({
       report(summary, sizeToBytes(request.maxOutputSize ?? config.defaults.maxOutputSize), Boolean(flags.persist));
       if (flags.stats) process.stderr.write(`isol8: ${statsLine(summary)}\n`);
       if (summary.files && Object.keys(summary.files).length) writeOutputFiles(summary.files, flags["output-dir"] ?? ".");
+      finished = !abort.signal.aborted;
       return abort.signal.aborted ? 130 : exitCodeFor(summary);
     } catch (error) {
       // A request the engine refused names the flag the user typed, not the library's field.
@@ -159,8 +164,10 @@ export default defineIsol8Command({
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       if (outFile) await new Promise<void>((resolve) => outFile!.end(resolve));
-      // A remote session outlives the run (that is its point); a local engine removes its containers.
-      if (!flags.host) await engine.stop();
+      // A remote session outlives the run (that is its point); a local engine removes its
+      // containers. After a clean, finished run Docker removes the container itself (AutoRemove):
+      // nothing to wait for. Otherwise (error, Ctrl-C) the removal is waited for as before.
+      if (!flags.host) await (local ? local.stop(finished ? { waitMs: 0 } : {}) : engine.stop());
     }
   },
 });

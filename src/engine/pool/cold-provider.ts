@@ -15,9 +15,11 @@ export function createColdProvider(
       live.add(sandbox);
       return sandbox;
     },
-    async release(sandbox) {
+    async release(sandbox, reusable) {
       live.delete(sandbox);
-      await destroy(sandbox);
+      // A clean run's container removes itself (AutoRemove); any other is removed here.
+      if (reusable && sandbox.autoRemove) await sandbox.letGo();
+      else await destroy(sandbox);
     },
     async stop() {
       const all = [...live];

@@ -9,12 +9,15 @@
  *   (build first: npm run build)
  *
  * `--before` times `isol8 run` of another build (e.g. one of an earlier commit) in the same
- * run, with the ratio of this build to it.
+ * run, with the ratio of this build to it. Unless `--daemon off`, it then starts a local
+ * daemon (`isol8 serve --local` in a scratch directory) and times `isol8 run` through it.
  *
  * With several isolation runtimes each is timed in the same run (`isol8 run --isolation X`),
  * with its ratio to the first.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "../src/engine/images/image-names";
 import { arg, ms, summary } from "./stats";
@@ -23,11 +26,14 @@ const IMAGE = imageNames(process.env.ISOL8_IMAGE_REPOSITORY || DEFAULT_IMAGE_REP
 
 const N = Number(arg("n", "20"));
 const BEFORE = arg("before", "");
+const DAEMON = arg("daemon", "on") !== "off";
+// One-shot runs never use a daemon of the user's that may be running.
+const NO_DAEMON = { ...process.env, ISOL8_DAEMON_DIR: mkdtempSync(join(tmpdir(), "isol8-bench-nodaemon-")) };
 const BINARY = join(import.meta.dir, "..", "dist", "isol8");
 
-function time(args: string[], expect: string, command = BINARY): number {
+function time(args: string[], expect: string, command = BINARY, env: NodeJS.ProcessEnv = NO_DAEMON): number {
   const t = performance.now();
-  const r = spawnSync(command, args, { encoding: "utf8" });
+  const r = spawnSync(command, args, { encoding: "utf8", env });
   const dt = performance.now() - t;
   if (r.status !== 0 || !r.stdout.includes(expect)) throw new Error(`isol8 ${args.join(" ")} failed: ${r.stderr}`);
   return dt;
@@ -67,4 +73,19 @@ if (BEFORE) {
   console.log(`${BEFORE} run -e "print(1)" (before): p50 ${ms(e.p50)}, p95 ${ms(e.p95)}; ratio to docker run ${(e.p50 / d.p50).toFixed(2)}; this build / before ${(now / e.p50).toFixed(2)}`);
 }
 console.log(`docker run --rm --network none ${IMAGE} python3 -c 'print(1)' (baseline): p50 ${ms(d.p50)}, p95 ${ms(d.p95)}`);
+if (DAEMON) {
+  const dir = mkdtempSync(join(tmpdir(), "isol8-bench-daemon-"));
+  const env = { ...process.env, ISOL8_DAEMON_DIR: join(dir, "d") };
+  const server = spawn(BINARY, ["serve", "--local"], { env, stdio: ["ignore", "pipe", "ignore"] });
+  await new Promise<void>((resolve) => server.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("isol8 unix:") && resolve()));
+  for (let i = 0; i < 3; i++) time(["run", "-e", "print(1)"], "1", BINARY, env);
+  const viaDaemon: number[] = [];
+  for (let i = 0; i < N; i++) viaDaemon.push(time(["run", "-e", "print(1)"], "1", BINARY, env));
+  server.kill("SIGTERM");
+  await new Promise((resolve) => server.on("exit", resolve));
+  rmSync(dir, { recursive: true, force: true });
+  const v = summary(viaDaemon);
+  console.log(`isol8 run -e "print(1)" through the local daemon (isol8 serve --local): p50 ${ms(v.p50)}, p95 ${ms(v.p95)}; ratio to docker run ${(v.p50 / d.p50).toFixed(3)}`);
+}
+rmSync(NO_DAEMON.ISOL8_DAEMON_DIR, { recursive: true, force: true });
 console.log(`isol8 --version (start-up baseline): p50 ${ms(b.p50)}, p95 ${ms(b.p95)}`);

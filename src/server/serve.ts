@@ -1,4 +1,5 @@
 // The server entry: the only place (with cli/) that calls Bun.serve or process.exit.
+import { chmodSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import type { Isol8Config } from "../config/schema";
 import type { DockerClient } from "../engine/docker";
@@ -31,6 +32,8 @@ export interface ServeOptions {
   onListening: (url: string) => void;
   docker?: DockerClient;
   scope?: string;
+  /** Listen on this Unix socket (made 0600) instead of a TCP port (`isol8 serve --local`). */
+  unix?: string;
 }
 
 export interface RunningServer {
@@ -118,6 +121,33 @@ export function serveThroughGate(app: ServerApp, config: Isol8Config, address: {
   };
 }
 
+/**
+ * Serves the app on a Unix socket made 0600 (`isol8 serve --local`): only this user can
+ * connect, so no connection gate stands in front. Null when the socket cannot be made.
+ */
+function serveOnUnixSocket(app: ServerApp, config: Isol8Config, path: string): GatedServer | null {
+  const server = listen(() =>
+    Bun.serve({
+      unix: path,
+      fetch: (request: Request, server: Bun.Server<undefined>) =>
+        app.fetch(request, {
+          peer: server.requestIP(request),
+          setIdleTimeout: (seconds: number) => {
+            try {
+              server.timeout(request, seconds);
+            } catch {} // the client is gone: nothing left to time out
+          },
+          inFlight: server.pendingRequests,
+        }),
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER, // the app enforces its own limit (413)
+      idleTimeout: Math.ceil(config.server.idleTimeoutMs / 1000),
+    } as Parameters<typeof Bun.serve>[0]),
+  );
+  if (!server) return null;
+  chmodSync(path, 0o600);
+  return { port: 0, stop: () => void server.stop(true) };
+}
+
 async function askForOtherPort(port: number): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await rl.question(`Port ${port} is in use. Listen on a free port instead? [Y/n] `);
@@ -127,7 +157,8 @@ async function askForOtherPort(port: number): Promise<boolean> {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { config } = options;
-  const store = storeLocationOf(config);
+  // The local daemon (`--local`) holds its one key in memory: no other server's keys are its.
+  const store = options.unix ? { path: ":memory:" } : storeLocationOf(config);
   const core = createServerCore({
     config,
     apiKeys: options.apiKeys,
@@ -139,7 +170,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   const { app, engine } = core;
 
-  let listening = serveThroughGate(app, config, { hostname: options.hostname, port: options.port }, core.log);
+  let listening: GatedServer | null;
+  if (options.unix) {
+    listening = serveOnUnixSocket(app, config, options.unix);
+    if (!listening) throw new Error(`Cannot listen on "${options.unix}"`);
+  } else listening = serveThroughGate(app, config, { hostname: options.hostname, port: options.port }, core.log);
   if (!listening) {
     const other = process.stdin.isTTY ? await askForOtherPort(options.port) : true;
     if (!other) {
@@ -151,7 +186,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (!listening) throw new Error("Cannot listen on a free port");
   }
   const served = listening;
-  const url = `http://${options.hostname === "0.0.0.0" ? "127.0.0.1" : options.hostname}:${served.port}`;
+  const url = options.unix ? `unix:${options.unix}` : `http://${options.hostname === "0.0.0.0" ? "127.0.0.1" : options.hostname}:${served.port}`;
   // The key store opens (and migrates) before the server says it listens: a store that cannot
   // be opened stops the server with its reason instead of failing every request.
   core.tenancy.instance.url = config.server.advertiseUrl ?? url;

@@ -1,6 +1,5 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { RemoteIsol8 } from "../../client/remote";
-import { DockerIsol8 } from "../../engine/engine";
 import { Isol8Error, UsageError } from "../../errors";
 import type { ExecutionResult, ExecutionSummary } from "../../protocol/execution";
 import type { Isol8 } from "../../protocol/isol8";
@@ -17,6 +16,7 @@ import { writeOutputFiles } from "../run/output-files";
 import { asFlagError, requestFromFlags } from "../run/request-from-flags";
 import { statsLine } from "../run/stats-line";
 import { outputWriter } from "../terminal";
+import { daemonPaths, findLocalDaemon, unixFetch } from "../local-daemon";
 
 export const runArgs = {
   file: { type: "positional", required: false, description: "Program file; the runtime follows its extension" },
@@ -41,6 +41,11 @@ export const runArgs = {
   stats: { type: "boolean", description: "Print a one-line resource summary (cpu, memory, output, duration) on stderr" },
   persist: { type: "boolean", description: "Keep the container running afterwards and print its id" },
   persistent: { type: "boolean", description: "Use a persistent-mode engine (one container kept for the engine's life)" },
+  daemon: {
+    type: "boolean",
+    default: true,
+    description: "Run through the local daemon (isol8 serve --local) when it is yours and runs with this configuration; --no-daemon: always start a container",
+  },
   ...debugArgs,
   files: { type: "string", description: "Local file or directory copied into /sandbox (repeatable)" },
   "output-path": { type: "string", description: "/sandbox path copied back after the run (repeatable)" },
@@ -91,47 +96,24 @@ export default defineIsol8Command({
     if (flags.host && (flags.persist || flags.persistent)) {
       throw new UsageError("Cannot use --persist or --persistent with --host", "use --session-id for a persistent container on the server");
     }
-    const local = flags.host
-      ? null
-      : new DockerIsol8({
-          config,
-          persist: Boolean(flags.persist),
-          pool: false,
-          // Docker removes the container after a clean run (AutoRemove): the CLI does not wait.
-          removeInBackground: true,
-          ...(flags.persistent ? { mode: "persistent" as const } : {}),
-          ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
-          // The CLI decides (--debug, --no-debug, config debug): the engine never logs on its own.
-          log: debugLog ?? (() => {}),
-          onImageProgress: progress,
-          // stdout carries the program's output: audit destination "stdout" goes to stderr.
-          audit: { write: (line) => void process.stderr.write(line) },
-        });
-    const engine: Isol8 =
-      local ??
-      new RemoteIsol8({
-        host: flags.host!,
-        ...(flags.key ? { apiKey: flags.key } : {}),
-        ...(flags["session-id"] ? { sessionId: flags["session-id"] } : {}),
-      });
     const abort = new AbortController();
     const onSignal = () => abort.abort();
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     let outFile: WriteStream | undefined;
-    /** The run ended with a result and was not interrupted: the container's removal is Docker's (AutoRemove). */
-    let finished = false;
-    try {
-      // Docker must answer within the run's own budget (at most 10 s): a run never waits longer for it.
-      if (local) await local.start({ timeoutMs: Math.min(request.timeoutMs ?? config.defaults.timeoutMs, 10_000) });
-      else await engine.start();
-      outFile = flags.out ? createWriteStream(flags.out) : undefined;
+    /** Whether anything of the run reached the user (then it is never run again elsewhere). */
+    let produced = false;
+
+    /** Runs the request on `engine` and prints what it gives; returns the exit code. */
+    const runOn = async (engine: Isol8): Promise<number> => {
+      outFile ??= flags.out ? createWriteStream(flags.out) : undefined;
       const raw = Boolean(flags.raw);
       const writeStdout = outFile ? outputWriter(outFile) : outputWriter(process.stdout, { raw });
       const writeStderr = outputWriter(process.stderr, { raw });
       let summary: ExecutionSummary | undefined;
       if (flags.stream !== false && !flags.json) {
         for await (const event of engine.executeStream(request, { signal: abort.signal })) {
+          produced = true;
           if (event.type === "stdout") writeStdout(event.data, event.base64 === undefined ? undefined : eventBytes(event));
           else if (event.type === "stderr") writeStderr(event.data, event.base64 === undefined ? undefined : eventBytes(event));
           else if (event.type === "exit") summary = event.data;
@@ -139,6 +121,7 @@ export default defineIsol8Command({
         }
       } else {
         const result: ExecutionResult = await engine.execute(request, { signal: abort.signal });
+        produced = true;
         summary = result;
         if (flags.json) {
           const doc = `${JSON.stringify(result, null, 2)}\n`;
@@ -154,8 +137,66 @@ export default defineIsol8Command({
       report(summary, sizeToBytes(request.maxOutputSize ?? config.defaults.maxOutputSize), Boolean(flags.persist));
       if (flags.stats) process.stderr.write(`isol8: ${statsLine(summary)}\n`);
       if (summary.files && Object.keys(summary.files).length) writeOutputFiles(summary.files, flags["output-dir"] ?? ".");
-      finished = !abort.signal.aborted;
       return abort.signal.aborted ? 130 : exitCodeFor(summary);
+    };
+
+    try {
+      if (flags.host) {
+        const remote = new RemoteIsol8({
+          host: flags.host,
+          ...(flags.key ? { apiKey: flags.key } : {}),
+          ...(flags["session-id"] ? { sessionId: flags["session-id"] } : {}),
+        });
+        await remote.start();
+        // A remote session outlives the run (that is its point).
+        return await runOn(remote);
+      }
+      // The local daemon (isol8 serve --local), when it is this user's own and runs with this
+      // configuration. What it refuses or cannot do before anything ran goes the one-shot way.
+      if (flags.daemon !== false && !flags.persist && !flags.persistent) {
+        const daemon = findLocalDaemon(daemonPaths(process.env), config);
+        if ("socket" in daemon) {
+          try {
+            const remote = new RemoteIsol8({ host: "http://localhost", apiKey: daemon.key, fetch: unixFetch(daemon.socket) });
+            await remote.start();
+            debugLog?.(`running through the local daemon at ${daemon.socket}`);
+            return await runOn(remote);
+          } catch (error) {
+            if (produced || abort.signal.aborted) throw error;
+            debugLog?.(`local daemon not used: ${(error as Error).message}`);
+          }
+        } else debugLog?.(`local daemon not used: ${daemon.reason}`);
+      }
+      // Loaded only here: the daemon path starts without the engine (and Docker's client).
+      const { DockerIsol8 } = await import("../../engine/engine");
+      const local = new DockerIsol8({
+        config,
+        persist: Boolean(flags.persist),
+        pool: false,
+        // Docker removes the container after a clean run (AutoRemove): the CLI does not wait.
+        removeInBackground: true,
+        ...(flags.persistent ? { mode: "persistent" as const } : {}),
+        ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
+        // The CLI decides (--debug, --no-debug, config debug): the engine never logs on its own.
+        log: debugLog ?? (() => {}),
+        onImageProgress: progress,
+        // stdout carries the program's output: audit destination "stdout" goes to stderr.
+        audit: { write: (line) => void process.stderr.write(line) },
+      });
+      /** The run ended with a result and was not interrupted: the container's removal is Docker's (AutoRemove). */
+      let finished = false;
+      try {
+        // Docker must answer within the run's own budget (at most 10 s): a run never waits longer for it.
+        await local.start({ timeoutMs: Math.min(request.timeoutMs ?? config.defaults.timeoutMs, 10_000) });
+        const code = await runOn(local);
+        finished = !abort.signal.aborted;
+        return code;
+      } finally {
+        // A local engine removes its containers. After a clean, finished run Docker removes the
+        // container itself (AutoRemove): nothing to wait for. Otherwise (error, Ctrl-C) the
+        // removal is waited for as before.
+        await local.stop(finished ? { waitMs: 0 } : {});
+      }
     } catch (error) {
       // A request the engine refused names the flag the user typed, not the library's field.
       throw asFlagError(error);
@@ -164,10 +205,6 @@ export default defineIsol8Command({
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       if (outFile) await new Promise<void>((resolve) => outFile!.end(resolve));
-      // A remote session outlives the run (that is its point); a local engine removes its
-      // containers. After a clean, finished run Docker removes the container itself (AutoRemove):
-      // nothing to wait for. Otherwise (error, Ctrl-C) the removal is waited for as before.
-      if (!flags.host) await (local ? local.stop(finished ? { waitMs: 0 } : {}) : engine.stop());
     }
   },
 });

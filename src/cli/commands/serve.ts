@@ -2,6 +2,26 @@ import { UsageError } from "../../errors";
 import { type RunningServer, startServer } from "../../server/serve";
 import { debugArgs } from "../arg-fragments";
 import { defineIsol8Command } from "../command";
+import { daemonPaths, prepareDaemonDir } from "../local-daemon";
+import { unlinkSync } from "node:fs";
+import type { Isol8Config } from "../../config/schema";
+
+/**
+ * The local daemon's directory, key and socket path. Refused when a daemon already answers on
+ * the socket; a socket no one answers on is stale and removed.
+ */
+async function claimDaemonDir(config: Isol8Config): Promise<{ socket: string; key: string }> {
+  const paths = daemonPaths(process.env);
+  const answers = await fetch("http://localhost/health", { unix: paths.socket, signal: AbortSignal.timeout(1_000) } as RequestInit).then(
+    () => true,
+    () => false,
+  );
+  if (answers) throw new UsageError(`Cannot start a local daemon: one already listens on "${paths.socket}"`, "stop it first (Ctrl-C in its terminal, or kill its process)");
+  try {
+    unlinkSync(paths.socket);
+  } catch {}
+  return { socket: paths.socket, key: prepareDaemonDir(paths, config) };
+}
 
 const serveArgs = {
   port: { type: "string", description: "Port (default: $ISOL8_PORT, $PORT, then 3000; 0 = any free port)" },
@@ -10,6 +30,11 @@ const serveArgs = {
     description: "API key clients must send as Authorization: Bearer <key>; repeat for several keys, each owning its own sessions (default: $ISOL8_API_KEY)",
   },
   hostname: { type: "string", description: "Address to listen on (default 0.0.0.0)" },
+  local: {
+    type: "boolean",
+    description:
+      "Serve only this user, on a Unix socket in an owner-only directory ($ISOL8_DAEMON_DIR, else $XDG_RUNTIME_DIR/isol8, else ~/.isol8/daemon) with a key of its own: isol8 run uses it when it runs with the same configuration",
+  },
   update: { type: "boolean", description: "Update this binary to the latest release, then serve with it" },
   ...debugArgs,
 } as const;
@@ -49,8 +74,12 @@ export default defineIsol8Command({
       const { updateAndReexec } = await import("../update-command");
       return updateAndReexec(rawArgs);
     }
-    const apiKeys = resolveApiKeys(flags.key, process.env);
-    const port = resolvePort(flags.port, process.env);
+    if (flags.local && (flags.port !== undefined || flags.hostname !== undefined || flags.key.length)) {
+      throw new UsageError("Cannot use --port, --hostname or --key with --local", "the local daemon listens only on its Unix socket, with a key of its own");
+    }
+    const local = flags.local ? await claimDaemonDir(config) : undefined;
+    const apiKeys = local ? [local.key] : resolveApiKeys(flags.key, process.env);
+    const port = local ? 0 : resolvePort(flags.port, process.env);
     // The server formats its own lines (server.logFormat: json | pretty): written as they are.
     const log = (line: string) => void process.stderr.write(`${line}\n`);
     // Signals are handled from the start: one that arrives while the server is starting
@@ -73,6 +102,7 @@ export default defineIsol8Command({
         apiKeys,
         port,
         hostname: flags.hostname ?? "0.0.0.0",
+        ...(local ? { unix: local.socket } : {}),
         log,
         debug: Boolean(flags.debug),
         onListening: (url) => process.stdout.write(`isol8 ${url}\n`),

@@ -21,11 +21,18 @@ export const BINARY = join(ROOT, "dist", "isol8");
  */
 export const TEST_ISOLATION: IsolationRuntime = process.env.ISOL8_TEST_ISOLATION === "gvisor" ? "gvisor" : "runc";
 
+/**
+ * $ISOL8_TEST_PYTHON_ZYGOTE=off runs the Docker tests with the python zygote off
+ * (security.pythonZygote false) unless a test sets it: the same tests then cover the path that
+ * starts python3 per execution.
+ */
+export const TEST_PYTHON_ZYGOTE = process.env.ISOL8_TEST_PYTHON_ZYGOTE !== "off";
+
 /** An engine whose containers carry the test scope label and run under TEST_ISOLATION. Stop it in afterAll. */
 export function testEngine(options: DockerIsol8Options = {}): DockerIsol8 {
   const config: Isol8ConfigInput = options.config ?? {};
-  const own = (config.security ?? {}) as { runtime?: IsolationRuntime };
-  const security = { ...own, runtime: own.runtime ?? TEST_ISOLATION };
+  const own = (config.security ?? {}) as { runtime?: IsolationRuntime; pythonZygote?: boolean };
+  const security = { ...own, runtime: own.runtime ?? TEST_ISOLATION, pythonZygote: own.pythonZygote ?? TEST_PYTHON_ZYGOTE };
   return new DockerIsol8({ scope: TEST_SCOPE, ...options, config: { ...config, security } });
 }
 

@@ -20,10 +20,11 @@ function engine(options: Parameters<typeof testEngine>[0] = {}): DockerIsol8 {
   engines.push(made);
   return made;
 }
-const session = engine({ mode: "persistent" });
-const unconfined = engine({ mode: "persistent", config: { security: { seccomp: "unconfined" } } });
+// The zygote is set explicitly: these tests hold whatever $ISOL8_TEST_PYTHON_ZYGOTE says.
+const session = engine({ mode: "persistent", config: { security: { pythonZygote: true } } });
+const unconfined = engine({ mode: "persistent", config: { security: { seccomp: "unconfined", pythonZygote: true } } });
 const off = engine({ mode: "persistent", config: { security: { pythonZygote: false } } });
-const pooled = engine({ config: { poolSize: { clean: 1, dirty: 1 } } });
+const pooled = engine({ config: { poolSize: { clean: 1, dirty: 1 }, security: { pythonZygote: true } } });
 
 afterAll(async () => {
   for (const e of engines) await e.stop();
@@ -338,7 +339,7 @@ sys.exit(int(sys.argv[1]))
 });
 
 describe("python zygote: never under gVisor", () => {
-  const gvisorSession = engine({ mode: "persistent", config: { security: { runtime: "gvisor" } } });
+  const gvisorSession = engine({ mode: "persistent", config: { security: { runtime: "gvisor", pythonZygote: true } } });
   test("a gVisor container starts no zygote (clone3 there needs drop_and_exec's ENOSYS filter); python programs still run, threads included", async () => {
     const result = await run(gvisorSession, `${FIND_ZYGOTE}\nimport threading\nt = threading.Thread(target=print, args=("thread",)); t.start(); t.join()\nprint(json.dumps(zygote_pids()))`);
     expect(result.stdout).toBe("thread\n[]\n");

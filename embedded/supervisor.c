@@ -1353,7 +1353,8 @@ static pid_t zygote_spawn(struct exec_spec *s, int in_fd, int out_fd, int err_fd
   int r;
   do r = poll(&pfd, 1, ZYGOTE_ANSWER_MS);
   while (r < 0 && errno == EINTR);
-  if (r != 1 || recv(zygote_fd, &pid, sizeof pid, 0) != (ssize_t)sizeof pid || pid <= 0) {
+  /* A runner is a child of the zygote: never pid 1 or the zygote itself. */
+  if (r != 1 || recv(zygote_fd, &pid, sizeof pid, 0) != (ssize_t)sizeof pid || pid <= 1 || pid == zygote_pid) {
     zygote_stop();
     return -1;
   }

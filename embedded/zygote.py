@@ -259,8 +259,13 @@ def _descriptors(ancillary):
     return list(fds)
 
 
-def _next_program(sock, to_runner, taken_w):
+def _next_program(sock, to_runner, taken_w, runner):
     """The standby program: root until a request arrives on the zygote's socket."""
+    # Dies with its runner (which dies with the zygote): no standby outlives them to take a
+    # request nobody would report on. Checked after setting it, in case the runner is gone.
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != runner:
+        os._exit(0)
     os.setsid()
     fail = _drop_sets()
     # The modules the zygote imported for itself leave sys.modules (they stay loaded for the
@@ -279,9 +284,16 @@ def _next_program(sock, to_runner, taken_w):
         os.write(taken_w, b"t")
         os._exit(0)
     in_fd, out_fd, err_fd, rep_fd, spec_fd = fds
-    to_runner.sendmsg([b"r"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [rep_fd]))])
+    try:
+        to_runner.sendmsg([b"r"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [rep_fd]))])
+    except OSError:
+        # The runner is gone: no one would report on this execution. The supervisor is told
+        # at once (-1) and fails it; the zygote forks another standby.
+        sock.send(struct.pack("=i", -1))
+        os.write(taken_w, b"t")
+        os._exit(0)
     os.close(rep_fd)
-    sock.send(struct.pack("=i", os.getppid()))
+    sock.send(struct.pack("=i", runner))
     os.write(taken_w, b"t")
     _program(in_fd, out_fd, err_fd, spec_fd, fail)
 
@@ -292,10 +304,11 @@ def _standby(sock, taken_w):
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    runner = os.getpid()
     child = os.fork()
     if child == 0:
         mine.close()
-        _next_program(sock, theirs, taken_w)
+        _next_program(sock, theirs, taken_w, runner)
     theirs.close()
     sock.close()
     os.close(taken_w)

@@ -8,6 +8,7 @@
 // ptrace and process_vm_* are refused by seccomp already, so the attacks run again with
 // seccomp unconfined, where only the zygote's identity stands in the way.
 import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import type { ExecutionRequest } from "../../src/protocol/execution";
 import { TEST_ISOLATION, testEngine } from "../helpers";
@@ -206,6 +207,22 @@ describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
     const after = await run(session, `${FIND_ZYGOTE}\nprint(json.dumps(zygote_pids()))`);
     expect(JSON.parse(after.stdout)).toEqual(before);
     expect(before.length).toBe(1);
+  });
+
+  test("a zygote killed from outside (as the OOM killer could) takes its standby pair with it; later executions run, python3 started per execution", async () => {
+    const own = engine({ mode: "persistent", config: { security: { pythonZygote: true } } });
+    const first = await run(own, `${FIND_ZYGOTE}\nprint(json.dumps(zygote_pids()))`);
+    const [zygote] = JSON.parse(first.stdout) as number[];
+    expect(zygote).toBeGreaterThan(1);
+    // The test, not user code, kills it: as root in the container, from outside the sandbox.
+    const killed = spawnSync("docker", ["exec", first.containerId, "kill", "-9", String(zygote)], { encoding: "utf8" });
+    expect(killed.status).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the standby pair's death signals
+    const after = await run(own, `${FIND_ZYGOTE}\nimport os\nforked = [n for n in os.listdir("/proc") if n.isdigit() and forked_from_zygote(n)]\nprint(json.dumps([zygote_pids(), forked, os.getuid() != 0]))`);
+    expect(after.exitCode).toBe(0);
+    expect(after.containerId).toBe(first.containerId);
+    expect(JSON.parse(after.stdout)).toEqual([[], [], true]);
+    expect((await run(own, "print('still works')")).stdout).toBe("still works\n");
   });
 
   test("each program has the posture of a python3 the supervisor starts: the same uid columns, capability sets, NoNewPrivs, seccomp mode, dumpable, own session, umask, rlimits, cwd, descriptors and stdio objects", async () => {

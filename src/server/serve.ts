@@ -173,7 +173,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let listening: GatedServer | null;
   if (options.unix) {
     listening = serveOnUnixSocket(app, config, options.unix);
-    if (!listening) throw new Error(`Cannot listen on "${options.unix}"`);
+    if (!listening) throw new Error(`Cannot listen on "${options.unix}": the socket is in use`);
   } else listening = serveThroughGate(app, config, { hostname: options.hostname, port: options.port }, core.log);
   if (!listening) {
     const other = process.stdin.isTTY ? await askForOtherPort(options.port) : true;

@@ -66,6 +66,17 @@ describe("isol8 serve --local", () => {
     expect(err).toContain("one already listens");
   }, 30_000);
 
+  test("a directory that is not the user's own is refused (exit 2), not made owner-only", () => {
+    const foreign = join(work, "foreign");
+    mkdirSync(foreign);
+    chmodSync(foreign, 0o777);
+    chownSync(foreign, 4242, 4242);
+    const result = runBinary(["serve", "--local"], { cwd: work, env: { ...env, ISOL8_DAEMON_DIR: foreign } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`Cannot use "${foreign}" for the local daemon: it is not a directory of yours`);
+    expect(statSync(foreign).mode & 0o777).toBe(0o777);
+  });
+
   test("--port, --hostname and --key are refused with --local", () => {
     const result = runBinary(["serve", "--local", "--port", "3000"], { cwd: work, env });
     expect(result.code).toBe(2);

@@ -20,7 +20,11 @@ async function claimDaemonDir(config: Isol8Config): Promise<{ socket: string; ke
   try {
     unlinkSync(paths.socket);
   } catch {}
-  return { socket: paths.socket, key: prepareDaemonDir(paths, config) };
+  try {
+    return { socket: paths.socket, key: prepareDaemonDir(paths, config) };
+  } catch (error) {
+    throw new UsageError((error as Error).message, "name a directory of your own with ISOL8_DAEMON_DIR");
+  }
 }
 
 const serveArgs = {

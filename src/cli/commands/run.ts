@@ -157,8 +157,8 @@ export default defineIsol8Command({
         const daemon = findLocalDaemon(daemonPaths(process.env), config);
         if ("socket" in daemon) {
           try {
+            // No /health round trip first: a daemon that does not answer fails the request before anything ran.
             const remote = new RemoteIsol8({ host: "http://localhost", apiKey: daemon.key, fetch: unixFetch(daemon.socket) });
-            await remote.start();
             debugLog?.(`running through the local daemon at ${daemon.socket}`);
             return await runOn(remote);
           } catch (error) {

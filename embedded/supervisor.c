@@ -1541,6 +1541,12 @@ static void handle_execute(unsigned char *p, uint32_t len) {
           memmove(rep, nl + 1, rep_len - used + 1);
           rep_len -= used;
         }
+        /* "U" is the runner's last line, written once no descendant is left: the report is
+         * complete without waiting for the runner's own exit. */
+        if (have_usage) {
+          close(rep_fd);
+          rep_fd = -1;
+        }
       }
     }
     if (reason != END_NONE && drain_deadline == 0) {

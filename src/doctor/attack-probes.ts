@@ -111,7 +111,9 @@ print(json.dumps({
   "write /proc/sys/kernel/core_pattern": call(write("/proc/sys/kernel/core_pattern", "|/sandbox/x")),
   "write /proc/sysrq-trigger": call(write("/proc/sysrq-trigger", "h")),
   "read /proc/kcore": call(lambda: len(open("/proc/kcore", "rb").read(1))),
-  "control: own environ": secret.encode() in open("/proc/self/environ", "rb").read(),
+  # A program exec'd by this one, after the scan: its /proc/self/environ is the environment the
+  # execution passed (a python program forked from the zygote keeps the zygote's there).
+  "control: own environ": secret.encode() in __import__("subprocess").run(["cat", "/proc/self/environ"], capture_output=True).stdout,
 }))
 `);
 
@@ -164,7 +166,9 @@ for root in ["/sandbox", "/tmp", "/dev/shm"]:
 for p in os.listdir("/proc"):
     if p.isdigit() and int(p) != os.getpid():
         try:
-            if b"sleep" in open(f"/proc/{p}/cmdline", "rb").read():
+            # The sleep the first execution started (argv[0] "sleep"), not any command line
+            # that holds the word (the python zygote's program text does).
+            if open(f"/proc/{p}/cmdline", "rb").read().split(b"\\0")[0] == b"sleep":
                 found.append(f"process {p}")
         except OSError:
             pass

@@ -125,7 +125,7 @@ export function serveThroughGate(app: ServerApp, config: Isol8Config, address: {
  * Serves the app on a Unix socket made 0600 (`isol8 serve --local`): only this user can
  * connect, so no connection gate stands in front. Null when the socket cannot be made.
  */
-function serveOnUnixSocket(app: ServerApp, config: Isol8Config, path: string): GatedServer | null {
+function serveOnUnixSocket(app: ServerApp, path: string): GatedServer | null {
   const server = listen(() =>
     Bun.serve({
       unix: path,
@@ -140,8 +140,8 @@ function serveOnUnixSocket(app: ServerApp, config: Isol8Config, path: string): G
           inFlight: server.pendingRequests,
         }),
       maxRequestBodySize: Number.MAX_SAFE_INTEGER, // the app enforces its own limit (413)
-      idleTimeout: Math.ceil(config.server.idleTimeoutMs / 1000),
-    } as Parameters<typeof Bun.serve>[0]),
+      // No idle timeout on a Unix socket (Bun has none there): only this user connects.
+    }),
   );
   if (!server) return null;
   chmodSync(path, 0o600);
@@ -172,7 +172,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   let listening: GatedServer | null;
   if (options.unix) {
-    listening = serveOnUnixSocket(app, config, options.unix);
+    listening = serveOnUnixSocket(app, options.unix);
     if (!listening) throw new Error(`Cannot listen on "${options.unix}": the socket is in use`);
   } else listening = serveThroughGate(app, config, { hostname: options.hostname, port: options.port }, core.log);
   if (!listening) {

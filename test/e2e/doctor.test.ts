@@ -22,8 +22,15 @@ beforeAll(() => {
 });
 afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
-  // None of the doctor's sandboxes may be left.
-  expect(await findContainers(createDockerClient(), { scope: SCOPE })).toEqual([]);
+  // None of the doctor's sandboxes may be left. A one-shot `isol8 run` that ended clean lets
+  // Docker remove its container after it exits (AutoRemove): give Docker a few seconds.
+  const docker = createDockerClient();
+  let left = await findContainers(docker, { scope: SCOPE });
+  for (let i = 0; i < 50 && left.length; i++) {
+    await Bun.sleep(200);
+    left = await findContainers(docker, { scope: SCOPE });
+  }
+  expect(left).toEqual([]);
 });
 
 describe("isol8 doctor", () => {

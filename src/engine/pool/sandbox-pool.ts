@@ -49,6 +49,10 @@ const HANDOFF_WAIT_MS = 2_000;
 export class SandboxPool implements SandboxProvider {
   private readonly buckets = new Map<string, Bucket>();
   private readonly busy = new Set<Sandbox>();
+  /** Containers being destroyed after the pool let them go (awaited by stop). */
+  private readonly discarding = new Set<Promise<void>>();
+  /** The cleaning pass in progress (stop waits for it: a container being cleaned is in no list). */
+  private cleaningRun: Promise<void> | null = null;
   private stopped = false;
   private cleaning = false;
   private idleWaiters: (() => void)[] = [];
@@ -132,10 +136,14 @@ export class SandboxPool implements SandboxProvider {
     for (const bucket of this.buckets.values()) for (const wake of bucket.waiters.splice(0)) wake(null);
     // Creations in flight destroy their container themselves once they see `stopped`.
     while (this.inCreation.size) await Promise.allSettled([...this.inCreation]);
+    // A container being cleaned is discarded when its cleaning ends (deliver sees `stopped`).
+    while (this.cleaning && this.cleaningRun) await this.cleaningRun;
     const all = [...this.busy];
     for (const bucket of this.buckets.values()) all.push(...bucket.ready.splice(0), ...bucket.dirty.splice(0));
     this.busy.clear();
-    await Promise.allSettled(all.map((sandbox) => this.options.destroy(sandbox)));
+    // A release that let its container go just before (pool full, not reusable) may still be
+    // removing it: the pool has stopped only once that is done too.
+    await Promise.allSettled([...all.map((sandbox) => this.options.destroy(sandbox)), ...this.discarding]);
   }
 
   /** Destroys the idle containers (ready and dirty); the pool keeps working and refills on demand. */
@@ -245,7 +253,8 @@ export class SandboxPool implements SandboxProvider {
   private async deliver(bucket: Bucket, sandbox: Sandbox): Promise<void> {
     const waiter = bucket.waiters.shift();
     if (waiter) waiter(sandbox);
-    else if (bucket.ready.length < this.options.clean && !this.stopped) bucket.ready.push(sandbox);
+    else if (this.stopped) await this.discard(sandbox, "pool stopped");
+    else if (bucket.ready.length < this.options.clean) bucket.ready.push(sandbox);
     else await this.discard(sandbox, "pool full");
   }
 
@@ -253,7 +262,7 @@ export class SandboxPool implements SandboxProvider {
     if (this.cleaning) return;
     this.cleaning = true;
     // Off the request path: the execution's result is already on its way.
-    setImmediate(() => void this.cleanDirty());
+    this.cleaningRun = new Promise<void>((resolve) => setImmediate(() => void this.cleanDirty().finally(resolve)));
   }
 
   private async cleanDirty(): Promise<void> {
@@ -291,8 +300,15 @@ export class SandboxPool implements SandboxProvider {
     return false;
   }
 
+  /** Destroys a container the pool lets go of; stop() waits for every one still going. */
   private async discard(sandbox: Sandbox, why: string): Promise<void> {
     this.log(`pool: destroying ${sandbox.id.slice(0, 12)} (${why})`);
-    await this.options.destroy(sandbox).catch(() => {});
+    const destroyed = this.options.destroy(sandbox).catch(() => {});
+    this.discarding.add(destroyed);
+    try {
+      await destroyed;
+    } finally {
+      this.discarding.delete(destroyed);
+    }
   }
 }

@@ -1,0 +1,84 @@
+// The pool's stop against stand-in containers: nothing it holds, cleans or lets go of may
+// outlive it (a real suite found a container whose background cleaning ended after stop).
+import { describe, expect, test } from "bun:test";
+import type { SandboxSpec } from "../container-options";
+import type { PreparedExecution } from "../prepare";
+import type { Sandbox } from "../sandbox";
+import { SandboxPool } from "./sandbox-pool";
+
+/** A stand-in container whose cleaning ends when the test says so. */
+function fakeSandbox(id: string, clean: () => Promise<{ ok: boolean; detail?: string }>): Sandbox {
+  return {
+    id,
+    key: "k",
+    uses: 0,
+    createdAt: Date.now(),
+    isDisposed: false,
+    channel: { broken: false, clean },
+  } as unknown as Sandbox;
+}
+
+function later<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const prepared = { spec: {} as SandboxSpec, key: "k" } as PreparedExecution;
+
+function poolWith(cleaning: Promise<{ ok: boolean }>, clean = 1) {
+  const destroyed: string[] = [];
+  let n = 0;
+  const pool = new SandboxPool({
+    strategy: "fast",
+    clean,
+    dirty: 1,
+    maxAgeMs: 60_000,
+    create: async () => fakeSandbox(`c${n++}`, () => cleaning),
+    destroy: async (sandbox) => {
+      await Bun.sleep(1); // a removal takes a while
+      destroyed.push(sandbox.id);
+    },
+  });
+  return { pool, destroyed };
+}
+
+describe("SandboxPool.stop", () => {
+  test("waits for a container being cleaned and destroys it; it is never handed out again", async () => {
+    const cleaning = later<{ ok: boolean }>();
+    const { pool, destroyed } = poolWith(cleaning.promise);
+    const sandbox = await pool.acquire(prepared);
+    await pool.release(sandbox, true);
+    await Bun.sleep(5); // the background cleaner has taken it (it is in no list now)
+    const stopped = pool.stop();
+    let done = false;
+    void stopped.then(() => (done = true));
+    await Bun.sleep(5);
+    expect(done).toBe(false); // still cleaning: stop waits
+    cleaning.resolve({ ok: true });
+    await stopped;
+    expect(destroyed).toEqual([sandbox.id]);
+  });
+
+  test("waits for a container a release lets go of (pool full) just before it", async () => {
+    const { pool, destroyed } = poolWith(Promise.resolve({ ok: true }), 0);
+    const a = await pool.acquire(prepared);
+    const b = await pool.acquire(prepared);
+    const c = await pool.acquire(prepared);
+    void pool.release(a, true); // dirty (1 slot)
+    void pool.release(b, true); // pool full: destroyed in the background
+    void pool.release(c, true);
+    await pool.stop();
+    expect(destroyed.sort()).toEqual([a.id, b.id, c.id].sort());
+  });
+
+  test("still works: without a stop, a cleaned container is handed out again", async () => {
+    const { pool, destroyed } = poolWith(Promise.resolve({ ok: true }));
+    const sandbox = await pool.acquire(prepared);
+    await pool.release(sandbox, true);
+    await pool.idle();
+    expect(await pool.acquire(prepared)).toBe(sandbox);
+    expect(destroyed).toEqual([]);
+    await pool.stop();
+  });
+});

@@ -52,7 +52,9 @@ export async function removeWithRetries(
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 ): Promise<void> {
   let waited = 0;
-  for (let delay = 500; ; delay = Math.min(delay * 2, 8_000)) {
+  // Short steps: a restarted daemon answers again within seconds, and a container left
+  // stopped meanwhile is a leftover until this removal gets through.
+  for (let delay = 250; ; delay = Math.min(delay * 2, 1_000)) {
     try {
       await docker.remove(id);
       return;

@@ -158,7 +158,12 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
       id !== undefined &&
       ((error as { status?: number }).status === 404 || (error instanceof SandboxError && error.message.startsWith("Cannot talk to the sandbox")));
     const why = lost ? await whatBecameOf(docker, id!) : null;
-    if (id !== undefined) await docker.remove(id).catch(() => {});
+    if (id !== undefined) {
+      // Docker may be going away (a daemon restart between create and start): a container
+      // left "created" is removed as soon as it answers again, without holding this error.
+      const created = id;
+      await docker.remove(created).catch(() => void removeWithRetries(docker, created).catch(() => {}));
+    }
     await proxy?.close();
     uids.release(uid);
     if (why) throw new SandboxError(`Cannot start container "${id!.slice(0, 12)}": ${why}`, "run it again");

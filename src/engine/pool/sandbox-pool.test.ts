@@ -6,16 +6,26 @@ import type { PreparedExecution } from "../prepare";
 import type { Sandbox } from "../sandbox";
 import { SandboxPool } from "./sandbox-pool";
 
-/** A stand-in container whose cleaning ends when the test says so. */
-function fakeSandbox(id: string, clean: () => Promise<{ ok: boolean; detail?: string }>): Sandbox {
+/** A stand-in container whose cleaning ends when the test says so; `die()` breaks its channel. */
+function fakeSandbox(id: string, clean: () => Promise<{ ok: boolean; detail?: string }>): Sandbox & { die(): void } {
+  const listeners: (() => void)[] = [];
+  const channel = {
+    broken: false,
+    clean,
+    whenBroken: (listener: () => void) => void listeners.push(listener),
+  };
   return {
     id,
     key: "k",
     uses: 0,
     createdAt: Date.now(),
     isDisposed: false,
-    channel: { broken: false, clean },
-  } as unknown as Sandbox;
+    channel,
+    die() {
+      channel.broken = true;
+      for (const listener of listeners.splice(0)) listener();
+    },
+  } as unknown as Sandbox & { die(): void };
 }
 
 function later<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
@@ -28,22 +38,27 @@ const prepared = { spec: {} as SandboxSpec, key: "k" } as PreparedExecution;
 
 function poolWith(cleaning: Promise<{ ok: boolean }>, clean = 1) {
   const destroyed: string[] = [];
+  const created: (Sandbox & { die(): void })[] = [];
   let n = 0;
   const pool = new SandboxPool({
     strategy: "fast",
     clean,
     dirty: 1,
     maxAgeMs: 60_000,
-    create: async () => fakeSandbox(`c${n++}`, () => cleaning),
+    create: async () => {
+      const sandbox = fakeSandbox(`c${n++}`, () => cleaning);
+      created.push(sandbox);
+      return sandbox;
+    },
     destroy: async (sandbox) => {
       await Bun.sleep(1); // a removal takes a while
       destroyed.push(sandbox.id);
     },
   });
-  return { pool, destroyed };
+  return { pool, destroyed, created };
 }
 
-describe("SandboxPool.stop", () => {
+describe("SandboxPool: nothing outlives its stop, nothing dead waits in it", () => {
   test("waits for a container being cleaned and destroys it; it is never handed out again", async () => {
     const cleaning = later<{ ok: boolean }>();
     const { pool, destroyed } = poolWith(cleaning.promise);
@@ -79,6 +94,20 @@ describe("SandboxPool.stop", () => {
     await pool.idle();
     expect(await pool.acquire(prepared)).toBe(sandbox);
     expect(destroyed).toEqual([]);
+    await pool.stop();
+  });
+
+  test("a ready container that dies while idle is removed and replaced at once", async () => {
+    const { pool, destroyed, created } = poolWith(Promise.resolve({ ok: true }));
+    await pool.prewarm({} as SandboxSpec, "k");
+    const [first] = created;
+    first!.die();
+    await pool.idle();
+    await Bun.sleep(5);
+    expect(destroyed).toEqual([first!.id]);
+    expect(created).toHaveLength(2);
+    // Still works: the next caller gets the replacement, not the dead one.
+    expect((await pool.acquire(prepared)).id).toBe(created[1]!.id);
     await pool.stop();
   });
 });

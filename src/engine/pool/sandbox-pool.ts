@@ -100,6 +100,7 @@ export class SandboxPool implements SandboxProvider {
     try {
       const sandbox = await this.options.create(prepared.spec, prepared.key);
       this.busy.add(sandbox);
+      this.watch(bucket, sandbox);
       return sandbox;
     } catch (error) {
       bucket.busy--;
@@ -209,6 +210,22 @@ export class SandboxPool implements SandboxProvider {
   }
 
   /** Tops the bucket up to its target in the background (containers in use count: they come back). */
+  /**
+   * A container that dies while it waits in the pool (killed, removed, Docker restarted) is
+   * removed and replaced at once, not left stopped until a caller happens to pick it.
+   */
+  private watch(bucket: Bucket, sandbox: Sandbox): void {
+    sandbox.channel.whenBroken(() => {
+      for (const list of [bucket.ready, bucket.dirty]) {
+        const i = list.indexOf(sandbox);
+        if (i === -1) continue;
+        list.splice(i, 1);
+        void this.discard(sandbox, "its container died while idle").then(() => this.refill(bucket, sandbox.key));
+        return;
+      }
+    });
+  }
+
   private refill(bucket: Bucket, key: string): void {
     if (this.stopped) return;
     const missing = this.options.clean - bucket.ready.length - bucket.dirty.length - bucket.creating - bucket.busy;
@@ -223,7 +240,10 @@ export class SandboxPool implements SandboxProvider {
     try {
       const sandbox = await creation;
       if (this.stopped || bucket.ready.length >= this.options.clean) await this.options.destroy(sandbox);
-      else bucket.ready.push(sandbox);
+      else {
+        bucket.ready.push(sandbox);
+        this.watch(bucket, sandbox);
+      }
     } catch (error) {
       this.log(`pool: cannot start a container: ${(error as Error).message}`);
       throw error;

@@ -58,6 +58,7 @@ export class SupervisorChannel {
   private handler: ((frame: Frame) => void) | null = null;
   private failure: Error | null = null;
   private onFailure: ((error: Error) => void) | null = null;
+  private readonly brokenListeners: ((error: Error) => void)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   /** The uid the supervisor runs programs as (from its ready frame; null when it did not say). */
   sandboxUid: number | null = null;
@@ -222,6 +223,13 @@ export class SupervisorChannel {
     if (this.failure) return;
     this.failure = error;
     this.onFailure?.(error);
+    for (const listener of this.brokenListeners.splice(0)) listener(error);
+  }
+
+  /** Calls `listener` once when the channel breaks (at once if it is broken already): e.g. the container died while idle. */
+  whenBroken(listener: (error: Error) => void): void {
+    if (this.failure) listener(this.failure);
+    else this.brokenListeners.push(listener);
   }
 
   private request<T>(

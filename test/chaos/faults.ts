@@ -15,9 +15,12 @@ export const pauseContainer = (id: string) => docker("pause", id);
 /** Kills the container's processes from outside (SIGKILL to its init). */
 export const killContainer = (id: string) => docker("kill", id);
 
-/** Kills the in-container supervisor with SIGKILL, as root from a `docker exec`. */
+/**
+ * Kills the in-container supervisor (and its runners) with SIGKILL, as root from a `docker
+ * exec`; exit status 0 once at least one was killed (the last /proc entry need not be one).
+ */
 export const killSupervisor = (id: string) =>
-  docker("exec", "-u", "0", id, "sh", "-c", 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = isol8-superviso ] && kill -9 ${p#/proc/}; done');
+  docker("exec", "-u", "0", id, "sh", "-c", 'k=1; for p in /proc/[0-9]*; do if [ "$(cat $p/comm 2>/dev/null)" = isol8-superviso ]; then kill -9 ${p#/proc/} && k=0; fi; done; exit $k');
 
 /** Milliseconds until Docker answers a ping (polling), or null after `limitMs`. */
 export async function untilDockerAnswers(limitMs = 90_000): Promise<number | null> {

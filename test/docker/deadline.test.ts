@@ -11,6 +11,7 @@ import { BINARY, TEST_SCOPE, testEngine } from "../helpers";
 import { rejection } from "./execution-helpers";
 import { ownedContainers } from "./owned-containers";
 import { startSlowDocker } from "./slow-docker";
+import { killSupervisor } from "../chaos/faults";
 
 const docker = createDockerClient();
 const SLEEP = "import time; time.sleep(30)";
@@ -175,14 +176,9 @@ describe("a container killed mid-run ends its execution at once, with what happe
     expect(await ownedContainers(session)).toEqual([]);
   });
 
-  const killSupervisor = (id: string) =>
-    spawnSync("docker", ["exec", "-u", "0", id, "sh", "-c", 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = isol8-superviso ] && kill -9 ${p#/proc/}; done'], {
-      encoding: "utf8",
-    });
-
   test.each([
     ["docker kill of the container", (id: string) => spawnSync("docker", ["kill", id], { encoding: "utf8" })],
-    ["kill -9 of the supervisor", killSupervisor],
+    ["kill -9 of the supervisor", (id: string) => killSupervisor(id)],
   ] as const)("%s: a SandboxError saying so within 2 s; the next execution runs in another container", async (_, kill) => {
     const running = engine.execute({ code: SLEEP, timeoutMs: 30_000 });
     running.catch(() => {}); // awaited below; never unhandled if an assertion fails first

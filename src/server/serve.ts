@@ -57,6 +57,18 @@ function listen<T>(start: () => T): T | null {
   }
 }
 
+/** What the app may ask of Bun.serve about one request: its idle timeout, and the requests in flight. */
+function serverControls(server: Bun.Server<undefined>, request: Request) {
+  return {
+    setIdleTimeout: (seconds: number) => {
+      try {
+        server.timeout(request, seconds);
+      } catch {} // the client is gone: nothing left to time out
+    },
+    inFlight: server.pendingRequests,
+  };
+}
+
 export interface GatedServer {
   /** The public port (the gate's). */
   port: number;
@@ -79,16 +91,7 @@ export function serveThroughGate(app: ServerApp, config: Isol8Config, address: {
     fetch(request: Request, server: Bun.Server<undefined>) {
       const link = gate?.linkOf(server.requestIP(request));
       if (!link) return errorResponse(403, { code: "forbidden", message: "connect to the server's public address" }, CLOSE);
-      return app.fetch(request, {
-        peer: link.peer,
-        authenticated: link.authenticated,
-        setIdleTimeout: (seconds: number) => {
-          try {
-            server.timeout(request, seconds);
-          } catch {} // the client is gone: nothing left to time out
-        },
-        inFlight: server.pendingRequests,
-      });
+      return app.fetch(request, { ...serverControls(server, request), peer: link.peer, authenticated: link.authenticated });
     },
     maxRequestBodySize: Number.MAX_SAFE_INTEGER, // the app enforces its own limit (413)
     // Closes idle and stalled connections; the app lifts it while an admitted request works.
@@ -129,16 +132,7 @@ function serveOnUnixSocket(app: ServerApp, path: string): GatedServer | null {
   const server = listen(() =>
     Bun.serve({
       unix: path,
-      fetch: (request: Request, server: Bun.Server<undefined>) =>
-        app.fetch(request, {
-          peer: server.requestIP(request),
-          setIdleTimeout: (seconds: number) => {
-            try {
-              server.timeout(request, seconds);
-            } catch {} // the client is gone: nothing left to time out
-          },
-          inFlight: server.pendingRequests,
-        }),
+      fetch: (request: Request, server: Bun.Server<undefined>) => app.fetch(request, { ...serverControls(server, request), peer: server.requestIP(request) }),
       maxRequestBodySize: Number.MAX_SAFE_INTEGER, // the app enforces its own limit (413)
       // No idle timeout on a Unix socket (Bun has none there): only this user connects.
     }),

@@ -136,23 +136,35 @@ export class SupervisorChannel {
    * supervisor kills every process of it and still reports).
    */
   execute(spec: ExecSpec, handlers: ExecHandlers, signal?: AbortSignal): Promise<ExitReport> {
-    let onAbort: (() => void) | undefined;
-    const result = this.request<ExitReport>(
-      encodeExec(spec),
-      spec.timeoutMs + SUPERVISOR_GRACE_MS,
-      (frame, done) => {
-        if (frame.type === "1") handlers.onStdout(frame.payload);
-        else if (frame.type === "2") handlers.onStderr(frame.payload);
-        else if (frame.type === "E") done.resolve(parseExitReport(frame.payload));
-      },
-      () => {
-        if (!signal) return;
-        onAbort = () => this.write(encodeFrame("K"));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      },
+    return this.abortable(signal, (onSent) =>
+      this.request<ExitReport>(
+        encodeExec(spec),
+        spec.timeoutMs + SUPERVISOR_GRACE_MS,
+        (frame, done) => {
+          if (frame.type === "1") handlers.onStdout(frame.payload);
+          else if (frame.type === "2") handlers.onStderr(frame.payload);
+          else if (frame.type === "E") done.resolve(parseExitReport(frame.payload));
+        },
+        onSent,
+      ),
     );
-    return result.finally(() => onAbort && signal?.removeEventListener("abort", onAbort));
+  }
+
+  /**
+   * A request that `signal` aborts: once the request is sent, an abort (also one that came
+   * before) sends 'K' (the supervisor kills what runs and still reports); the listener goes
+   * when the request ends.
+   */
+  private abortable<T>(signal: AbortSignal | undefined, send: (onSent: () => void) => Promise<T>): Promise<T> {
+    if (!signal) return send(() => {});
+    const onAbort = () => this.write(encodeFrame("K"));
+    let listening = false;
+    const result = send(() => {
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      listening = true;
+    });
+    return result.finally(() => listening && signal.removeEventListener("abort", onAbort));
   }
 
   /** Starts a context's driver (see context-frames.ts); resolves when it is ready or could not start. */
@@ -167,26 +179,21 @@ export class SupervisorChannel {
    * reports how it ended. `hostDeadlineMs` bounds the whole call: past it the channel is broken.
    */
   runCell(slot: number, limits: CellLimits, code: string, handlers: CellHandlers, hostDeadlineMs: number, signal?: AbortSignal): Promise<CellReport> {
-    let onAbort: (() => void) | undefined;
-    const result = this.request<CellReport>(
-      encodeCell(slot, limits, code),
-      hostDeadlineMs,
-      (frame, done) => {
-        if (frame.type === "1") handlers.onStdout(frame.payload);
-        else if (frame.type === "2") handlers.onStderr(frame.payload);
-        else if (frame.type === "V") {
-          const driverFrame = parseDriverFrame(frame.payload);
-          if (driverFrame) handlers.onDriverFrame(driverFrame);
-        } else if (frame.type === "Z") done.resolve(parseCellReport(frame.payload));
-      },
-      () => {
-        if (!signal) return;
-        onAbort = () => this.write(encodeFrame("K"));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      },
+    return this.abortable(signal, (onSent) =>
+      this.request<CellReport>(
+        encodeCell(slot, limits, code),
+        hostDeadlineMs,
+        (frame, done) => {
+          if (frame.type === "1") handlers.onStdout(frame.payload);
+          else if (frame.type === "2") handlers.onStderr(frame.payload);
+          else if (frame.type === "V") {
+            const driverFrame = parseDriverFrame(frame.payload);
+            if (driverFrame) handlers.onDriverFrame(driverFrame);
+          } else if (frame.type === "Z") done.resolve(parseCellReport(frame.payload));
+        },
+        onSent,
+      ),
     );
-    return result.finally(() => onAbort && signal?.removeEventListener("abort", onAbort));
   }
 
   /** Kills every process of a context and forgets it. */

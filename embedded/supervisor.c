@@ -1170,6 +1170,20 @@ static void drop_and_exec(struct exec_spec *s, uid_t uid, gid_t gid, mode_t mask
   _exit(errno == ENOENT ? 127 : 126);
 }
 
+/* A runner's (child subreaper's) wait: reaps every descendant until none is left, and reports
+ * "M <status>" when `child` (the user process or the context's driver) ends. */
+static void reap_reporting(pid_t child, int rep_fd) {
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, 0);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p == child) dprintf(rep_fd, "M %d\n", st);
+  }
+}
+
 /* The per-execution subreaper: starts the user process, reaps every descendant, then
  * reports "M <status>" when the main process ends and "U <user_us> <sys_us> <maxrss_kb>"
  * when no descendant remains. */
@@ -1189,15 +1203,7 @@ static void run_runner(struct exec_spec *s, int in_fd, int out_fd, int err_fd, i
   close(in_fd);
   close(out_fd);
   close(err_fd);
-  for (;;) {
-    int st;
-    pid_t p = waitpid(-1, &st, 0);
-    if (p < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (p == child) dprintf(rep_fd, "M %d\n", st);
-  }
+  reap_reporting(child, rep_fd);
   struct rusage ru;
   getrusage(RUSAGE_CHILDREN, &ru);
   dprintf(rep_fd, "U %lld %lld %ld\n", (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
@@ -1710,15 +1716,7 @@ static void run_context_runner(struct exec_spec *s, int null_fd, int out_fd, int
   close(err_fd);
   close(cell_fd);
   close(reply_fd);
-  for (;;) {
-    int st;
-    pid_t p = waitpid(-1, &st, 0);
-    if (p < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (p == child) dprintf(rep_fd, "M %d\n", st);
-  }
+  reap_reporting(child, rep_fd);
   _exit(0);
 }
 

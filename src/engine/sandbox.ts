@@ -68,8 +68,8 @@ export class Sandbox implements AsyncDisposable {
     return this.disposed;
   }
 
-  /** What became of this container, in words (see whatBecameOf). */
-  whatHappened(): Promise<string> {
+  /** What became of this container (see whatBecameOf). */
+  whatHappened(): Promise<SandboxFate> {
     return whatBecameOf(this.docker, this.id);
   }
 
@@ -85,16 +85,24 @@ export class Sandbox implements AsyncDisposable {
   }
 }
 
-/** What became of a container whose whole sandbox the memory limit stopped (gVisor's kernel, or the supervisor under runc). */
-export const KILLED_BY_MEMORY_LIMIT = "it was killed by the memory limit";
+/**
+ * What became of a container whose channel broke: `memoryLimit` when Docker says the memory
+ * limit killed it (the whole sandbox: gVisor's kernel, or the supervisor under runc), and in
+ * words for an error message.
+ */
+export interface SandboxFate {
+  memoryLimit: boolean;
+  words: string;
+}
 
 /**
  * What became of a container whose channel broke, in words: removed from outside isol8,
  * killed by the memory limit, frozen, stopped with an exit code, or still running with a
  * supervisor that no longer answers. Never throws.
  */
-export async function whatBecameOf(docker: DockerClient, id: string): Promise<string> {
-  const removed = "it was removed from outside isol8 (docker rm, or an isol8 cleanup --all by another process)";
+export async function whatBecameOf(docker: DockerClient, id: string): Promise<SandboxFate> {
+  const said = (words: string, memoryLimit = false): SandboxFate => ({ memoryLimit, words });
+  const removed = said("it was removed from outside isol8 (docker rm, or an isol8 cleanup --all by another process)");
   try {
     let info = await docker.inspectContainer(id);
     // `docker rm -f` kills first: right after the kill the container may still be listed.
@@ -103,12 +111,12 @@ export async function whatBecameOf(docker: DockerClient, id: string): Promise<st
       info = await docker.inspectContainer(id);
     }
     if (!info || info.State?.Status === "removing" || info.State?.Dead) return removed;
-    if (info.State?.OOMKilled) return KILLED_BY_MEMORY_LIMIT;
-    if (info.State?.Paused) return "it is frozen (docker pause)";
-    if (info.State?.Running) return "its supervisor stopped answering";
-    return `it stopped (exit code ${info.State?.ExitCode ?? "unknown"}: killed or its supervisor died)`;
+    if (info.State?.OOMKilled) return said("it was killed by the memory limit", true);
+    if (info.State?.Paused) return said("it is frozen (docker pause)");
+    if (info.State?.Running) return said("its supervisor stopped answering");
+    return said(`it stopped (exit code ${info.State?.ExitCode ?? "unknown"}: killed or its supervisor died)`);
   } catch {
-    return "Docker cannot say what became of it";
+    return said("Docker cannot say what became of it");
   }
 }
 
@@ -157,7 +165,7 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
     const lost =
       id !== undefined &&
       ((error as { status?: number }).status === 404 || (error instanceof SandboxError && error.message.startsWith("Cannot talk to the sandbox")));
-    const why = lost ? await whatBecameOf(docker, id!) : null;
+    const why = lost ? (await whatBecameOf(docker, id!)).words : null;
     if (id !== undefined) {
       // Docker may be going away (a daemon restart between create and start): a container
       // left "created" is removed as soon as it answers again, without holding this error.

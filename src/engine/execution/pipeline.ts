@@ -10,7 +10,7 @@ import type { Slots } from "../../lib/slots";
 import type { FilteringProxy } from "../network/filtering-proxy";
 import type { SandboxProvider } from "../pool/provider";
 import type { PreparedExecution } from "../prepare";
-import { KILLED_BY_MEMORY_LIMIT, type Sandbox } from "../sandbox";
+import type { Sandbox } from "../sandbox";
 import type { ExitReport } from "../supervisor/protocol";
 import { collectOutputFiles } from "./collect-outputs";
 import type { RunHandlers } from "./handlers";
@@ -74,11 +74,11 @@ export async function runPipeline(deps: PipelineDeps, requested: PreparedExecuti
       const parts = await runInContainer(deps, sandbox, prepared, handlers, deadline, clock).catch(async (error) => {
         // The channel broke mid-run (container killed, removed, supervisor dead): say what happened.
         if (!(error instanceof SandboxError) || !sandbox.channel.broken) throw error;
-        const why = await sandbox.whatHappened();
+        const fate = await sandbox.whatHappened();
         // The program reached its memory limit and the limit took the whole sandbox with it
         // (under gVisor its kernel runs in the container's cgroup): an outcome of the code.
-        if (why === KILLED_BY_MEMORY_LIMIT) return memoryLimitParts(prepared);
-        throw deps.containerLost(sandbox, why);
+        if (fate.memoryLimit) return memoryLimitParts(prepared);
+        throw deps.containerLost(sandbox, fate.words);
       });
       reusable = parts.report.clean && parts.timeoutPhase === undefined;
       const result = executionResult({ prepared, containerId: sandbox.id, clock, timestamp, ...parts });

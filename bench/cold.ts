@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "../src/engine/images/image-names";
 import { arg, ms, summary } from "./stats";
+import { listeningUrl } from "../test/e2e/server-process";
 
 const IMAGE = imageNames(process.env.ISOL8_IMAGE_REPOSITORY || DEFAULT_IMAGE_REPOSITORY).runtime("python");
 
@@ -77,7 +78,7 @@ if (DAEMON) {
   const dir = mkdtempSync(join(tmpdir(), "isol8-bench-daemon-"));
   const env = { ...process.env, ISOL8_DAEMON_DIR: join(dir, "d") };
   const server = spawn(BINARY, ["serve", "--local"], { env, stdio: ["ignore", "pipe", "ignore"] });
-  await new Promise<void>((resolve) => server.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("isol8 unix:") && resolve()));
+  await listeningUrl(server);
   for (let i = 0; i < 3; i++) time(["run", "-e", "print(1)"], "1", BINARY, env);
   const viaDaemon: number[] = [];
   for (let i = 0; i < N; i++) viaDaemon.push(time(["run", "-e", "print(1)"], "1", BINARY, env));

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { DockerIsol8 } from "../src/engine/engine";
 import { RemoteIsol8 } from "../src/client/remote";
 import { arg, ms, summary } from "./stats";
+import { listeningUrl } from "../test/e2e/server-process";
 
 const N = Number(arg("n", "200"));
 const SCOPE = "isol8-bench-contexts";
@@ -64,15 +65,7 @@ if (existsSync(BINARY)) {
     stdio: ["ignore", "pipe", "ignore"],
   });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (c) => {
-        out += c;
-        const found = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
-        if (found) resolve(found);
-      });
-      child.on("exit", (code) => reject(new Error(`server exited ${code}`)));
-    });
+    const url = await listeningUrl(child);
     const remote = new RemoteIsol8({ host: url, apiKey: KEY, sessionId: "bench" });
     const remoteCtx = await remote.createContext({ runtime: "python" });
     await remoteCtx.run("x = 41");

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DockerIsol8 } from "../src/engine/engine";
 import { arg, ms, summary } from "./stats";
+import { listeningUrl } from "../test/e2e/server-process";
 
 const N = Number(arg("n", "60"));
 const KEY = "bench-key";
@@ -17,17 +18,9 @@ const BINARY = join(import.meta.dir, "..", "dist", "isol8");
 
 const child = spawn(BINARY, ["serve", "--port", "0", "--key", KEY, "--hostname", "127.0.0.1"], {
   env: { ...process.env, ISOL8_SCOPE: "isol8-bench-server" },
-  stdio: ["ignore", "pipe", "inherit"],
+  stdio: ["ignore", "pipe", "ignore"], // its access log (a line per request) would bury the figures
 });
-const url = await new Promise<string>((resolve, reject) => {
-  let out = "";
-  child.stdout!.on("data", (c) => {
-    out += c;
-    const found = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
-    if (found) resolve(found);
-  });
-  child.on("exit", (code) => reject(new Error(`server exited ${code}`)));
-});
+const url = await listeningUrl(child);
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
 
 async function post(code: string): Promise<number> {

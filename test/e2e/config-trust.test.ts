@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
+import { listeningUrl } from "./server-process";
 
 let root: string;
 let repo: string;
@@ -113,17 +114,9 @@ describe("a config file found in the working directory: isol8 serve", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        let err = "";
-        child.stdout!.on("data", (chunk) => {
-          out += chunk;
-          const found = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
-          if (found) resolve(found);
-        });
-        child.stderr!.on("data", (chunk) => (err += chunk));
-        child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-      });
+      let err = "";
+      child.stderr!.on("data", (chunk) => (err += chunk));
+      const url = await listeningUrl(child, () => err);
       const response = await fetch(`${url}/execute`, {
         method: "POST",
         headers: { authorization: "Bearer trust-e2e-key", "content-type": "application/json" },

@@ -8,6 +8,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, runBinary, TEST_SCOPE } from "../helpers";
+import { listeningUrl } from "./server-process";
 
 const work = mkdtempSync(join(tmpdir(), "isol8-daemon-"));
 const home = join(work, "home");
@@ -23,14 +24,7 @@ function startDaemon(extraEnv: Record<string, string> = {}): Promise<{ child: Ch
   let err = "";
   child.stderr!.on("data", (c) => (err += c));
   const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk) => {
-      out += chunk;
-      if (/isol8 unix:\S+/.test(out)) resolve({ child, exited, stderr: () => err });
-    });
-    void exited.then((code) => reject(new Error(`daemon exited ${code}: ${err}`)));
-  });
+  return listeningUrl(child, () => err).then(() => ({ child, exited, stderr: () => err }));
 }
 
 const run = (args: string[], extraEnv: Record<string, string> = {}, cwd = work) =>

@@ -17,6 +17,7 @@ import { LABEL_MANAGED, LABEL_PID } from "../../src/engine/labels";
 import { type HttpSink, startHttpSink } from "../docker/network-sinks";
 import { BINARY, TEST_SCOPE } from "../helpers";
 import { connectFloodProgram } from "./connect-flood";
+import { listeningUrl } from "./server-process";
 
 const KEY = "e2e-patterns-key";
 const HOST = "a".repeat(30);
@@ -49,15 +50,7 @@ beforeAll(async () => {
   });
   let err = "";
   child.stderr!.on("data", (chunk) => (err += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk) => {
-      out += chunk;
-      const found = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
-      if (found) resolve(found);
-    });
-    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
+  const url = await listeningUrl(child, () => err);
   server = { child, url, stderr: () => err };
 });
 

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parseStreamEvents } from "../../src/protocol/sse";
 import type { ExecutionResult, StreamEvent } from "../../src/protocol/execution";
 import { BINARY, TEST_SCOPE } from "../helpers";
+import { listeningUrl } from "./server-process";
 
 const KEY = "e2e-output-files-key";
 const MIB = 1024 * 1024;
@@ -40,15 +41,7 @@ async function startServer(): Promise<void> {
   server = child;
   let err = "";
   child.stderr!.on("data", (chunk) => (err += chunk));
-  url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk) => {
-      out += chunk;
-      const found = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
-      if (found) resolve(found);
-    });
-    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
+  url = await listeningUrl(child, () => err);
   // Warm up: the pool's container, the code paths, a small file through both routes.
   for (const path of ["/execute", "/execute/stream"]) await (await post(path, SPELLINGS, 1)).text();
 }

@@ -22,6 +22,22 @@ export interface ServerOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * The address `isol8 serve` prints once it listens (the "isol8 <url>" line: http://... or, with
+ * --local, unix:...). Rejects when the process exits first, with what it said on stderr.
+ */
+export function listeningUrl(child: ChildProcess, stderr: () => string = () => ""): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk) => {
+      out += chunk;
+      const url = /isol8 ((?:http:\/\/|unix:)\S+)/.exec(out)?.[1];
+      if (url) resolve(url);
+    });
+    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${stderr()}`)));
+  });
+}
+
 /** Starts servers in a scratch directory; `cleanup()` kills what is left and removes it. */
 export function serverProcesses(prefix: string) {
   const work = mkdtempSync(join(tmpdir(), prefix));
@@ -43,26 +59,16 @@ export function serverProcesses(prefix: string) {
     let err = "";
     child.stderr!.on("data", (c) => (err += c));
     const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
-    return new Promise((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (chunk) => {
-        out += chunk;
-        const url = /isol8 (http:\/\/\S+)/.exec(out)?.[1];
-        if (url) {
-          resolve({
-            child,
-            url,
-            stderr: () => err,
-            exited,
-            stop: () => {
-              child.kill("SIGTERM");
-              return exited;
-            },
-          });
-        }
-      });
-      child.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)));
-    });
+    return listeningUrl(child, () => err).then((url) => ({
+      child,
+      url,
+      stderr: () => err,
+      exited,
+      stop: () => {
+        child.kill("SIGTERM");
+        return exited;
+      },
+    }));
   }
 
   return {

@@ -28,6 +28,8 @@ const adds = (value: unknown, trusted: unknown) => {
 };
 const turnsOn = (value: unknown, trusted: unknown) => value === true && trusted !== true;
 const turnsOff = (value: unknown, trusted: unknown) => value === false && trusted === true;
+const raises = (value: unknown, trusted: unknown) => (value as number) > (trusted as number);
+const lowers = (value: unknown, trusted: unknown) => (value as number) < (trusted as number);
 /** A value ranked above the trusted one (`order` lists values from the tightest). */
 const ranksAbove = (order: readonly string[]) => (value: unknown, trusted: unknown) =>
   order.indexOf(String(value)) > order.indexOf(String(trusted));
@@ -70,25 +72,13 @@ export const SENSITIVE_KEYS: readonly SensitiveKey[] = [
   { key: "audit.required", loosens: turnsOff, reason: "lets executions run when no audit record can be written" },
   { key: "audit.destination", loosens: differs, reason: "sends audit records elsewhere than your configuration says" },
   { key: "audit.logDir", loosens: differs, reason: "writes audit files (and deletes old ones) in a host directory the file chooses" },
-  {
-    key: "audit.retentionDays",
-    loosens: (value, trusted) => (value as number) < (trusted as number),
-    reason: "deletes audit files sooner than your configuration keeps them",
-  },
+  { key: "audit.retentionDays", loosens: lowers, reason: "deletes audit files sooner than your configuration keeps them" },
   { key: "audit.postLogScript", loosens: differs, reason: "a program isol8 starts on the host, outside any sandbox" },
   { key: "server.allowHostNetwork", loosens: turnsOn, reason: "lets server clients run with the host's network" },
   { key: "server.allowClientNetworkPatterns", loosens: turnsOn, reason: "lets server clients widen the filtered network" },
   { key: "server.allowedImages", loosens: adds, reason: "lets server clients run images isol8 did not build" },
-  {
-    key: "server.authFailureLimit",
-    loosens: (value, trusted) => (value as number) > (trusted as number),
-    reason: "allows more wrong keys per address before the server throttles it (key guessing)",
-  },
-  {
-    key: "server.authFailureWindowMs",
-    loosens: (value, trusted) => (value as number) < (trusted as number),
-    reason: "forgets wrong keys sooner, so an address may guess more keys (key guessing)",
-  },
+  { key: "server.authFailureLimit", loosens: raises, reason: "allows more wrong keys per address before the server throttles it (key guessing)" },
+  { key: "server.authFailureWindowMs", loosens: lowers, reason: "forgets wrong keys sooner, so an address may guess more keys (key guessing)" },
   {
     key: "security.sandboxUids",
     loosens: differs,

@@ -73,6 +73,11 @@ def tunnel(authority, payload_hex):
         if not chunk:
             return ["closed", len(got)]
         got += chunk
+    # Our end first, then the sink's (it ends when we do): the tunnel is over before the
+    # program exits, so the proxy never has to cut it at the end of the execution.
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(65536):
+        pass
     s.close()
     return ["echoed", got == payload]
 

@@ -35,6 +35,8 @@ RUN apt-get update -q \
  && ln -s isol8/passwd /etc/passwd \
  && ln -s isol8/group /etc/group
 COPY --from=supervisor /src/isol8-supervisor /usr/local/lib/isol8/isol8-supervisor
+# Standby programs of node and bun (the supervisor starts one ahead of an execution).
+COPY standby/ /usr/local/lib/isol8/standby/
 ENV HOME=/sandbox \
     LANG=C.UTF-8 \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \

@@ -33,7 +33,9 @@
  * execution's rusage) -> user program (own session). Orphans re-parent to the runner, so
  * rusage covers every process of the execution and nothing of earlier ones. With the python
  * zygote ('z' in the execute frame, see "python zygote"): supervisor -> zygote (root, never
- * runs user code) -> runner -> user program, with the same posture and reports.
+ * runs user code) -> runner -> user program, with the same posture and reports. With a
+ * standby program ('p', see "standby program"): the same tree as without, started after the
+ * last clean; the program takes the execution's argv, env and working directory from fd 3.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -489,6 +491,9 @@ static int parse_file(unsigned char *p, uint32_t len, char *path, mode_t *mode, 
   return 0;
 }
 
+static void standby_discard(void);
+static int standby_reads(const char *path);
+
 static void handle_write(unsigned char *p, uint32_t len) {
   char path[4096];
   mode_t mode;
@@ -498,6 +503,8 @@ static void handle_write(unsigned char *p, uint32_t len) {
     send_text('w', "invalid-path: malformed write frame");
     return;
   }
+  /* A file the waiting standby program's runtime would have read as it started. */
+  if (standby_reads(path)) standby_discard();
   struct refusal why;
   if (write_beneath(path, mode, content, clen, &why) < 0) send_text('w', "%s: %s", why.reason, why.detail);
   else send_text('w', "ok");
@@ -855,8 +862,11 @@ static int sysv_ipc(int remove) {
   return count;
 }
 
+static void standby_start(void);
+
 static void handle_clean(void) {
   char problem[512] = "";
+  standby_discard();
   if (kill_sandbox_procs() != 0) snprintf(problem, sizeof problem, "sandbox processes survive");
 
   /* File and IPC removal as the sandbox uid: ownership grants every right needed, and
@@ -901,8 +911,12 @@ static void handle_clean(void) {
       snprintf(problem, sizeof problem, "/sandbox itself was changed");
     if (fd >= 0) close(fd);
   }
-  if (problem[0]) send_text('c', "fail: %s", problem);
-  else send_text('c', "ok");
+  if (problem[0]) {
+    send_text('c', "fail: %s", problem);
+  } else {
+    send_text('c', "ok");
+    standby_start();
+  }
 }
 
 /* ---------- execution ---------- */
@@ -932,6 +946,8 @@ struct exec_spec {
   char ctx_interrupt;
   /* 'z': start the program from the python zygote when this container has one. */
   int zygote;
+  /* 'p': hand the execution to the container's standby program when one is waiting. */
+  int standby;
 };
 
 static char *dup_n(const unsigned char *p, uint32_t n) {
@@ -1018,6 +1034,10 @@ static int parse_spec(unsigned char *p, uint32_t len, struct exec_spec *s) {
       case 'z':
         if (l != 0) return -1;
         s->zygote = 1;
+        break;
+      case 'p':
+        if (l != 0) return -1;
+        s->standby = 1;
         break;
       case 'f':
         if (s->filec >= 16) return -1;
@@ -1123,10 +1143,17 @@ static int clone3_enosys_filter(void) {
 /* The user's process: drop everything (to uid, with umask), then exec. Never returns. */
 static void drop_and_exec(struct exec_spec *s, uid_t uid, gid_t gid, mode_t mask);
 
-static void exec_user(struct exec_spec *s, int in_fd, int out_fd, int err_fd) {
+/* spec_fd (a standby program's, else -1) becomes fd 3: where it reads its execution's spec. */
+static void exec_user(struct exec_spec *s, int in_fd, int out_fd, int err_fd, int spec_fd) {
   setsid();
   if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
-  close_from(3);
+  if (spec_fd >= 0) {
+    /* dup2 onto itself keeps close-on-exec: clear it either way. */
+    if ((spec_fd != 3 && dup2(spec_fd, 3) < 0) || fcntl(3, F_SETFD, 0) < 0) _exit(126);
+    close_from(4);
+  } else {
+    close_from(3);
+  }
   drop_and_exec(s, sandbox_uid, sandbox_gid, 022);
 }
 
@@ -1187,7 +1214,7 @@ static void reap_reporting(pid_t child, int rep_fd) {
 /* The per-execution subreaper: starts the user process, reaps every descendant, then
  * reports "M <status>" when the main process ends and "U <user_us> <sys_us> <maxrss_kb>"
  * when no descendant remains. */
-static void run_runner(struct exec_spec *s, int in_fd, int out_fd, int err_fd, int rep_fd) {
+static void run_runner(struct exec_spec *s, int in_fd, int out_fd, int err_fd, int rep_fd, int spec_fd) {
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   pid_t child = fork();
@@ -1198,11 +1225,12 @@ static void run_runner(struct exec_spec *s, int in_fd, int out_fd, int err_fd, i
   }
   if (child == 0) {
     close(rep_fd);
-    exec_user(s, in_fd, out_fd, err_fd);
+    exec_user(s, in_fd, out_fd, err_fd, spec_fd);
   }
   close(in_fd);
   close(out_fd);
   close(err_fd);
+  if (spec_fd >= 0) close(spec_fd);
   reap_reporting(child, rep_fd);
   struct rusage ru;
   getrusage(RUSAGE_CHILDREN, &ru);
@@ -1308,15 +1336,23 @@ static void put_tlv(char **buf, size_t *len, size_t *cap, char key, const char *
   *len += n;
 }
 
+/* The program's part of an execution as TLVs: 'a' argv, 'e' env, 'c' cwd, 'u' sandbox uid. */
+static char *program_tlv(struct exec_spec *s, size_t *len) {
+  char *buf = NULL, uid[24];
+  size_t cap = 0;
+  *len = 0;
+  for (int i = 0; i < s->argc; i++) put_tlv(&buf, len, &cap, 'a', s->argv[i]);
+  for (int i = 0; i < s->envc; i++) put_tlv(&buf, len, &cap, 'e', s->envp[i]);
+  if (s->cwd) put_tlv(&buf, len, &cap, 'c', s->cwd);
+  snprintf(uid, sizeof uid, "%u", (unsigned)sandbox_uid);
+  put_tlv(&buf, len, &cap, 'u', uid);
+  return buf;
+}
+
 /* The spec of the program as the zygote reads it: a sealed-size memfd, rewound. */
 static int zygote_spec_fd(struct exec_spec *s) {
-  char *buf = NULL, uid[24];
-  size_t len = 0, cap = 0;
-  for (int i = 0; i < s->argc; i++) put_tlv(&buf, &len, &cap, 'a', s->argv[i]);
-  for (int i = 0; i < s->envc; i++) put_tlv(&buf, &len, &cap, 'e', s->envp[i]);
-  if (s->cwd) put_tlv(&buf, &len, &cap, 'c', s->cwd);
-  snprintf(uid, sizeof uid, "%u", (unsigned)sandbox_uid);
-  put_tlv(&buf, &len, &cap, 'u', uid);
+  size_t len;
+  char *buf = program_tlv(s, &len);
   int fd = memfd_create("isol8-spec", MFD_CLOEXEC);
   if (fd >= 0 && (write_all(fd, buf, len) < 0 || lseek(fd, 0, SEEK_SET) < 0)) {
     close(fd);
@@ -1367,6 +1403,134 @@ static pid_t zygote_spawn(struct exec_spec *s, int in_fd, int out_fd, int err_fd
   return (pid_t)pid;
 }
 
+static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+/* ---------- standby program ----------
+ * In a node or bun container the engine may describe, in STANDBY_ENV, a program to start ahead
+ * of the next execution: one entry per line, "a<argument>" or "e<NAME=value>" (the environment
+ * entries the runtime reads as it starts, the same for every execution of the container). The
+ * supervisor starts it once 'R' is sent and again after every clean that ends "ok", exactly as
+ * an execution's program (run_runner: its own runner, the sandbox uid, no capabilities,
+ * NoNewPrivs, the container's seccomp profile, /sandbox), with one more pipe as its fd 3. It
+ * starts its interpreter, then blocks reading fd 3. An 'X' frame with 'p' writes the
+ * execution's program TLVs there (program_tlv: argv, env, cwd) and closes it; the program
+ * takes them (environment entries, working directory, argv) and runs the execution's program
+ * file. From then on it is that execution's program: the same pipes, reports, deadline, kills.
+ * Nothing of one execution meets a standby program: it starts only after a clean has killed
+ * every sandbox process and verified the wiped directories, and every other frame that starts
+ * sandbox processes ('X' without 'p', 'O') discards it first, as does a clean. One that has
+ * ended (its report pipe is readable) or does not take its spec is discarded, and the execution
+ * starts its own program as always. Lines "f<name>" name files of /sandbox the runtime reads as
+ * it starts (bunfig.toml, .env): a 'W' frame writing one discards the waiting program.
+ */
+#define STANDBY_ENV "ISOL8_STANDBY"
+#define STANDBY_SPEC_MS 5000
+#define STANDBY_MAX_FILES 16
+static struct exec_spec standby_spec;
+static int standby_wanted;
+static char *standby_files[STANDBY_MAX_FILES];
+static int standby_filec;
+struct standby {
+  pid_t runner;
+  int in_w, out_r, err_r, rep_r, spec_w; /* the supervisor's ends of its pipes */
+};
+static const struct standby NO_STANDBY = {-1, -1, -1, -1, -1, -1};
+static struct standby standby = {-1, -1, -1, -1, -1, -1};
+
+static void load_standby_spec(void) {
+  const char *env = getenv(STANDBY_ENV);
+  if (!env) return;
+  char *copy = strdup(env);
+  if (!copy) _exit(4);
+  unsetenv(STANDBY_ENV);
+  memset(&standby_spec, 0, sizeof standby_spec);
+  for (char *line = copy, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    char *entry = strdup(line + 1);
+    if (!entry) _exit(4);
+    int bad = line[0] == 'a'   ? push_entry(&standby_spec.argv, &standby_spec.argc, &standby_spec.argv_cap, entry)
+              : line[0] == 'e' ? push_entry(&standby_spec.envp, &standby_spec.envc, &standby_spec.envp_cap, entry)
+              : line[0] == 'f' && standby_filec < STANDBY_MAX_FILES ? (standby_files[standby_filec++] = entry, 0)
+                               : (free(entry), -1);
+    if (bad < 0) {
+      logf_("isol8-supervisor: %s: entries start with 'a', 'e' or 'f' (at most %d): no standby program", STANDBY_ENV, STANDBY_MAX_FILES);
+      free_spec(&standby_spec);
+      memset(&standby_spec, 0, sizeof standby_spec);
+      break;
+    }
+  }
+  free(copy);
+  standby_wanted = standby_spec.argc > 0;
+}
+
+/* Whether a program's runtime reads this /sandbox path (relative, as 'W' frames name it) as it starts. */
+static int standby_reads(const char *path) {
+  while (path[0] == '.' && path[1] == '/') path += 2;
+  for (int i = 0; i < standby_filec; i++)
+    if (strcmp(path, standby_files[i]) == 0) return 1;
+  return 0;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* Kills the waiting standby program (and its runner) and forgets it. */
+static void standby_discard(void) {
+  if (standby.runner <= 0) return;
+  kill(standby.runner, SIGKILL);
+  kill_sandbox_procs();
+  waitpid(standby.runner, NULL, 0);
+  close_fd(&standby.in_w), close_fd(&standby.out_r), close_fd(&standby.err_r);
+  close_fd(&standby.rep_r), close_fd(&standby.spec_w);
+  standby = NO_STANDBY;
+}
+
+static void standby_start(void) {
+  if (!standby_wanted || standby.runner > 0) return;
+  int p[5][2], made = 0; /* stdin, stdout, stderr, report, spec */
+  while (made < 5 && pipe2(p[made], O_CLOEXEC) == 0) made++;
+  pid_t runner = made == 5 ? fork() : -1;
+  if (runner == 0) {
+    close(p[0][1]), close(p[1][0]), close(p[2][0]), close(p[3][0]), close(p[4][1]);
+    run_runner(&standby_spec, p[0][0], p[1][1], p[2][1], p[3][1], p[4][0]);
+  }
+  if (runner < 0) {
+    for (int i = 0; i < made; i++) close(p[i][0]), close(p[i][1]);
+    return;
+  }
+  close(p[0][0]), close(p[1][1]), close(p[2][1]), close(p[3][1]), close(p[4][0]);
+  standby = (struct standby){runner, p[0][1], p[1][0], p[2][0], p[3][0], p[4][1]};
+}
+
+/* Writes the execution's program TLVs to the waiting standby program. 1: it has them (the
+ * caller takes over its pipes); 0: none waits, it has ended, or it did not take them all. */
+static int standby_hand(struct exec_spec *s) {
+  if (standby.runner <= 0) return 0;
+  struct pollfd ended = {.fd = standby.rep_r, .events = POLLIN};
+  if (poll(&ended, 1, 0) != 0) return 0;
+  size_t len, off = 0;
+  char *buf = program_tlv(s, &len);
+  set_nonblock(standby.spec_w);
+  int64_t until = now_ms() + STANDBY_SPEC_MS;
+  while (off < len) {
+    ssize_t n = write(standby.spec_w, buf + off, len - off);
+    if (n > 0) {
+      off += (size_t)n;
+      continue;
+    }
+    int64_t left = until - now_ms();
+    if ((n < 0 && errno != EAGAIN && errno != EINTR) || left <= 0) break;
+    struct pollfd room = {.fd = standby.spec_w, .events = POLLOUT};
+    poll(&room, 1, (int)left);
+  }
+  free(buf);
+  close_fd(&standby.spec_w);
+  return off == len;
+}
+
 enum end_reason { END_NONE, END_EXITED, END_TIMEOUT, END_OUTPUT_CAP, END_ABORTED };
 
 struct stream {
@@ -1376,8 +1540,6 @@ struct stream {
   uint64_t produced;  /* bytes read from the program */
   int truncated;
 };
-
-static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 /* Reads once from a stream; forwards up to the cap. Returns 1 when the cap was crossed. */
 static int pump(struct stream *st, uint64_t cap, unsigned char *buf) {
@@ -1421,47 +1583,56 @@ static void handle_execute(unsigned char *p, uint32_t len) {
       return;
     }
   }
-  int in_p[2], out_p[2], err_p[2], rep_p[2];
-  if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(rep_p, O_CLOEXEC)) {
-    send_text('E', "error=cannot create pipes: %s\n", strerror(errno));
-    free_spec(&s);
-    return;
-  }
   long oom_before = oom_kills(), pids_before = pids_max_hits();
   int64_t start_us = now_us();
   int64_t deadline = now_ms() + s.timeout_ms;
+  int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rep_p[2] = {-1, -1};
   pid_t runner = -1;
   int from_zygote = 0;
-  if (s.zygote && zygote_fd >= 0) {
-    int handed;
-    runner = zygote_spawn(&s, in_p[0], out_p[1], err_p[1], rep_p[1], &handed);
-    if (runner < 0 && handed) {
-      kill_sandbox_procs();
-      close(in_p[0]), close(in_p[1]), close(out_p[0]), close(out_p[1]);
-      close(err_p[0]), close(err_p[1]), close(rep_p[0]), close(rep_p[1]);
-      send_text('E', "error=the python zygote did not start the program\n");
+  if (s.standby && standby_hand(&s)) {
+    runner = standby.runner;
+    in_p[1] = standby.in_w, out_p[0] = standby.out_r, err_p[0] = standby.err_r, rep_p[0] = standby.rep_r;
+    standby = NO_STANDBY; /* it is this execution's program now */
+  } else {
+    standby_discard();
+    if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(rep_p, O_CLOEXEC)) {
+      send_text('E', "error=cannot create pipes: %s\n", strerror(errno));
       free_spec(&s);
       return;
     }
-    from_zygote = runner > 0;
+    if (s.zygote && zygote_fd >= 0) {
+      int handed;
+      runner = zygote_spawn(&s, in_p[0], out_p[1], err_p[1], rep_p[1], &handed);
+      if (runner < 0 && handed) {
+        kill_sandbox_procs();
+        close(in_p[0]), close(in_p[1]), close(out_p[0]), close(out_p[1]);
+        close(err_p[0]), close(err_p[1]), close(rep_p[0]), close(rep_p[1]);
+        send_text('E', "error=the python zygote did not start the program\n");
+        free_spec(&s);
+        return;
+      }
+      from_zygote = runner > 0;
+    }
+    if (!from_zygote) runner = fork();
+    if (runner < 0) {
+      close(in_p[0]), close(in_p[1]), close(out_p[0]), close(out_p[1]);
+      close(err_p[0]), close(err_p[1]), close(rep_p[0]), close(rep_p[1]);
+      send_text('E', "error=cannot fork: %s\n", strerror(errno));
+      free_spec(&s);
+      return;
+    }
+    if (runner == 0) {
+      close(in_p[1]);
+      close(out_p[0]);
+      close(err_p[0]);
+      close(rep_p[0]);
+      run_runner(&s, in_p[0], out_p[1], err_p[1], rep_p[1], -1);
+    }
+    close(in_p[0]);
+    close(out_p[1]);
+    close(err_p[1]);
+    close(rep_p[1]);
   }
-  if (!from_zygote) runner = fork();
-  if (runner < 0) {
-    send_text('E', "error=cannot fork: %s\n", strerror(errno));
-    free_spec(&s);
-    return;
-  }
-  if (runner == 0) {
-    close(in_p[1]);
-    close(out_p[0]);
-    close(err_p[0]);
-    close(rep_p[0]);
-    run_runner(&s, in_p[0], out_p[1], err_p[1], rep_p[1]);
-  }
-  close(in_p[0]);
-  close(out_p[1]);
-  close(err_p[1]);
-  close(rep_p[1]);
   int stdin_fd = in_p[1];
   set_nonblock(stdin_fd);
   set_nonblock(out_p[0]);
@@ -1816,6 +1987,8 @@ static void handle_context_open(unsigned char *p, uint32_t len) {
     send_text('o', "error=malformed open frame\n");
     return;
   }
+  /* A context's runner would hold the standby program's pipes open (and share its container). */
+  standby_discard();
   struct context *c = NULL;
   if (find_context(s.ctx_id) || uid_in_use(s.ctx_uid)) {
     send_text('o', "error=context %u or uid %u is in use\n", s.ctx_id, (unsigned)s.ctx_uid);
@@ -2461,6 +2634,7 @@ int main(void) {
     logf_("isol8-supervisor: %s must be a uid from 1 to %llu", UID_ENV, UID_MAX_ALLOWED);
     return 1;
   }
+  load_standby_spec();
   if (write_identity("passwd", sandbox_uid, "sandbox:x:%u:%u:isol8 sandbox:/sandbox:/bin/bash\n") < 0 ||
       write_identity("group", sandbox_gid, "sandbox:x:%u:\n") < 0) {
     logf_("isol8-supervisor: cannot write %s: %s", IDENTITY_DIR, strerror(errno));
@@ -2479,6 +2653,7 @@ int main(void) {
   if (start_forwarder() < 0) return 1;
   start_zygote();
   send_text('R', "version=2\nuid=%u\npid=%d\n", (unsigned)sandbox_uid, getpid());
+  standby_start();
   for (;;) {
     char type;
     unsigned char *payload;
@@ -2506,6 +2681,7 @@ int main(void) {
     free(copy);
   }
   kill_all_contexts();
+  standby_discard();
   kill_sandbox_procs();
   zygote_stop();
   /* Kept for inspection (isol8 run --persist): the container stays up, its tmpfs intact. */

@@ -16,6 +16,9 @@ import pythonContextDriver from "../embedded/contexts/python.py" with { type: "t
 import jsContextDriver from "../embedded/contexts/js-driver.txt" with { type: "text" };
 import bashContextDriver from "../embedded/contexts/bash.sh" with { type: "text" };
 import pythonZygote from "../embedded/zygote.py" with { type: "text" };
+import nodeStandby from "../embedded/standby/node.cjs.txt" with { type: "text" };
+import bunStandby from "../embedded/standby/bun.mjs.txt" with { type: "text" };
+import standbyTakeSpec from "../embedded/standby/take-spec.cjs.txt" with { type: "text" };
 
 /** The strict seccomp profile (an allowlist), as JSON text for Docker's `seccomp=` option. */
 export const SECCOMP_STRICT_PROFILE: string = JSON.stringify(seccompStrict);
@@ -56,3 +59,13 @@ export const CONTEXT_DRIVERS: Readonly<{ python: string; js: string; bash: strin
  * forks each python program from an interpreter that is already initialised.
  */
 export const PYTHON_ZYGOTE: string = pythonZygote;
+
+/**
+ * Standby programs (embedded/standby/, see supervisor.c "standby program"): copied into the base
+ * image under /usr/local/lib/isol8/standby/ by these names, read-only for every user.
+ */
+export const STANDBY_PROGRAMS: Readonly<Record<string, string>> = {
+  "node.cjs": nodeStandby,
+  "bun.mjs": bunStandby,
+  "take-spec.cjs": standbyTakeSpec,
+};

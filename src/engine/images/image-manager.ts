@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { DOCKERFILES, SUPERVISOR_SOURCE } from "../../assets";
+import { DOCKERFILES, STANDBY_PROGRAMS, SUPERVISOR_SOURCE } from "../../assets";
 import type { Isol8Config } from "../../config/schema";
 import { ImageError } from "../../errors";
 import type { Runtime, RuntimeName } from "../../runtimes/registry";
@@ -43,8 +43,8 @@ export interface SetupResult {
 
 const hashOf = (value: unknown) => createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 24);
 
-/** Identifies the supervisor wire protocol an image speaks (its source's hash). */
-export const SUPERVISOR_HASH = hashOf(SUPERVISOR_SOURCE);
+/** Identifies the supervisor wire protocol an image speaks (its source's hash, with the standby programs it starts). */
+export const SUPERVISOR_HASH = hashOf({ supervisor: SUPERVISOR_SOURCE, standby: STANDBY_PROGRAMS });
 
 export interface ImageManager {
   readonly names: ImageNames;
@@ -92,6 +92,7 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
     const inputs = hashOf({
       dockerfile: DOCKERFILES.base,
       supervisor: SUPERVISOR_SOURCE,
+      standby: STANDBY_PROGRAMS,
       baseOs: baseOs.id,
       certificates: certificates.map((c) => c.name),
     });
@@ -105,6 +106,7 @@ export function createImageManager(options: ImageManagerOptions): ImageManager {
     const entries: TarEntry[] = [
       { name: "Dockerfile", content: DOCKERFILES.base! },
       { name: "supervisor.c", content: SUPERVISOR_SOURCE },
+      ...Object.entries(STANDBY_PROGRAMS).map(([name, content]) => ({ name: `standby/${name}`, content })),
       { name: "ca/.keep", content: "" },
       ...certificates.map((c) => ({ name: `ca/${c.name}`, content: c.pem })),
     ];

@@ -153,8 +153,16 @@ export const ConfigSchema = section(
             ),
             true,
           ),
+          standbyPrograms: v.optional(
+            d(
+              v.boolean(),
+              "Start the next node or bun program of a pooled container ahead, after each clean, as the sandbox user with the execution's posture; " +
+                "it waits for the execution's argv, env and working directory, then runs the program file. false: start node or bun per execution",
+            ),
+            true,
+          ),
         },
-        "Seccomp, isolation runtime, the sandbox user and the python zygote of executions",
+        "Seccomp, isolation runtime, the sandbox user, the python zygote and the standby programs of executions",
       ),
       {},
     ),

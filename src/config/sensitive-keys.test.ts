@@ -45,6 +45,8 @@ const cases: [string, Record<string, unknown>, Record<string, unknown>, string[]
   ["the python zygote on under a trusted off", { security: { pythonZygote: true } }, { security: { pythonZygote: false } }, ["security.pythonZygote"]],
   ["the python zygote off: tighter", { security: { pythonZygote: false } }, {}, []],
   ["the python zygote on, as by default", { security: { pythonZygote: true } }, {}, []],
+  ["standby programs on under a trusted off", { security: { standbyPrograms: true } }, { security: { standbyPrograms: false } }, ["security.standbyPrograms"]],
+  ["standby programs off: tighter", { security: { standbyPrograms: false } }, {}, []],
   ["host network by default", { defaults: { network: "host" } }, {}, ["defaults.network"]],
   ["filtered network by default", { defaults: { network: "filtered" } }, {}, ["defaults.network"]],
   ["none over a trusted filtered: tighter", { defaults: { network: "none" } }, { defaults: { network: "filtered" } }, []],

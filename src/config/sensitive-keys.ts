@@ -57,6 +57,11 @@ export const SENSITIVE_KEYS: readonly SensitiveKey[] = [
     loosens: turnsOn,
     reason: "forks every python program from an interpreter that lives as long as its container, which your configuration turns off",
   },
+  {
+    key: "security.standbyPrograms",
+    loosens: turnsOn,
+    reason: "starts node and bun programs ahead of their executions, which your configuration turns off",
+  },
   { key: "security.customProfilePath", loosens: differs, reason: "names the seccomp profile executions run under" },
   {
     key: "defaults.network",

@@ -262,6 +262,13 @@ describe("toContainerOptions: python zygote and removal", () => {
     expect(rest(zygote)).toBe(rest(plain));
   });
 
+  test("a container with a standby program carries its description in its env; no other option changes", () => {
+    const plain = toContainerOptions(spec());
+    const standby = toContainerOptions(spec({ standby: { argv: ["node", "/s.cjs"], env: ["NODE_OPTIONS=--max-old-space-size=384"], startupFiles: [] } }));
+    expect(standby.Env).toEqual([...(plain.Env ?? []), "ISOL8_STANDBY=anode\na/s.cjs\neNODE_OPTIONS=--max-old-space-size=384"]);
+    expect(JSON.stringify({ ...standby, Env: [] })).toBe(JSON.stringify({ ...plain, Env: [] }));
+  });
+
   test.each<[string, Partial<SandboxSpec>, boolean]>([
     ["default", {}, false],
     ["autoRemove (one-shot CLI)", { autoRemove: true }, true],

@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import type { IsolationRuntime, NetworkMode } from "../protocol/execution";
 import { LABEL_SANDBOX_UID } from "./labels";
+import { type StandbyProgram, standbyEnv } from "./standby";
 import { ZYGOTE_PIDS, zygoteEnv } from "./zygote";
 
 export const SANDBOX_DIR = "/sandbox";
@@ -37,6 +38,8 @@ export interface SandboxSpec {
   name?: string;
   /** Python: the supervisor starts the zygote every program of the container is forked from (zygote.ts). */
   zygote?: boolean;
+  /** Node and bun: the program the supervisor starts ahead of each execution (standby.ts). */
+  standby?: StandbyProgram;
   /**
    * One-shot containers of the CLI: Docker removes the container itself once it exits
    * (AutoRemove), and its stdin closes when the engine's attach closes (StdinOnce), which ends
@@ -94,6 +97,7 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
       ...(proxy ? [`ISOL8_PROXY_PORT=${proxy.port}`, `ISOL8_PROXY_SOCKET=${proxy.mount}/${proxy.socket}`] : []),
       // The supervisor takes it out of the environment programs inherit.
       ...(spec.zygote ? [zygoteEnv()] : []),
+      ...(spec.standby ? [standbyEnv(spec.standby)] : []),
     ],
     Tty: false,
     OpenStdin: true,

@@ -106,6 +106,29 @@ describe("prepareExecution: python zygote and one-shot removal in the spec", () 
     expect(specOf(request, extra, config).zygote === true).toBe(expected);
   });
 
+  test.each<[string, Partial<ExecutionRequest>, Parameters<typeof specOf>[1], unknown, boolean]>([
+    ["node, pooled", { runtime: "node" }, {}, {}, true],
+    ["bun, pooled", { runtime: "bun" }, {}, {}, true],
+    ["node under gVisor (the standby program takes the same drop)", { runtime: "node" }, { isolation: "gvisor" }, {}, true],
+    ["switched off", { runtime: "node" }, {}, { security: { standbyPrograms: false } }, false],
+    ["one-shot", { runtime: "node" }, { oneShot: true }, {}, false],
+    ["a custom image", { runtime: "node", image: "mine:node" }, {}, {}, false],
+    ["deno", { runtime: "deno" }, {}, {}, false],
+    ["python", {}, {}, {}, false],
+  ])("standby program: %s → %p", (_name, request, extra, config, expected) => {
+    expect(specOf(request, extra, config).standby !== undefined).toBe(expected);
+  });
+
+  test.each<[string, Partial<ExecutionRequest>, boolean]>([
+    ["node with secrets and env node never reads as it starts", { runtime: "node", env: { NODE_ENV: "production", A: "1" }, secrets: { K: "v" } }, true],
+    ["node with its own NODE_OPTIONS", { runtime: "node", env: { NODE_OPTIONS: "--expose-gc" } }, false],
+    ["node with LD_PRELOAD", { runtime: "node", env: { LD_PRELOAD: "/sandbox/x.so" } }, false],
+    ["bun with NODE_ENV (its .env files)", { runtime: "bun", env: { NODE_ENV: "production" } }, false],
+  ])("the execution goes to the standby program: %s → %p", (_name, request, expected) => {
+    const prepared = prepareExecution({ code: "1", ...request }, context({}));
+    expect(prepared.standby === true).toBe(expected);
+  });
+
   test.each<[string, Parameters<typeof specOf>[1], boolean]>([
     ["one-shot with removal in the background", { oneShot: true, autoRemove: true }, true],
     ["one-shot, removal waited for", { oneShot: true }, false],

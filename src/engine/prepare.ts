@@ -11,6 +11,7 @@ import type { OwnerIdentity } from "./owner";
 import { toSandboxPath } from "./paths";
 import { compileHostPolicy } from "./network/host-policy";
 import { proxyEnv } from "./network/sandbox-network";
+import { fitsStandby, standbyProgram } from "./standby";
 import { wantsZygote } from "./zygote";
 import type { ExecutionRequest } from "../protocol/execution";
 import type { RequestDefaults } from "./engine-options";
@@ -54,6 +55,8 @@ export interface PreparedExecution {
   key: string;
   /** The default image of the runtime (built on demand) rather than a custom one. */
   builtinImage: boolean;
+  /** The program goes to the container's standby program (spec.standby), whose start-up environment it shares. */
+  standby?: true;
   metadata?: Record<string, unknown>;
 }
 
@@ -227,9 +230,9 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   const codePath = program.name;
   const secrets = { ...ctx.requestDefaults?.secrets, ...request.secrets };
   const memoryBytes = sizeToBytes(request.memoryLimit ?? defaults.memoryLimit);
+  const constantEnv = { ...(runtime.env ?? {}), ...heapLimitEnv(runtime, memoryBytes) };
   const env = {
-    ...(runtime.env ?? {}),
-    ...heapLimitEnv(runtime, memoryBytes),
+    ...constantEnv,
     ...(containerNetwork === "filtered" ? proxyEnv(ctx.config.network.proxyPort) : {}),
     ...(request.env ?? {}),
     ...secrets,
@@ -258,6 +261,14 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
 
   const customImage = request.image ?? ctx.requestDefaults?.image;
   const image = customImage ?? ctx.runtimeImage(runtime.name);
+  const standby = standbyProgram({
+    enabled: ctx.config.security.standbyPrograms,
+    runtime,
+    customImage: customImage !== undefined,
+    oneShot: ctx.oneShot ?? false,
+    constantEnv,
+  });
+  const envEntries = Object.entries(env).map(([k, value]) => `${k}=${value}`);
   const spec: SandboxSpec = {
     image,
     memoryBytes,
@@ -277,6 +288,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     })
       ? { zygote: true }
       : {}),
+    ...(standby ? { standby } : {}),
     ...(ctx.oneShot && ctx.autoRemove ? { autoRemove: true } : {}),
     labels: isol8Labels("sandbox", {
       [LABEL_OWNER]: ctx.owner,
@@ -294,7 +306,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     code: request.code,
     codePath,
     argv: [...runtime.command.map((part) => (part === "{file}" ? `${SANDBOX_DIR}/${codePath}` : part)), ...(request.args ?? [])],
-    env: Object.entries(env).map(([k, value]) => `${k}=${value}`),
+    env: envEntries,
     secrets: Object.values(secrets),
     timeoutMs: request.timeoutMs ?? defaults.timeoutMs,
     maxOutputBytes: sizeToBytes(request.maxOutputSize ?? defaults.maxOutputSize),
@@ -311,6 +323,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     spec,
     key,
     builtinImage: customImage === undefined,
+    ...(standby && fitsStandby(standby, runtime, envEntries) ? { standby: true as const } : {}),
     ...(request.metadata ? { metadata: request.metadata } : {}),
   };
 }

@@ -26,4 +26,10 @@ export const node = {
     argv: ["npm", "install", "--no-audit", "--no-fund", "{packages}"],
     then: [["ln", "-s", "/opt/isol8-deps/node_modules", "/node_modules"]],
   },
+  // Node reads its options, libuv's, the dynamic loader's, OpenSSL's and ICU's variables as it
+  // starts (NODE_ENV it never reads itself); nothing of /sandbox before the program's own files.
+  standby: {
+    argv: ["node", "/usr/local/lib/isol8/standby/node.cjs"],
+    startupEnv: "^(NODE_(?!ENV$).*|UV_.*|LD_.*|MALLOC_.*|GLIBC_.*|OPENSSL_.*|SSL_CERT_.*|ICU_.*|LC_.*|LANG|LANGUAGE|TZ)$",
+  },
 } satisfies RuntimeDefinition;

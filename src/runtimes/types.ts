@@ -51,6 +51,25 @@ export interface RuntimeDefinition<Name extends string = string> {
    * package arguments, with the install prefix), then `then`.
    */
   bake?: { workdir: string; before?: readonly (readonly string[])[]; argv: readonly string[]; then?: readonly (readonly string[])[] };
+  /**
+   * A program started ahead of each execution of a pooled container (security.standbyPrograms;
+   * supervisor.c, "standby program"): `argv` starts the runtime on its standby script in the
+   * image, which waits for the execution's argv, env and working directory and then runs the
+   * program file as `command` would. Absent: the runtime cannot take them after it starts.
+   */
+  standby?: StandbyDefinition;
+}
+
+export interface StandbyDefinition {
+  argv: readonly string[];
+  /**
+   * Environment variables the runtime reads as it starts (a regular expression's source on
+   * their names): an execution whose entries for them differ from the container's starts its
+   * own program.
+   */
+  startupEnv: string;
+  /** Files in /sandbox the runtime reads as it starts; writing one discards the waiting program. */
+  startupFiles?: readonly string[];
 }
 
 export interface PackageInstall {

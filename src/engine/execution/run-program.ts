@@ -30,6 +30,7 @@ export function runProgram(
         files: [{ path: prepared.codePath, content: Buffer.from(prepared.code, "utf8") }],
         removeAfter: [prepared.codePath],
         ...(prepared.spec.zygote ? { zygote: true } : {}),
+        ...(prepared.standby ? { standby: true } : {}),
       },
       { onStdout: (chunk) => streams.stdout.push(chunk), onStderr: (chunk) => streams.stderr.push(chunk) },
       handlers.signal,

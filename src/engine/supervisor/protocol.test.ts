@@ -297,6 +297,15 @@ describe("encodeExec", () => {
     ]);
   });
 
+  test.each<[string, { zygote?: boolean; standby?: boolean }, string[]]>([
+    ["neither", {}, []],
+    ["the python zygote", { zygote: true }, ["z"]],
+    ["the standby program", { standby: true }, ["p"]],
+  ])("where the program starts: %s → empty %p entries", (_name, where, keys) => {
+    const entries = decodeTlv(encodeExec({ argv: ["true"], env: [], timeoutMs: 5, maxOutputBytes: 1, ...where }).subarray(5));
+    expect(entries.filter(([key]) => key === "z" || key === "p").map(([key, value]) => `${key}${value.length}`)).toEqual(keys.map((k) => `${k}0`));
+  });
+
   test("an empty argument is kept as an empty value", () => {
     const fields = decodeTlv(encodeExec({ argv: ["echo", ""], env: [], timeoutMs: 5, maxOutputBytes: 1 }).subarray(5));
     expect(fields.map(([k, v]) => [k, v.toString()])).toContainEqual(["a", ""]);

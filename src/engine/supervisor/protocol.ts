@@ -29,6 +29,8 @@ export interface ExecSpec {
   files?: readonly { path: string; content: Uint8Array; mode?: number }[];
   /** Start the program from the container's python zygote, when it has one (else as always). */
   zygote?: boolean;
+  /** Hand the execution to the container's waiting standby program, when one waits (else as always). */
+  standby?: boolean;
 }
 
 function tlv(key: string, value: string | Uint8Array): Buffer {
@@ -50,6 +52,7 @@ export function encodeExec(spec: ExecSpec): Buffer {
   for (const path of spec.removeAfter ?? []) parts.push(tlv("r", path));
   for (const file of spec.files ?? []) parts.push(tlv("f", fileRecord(file.path, file.content, file.mode)));
   if (spec.zygote) parts.push(tlv("z", ""));
+  if (spec.standby) parts.push(tlv("p", ""));
   return encodeFrame("X", Buffer.concat(parts));
 }
 

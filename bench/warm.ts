@@ -3,12 +3,15 @@
  * the same run: the same program started with one `docker exec` per execution in an
  * already-running container of the same image.
  *
- *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno] [--isolation runc,gvisor] [--zygote on,off]
+ *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno] [--isolation runc,gvisor] [--ahead on,off] [--gap 0]
  *
  * With several isolation runtimes each is measured in the same run; every row after the
- * first also gives its ratio to the first runtime's warm p50 (e.g. gVisor / runc). Python is
- * also measured with the zygote off (security.pythonZygote false: python3 started per
- * execution, the path before the zygote), in the same run, as rows "<isolation>/no-zygote".
+ * first also gives its ratio to the first runtime's warm p50 (e.g. gVisor / runc). Python,
+ * node and bun are also measured with their program started per execution (the path before
+ * anything was started ahead: security.pythonZygote and security.standbyPrograms false), in
+ * the same run, as rows "<isolation>/no-zygote" and "<isolation>/no-standby".
+ * --gap pauses that long before each execution (both columns): back to back (0), a pooled
+ * container's standby program may still be starting when its execution arrives.
  */
 import { DockerIsol8 } from "../src/engine/engine";
 import Docker from "dockerode";
@@ -22,7 +25,11 @@ import { arg, ms, summary } from "./stats";
 const N = Number(arg("n", "40"));
 const runtimes = arg("runtimes", "python,bash,node,bun,deno").split(",") as RuntimeName[];
 const isolations = arg("isolation", "runc").split(",") as IsolationRuntime[];
-const zygoteModes = arg("zygote", "on,off").split(",");
+const aheadModes = arg("ahead", "on,off").split(",");
+/** The runtimes that start something ahead of an execution, and what their rows say when that is off. */
+const OFF_LABEL: Partial<Record<RuntimeName, string>> = { python: "no-zygote", node: "no-standby", bun: "no-standby" };
+/** Pause before each execution (both columns): the time an idle pooled container has to get ready (python's standby pair, node's and bun's standby program). */
+const GAP_MS = Number(arg("gap", "0"));
 const PROGRAMS: Record<RuntimeName, { code: string; argv: string[] }> = {
   python: { code: "print('hello')", argv: ["python3", "-c", "print('hello')"] },
   bash: { code: "echo hello", argv: ["bash", "-c", "echo hello"] },
@@ -35,15 +42,17 @@ const SCOPE = "isol8-bench";
 const docker = createDockerClient();
 /** The baseline needs `docker exec`, which isol8 itself never uses: dockerode directly. */
 const dockerode = new Docker();
-/** One engine per row label: the isolation runtime, with "/no-zygote" when python's zygote is off. */
+/** One engine per isolation runtime and mode: "<isolation>", and "<isolation>/off" with nothing started ahead. */
 const engines = new Map<string, DockerIsol8>();
+const startsAhead = runtimes.filter((runtime) => OFF_LABEL[runtime]);
 for (const isolation of isolations) {
-  for (const mode of zygoteModes) {
-    const pythonZygote = mode !== "off";
-    if (!pythonZygote && !runtimes.includes("python")) continue;
-    const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security: { runtime: isolation, pythonZygote } } });
-    await engine.start({ prewarm: pythonZygote ? runtimes : ["python"] });
-    engines.set(pythonZygote ? isolation : `${isolation}/no-zygote`, engine);
+  for (const mode of aheadModes) {
+    const ahead = mode !== "off";
+    if (!ahead && startsAhead.length === 0) continue;
+    const security = { runtime: isolation, pythonZygote: ahead, standbyPrograms: ahead };
+    const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security } });
+    await engine.start({ prewarm: ahead ? runtimes : startsAhead });
+    engines.set(ahead ? isolation : `${isolation}/off`, engine);
   }
 }
 
@@ -60,7 +69,7 @@ async function dockerExec(id: string, argv: string[]): Promise<string> {
   return Buffer.concat(chunks).toString("latin1");
 }
 
-console.log(`bench/warm: ${N} sequential executions per runtime after 3 warm-ups (medians; ratio = isol8 / docker exec under runc; vs first = isol8 / the runtime's first row (${isolations[0]}, zygote on))`);
+console.log(`bench/warm: ${N} sequential executions per runtime after 3 warm-ups, ${GAP_MS} ms apart (medians; ratio = isol8 / docker exec under runc; vs first = isol8 / the runtime's first row (${isolations[0]}, zygote and standby programs on))`);
 console.log(`runtime  isolation       isol8 p50   isol8 p95   exec p50    exec p95    ratio(p50)  vs first(p50)`);
 for (const runtime of runtimes) {
   const program = PROGRAMS[runtime]!;
@@ -77,18 +86,20 @@ for (const runtime of runtimes) {
     const warm = new Map<string, number[]>();
     const exec: number[] = [];
     for (const [isolation, engine] of engines) {
-      if (isolation.endsWith("/no-zygote") && runtime !== "python") continue;
+      if (isolation.endsWith("/off") && !OFF_LABEL[runtime]) continue;
       const times: number[] = [];
       for (let i = 0; i < N + 3; i++) {
+        if (GAP_MS > 0) await Bun.sleep(GAP_MS);
         const t = performance.now();
         const result = await engine.execute({ runtime, code: program.code });
         const dt = performance.now() - t;
         if (result.stdout !== "hello\n") throw new Error(`${runtime} (${isolation}): unexpected output ${JSON.stringify(result)}`);
         if (i >= 3) times.push(dt);
       }
-      warm.set(isolation, times);
+      warm.set(isolation.replace(/\/off$/, `/${OFF_LABEL[runtime]}`), times);
     }
     for (let i = 0; i < N + 3; i++) {
+      if (GAP_MS > 0) await Bun.sleep(GAP_MS);
       const t = performance.now();
       const out = await dockerExec(id, program.argv);
       const dx = performance.now() - t;

@@ -41,9 +41,9 @@ if (process.argv.includes("--serve")) {
   });
   console.log(JSON.stringify({ gated: `http://127.0.0.1:${gated.port}`, bare: `http://127.0.0.1:${bare.port}` }));
   process.on("SIGTERM", () => {
-    void core.shutdown("bench done", () => {
-      gated.stop();
-      void bare.stop(true);
+    void core.shutdown("bench done", async () => {
+      await gated.stop();
+      await bare.stop(true);
     }).then(() => process.exit(0));
   });
 } else {

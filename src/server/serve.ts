@@ -72,8 +72,25 @@ function serverControls(server: Bun.Server<undefined>, request: Request) {
 export interface GatedServer {
   /** The public port (the gate's). */
   port: number;
-  /** Stops listening and closes every connection. */
-  stop(): void;
+  /**
+   * Stops listening, lets the answers in progress reach their clients (at most
+   * ANSWER_DRAIN_MS), then closes every connection.
+   */
+  stop(): Promise<void>;
+}
+
+/** How long a stopping server waits for answers it is still writing (a slot is free before its answer is sent). */
+const ANSWER_DRAIN_MS = 5_000;
+
+/** Stops the backend gracefully (answers in progress are written), within ANSWER_DRAIN_MS, then closes what is left. */
+async function drainThenClose(server: Bun.Server<undefined>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ANSWER_DRAIN_MS);
+  });
+  await Promise.race([server.stop(false), late]);
+  clearTimeout(timer);
+  await server.stop(true);
 }
 
 /**
@@ -117,9 +134,14 @@ export function serveThroughGate(app: ServerApp, config: Isol8Config, address: {
   const opened = gate;
   return {
     port: opened.port,
-    stop() {
+    async stop() {
+      // The gate takes no new connection but keeps relaying: the backend's answers still reach
+      // their clients, and each client is closed once its relay has written what it holds.
+      opened.stop(false);
+      const until = Date.now() + ANSWER_DRAIN_MS;
+      await drainThenClose(httpServer);
+      while (opened.stats().clients > 0 && Date.now() < until) await Bun.sleep(10);
       opened.stop(true);
-      void httpServer.stop(true);
     },
   };
 }
@@ -139,7 +161,7 @@ function serveOnUnixSocket(app: ServerApp, path: string): GatedServer | null {
   );
   if (!server) return null;
   chmodSync(path, 0o600);
-  return { port: 0, stop: () => void server.stop(true) };
+  return { port: 0, stop: () => drainThenClose(server) };
 }
 
 async function askForOtherPort(port: number): Promise<boolean> {
@@ -187,7 +209,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   try {
     await core.tenancy.start();
   } catch (error) {
-    served.stop();
+    await served.stop();
     await engine.stop();
     throw Object.assign(new Error(`Cannot open the key store (${describeStore(store)}): ${(error as Error).message}`), { exitCode: 1 });
   }

@@ -55,9 +55,10 @@ export interface ServerCore {
   log(line: string): void;
   /**
    * Stops taking work (503), waits up to server.shutdownGraceMs for in-flight executions,
-   * calls `stopListening`, then removes every session and container of this server.
+   * awaits `stopListening` (the answers in progress are written), then removes every session
+   * and container of this server.
    */
-  shutdown(reason: string, stopListening?: () => void): Promise<void>;
+  shutdown(reason: string, stopListening?: () => Promise<void>): Promise<void>;
 }
 
 /**
@@ -185,7 +186,7 @@ export function createServerCore(options: ServerCoreOptions): ServerCore {
         clearInterval(pruner);
         const deadline = Date.now() + config.server.shutdownGraceMs;
         while (slots.inFlight > 0 && Date.now() < deadline) await sleep(50);
-        stopListening?.();
+        await stopListening?.();
         await sessions.stopAll();
         await tenancy.close().catch((error) => log(`key store: ${(error as Error).message}`));
         await engine.stop();

@@ -7,6 +7,7 @@
 // something as it starts that it started without (NODE_OPTIONS, LD_PRELOAD, bunfig.toml, .env).
 // Every refusal has a "still works" twin where the standby program does run the execution.
 import { afterAll, describe, expect, test } from "bun:test";
+import Docker from "dockerode";
 import type { DockerIsol8 } from "../../src/engine/engine";
 import type { ExecutionRequest } from "../../src/protocol/execution";
 import { testEngine } from "../helpers";
@@ -182,6 +183,30 @@ console.log(JSON.stringify(["/usr/local/lib/isol8/standby/node.cjs", "/usr/local
     const [script, shared, own] = JSON.parse(result.stdout);
     expect([script, shared]).toEqual([expect.stringMatching(/^(EROFS|EACCES)$/), expect.stringMatching(/^(EROFS|EACCES)$/)]);
     expect(own).toBe("written");
+  });
+});
+
+describe("standby programs: when one is gone", () => {
+  test.each(RUNTIMES)("%s: standby programs killed from outside while they wait (as the OOM killer could): the execution starts its own program; the next clean starts a new one", async (runtime) => {
+    await settle();
+    await run(pooled, runtime, "console.log(1)");
+    await settle();
+    // The test's own Docker access, as root in each of the engine's containers: isol8 never execs.
+    const dockerode = new Docker();
+    for (const id of await ownedContainers(pooled)) {
+      const exec = await dockerode.getContainer(id).exec({ Cmd: ["pkill", "-KILL", "-f", "/usr/local/lib/isol8/standby/"], User: "0", AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      await new Promise((resolve) => stream.on("end", resolve).resume());
+      // 0: one killed (this container's kind has a standby program); 1: none matched.
+      expect([0, 1]).toContain((await exec.inspect()).ExitCode ?? -1);
+    }
+    await Bun.sleep(100); // each runner reports its program's end
+    const result = await run(pooled, runtime, `${PROBE}\nconsole.log(JSON.stringify({ standby, mine }))`);
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ standby: false, mine: [] });
+    await settle();
+    const next = await run(pooled, runtime, `${PROBE}\nconsole.log(JSON.stringify({ standby, mine }))`);
+    expect(JSON.parse(next.stdout)).toEqual({ standby: true, mine: [] });
   });
 });
 

@@ -87,7 +87,12 @@ describe("isol8 serve", () => {
         body: (await r.json()) as { stdout?: string },
       })),
     );
-    await Bun.sleep(700);
+    // SIGTERM once the server holds all five (a request it has not accepted yet is refused).
+    for (let polls = 0; polls < 400; polls++) {
+      const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text();
+      if (/^isol8_executions_in_flight 5$/m.test(metrics)) break;
+      await Bun.sleep(50);
+    }
     server.child.kill("SIGTERM");
     const answers = await Promise.all(inFlight);
     answers.forEach((a, i) => {

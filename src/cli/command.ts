@@ -6,7 +6,7 @@ import { type ArgsDef, type CommandDef, type CommandMeta, defineCommand } from "
 import { loadConfig } from "../config/load";
 import type { Isol8Config } from "../config/schema";
 import { type FlagValue, parseArgv } from "./argv";
-import { stderrLog } from "./log";
+import { stderrLogger } from "./log";
 
 type ValueOf<D> = D extends { type: "boolean" } ? boolean | undefined : string | undefined;
 
@@ -69,7 +69,7 @@ export function defineIsol8Command<const A extends ArgsDef, const R extends stri
         configSource: loaded.source,
         configSources: loaded.sources,
         // --debug, or `debug: true` in the config (--no-debug turns it off for one command).
-        debugLog: (flags.debug ?? loaded.config?.debug) ? stderrLog : undefined,
+        debugLog: (flags.debug ?? loaded.config?.debug) ? await stderrLogger() : undefined,
       });
     },
   });

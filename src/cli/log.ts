@@ -1,9 +1,12 @@
-import { createConsola } from "consola";
+import type { ConsolaInstance } from "consola";
 
-/** Logs go to stderr (stdout carries the program's output or the server's URL). */
-const logger = createConsola({ stdout: process.stderr, stderr: process.stderr, formatOptions: { date: false } }).withTag("isol8");
+/** Logs go to stderr (stdout carries the program's output or the server's URL); made at the first line logged. */
+let logger: ConsolaInstance | undefined;
 
 /** Engine and server log lines on stderr. */
-export function stderrLog(line: string): void {
-  logger.log(line);
+export async function stderrLogger(): Promise<(line: string) => void> {
+  const { createConsola } = await import("consola");
+  logger ??= createConsola({ stdout: process.stderr, stderr: process.stderr, formatOptions: { date: false } }).withTag("isol8");
+  const made = logger;
+  return (line) => made.log(line);
 }

@@ -1405,6 +1405,56 @@ static pid_t zygote_spawn(struct exec_spec *s, int in_fd, int out_fd, int err_fd
 
 static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* The pipes between the supervisor and one program: stdin, stdout, stderr, its runner's report
+ * and, for a standby program, its spec. [0] is the read end, [1] the write end; -1: closed. */
+struct program_pipes {
+  int in[2], out[2], err[2], rep[2], spec[2];
+};
+#define NO_PIPES {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}}
+
+static void close_pipes(struct program_pipes *p) {
+  int *ends[] = {&p->in[0], &p->in[1], &p->out[0], &p->out[1], &p->err[0], &p->err[1], &p->rep[0], &p->rep[1], &p->spec[0], &p->spec[1]};
+  for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) close_fd(ends[i]);
+}
+
+/* The program's ends (its runner's after a fork, the zygote's once handed over). */
+static void close_program_ends(struct program_pipes *p) {
+  close_fd(&p->in[0]), close_fd(&p->out[1]), close_fd(&p->err[1]), close_fd(&p->rep[1]), close_fd(&p->spec[0]);
+}
+
+static void close_supervisor_ends(struct program_pipes *p) {
+  close_fd(&p->in[1]), close_fd(&p->out[0]), close_fd(&p->err[0]), close_fd(&p->rep[0]), close_fd(&p->spec[1]);
+}
+
+/* Makes a program's pipes (the spec pipe only with `spec`); -1 (errno kept) with none open. */
+static int open_pipes(struct program_pipes *p, int spec) {
+  *p = (struct program_pipes)NO_PIPES;
+  if (pipe2(p->in, O_CLOEXEC) == 0 && pipe2(p->out, O_CLOEXEC) == 0 && pipe2(p->err, O_CLOEXEC) == 0 &&
+      pipe2(p->rep, O_CLOEXEC) == 0 && (!spec || pipe2(p->spec, O_CLOEXEC) == 0))
+    return 0;
+  int err = errno;
+  close_pipes(p);
+  errno = err;
+  return -1;
+}
+
+/* Forks the runner of `s` (run_runner) on the pipes; this process keeps the supervisor's ends.
+ * The runner's pid, or -1 (errno) with the pipes as they were. */
+static pid_t fork_runner(struct exec_spec *s, struct program_pipes *p) {
+  pid_t runner = fork();
+  if (runner == 0) {
+    close_supervisor_ends(p);
+    run_runner(s, p->in[0], p->out[1], p->err[1], p->rep[1], p->spec[0]);
+  }
+  if (runner > 0) close_program_ends(p);
+  return runner;
+}
+
 /* ---------- standby program ----------
  * In a node or bun container the engine may describe, in STANDBY_ENV, a program to start ahead
  * of the next execution: one entry per line, "a<argument>" or "e<NAME=value>" (the environment
@@ -1432,10 +1482,10 @@ static char *standby_files[STANDBY_MAX_FILES];
 static int standby_filec;
 struct standby {
   pid_t runner;
-  int in_w, out_r, err_r, rep_r, spec_w; /* the supervisor's ends of its pipes */
+  struct program_pipes pipes; /* the supervisor's ends */
 };
-static const struct standby NO_STANDBY = {-1, -1, -1, -1, -1, -1};
-static struct standby standby = {-1, -1, -1, -1, -1, -1};
+static const struct standby NO_STANDBY = {-1, NO_PIPES};
+static struct standby standby = {-1, NO_PIPES};
 
 static void load_standby_spec(void) {
   const char *env = getenv(STANDBY_ENV);
@@ -1472,62 +1522,52 @@ static int standby_reads(const char *path) {
   return 0;
 }
 
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-
 /* Kills the waiting standby program (and its runner) and forgets it. */
 static void standby_discard(void) {
   if (standby.runner <= 0) return;
   kill(standby.runner, SIGKILL);
   kill_sandbox_procs();
   waitpid(standby.runner, NULL, 0);
-  close_fd(&standby.in_w), close_fd(&standby.out_r), close_fd(&standby.err_r);
-  close_fd(&standby.rep_r), close_fd(&standby.spec_w);
+  close_pipes(&standby.pipes);
   standby = NO_STANDBY;
 }
 
 static void standby_start(void) {
   if (!standby_wanted || standby.runner > 0) return;
-  int p[5][2], made = 0; /* stdin, stdout, stderr, report, spec */
-  while (made < 5 && pipe2(p[made], O_CLOEXEC) == 0) made++;
-  pid_t runner = made == 5 ? fork() : -1;
-  if (runner == 0) {
-    close(p[0][1]), close(p[1][0]), close(p[2][0]), close(p[3][0]), close(p[4][1]);
-    run_runner(&standby_spec, p[0][0], p[1][1], p[2][1], p[3][1], p[4][0]);
-  }
+  struct program_pipes p;
+  if (open_pipes(&p, 1) < 0) return;
+  pid_t runner = fork_runner(&standby_spec, &p);
   if (runner < 0) {
-    for (int i = 0; i < made; i++) close(p[i][0]), close(p[i][1]);
+    close_pipes(&p);
     return;
   }
-  close(p[0][0]), close(p[1][1]), close(p[2][1]), close(p[3][1]), close(p[4][0]);
-  standby = (struct standby){runner, p[0][1], p[1][0], p[2][0], p[3][0], p[4][1]};
+  standby = (struct standby){runner, p};
 }
 
 /* Writes the execution's program TLVs to the waiting standby program. 1: it has them (the
  * caller takes over its pipes); 0: none waits, it has ended, or it did not take them all. */
 static int standby_hand(struct exec_spec *s) {
   if (standby.runner <= 0) return 0;
-  struct pollfd ended = {.fd = standby.rep_r, .events = POLLIN};
+  struct pollfd ended = {.fd = standby.pipes.rep[0], .events = POLLIN};
   if (poll(&ended, 1, 0) != 0) return 0;
   size_t len, off = 0;
   char *buf = program_tlv(s, &len);
-  set_nonblock(standby.spec_w);
+  int spec_w = standby.pipes.spec[1];
+  set_nonblock(spec_w);
   int64_t until = now_ms() + STANDBY_SPEC_MS;
   while (off < len) {
-    ssize_t n = write(standby.spec_w, buf + off, len - off);
+    ssize_t n = write(spec_w, buf + off, len - off);
     if (n > 0) {
       off += (size_t)n;
       continue;
     }
     int64_t left = until - now_ms();
     if ((n < 0 && errno != EAGAIN && errno != EINTR) || left <= 0) break;
-    struct pollfd room = {.fd = standby.spec_w, .events = POLLOUT};
+    struct pollfd room = {.fd = spec_w, .events = POLLOUT};
     poll(&room, 1, (int)left);
   }
   free(buf);
-  close_fd(&standby.spec_w);
+  close_fd(&standby.pipes.spec[1]);
   return off == len;
 }
 
@@ -1586,58 +1626,46 @@ static void handle_execute(unsigned char *p, uint32_t len) {
   long oom_before = oom_kills(), pids_before = pids_max_hits();
   int64_t start_us = now_us();
   int64_t deadline = now_ms() + s.timeout_ms;
-  int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rep_p[2] = {-1, -1};
+  struct program_pipes pipes = NO_PIPES;
   pid_t runner = -1;
   int from_zygote = 0;
   if (s.standby && standby_hand(&s)) {
     runner = standby.runner;
-    in_p[1] = standby.in_w, out_p[0] = standby.out_r, err_p[0] = standby.err_r, rep_p[0] = standby.rep_r;
+    pipes = standby.pipes;
     standby = NO_STANDBY; /* it is this execution's program now */
   } else {
     standby_discard();
-    if (pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(rep_p, O_CLOEXEC)) {
+    if (open_pipes(&pipes, 0) < 0) {
       send_text('E', "error=cannot create pipes: %s\n", strerror(errno));
       free_spec(&s);
       return;
     }
     if (s.zygote && zygote_fd >= 0) {
       int handed;
-      runner = zygote_spawn(&s, in_p[0], out_p[1], err_p[1], rep_p[1], &handed);
+      runner = zygote_spawn(&s, pipes.in[0], pipes.out[1], pipes.err[1], pipes.rep[1], &handed);
       if (runner < 0 && handed) {
         kill_sandbox_procs();
-        close(in_p[0]), close(in_p[1]), close(out_p[0]), close(out_p[1]);
-        close(err_p[0]), close(err_p[1]), close(rep_p[0]), close(rep_p[1]);
+        close_pipes(&pipes);
         send_text('E', "error=the python zygote did not start the program\n");
         free_spec(&s);
         return;
       }
       from_zygote = runner > 0;
+      if (from_zygote) close_program_ends(&pipes);
     }
-    if (!from_zygote) runner = fork();
-    if (runner < 0) {
-      close(in_p[0]), close(in_p[1]), close(out_p[0]), close(out_p[1]);
-      close(err_p[0]), close(err_p[1]), close(rep_p[0]), close(rep_p[1]);
-      send_text('E', "error=cannot fork: %s\n", strerror(errno));
+    if (!from_zygote && (runner = fork_runner(&s, &pipes)) < 0) {
+      int err = errno;
+      close_pipes(&pipes);
+      send_text('E', "error=cannot fork: %s\n", strerror(err));
       free_spec(&s);
       return;
     }
-    if (runner == 0) {
-      close(in_p[1]);
-      close(out_p[0]);
-      close(err_p[0]);
-      close(rep_p[0]);
-      run_runner(&s, in_p[0], out_p[1], err_p[1], rep_p[1], -1);
-    }
-    close(in_p[0]);
-    close(out_p[1]);
-    close(err_p[1]);
-    close(rep_p[1]);
   }
-  int stdin_fd = in_p[1];
+  int stdin_fd = pipes.in[1];
   set_nonblock(stdin_fd);
-  set_nonblock(out_p[0]);
-  set_nonblock(err_p[0]);
-  set_nonblock(rep_p[0]);
+  set_nonblock(pipes.out[0]);
+  set_nonblock(pipes.err[0]);
+  set_nonblock(pipes.rep[0]);
   size_t stdin_off = 0;
   if (s.stdin_len == 0) {
     close(stdin_fd);
@@ -1645,8 +1673,8 @@ static void handle_execute(unsigned char *p, uint32_t len) {
   }
   send_text('S', "pid=%d\n", runner);
 
-  struct stream out = {.fd = out_p[0], .frame = '1'}, err = {.fd = err_p[0], .frame = '2'};
-  int rep_fd = rep_p[0];
+  struct stream out = {.fd = pipes.out[0], .frame = '1'}, err = {.fd = pipes.err[0], .frame = '2'};
+  int rep_fd = pipes.rep[0];
   char rep[256];
   size_t rep_len = 0;
   int main_status = -1, have_usage = 0, clean = 1;

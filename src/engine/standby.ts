@@ -35,11 +35,19 @@ export interface StandbyChoice {
 
 const nameOf = (entry: string) => entry.slice(0, Math.max(0, entry.indexOf("=")));
 
+/** Each runtime's start-up pattern, compiled once: every warm execution is checked against it. */
+const compiled = new Map<string, RegExp>();
+const startupPattern = (source: string): RegExp => {
+  let pattern = compiled.get(source);
+  if (!pattern) compiled.set(source, (pattern = new RegExp(source)));
+  return pattern;
+};
+
 /** The container's standby program, or none. Pure. */
 export function standbyProgram(choice: StandbyChoice): StandbyProgram | undefined {
   const standby = choice.runtime.standby;
   if (!choice.enabled || !standby || choice.customImage || choice.oneShot) return undefined;
-  const startup = new RegExp(standby.startupEnv);
+  const startup = startupPattern(standby.startupEnv);
   return {
     argv: [...standby.argv],
     env: Object.entries(choice.constantEnv)
@@ -56,7 +64,7 @@ export function standbyProgram(choice: StandbyChoice): StandbyProgram | undefine
  */
 export function fitsStandby(program: StandbyProgram, runtime: Pick<Runtime, "standby">, env: readonly string[]): boolean {
   if (!runtime.standby) return false;
-  const startup = new RegExp(runtime.standby.startupEnv);
+  const startup = startupPattern(runtime.standby.startupEnv);
   const read = new Set(env.filter((entry) => startup.test(nameOf(entry))));
   return read.size === program.env.length && program.env.every((entry) => read.has(entry));
 }

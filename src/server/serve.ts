@@ -82,11 +82,11 @@ export interface GatedServer {
 /** How long a stopping server waits for answers it is still writing (a slot is free before its answer is sent). */
 const ANSWER_DRAIN_MS = 5_000;
 
-/** Stops the backend gracefully (answers in progress are written), within ANSWER_DRAIN_MS, then closes what is left. */
-async function drainThenClose(server: Bun.Server<undefined>): Promise<void> {
+/** Stops the backend gracefully (answers in progress are written) until `until` (epoch ms), then closes what is left. */
+async function drainThenClose(server: Bun.Server<undefined>, until: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ANSWER_DRAIN_MS);
+    timer = setTimeout(resolve, Math.max(0, until - Date.now()));
   });
   await Promise.race([server.stop(false), late]);
   clearTimeout(timer);
@@ -139,7 +139,7 @@ export function serveThroughGate(app: ServerApp, config: Isol8Config, address: {
       // their clients, and each client is closed once its relay has written what it holds.
       opened.stop(false);
       const until = Date.now() + ANSWER_DRAIN_MS;
-      await drainThenClose(httpServer);
+      await drainThenClose(httpServer, until);
       while (opened.stats().clients > 0 && Date.now() < until) await Bun.sleep(10);
       opened.stop(true);
     },
@@ -161,7 +161,7 @@ function serveOnUnixSocket(app: ServerApp, path: string): GatedServer | null {
   );
   if (!server) return null;
   chmodSync(path, 0o600);
-  return { port: 0, stop: () => drainThenClose(server) };
+  return { port: 0, stop: () => drainThenClose(server, Date.now() + ANSWER_DRAIN_MS) };
 }
 
 async function askForOtherPort(port: number): Promise<boolean> {

@@ -1,5 +1,5 @@
-// Faults injected from outside isol8, for the chaos tier (test/chaos/*.chaos.ts) and
-// bench/chaos.ts. Each acts on one container (or on the Docker daemon itself) the caller
+// Faults injected from outside isol8, for the chaos tier (test/chaos/*.chaos.ts),
+// bench/chaos.ts and the Docker tests that kill a process from outside. Each acts on one container (or on the Docker daemon itself) the caller
 // names; none touches anything outside this machine.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -21,6 +21,12 @@ export const killContainer = (id: string) => docker("kill", id);
  */
 export const killSupervisor = (id: string) =>
   docker("exec", "-u", "0", id, "sh", "-c", 'k=1; for p in /proc/[0-9]*; do if [ "$(cat $p/comm 2>/dev/null)" = isol8-superviso ]; then kill -9 ${p#/proc/} && k=0; fi; done; exit $k');
+
+/**
+ * Kills the container's waiting node or bun standby program with SIGKILL, as root from a
+ * `docker exec`; exit status 0 when one was killed, 1 when none was waiting.
+ */
+export const killStandbyPrograms = (id: string) => docker("exec", "-u", "0", id, "pkill", "-KILL", "-f", "/usr/local/lib/isol8/standby/");
 
 /** Milliseconds until Docker answers a ping (polling), or null after `limitMs`. */
 export async function untilDockerAnswers(limitMs = 90_000): Promise<number | null> {

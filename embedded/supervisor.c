@@ -1244,12 +1244,13 @@ static void run_runner(struct exec_spec *s, int in_fd, int out_fd, int err_fd, i
  * ZYGOTE_ENV; the supervisor then starts it once, as root with only this process's
  * capabilities, undumpable, in its own session, stdin/stdout on pipes, its socket on fd 3.
  * User code runs as the sandbox uid (or a context's uid) without capabilities, so it cannot
- * signal, ptrace or open /proc/<pid>/mem of the zygote or its runners (different uid, not
+ * signal, ptrace or open /proc/<pid>/mem of the zygote or its standby (different uid, not
  * dumpable). The zygote never runs user code and never reads an execution's data: for an
- * 'X' frame with 'z' it receives the program's stdin/stdout/stderr, the report pipe and a memfd
- * ('a' argv, 'e' env, 'c' cwd, 'u' sandbox uid, as TLVs) and answers with the runner's pid.
- * Its runner (root, child subreaper) reports like run_runner; the program, forked from the
- * runner, takes drop_and_exec's posture step by step before anything of the execution runs.
+ * 'X' frame with 'z' its standby program receives the program's stdin/stdout/stderr, the report
+ * pipe and a memfd ('a' argv, 'e' env, 'c' cwd, 'u' sandbox uid, as TLVs) and answers with its
+ * own pid. The zygote (root, child subreaper) is the program's runner and reports like
+ * run_runner; the program takes drop_and_exec's posture step by step before anything of the
+ * execution runs. The next standby is forked once no process of the execution is left.
  * Where clone3 is refused with EPERM (gVisor) no zygote is started: the extra filter that
  * gives clone3 ENOSYS exists only in drop_and_exec. Any failure before the hand-over stops
  * the zygote and the execution forks its runner here as before.
@@ -1362,9 +1363,10 @@ static int zygote_spec_fd(struct exec_spec *s) {
   return fd;
 }
 
-/* Hands the program's descriptors to the zygote. Returns the runner's pid; -1 with *handed 0
- * when nothing reached the zygote (the caller forks its own runner); -1 with *handed 1 when the
- * zygote took the descriptors but did not answer (it is stopped; the execution fails). */
+/* Hands the program's descriptors to the zygote. Returns the program's pid (the zygote is
+ * its runner); -1 with *handed 0 when nothing reached the zygote (the caller forks its own
+ * runner); -1 with *handed 1 when the zygote took the descriptors but did not answer (it is
+ * stopped; the execution fails). */
 static pid_t zygote_spawn(struct exec_spec *s, int in_fd, int out_fd, int err_fd, int rep_fd, int *handed) {
   *handed = 0;
   int spec_fd = zygote_spec_fd(s);
@@ -1395,7 +1397,7 @@ static pid_t zygote_spawn(struct exec_spec *s, int in_fd, int out_fd, int err_fd
   int r;
   do r = poll(&pfd, 1, ZYGOTE_ANSWER_MS);
   while (r < 0 && errno == EINTR);
-  /* A runner is a child of the zygote: never pid 1 or the zygote itself. */
+  /* The program is a child of the zygote: never pid 1 or the zygote itself. */
   if (r != 1 || recv(zygote_fd, &pid, sizeof pid, 0) != (ssize_t)sizeof pid || pid <= 1 || pid == zygote_pid) {
     zygote_stop();
     return -1;
@@ -1769,7 +1771,7 @@ static void handle_execute(unsigned char *p, uint32_t len) {
   if (err.fd >= 0) close(err.fd);
   if (rep_fd >= 0) close(rep_fd);
   int rst;
-  /* A zygote's runner is the zygote's child: the zygote reaps it. */
+  /* A zygote's program is the zygote's child: the zygote reaps it. */
   if (!clean) kill(runner, SIGKILL);
   if (!from_zygote) waitpid(runner, &rst, 0);
   int64_t duration_us = now_us() - start_us;

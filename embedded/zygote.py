@@ -1,20 +1,23 @@
 # isol8 python zygote (see embedded/supervisor.c, "python zygote").
 #
 # Started by the supervisor as root (with only the supervisor's capabilities) in a python
-# container; it never runs user code and never reads an execution's data. It keeps one standby
-# pair forked ahead of the next execution: a runner (root, child subreaper, reports
-# "M <status>" and "U <user_us> <sys_us> <maxrss_kb>" like supervisor.c's run_runner) and its
-# child, the next program, still root, which waits on the zygote's socket (fd 3) for the five
-# descriptors of one execution: the program's stdin, stdout, stderr, the report pipe and a memfd
-# holding argv, env, cwd and the sandbox uid. The child hands the report pipe to its runner,
-# answers the supervisor with the runner's pid, tells the zygote to fork the next standby, and
-# takes exactly the posture of drop_and_exec (own session, empty capability sets, setresuid/gid
-# to the sandbox uid, NoNewPrivs, core dumps off, umask 022, the cwd, the image's environment
-# plus the request's) before it reads the program. What a fresh `python3 <file>` would do
-# differently (PYTHON*/LC_*/LANG entries, a user site directory, another argv shape) is run by
-# exec'ing python3 after the same drop. Before the request the child does only what needs no
-# data of it (its session, the bounding and ambient sets, groups): until then it is root, out of
-# reach of the running execution's uid.
+# container; it never runs user code and never reads an execution's data. Between executions it
+# keeps one standby program forked ahead: its own child, still root, waiting on the zygote's
+# socket (fd 3) for the five descriptors of one execution: the program's stdin, stdout, stderr,
+# the report pipe and a memfd holding argv, env, cwd and the sandbox uid. The standby hands the
+# report pipe to the zygote, answers the supervisor with its own pid and takes exactly the
+# posture of drop_and_exec (own session, empty capability sets, setresuid/gid to the sandbox uid,
+# NoNewPrivs, core dumps off, umask 022, the cwd, the image's environment plus the request's)
+# before it reads the program. What a fresh `python3 <file>` would do differently
+# (PYTHON*/LC_*/LANG entries, a user site directory, another argv shape) is run by exec'ing
+# python3 after the same drop. Before the request the standby does only what needs no data of
+# it: until then it is root, and no process of the sandbox uid exists.
+#
+# While the execution runs the zygote is its runner, as supervisor.c's run_runner is for a
+# program it forks: a child subreaper that reaps the program and everything it leaves behind and
+# reports "M <status>" and "U <user_us> <sys_us> <maxrss_kb>". Only once no process of the
+# execution is left does it fork the next standby: one fork per execution, and no standby
+# exists while user code runs.
 import sys
 
 _BASELINE = frozenset(sys.modules)
@@ -86,7 +89,9 @@ def _fail(what, err):
 
 def _drop_sets():
     """The first steps of supervisor.c drop_and_exec, which need nothing of the execution: the
-    signal mask, the bounding and ambient sets, the groups. None or (what failed, errno)."""
+    signal mask, the bounding and ambient sets, the groups. Done once, in the zygote (it execs
+    nothing and keeps its own effective set), so every standby inherits them. None or (what
+    failed, errno): then every program fails with 126 before anything of it runs."""
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     fail = None
     for cap in range(64):
@@ -259,112 +264,109 @@ def _descriptors(ancillary):
     return list(fds)
 
 
-def _next_program(sock, to_runner, taken_w, runner):
+def _next_program(sock, to_zygote, zygote, fail):
     """The standby program: root until a request arrives on the zygote's socket."""
-    # Dies with its runner (which dies with the zygote): no standby outlives them to take a
-    # request nobody would report on. Checked after setting it, in case the runner is gone.
+    # Dies with the zygote: no standby outlives it to take a request nobody would report on.
+    # Checked after setting it, in case the zygote is already gone.
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != runner:
+    if os.getppid() != zygote:
         os._exit(0)
     os.setsid()
-    fail = _drop_sets()
-    # The modules the zygote imported for itself leave sys.modules (they stay loaded for the
-    # code below): the program starts with what a fresh interpreter imports.
-    for name in [n for n in sys.modules if n not in _BASELINE]:
-        del sys.modules[name]
     msg, ancillary, _flags, _addr = sock.recvmsg(1, socket.CMSG_SPACE(_FDS * 4))
     if not msg:
-        os.write(taken_w, b"q")  # the supervisor is gone: so is the zygote
+        to_zygote.send(b"q")  # the supervisor is gone: so is the zygote
         os._exit(0)
     fds = _descriptors(ancillary)
     if len(fds) != _FDS:
         for fd in fds:
             os.close(fd)
         sock.send(struct.pack("=i", -1))
-        os.write(taken_w, b"t")
         os._exit(0)
     in_fd, out_fd, err_fd, rep_fd, spec_fd = fds
     try:
-        to_runner.sendmsg([b"r"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [rep_fd]))])
+        to_zygote.sendmsg([b"r"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [rep_fd]))])
     except OSError:
-        # The runner is gone: no one would report on this execution. The supervisor is told
-        # at once (-1) and fails it; the zygote forks another standby.
+        # The zygote is gone: no one would report on this execution. The supervisor is told at
+        # once (-1) and fails it.
         sock.send(struct.pack("=i", -1))
-        os.write(taken_w, b"t")
         os._exit(0)
     os.close(rep_fd)
-    sock.send(struct.pack("=i", runner))
-    os.write(taken_w, b"t")
+    sock.send(struct.pack("=i", os.getpid()))
     _program(in_fd, out_fd, err_fd, spec_fd, fail)
 
 
-def _standby(sock, taken_w):
-    """supervisor.c run_runner, forked ahead: the subreaper of the next execution."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    runner = os.getpid()
-    child = os.fork()
-    if child == 0:
-        mine.close()
-        _next_program(sock, theirs, taken_w, runner)
-    theirs.close()
-    sock.close()
-    os.close(taken_w)
-    msg, ancillary, _flags, _addr = mine.recvmsg(1, socket.CMSG_SPACE(4))
-    fds = _descriptors(ancillary) if msg else []
-    mine.close()
-    rep_fd = fds[0] if len(fds) == 1 else -1
+def _write(fd, data):
+    """A report line; the supervisor may have stopped reading (it gave up on this execution)."""
+    try:
+        os.write(fd, data)
+    except OSError:
+        pass
+
+
+def _run_execution(program, rep_fd):
+    """supervisor.c run_runner for one program: reaps it and everything it left behind (the
+    zygote is a child subreaper), then reports the usage of all of them."""
+    user = system = 0.0
+    maxrss = 0
     while True:
         try:
-            pid, status = os.waitpid(-1, 0)
+            pid, status, ru = os.wait4(-1, 0)
         except ChildProcessError:
             break
-        if pid == child and rep_fd >= 0:
-            os.write(rep_fd, b"M %d\n" % status)
+        user += ru.ru_utime
+        system += ru.ru_stime
+        maxrss = max(maxrss, ru.ru_maxrss)
+        if pid == program and rep_fd >= 0:
+            _write(rep_fd, b"M %d\n" % status)
     if rep_fd >= 0:
-        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        os.write(rep_fd, b"U %d %d %d\n" % (round(ru.ru_utime * 1e6), round(ru.ru_stime * 1e6), ru.ru_maxrss))
-    os._exit(0)
-
-
-def _reap(*_):
-    while True:
-        try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+        _write(rep_fd, b"U %d %d %d\n" % (round(user * 1e6), round(system * 1e6), maxrss))
+        os.close(rep_fd)
 
 
 def _serve():
-    """Keeps one standby pair; forks the next as soon as one takes an execution."""
+    """Forks one standby; runs the execution it takes; forks the next once that one is over."""
     _prctl(_PR_SET_DUMPABLE, 0)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     sock = socket.socket(fileno=3)
-    signal.signal(signal.SIGCHLD, _reap)
-    # The modules each standby takes out of sys.modules stay referenced here: taking them out
-    # then frees nothing (freeing would copy the pages they live on into every standby).
-    kept = [sys.modules[name] for name in sys.modules if name not in _BASELINE]  # noqa: F841 (held)
+    zygote = os.getpid()
+    fail = _drop_sets()
+    # The modules the zygote imported for itself leave sys.modules (they stay loaded for its own
+    # code, referenced by `kept`, so leaving frees nothing): every standby starts with what a
+    # fresh interpreter imports.
+    kept = [sys.modules.pop(name) for name in [n for n in sys.modules if n not in _BASELINE]]  # noqa: F841 (held)
     gc.collect()
     gc.freeze()  # the collector leaves the zygote's objects alone: fewer pages copied per fork
+    extra = []
     while True:
-        taken_r, taken_w = os.pipe()
+        if len(sys.modules) != len(_BASELINE) + len(extra):
+            # Modules the zygote's own calls imported since (os.wait4 looks `resource` up in
+            # sys.modules on every call): they stay for the zygote, each standby drops them.
+            extra = [n for n in sys.modules if n not in _BASELINE]
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             pid = os.fork()
         except OSError:
             pid = -1
         if pid == 0:
-            os.close(taken_r)
-            _standby(sock, taken_w)
-        os.close(taken_w)
-        word = os.read(taken_r, 1)
-        os.close(taken_r)
-        if word == b"q":
+            mine.close()
+            for name in extra:
+                del sys.modules[name]
+            _next_program(sock, theirs, zygote, fail)
+        theirs.close()
+        msg, ancillary, _flags, _addr = mine.recvmsg(1, socket.CMSG_SPACE(4)) if pid > 0 else (b"", [], 0, None)
+        mine.close()
+        fds = _descriptors(ancillary)
+        if msg == b"q":
             os._exit(0)
-        if word != b"t":
-            time.sleep(0.05)  # the standby died before a request: not in a tight loop
+        if msg == b"r" and len(fds) == 1:
+            _run_execution(pid, fds[0])
+            continue
+        for fd in fds:
+            os.close(fd)
+        if pid > 0:
+            _run_execution(pid, -1)  # a refused request or a standby that died: reaped, not reported
+        if msg != b"r":
+            time.sleep(0.05)  # it died before a request: not in a tight loop
 
 
 _serve()

@@ -2,7 +2,7 @@ import type Docker from "dockerode";
 import type { IsolationRuntime, NetworkMode } from "../protocol/execution";
 import { LABEL_SANDBOX_UID } from "./labels";
 import { type StandbyProgram, standbyEnv } from "./standby";
-import { ZYGOTE_PIDS, zygoteEnv } from "./zygote";
+import { zygoteEnv } from "./zygote";
 
 export const SANDBOX_DIR = "/sandbox";
 /** Where the supervisor writes the passwd and group files /etc/passwd and /etc/group link to. */
@@ -60,9 +60,8 @@ const SHM_BYTES = 64 * 1024 * 1024;
 export const GVISOR_PIDS = { base: 64, perProcess: 8 } as const;
 
 /** The pids limit Docker enforces for a spec: the spec's own under runc, with gVisor's room under gVisor. */
-export function hostPidsLimit(spec: Pick<SandboxSpec, "pidsLimit" | "isolation" | "zygote">): number {
-  const own = spec.pidsLimit + (spec.zygote ? ZYGOTE_PIDS : 0);
-  return spec.isolation === "gvisor" ? GVISOR_PIDS.base + GVISOR_PIDS.perProcess * own : own;
+export function hostPidsLimit(spec: Pick<SandboxSpec, "pidsLimit" | "isolation">): number {
+  return spec.isolation === "gvisor" ? GVISOR_PIDS.base + GVISOR_PIDS.perProcess * spec.pidsLimit : spec.pidsLimit;
 }
 const IDENTITY_BYTES = 256 * 1024;
 

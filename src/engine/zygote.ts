@@ -4,13 +4,6 @@ import type { IsolationRuntime } from "../protocol/execution";
 /** The container environment variable that carries the zygote's program (supervisor.c, "python zygote"). */
 export const ZYGOTE_ENV = "ISOL8_PYTHON_ZYGOTE";
 
-/**
- * Processes the zygote keeps besides those of the running execution: itself and the standby
- * pair forked ahead for the next execution (its runner and program, root until a request).
- * The container's pids limit adds them, so the program keeps the limit it asked for.
- */
-export const ZYGOTE_PIDS = 3;
-
 /** The container's environment entry that starts the zygote. */
 export function zygoteEnv(): string {
   return `${ZYGOTE_ENV}=${PYTHON_ZYGOTE}`;

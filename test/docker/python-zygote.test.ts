@@ -1,8 +1,9 @@
 // Real-Docker proof of the python zygote (docs/SECURITY.md I15, C16): every python program of a
 // pooled or session container is forked from an interpreter the supervisor started once, as
 // root. User code must not reach it (signals, /proc/<pid>/mem, process_vm_writev, ptrace,
-// pidfd signals), nor its runner, nor the standby pair forked ahead for the next execution, each program gets exactly the posture of a python3 started
-// by the supervisor, and nothing of execution N (monkeypatched modules, sys.modules, sys.path,
+// pidfd signals), which is also the runner of every program it forks; no standby of the next
+// execution exists while user code runs; each program gets exactly the posture of a python3
+// started by the supervisor, and nothing of execution N (monkeypatched modules, sys.modules, sys.path,
 // environment, open files, threads, processes, random state) is in N+1. Every refused attack
 // has a "still works" twin on a process the program owns; with the strict seccomp profile
 // ptrace and process_vm_* are refused by seccomp already, so the attacks run again with
@@ -45,8 +46,8 @@ def forked_from_zygote(pid):
     except OSError:
         return False
 def zygote_pids():
-    # Its runners and programs are forks of it (the same command line): the zygote is the one
-    # whose parent (the supervisor) is not.
+    # Its programs are forks of it (the same command line): the zygote is the one whose parent
+    # (the supervisor) is not.
     return [int(n) for n in os.listdir("/proc") if n.isdigit() and forked_from_zygote(n) and not forked_from_zygote(status(int(n))["PPid"])]
 def status(pid):
     out = {}
@@ -129,23 +130,21 @@ def attacks(pid):
     }
 `;
 
-/** The program: attacks on the zygote, on its own runner (parent) and, as the twin, on a child it owns. */
+/** The program: attacks on the zygote (its parent and runner) and, as the twin, on a child it owns. */
 const ATTACK_PROGRAM = `${FIND_ZYGOTE}${ATTACKS}
 import subprocess, sys, time
 zygote = zygote_pids()
-# The standby pair forked ahead for the next execution: its runner and its program (root until
-# that execution's request arrives).
-standby = [int(n) for n in os.listdir("/proc") if n.isdigit() and forked_from_zygote(n) and int(n) not in zygote + [os.getpid(), os.getppid()]]
+# Any other fork of the zygote (a standby of the next execution would be one): none while this
+# program runs, the zygote forks the next standby only once nothing of this execution is left.
+standby = [int(n) for n in os.listdir("/proc") if n.isdigit() and forked_from_zygote(n) and int(n) not in zygote + [os.getpid()]]
 twin = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
 time.sleep(0.3)
 print(json.dumps({
     "zygotes": zygote,
     "zygote_uid": status(zygote[0])["Uid"] if zygote else None,
-    "runner_uid": status(os.getppid())["Uid"],
+    "parent_is_zygote": os.getppid() in zygote,
     "zygote": attacks(zygote[0]) if zygote else None,
-    "runner": attacks(os.getppid()),
-    "standby": [attacks(pid) for pid in standby],
-    "standby_uids": [status(pid)["Uid"] for pid in standby],
+    "standby": standby,
     "twin": attacks(twin.pid),
 }))
 twin.kill()
@@ -168,17 +167,15 @@ const ALL_REFUSED = (ptraceErrno: string) => ({
 });
 
 describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
-  test("with the strict profile: signals, pidfd signals, /proc/<pid>/mem, environ, maps, process_vm_readv/writev and ptrace fail on the zygote, the runner and the standby pair of the next execution; signals and /proc/<pid>/mem work on the program's own child", async () => {
+  test("with the strict profile: signals, pidfd signals, /proc/<pid>/mem, environ, maps, process_vm_readv/writev and ptrace fail on the zygote (the program's parent and runner), and no standby of the next execution exists while the program runs; signals and /proc/<pid>/mem work on the program's own child", async () => {
     const result = await run(session, ATTACK_PROGRAM);
     expect(result.stderr).toBe("");
     const seen = JSON.parse(result.stdout);
     expect(seen.zygotes.length).toBe(1);
     expect(seen.zygote_uid.split(/\s+/)).toEqual(["0", "0", "0", "0"]);
-    expect(seen.runner_uid.split(/\s+/)).toEqual(["0", "0", "0", "0"]);
+    expect(seen.parent_is_zygote).toBe(true);
     expect(seen.zygote).toEqual(ALL_REFUSED("EPERM"));
-    expect(seen.runner).toEqual(ALL_REFUSED("EPERM"));
-    expect(seen.standby_uids).toEqual(["0\t0\t0\t0", "0\t0\t0\t0"]);
-    expect(seen.standby).toEqual([ALL_REFUSED("EPERM"), ALL_REFUSED("EPERM")]);
+    expect(seen.standby).toEqual([]);
     // The twin: the program's own child. ptrace and process_vm_* are the seccomp profile's to refuse here.
     expect(seen.twin).toEqual({
       ...Object.fromEntries(Object.keys(ALL_REFUSED("")).map((k) => [k, "ok"])),
@@ -193,13 +190,51 @@ describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
     expect(result.stderr).toBe("");
     const seen = JSON.parse(result.stdout);
     expect(seen.zygotes.length).toBe(1);
+    expect(seen.parent_is_zygote).toBe(true);
     expect(seen.zygote).toEqual(ALL_REFUSED("EPERM"));
-    expect(seen.runner).toEqual(ALL_REFUSED("EPERM"));
-    expect(seen.standby).toEqual([ALL_REFUSED("EPERM"), ALL_REFUSED("EPERM")]);
+    expect(seen.standby).toEqual([]);
     expect(seen.twin).toEqual(Object.fromEntries(Object.keys(ALL_REFUSED("")).map((k) => [k, "ok"])));
   });
 
-  test("kill(-1, SIGKILL) from a program reaches neither the zygote nor its runner: the next execution comes from the same zygote", async () => {
+  test("between executions: a context's code (another uid, alive across executions in the same session container) finds the standby of the next execution and every attack on it and on the zygote fails; the twin works on the context's own child", async () => {
+    const own = engine({ mode: "persistent", config: { security: { pythonZygote: true } } });
+    const ctx = await own.createContext({ runtime: "python" });
+    try {
+      // One execution, so that its zygote exists and has forked the standby of the next.
+      expect((await run(own, "print('first')")).stdout).toBe("first\n");
+      const cell = await ctx.run(`${FIND_ZYGOTE}${ATTACKS}
+import subprocess, sys, time
+zygote = zygote_pids()
+standby = [int(n) for n in os.listdir("/proc") if n.isdigit() and forked_from_zygote(n) and int(n) not in zygote]
+twin = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+time.sleep(0.3)
+print(json.dumps({
+    "zygotes": len(zygote),
+    "standby_uids": [status(pid)["Uid"].split() for pid in standby],
+    "standby_parents": [int(status(pid)["PPid"]) in zygote for pid in standby],
+    "standby": [attacks(pid) for pid in standby],
+    "zygote": attacks(zygote[0]) if zygote else None,
+    "twin": attacks(twin.pid),
+}))
+twin.kill()
+twin.wait()`);
+      expect(cell.stderr).toBe("");
+      const seen = JSON.parse(cell.stdout);
+      expect(seen.zygotes).toBe(1);
+      expect(seen.standby_uids).toEqual([["0", "0", "0", "0"]]);
+      expect(seen.standby_parents).toEqual([true]);
+      expect(seen.standby).toEqual([ALL_REFUSED("EPERM")]);
+      expect(seen.zygote).toEqual(ALL_REFUSED("EPERM"));
+      expect(seen.twin.kill0).toBe("ok");
+      expect(seen.twin.mem_read).toBe("ok");
+      // The standby still takes the next execution.
+      expect((await run(own, "print('second')")).stdout).toBe("second\n");
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test("kill(-1, SIGKILL) from a program does not reach the zygote: the next execution comes from the same zygote", async () => {
     const before = JSON.parse((await run(session, `${FIND_ZYGOTE}\nprint(json.dumps(zygote_pids()))`)).stdout);
     // kill(-1) reaches every process the caller may signal but the caller itself.
     const killer = await run(session, "import os, signal\nos.kill(-1, signal.SIGKILL)\nprint('survived')");
@@ -209,7 +244,7 @@ describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
     expect(before.length).toBe(1);
   });
 
-  test("a zygote killed from outside (as the OOM killer could) takes its standby pair with it; later executions run, python3 started per execution", async () => {
+  test("a zygote killed from outside (as the OOM killer could) takes its standby with it; later executions run, python3 started per execution", async () => {
     const own = engine({ mode: "persistent", config: { security: { pythonZygote: true } } });
     const first = await run(own, `${FIND_ZYGOTE}\nprint(json.dumps(zygote_pids()))`);
     const [zygote] = JSON.parse(first.stdout) as number[];
@@ -217,7 +252,7 @@ describe.skipIf(gvisor)("python zygote: out of user code's reach", () => {
     // The test, not user code, kills it: as root in the container, from outside the sandbox.
     const killed = spawnSync("docker", ["exec", first.containerId, "kill", "-9", String(zygote)], { encoding: "utf8" });
     expect(killed.status).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // the standby pair's death signals
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the standby's death signal
     const after = await run(own, `${FIND_ZYGOTE}\nimport os\nforked = [n for n in os.listdir("/proc") if n.isdigit() and forked_from_zygote(n)]\nprint(json.dumps([zygote_pids(), forked, os.getuid() != 0]))`);
     expect(after.exitCode).toBe(0);
     expect(after.containerId).toBe(first.containerId);
@@ -254,6 +289,28 @@ print(json.dumps({
     expect(withZygote.status.NoNewPrivs).toBe("1");
     expect(withZygote.status.Seccomp).toBe("2");
     expect(withZygote.own_session).toBe(true);
+  });
+
+  test("under the same pidsLimit a program forked from the zygote starts exactly as many processes as one the supervisor starts (the zygote is its runner, no standby exists meanwhile)", async () => {
+    const forks = String.raw`
+import os, time
+n = 0
+while n < 200:
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(5)
+        os._exit(0)
+    n += 1
+print(n)`;
+    const withZygote = await run(session, forks, { pidsLimit: 16 });
+    const without = await run(off, forks, { pidsLimit: 16 });
+    expect(Number(without.stdout)).toBeGreaterThan(5);
+    expect(withZygote.stdout).toBe(without.stdout);
+    // Still works: the next program of the zygote's container runs.
+    expect((await run(session, "print('after')")).stdout).toBe("after\n");
   });
 
   test("the switch: with pythonZygote false no zygote runs and python programs still run", async () => {

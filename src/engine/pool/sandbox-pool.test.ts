@@ -111,3 +111,64 @@ describe("SandboxPool: nothing outlives its stop, nothing dead waits in it", () 
     await pool.stop();
   });
 });
+
+describe("SandboxPool: used containers are cleaned side by side, up to `cleaners` at once", () => {
+  async function countingPool(cleaners: number, size: number) {
+    let running = 0;
+    let most = 0;
+    const gates: ((value: { ok: boolean }) => void)[] = [];
+    let n = 0;
+    const pool = new SandboxPool({
+      strategy: "fast",
+      clean: size,
+      dirty: size,
+      maxAgeMs: 60_000,
+      cleaners,
+      create: async () =>
+        fakeSandbox(`c${n++}`, () => {
+          running++;
+          most = Math.max(most, running);
+          return new Promise<{ ok: boolean }>((resolve) => gates.push((value) => { running--; resolve(value); }));
+        }),
+      destroy: async () => {},
+    });
+    await pool.prewarm({} as SandboxSpec, "k");
+    return { pool, gates, stats: () => ({ running, most }) };
+  }
+
+  test.each([
+    [1, 6, 1],
+    [4, 6, 4],
+    [4, 2, 2],
+    [8, 6, 6],
+  ])("cleaners %i, %i used containers: %i cleanings at the same time; every one comes back ready", async (cleaners, used, expected) => {
+    const { pool, gates, stats } = await countingPool(cleaners, used);
+    const taken = await Promise.all(Array.from({ length: used }, () => pool.acquire(prepared)));
+    for (const sandbox of taken) void pool.release(sandbox, true);
+    await Bun.sleep(5);
+    expect(stats().running).toBe(expected);
+    // Each cleaning that ends lets the next start, until none is left.
+    while (gates.length) {
+      gates.shift()!({ ok: true });
+      await Bun.sleep(1);
+    }
+    await pool.idle();
+    expect(stats().most).toBe(expected);
+    expect(pool.stats().ready).toBe(used);
+    await pool.stop();
+  });
+
+  test("a caller waiting for a container gets the first one whose cleaning ends", async () => {
+    const { pool, gates } = await countingPool(4, 8);
+    const taken = await Promise.all(Array.from({ length: 8 }, () => pool.acquire(prepared)));
+    for (const sandbox of taken.slice(0, 3)) void pool.release(sandbox, true);
+    await Bun.sleep(5);
+    const waiting = pool.acquire(prepared);
+    gates[1]!({ ok: true });
+    expect((await waiting).id).toBe(taken[1]!.id);
+    for (const gate of gates.splice(0)) gate({ ok: true });
+    for (const sandbox of taken.slice(3)) void pool.release(sandbox, true);
+    while (gates.length) for (const gate of gates.splice(0)) gate({ ok: true });
+    await pool.stop();
+  });
+});

@@ -11,7 +11,7 @@
  *   engine -> supervisor
  *     'W' write file   [u32 mode][u16 len][relpath][content]        -> 'w' "ok" | "<reason>: <detail>"
  *     'G' read file    [u32 max][relpath]                           -> 'g' [u8 1][content] | [u8 0]<reason>: <detail>
- *     'X' execute      TLV list [u8 key][u32 len][value]            -> 'S', '1'/'2'..., 'E'
+ *     'X' execute      TLV list [u8 key][u32 len][value]            -> '1'/'2'..., 'E'
  *     'K' abort the running execution (only while one runs)
  *     'C' clean + verify (processes, /sandbox, /tmp, /dev/shm, IPC, xattrs) -> 'c' status text
  *     'P' ping                                                      -> 'p'
@@ -65,6 +65,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <sys/socket.h>
@@ -136,13 +137,20 @@ static int write_all(int fd, const void *data, size_t len) {
   return 0;
 }
 
+/* One frame in one write where the pipe takes it whole (every relay between here and the engine
+ * then handles it once); the rest, if any, follows. */
 static void send_frame(char type, const void *payload, uint32_t len) {
   unsigned char hdr[5] = {(unsigned char)type, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
                           (unsigned char)(len >> 8), (unsigned char)len};
-  if (write_all(1, hdr, 5) < 0 || (len && write_all(1, payload, len) < 0)) {
-    /* The engine is gone: nothing left to serve. */
-    _exit(3);
-  }
+  struct iovec iov[2] = {{.iov_base = hdr, .iov_len = 5}, {.iov_base = (void *)payload, .iov_len = len}};
+  ssize_t n;
+  do n = writev(1, iov, len ? 2 : 1);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN) _exit(3); /* the engine is gone: nothing left to serve */
+  size_t done = n < 0 ? 0 : (size_t)n;
+  if (done < 5 && write_all(1, hdr + done, 5 - done) < 0) _exit(3);
+  size_t sent = done > 5 ? done - 5 : 0;
+  if (sent < len && write_all(1, (const char *)payload + sent, len - sent) < 0) _exit(3);
 }
 
 static void send_text(char type, const char *fmt, ...) {
@@ -1673,7 +1681,6 @@ static void handle_execute(unsigned char *p, uint32_t len) {
     close(stdin_fd);
     stdin_fd = -1;
   }
-  send_text('S', "pid=%d\n", runner);
 
   struct stream out = {.fd = pipes.out[0], .frame = '1'}, err = {.fd = pipes.err[0], .frame = '2'};
   int rep_fd = pipes.rep[0];

@@ -33,7 +33,8 @@
  * execution's rusage) -> user program (own session). Orphans re-parent to the runner, so
  * rusage covers every process of the execution and nothing of earlier ones. With the python
  * zygote ('z' in the execute frame, see "python zygote"): supervisor -> zygote (root, never
- * runs user code) -> runner -> user program, with the same posture and reports. With a
+ * runs user code; the child subreaper and runner of each program it forks) -> user program,
+ * with the same posture and reports. With a
  * standby program ('p', see "standby program"): the same tree as without, started after the
  * last clean; the program takes the execution's argv, env and working directory from fd 3.
  */

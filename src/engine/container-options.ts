@@ -1,10 +1,10 @@
 import type Docker from "dockerode";
 import type { IsolationRuntime, NetworkMode } from "../protocol/execution";
 import { LABEL_SANDBOX_UID } from "./labels";
+import { SANDBOX_DIR } from "./paths";
 import { type StandbyProgram, standbyEnv } from "./standby";
 import { zygoteEnv } from "./zygote";
 
-export const SANDBOX_DIR = "/sandbox";
 /** Where the supervisor writes the passwd and group files /etc/passwd and /etc/group link to. */
 export const IDENTITY_DIR = "/etc/isol8";
 /** The container environment variable that gives the supervisor its sandbox uid. */

@@ -1,6 +1,8 @@
 import { posix } from "node:path";
 import { RequestError } from "../errors";
-import { SANDBOX_DIR } from "./container-options";
+
+/** The user's directory in every container: the working directory and the only writable tree. */
+export const SANDBOX_DIR = "/sandbox";
 
 /** Longest file name (one path component) Linux accepts, in bytes. */
 const NAME_MAX = 255;

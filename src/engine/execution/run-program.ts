@@ -1,5 +1,5 @@
 import { ConflictError, SandboxError } from "../../errors";
-import { SANDBOX_DIR } from "../container-options";
+import { SANDBOX_DIR } from "../paths";
 import type { PreparedExecution } from "../prepare";
 import type { Sandbox } from "../sandbox";
 import type { ExitReport } from "../supervisor/protocol";

@@ -168,6 +168,11 @@ const CALL_RULES: CallRule[] = [
     allowedIn: (file) => file.startsWith("src/cli/") || file === "src/server/serve.ts",
   },
   {
+    rule: "in cli/, only cli/std-streams.ts touches process.stdout, process.stderr and process.stdin (writes through descriptors; Node's streams opened there are flushed at exit)",
+    pattern: /\bprocess\s*\.\s*(?:stdout|stderr|stdin)\b/,
+    allowedIn: (file) => !file.startsWith("src/cli/") || file === "src/cli/std-streams.ts",
+  },
+  {
     rule: "only cli/ (and the server entry) call Bun.serve",
     pattern: /\bBun\s*\.\s*serve\s*\(/,
     allowedIn: (file) => file.startsWith("src/cli/") || file === "src/server/serve.ts",

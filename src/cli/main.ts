@@ -5,6 +5,7 @@ import { type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
 import { formatError, Isol8Error } from "../errors";
 import { forStream } from "./color";
 import { VERSION } from "../version";
+import { flushOpenedStreams, standardError, standardOutput } from "./std-streams";
 
 const commands: Record<string, () => Promise<CommandDef>> = {
   run: () => import("./commands/run").then((m) => m.default as CommandDef),
@@ -31,7 +32,7 @@ export const main = defineCommand({
 /** The help of a command (or of isol8 itself), coloured only when stdout takes colour. */
 async function printHelp(load: (() => Promise<CommandDef>) | undefined): Promise<void> {
   const usage = await renderUsage(load ? await load() : main, load ? (main as CommandDef) : undefined);
-  process.stdout.write(`${forStream(usage, process.stdout)}\n`);
+  standardOutput().write(`${forStream(usage, standardOutput())}\n`);
 }
 
 const isHelpFlag = (arg: string | undefined) => arg === "--help" || arg === "-h";
@@ -39,7 +40,7 @@ const isHelpFlag = (arg: string | undefined) => arg === "--help" || arg === "-h"
 /** Runs the CLI and returns the process exit code. */
 export async function runCli(rawArgs: string[]): Promise<number> {
   if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
-    process.stdout.write(`${VERSION}\n`);
+    standardOutput().write(`${VERSION}\n`);
     return 0;
   }
   const [name, ...rest] = rawArgs;
@@ -47,7 +48,7 @@ export async function runCli(rawArgs: string[]): Promise<number> {
   if (name === undefined || isHelpFlag(name) || name === "help") {
     const topic = name === "help" ? rest.find((arg) => !isHelpFlag(arg)) : undefined;
     if (topic !== undefined && !commands[topic]) {
-      process.stderr.write(`isol8: Cannot show help for "${topic}": unknown command\nhint: commands: ${Object.keys(commands).join(", ")}\n`);
+      standardError().write(`isol8: Cannot show help for "${topic}": unknown command\nhint: commands: ${Object.keys(commands).join(", ")}\n`);
       return 2;
     }
     await printHelp(topic === undefined ? undefined : commands[topic]);
@@ -59,7 +60,7 @@ export async function runCli(rawArgs: string[]): Promise<number> {
   if (!load || own.some(isHelpFlag)) {
     await printHelp(load);
     if (load) return 0;
-    process.stderr.write(`isol8: unknown command "${name}"\n`);
+    standardError().write(`isol8: unknown command "${name}"\n`);
     return 2;
   }
   try {
@@ -68,32 +69,23 @@ export async function runCli(rawArgs: string[]): Promise<number> {
     return typeof result === "number" ? result : 0;
   } catch (error) {
     if (error instanceof Isol8Error) {
-      process.stderr.write(`isol8: ${formatError(error)}\n`);
+      standardError().write(`isol8: ${formatError(error)}\n`);
       return error.exitCode;
     }
     if ((error as { code?: string }).code?.startsWith("E_")) {
       // citty's own usage errors (unknown command, ...)
-      process.stderr.write(`isol8: ${(error as Error).message.replace(/\x1b\[[0-9;]*m/g, "")}\nhint: see isol8 --help\n`);
+      standardError().write(`isol8: ${(error as Error).message.replace(/\x1b\[[0-9;]*m/g, "")}\nhint: see isol8 --help\n`);
       return 2;
     }
-    process.stderr.write(`isol8: unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
-    if (process.env.ISOL8_DEBUG) process.stderr.write(`${(error as Error)?.stack}\n`);
+    standardError().write(`isol8: unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
+    if (process.env.ISOL8_DEBUG) standardError().write(`${(error as Error)?.stack}\n`);
     return 125;
   }
 }
 
-/** Ends the stream and resolves once everything written to it has been flushed. */
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  return new Promise((resolve) => {
-    stream.once("error", () => resolve());
-    stream.end(() => resolve());
-  });
-}
-
 if (import.meta.main) {
   const code = await runCli(process.argv.slice(2));
-  // Piped output must be complete before the process ends.
-  // (a write callback alone is not enough: Bun reports it before a pipe has taken the data)
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  // What went through Node's streams must reach a pipe before the process ends.
+  await flushOpenedStreams();
   process.exit(code);
 }

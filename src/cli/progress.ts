@@ -1,4 +1,5 @@
 import type { ImageProgress } from "../engine/images/image-manager";
+import { type OutputSink, standardError } from "./std-streams";
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -13,7 +14,7 @@ export interface ProgressRenderer {
  * lines (state changes and decisions only) when piped. `verbose` adds build output.
  */
 export function createProgressRenderer(
-  stream: NodeJS.WriteStream = process.stderr,
+  stream: OutputSink = standardError(),
   { verbose = false, tty = Boolean(stream.isTTY) && !process.env.CI } = {},
 ): ProgressRenderer {
   const started = new Map<string, number>();

@@ -245,6 +245,39 @@ describe("run: output", () => {
     const r = run(["run", "-e", "print('\\x1b]52;c;ZXZpbA==\\x07')"]);
     expect(r.stdout).toBe("\x1b]52;c;ZXZpbA==\x07\n");
   });
+
+  /** `isol8 run <code> | <reader>` in a shell: the reader's output, and isol8's stderr and exit status. */
+  const piped = (code: string, reader: string) => {
+    const r = spawnSync("bash", ["-c", `"$0" run -e "$1" 2>"$2" | ${reader}; echo "status=\${PIPESTATUS[0]}" >>"$2"`, BINARY, code, join(work, "piped.err")], {
+      cwd: work,
+      env: { ...process.env, ...env, NO_COLOR: "1" },
+      encoding: "utf8",
+    });
+    return { stdout: r.stdout, stderr: readFileSync(join(work, "piped.err"), "utf8") };
+  };
+  const lines = "for i in range(50000): print(i)"; // 288,890 bytes: more than a pipe holds
+
+  test("a reader that leaves early (| head -1) ends the output quietly: no broken-pipe error, exit 0", () => {
+    const r = piped(lines, "head -1");
+    expect(r.stdout).toBe("0\n");
+    expect(r.stderr).toBe("status=0\n");
+  });
+
+  test("twin: a slow reader that stays gets every byte before isol8 exits", () => {
+    const r = piped(lines, "(sleep 1; wc -c)");
+    expect(r.stdout.trim()).toBe("288890");
+    expect(r.stderr).toBe("status=0\n");
+  });
+
+  test("on a terminal (a pty) the same control sequence is shown escaped", () => {
+    const r = spawnSync("script", ["-qec", `"${BINARY}" run -e "print('\\x1b]52;c;ZXZpbA==\\x07')"`, "/dev/null"], {
+      cwd: work,
+      env: { ...process.env, ...env, NO_COLOR: "1" },
+      encoding: "utf8",
+    });
+    expect(r.stdout).toContain("\\x1b]52;c;ZXZpbA==\\x07");
+    expect(r.stdout).not.toContain("\x1b]52");
+  });
 });
 
 describe("run: files", () => {

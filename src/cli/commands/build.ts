@@ -6,6 +6,7 @@ import { BUILTIN_RUNTIMES, createRuntimeRegistry } from "../../runtimes/registry
 import { debugArgs, forceArgs } from "../arg-fragments";
 import { defineIsol8Command } from "../command";
 import { createProgressRenderer } from "../progress";
+import { standardError, standardOutput } from "../std-streams";
 
 /** Runtimes whose packages can be baked into an image. */
 const BAKEABLE: readonly string[] = BUILTIN_RUNTIMES.filter((runtime) => "bake" in runtime).map((runtime) => runtime.name);
@@ -30,7 +31,7 @@ export default defineIsol8Command({
     if (packages.length === 0 && apt.length === 0) throw new UsageError("Cannot build: no --install or --apt packages given");
     if (packages.length > 0 && !BAKEABLE.includes(args.base)) throw new UsageError(`Cannot use --base "${args.base}" with --install: expected ${BAKEABLE.join(" | ")} (--apt works with any runtime)`);
     const runtime = createRuntimeRegistry().get(args.base);
-    const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
+    const progress = createProgressRenderer(standardError(), { verbose: Boolean(args.debug) });
     const engine = new DockerIsol8({ config, onImageProgress: progress, log: debugLog ?? (() => {}) });
     await engine.start();
     await engine.imageManager.ensure(runtime, progress); // the runtime image it builds on
@@ -44,8 +45,8 @@ export default defineIsol8Command({
       throw error instanceof RequestError ? new UsageError(`${error.message} (--install)`, error.hint) : error;
     });
     progress.done();
-    process.stdout.write(`${baked.ref}\n`);
-    process.stderr.write(`${baked.built ? "built" : "up to date"} in ${((performance.now() - t0) / 1000).toFixed(1)}s\n`);
+    standardOutput().write(`${baked.ref}\n`);
+    standardError().write(`${baked.built ? "built" : "up to date"} in ${((performance.now() - t0) / 1000).toFixed(1)}s\n`);
     return 0;
   },
 });

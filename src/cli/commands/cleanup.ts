@@ -4,6 +4,7 @@ import { removeImages } from "../../engine/images/remove-images";
 import { findContainers, ownerProcessGone, removeContainers } from "../../engine/cleanup";
 import { isol8Selector, LABEL_KIND } from "../../engine/labels";
 import { defineIsol8Command } from "../command";
+import { nodeStream, standardError, standardInput, standardOutput } from "../std-streams";
 
 const cleanupArgs = {
   force: { type: "boolean", description: "Do not ask for confirmation" },
@@ -25,29 +26,29 @@ export default defineIsol8Command({
     // their executions with "container stopped". Only --all takes them too.
     const containers = args.all ? labelled : labelled.filter(ownerProcessGone);
     const kept = labelled.length - containers.length;
-    if (kept) process.stderr.write(`isol8: keeping ${kept} container(s) of isol8 processes that are still running (--all removes them too)\n`);
+    if (kept) standardError().write(`isol8: keeping ${kept} container(s) of isol8 processes that are still running (--all removes them too)\n`);
     const images = args.images ? await docker.listImages(isol8Selector()) : [];
     for (const c of containers) {
-      process.stdout.write(`container ${c.id.slice(0, 12)} ${c.state} ${c.labels[LABEL_KIND] ?? ""} ${c.image}\n`);
+      standardOutput().write(`container ${c.id.slice(0, 12)} ${c.state} ${c.labels[LABEL_KIND] ?? ""} ${c.image}\n`);
     }
-    for (const i of images) process.stdout.write(`image ${i.id.slice(7, 19)} ${i.tags.join(",") || "(untagged)"}\n`);
+    for (const i of images) standardOutput().write(`image ${i.id.slice(7, 19)} ${i.tags.join(",") || "(untagged)"}\n`);
     if (containers.length + images.length === 0) {
-      process.stdout.write("nothing to remove\n");
+      standardOutput().write("nothing to remove\n");
       return 0;
     }
-    if (!args.force && process.stdin.isTTY) {
-      const rl = createInterface({ input: process.stdin, output: process.stderr });
+    if (!args.force && standardInput().isTTY) {
+      const rl = createInterface({ input: nodeStream("stdin"), output: nodeStream("stderr") });
       const answer = await rl.question(`Remove ${containers.length} container(s) and ${images.length} image(s)? [y/N] `);
       rl.close();
       if (!/^y(es)?$/i.test(answer.trim())) {
-        process.stdout.write("nothing removed\n");
+        standardOutput().write("nothing removed\n");
         return 1;
       }
     }
     // Remove exactly what was listed (and confirmed), not a second, later listing.
     await removeContainers(docker, containers);
     const removedImages = args.images ? await removeImages(docker, isol8Selector()) : 0;
-    process.stdout.write(`removed ${containers.length} container(s), ${removedImages} image(s)\n`);
+    standardOutput().write(`removed ${containers.length} container(s), ${removedImages} image(s)\n`);
     return 0;
   },
 });

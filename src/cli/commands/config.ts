@@ -1,4 +1,5 @@
 import { defineIsol8Command } from "../command";
+import { standardError, standardOutput } from "../std-streams";
 
 const configArgs = {
   json: { type: "boolean", description: "Print the resolved configuration as one JSON document (the files it came from go to stderr)" },
@@ -10,17 +11,17 @@ export default defineIsol8Command({
   args: configArgs,
   run({ flags, config, configSources }) {
     if (flags.source) {
-      for (const source of configSources) process.stdout.write(`${source}\n`);
+      for (const source of configSources) standardOutput().write(`${source}\n`);
       return 0;
     }
     if (flags.json) {
       // The document itself, so `isol8 config --json | jq .maxConcurrent` works.
-      process.stderr.write(`isol8: config source: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}\n`);
-      process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      standardError().write(`isol8: config source: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}\n`);
+      standardOutput().write(`${JSON.stringify(config, null, 2)}\n`);
       return 0;
     }
-    process.stdout.write(`source: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}\n`);
-    for (const [key, value] of flatten(config)) process.stdout.write(`${key} = ${JSON.stringify(value)}\n`);
+    standardOutput().write(`source: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}\n`);
+    for (const [key, value] of flatten(config)) standardOutput().write(`${key} = ${JSON.stringify(value)}\n`);
     return 0;
   },
 });

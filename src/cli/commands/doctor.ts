@@ -8,6 +8,7 @@ import { type CheckResult, exitCodeOf, runChecks } from "../../doctor/check";
 import { HOST_CHECKS, localFreeBytes } from "../../doctor/host-checks";
 import { debugArgs } from "../arg-fragments";
 import { defineIsol8Command } from "../command";
+import { standardOutput } from "../std-streams";
 
 const doctorArgs = {
   json: { type: "boolean", description: "Print one JSON document instead of lines" },
@@ -40,7 +41,7 @@ export default defineIsol8Command({
     const docker = createDockerClient();
     let info: Promise<DaemonInfo> | undefined;
     const print = (result: CheckResult) => {
-      if (!flags.json) process.stdout.write(line(result));
+      if (!flags.json) standardOutput().write(line(result));
     };
     const hostResults = await runChecks(HOST_CHECKS, {
       docker,
@@ -54,7 +55,7 @@ export default defineIsol8Command({
     const attackResults: CheckResult[] = [];
     if (flags.attack) {
       if (exitCodeOf(hostResults) !== 0) {
-        if (!flags.json) process.stdout.write("isol8: a must-have check failed: the attacks are not run\n");
+        if (!flags.json) standardOutput().write("isol8: a must-have check failed: the attacks are not run\n");
       } else {
         for (const isolation of isolations) {
           attackResults.push(...(await runAttacks({ config, isolation, ...(debugLog ? { log: debugLog } : {}), ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}), onResult: print })));
@@ -64,11 +65,11 @@ export default defineIsol8Command({
     const all = [...hostResults, ...attackResults];
     const code = flags.attack && attackResults.length === 0 ? 1 : exitCodeOf(all);
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ ok: code === 0, checks: hostResults, ...(flags.attack ? { attacks: attackResults } : {}) }, null, 2)}\n`);
+      standardOutput().write(`${JSON.stringify({ ok: code === 0, checks: hostResults, ...(flags.attack ? { attacks: attackResults } : {}) }, null, 2)}\n`);
     } else {
       const failed = all.filter((r) => r.status === "fail");
       const warned = all.filter((r) => r.status === "warn");
-      process.stdout.write(`${all.length - failed.length - warned.length} passed, ${warned.length} warning(s), ${failed.length} failed\n`);
+      standardOutput().write(`${all.length - failed.length - warned.length} passed, ${warned.length} warning(s), ${failed.length} failed\n`);
     }
     return code;
   },

@@ -3,6 +3,7 @@ import { UsageError } from "../../errors";
 import type { IssuedKey, KeyInfo, Usage } from "../../protocol/tenancy";
 import { defineIsol8Command } from "../command";
 import { KEY_POLICY_REPEATABLE, keyFromFlags, keyPolicyArgs } from "../keys/key-from-flags";
+import { standardError, standardOutput } from "../std-streams";
 
 const ACTIONS = ["create", "list", "revoke", "rotate", "usage"] as const;
 type Action = (typeof ACTIONS)[number];
@@ -41,9 +42,9 @@ const usageText = (usage: Usage) => {
 
 /** The key printed once: on stdout alone (for scripts), what it is on stderr. */
 function printIssued(issued: IssuedKey, json: boolean, what: string) {
-  if (json) return void process.stdout.write(`${JSON.stringify(issued)}\n`);
-  process.stderr.write(`isol8: ${what} key ${issued.info.id} ("${issued.info.name}"); it is shown this once, the server keeps only its hash\n`);
-  process.stdout.write(`${issued.key}\n`);
+  if (json) return void standardOutput().write(`${JSON.stringify(issued)}\n`);
+  standardError().write(`isol8: ${what} key ${issued.info.id} ("${issued.info.name}"); it is shown this once, the server keeps only its hash\n`);
+  standardOutput().write(`${issued.key}\n`);
 }
 
 export default defineIsol8Command({
@@ -68,7 +69,7 @@ export default defineIsol8Command({
     const host = flags.host ?? process.env.ISOL8_HOST ?? "http://127.0.0.1:3000";
     const client = createKeysClient({ host, apiKey });
     const json = Boolean(flags.json);
-    const print = (value: unknown, text: string) => void process.stdout.write(`${json ? JSON.stringify(value) : text}\n`);
+    const print = (value: unknown, text: string) => void standardOutput().write(`${json ? JSON.stringify(value) : text}\n`);
     switch (action as Action) {
       case "create":
         printIssued(await client.create(keyFromFlags(flags)), json, "created");

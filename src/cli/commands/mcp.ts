@@ -8,6 +8,7 @@ import { applyServerPolicy, policyOffers } from "../../server/policy";
 import { VERSION } from "../../version";
 import { debugArgs } from "../arg-fragments";
 import { defineIsol8Command } from "../command";
+import { nodeStream } from "../std-streams";
 
 const mcpArgs = {
   host: { type: "string", description: "Use an isol8 server at this URL (its /sessions) instead of local Docker" },
@@ -45,7 +46,7 @@ export default defineIsol8Command({
             maxFileBytes: sizeToBytes(config.server.maxFileSize),
           });
         })();
-    const session = await serveStdio({ backend, version: VERSION, mask: false, log });
+    const session = await serveStdio({ backend, version: VERSION, mask: false, log }, { stdin: nodeStream("stdin"), stdout: nodeStream("stdout") });
     const onSignal = () => void session.stop();
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);

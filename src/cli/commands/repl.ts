@@ -11,6 +11,7 @@ import { defineIsol8Command } from "../command";
 import { createProgressRenderer } from "../progress";
 import { CellReader, cellSyntax } from "../repl/cell-reader";
 import { renderBundle, renderEnd } from "../repl/render-result";
+import { nodeStream, standardInput } from "../std-streams";
 
 const replArgs = {
   runtime: { type: "string", alias: "r", description: `Interpreter: ${CONTEXT_RUNTIMES.join(" | ")} (default python)` },
@@ -34,8 +35,8 @@ export default defineIsol8Command({
     const timeoutMs = flags.timeout === undefined ? undefined : Number(flags.timeout);
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new UsageError(`Cannot use --timeout "${flags.timeout}": not a number of ms`);
     if (flags["session-id"] && !flags.host) throw new UsageError("Cannot use --session-id without --host");
-    const interactive = Boolean(process.stdin.isTTY);
-    const progress = createProgressRenderer(process.stderr, { verbose: Boolean(flags.debug) });
+    const interactive = Boolean(standardInput().isTTY);
+    const progress = createProgressRenderer(nodeStream("stderr"), { verbose: Boolean(flags.debug) });
     const remote = flags.host
       ? new RemoteIsol8({ host: flags.host, ...(flags.key ? { apiKey: flags.key } : {}), sessionId: flags["session-id"] ?? `repl-${crypto.randomUUID()}` })
       : null;
@@ -53,25 +54,25 @@ export default defineIsol8Command({
       context = await engine.createContext({ runtime, ...(flags.image ? { image: flags.image } : {}) });
       progress.done();
       // Made once the context is ready: lines read before the loop below starts would be lost.
-      lines = createInterface({ input: process.stdin, ...(interactive ? { output: process.stderr, prompt: ">>> " } : {}), terminal: interactive });
+      lines = createInterface({ input: nodeStream("stdin"), ...(interactive ? { output: nodeStream("stderr"), prompt: ">>> " } : {}), terminal: interactive });
       const input = lines;
       const iterator = input[Symbol.asyncIterator]();
       input.on("SIGINT", () => {
         if (running) running.abort();
-        else process.stderr.write("\n(:quit or Ctrl-D to leave)\n");
+        else nodeStream("stderr").write("\n(:quit or Ctrl-D to leave)\n");
         if (interactive) input.prompt();
       });
-      if (interactive) process.stderr.write(`isol8 repl: ${runtime} in a sandbox (:help for commands)\n`);
+      if (interactive) nodeStream("stderr").write(`isol8 repl: ${runtime} in a sandbox (:help for commands)\n`);
       const reader = new CellReader(cellSyntax(runtime));
       const runCell = async (code: string) => {
         if (code.trim() === ":quit" || code.trim() === ":exit") return false;
         if (code.trim() === ":help") {
-          process.stderr.write(HELP);
+          nodeStream("stderr").write(HELP);
           return true;
         }
         if (code.trim() === ":restart") {
           await context!.restart();
-          process.stderr.write("isol8: restarted\n");
+          nodeStream("stderr").write("isol8: restarted\n");
           return true;
         }
         running = new AbortController();
@@ -79,13 +80,13 @@ export default defineIsol8Command({
           const result = await context!.run(code, {
             ...(timeoutMs ? { timeoutMs } : {}),
             signal: running.signal,
-            onStdout: (text) => process.stdout.write(text),
-            onStderr: (text) => process.stderr.write(text),
-            onResult: (bundle) => process.stdout.write(renderBundle(bundle, ++saved, sink)),
+            onStdout: (text) => nodeStream("stdout").write(text),
+            onStderr: (text) => nodeStream("stderr").write(text),
+            onResult: (bundle) => nodeStream("stdout").write(renderBundle(bundle, ++saved, sink)),
           });
-          process.stderr.write(renderEnd(result));
+          nodeStream("stderr").write(renderEnd(result));
         } catch (error) {
-          process.stderr.write(`isol8: ${(error as Error).message}\n`);
+          nodeStream("stderr").write(`isol8: ${(error as Error).message}\n`);
         } finally {
           running = null;
         }

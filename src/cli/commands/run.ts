@@ -17,6 +17,7 @@ import { asFlagError, requestFromFlags } from "../run/request-from-flags";
 import { statsLine } from "../run/stats-line";
 import { outputWriter } from "../terminal";
 import { daemonPaths, findLocalDaemon, unixFetch } from "../local-daemon";
+import { standardError, standardInput, standardOutput } from "../std-streams";
 
 export const runArgs = {
   file: { type: "positional", required: false, description: "Program file; the runtime follows its extension" },
@@ -68,18 +69,19 @@ export default defineIsol8Command({
   repeatable: REPEATABLE,
   async run({ flags, positionals, rest, config, debugLog }) {
     const args = programArgs(positionals, rest);
-    const source = await resolveCodeSource({
+    const stdinSource = standardInput();
+    const source = resolveCodeSource({
       file: positionals[0],
       evalCode: flags.eval,
       runtime: flags.runtime,
-      stdin: process.stdin,
+      stdin: stdinSource,
       runtimes: createRuntimeRegistry(),
     });
-    const stdin = await programStdin({
+    const stdin = programStdin({
       ...(flags.stdin !== undefined ? { text: flags.stdin } : {}),
       ...(flags["stdin-file"] !== undefined ? { file: flags["stdin-file"] } : {}),
       codeFromStdin: source.fromStdin,
-      stdin: process.stdin,
+      stdin: stdinSource,
     });
     const request = requestFromFlags(flags, {
       code: source.code,
@@ -91,7 +93,7 @@ export default defineIsol8Command({
       ...(args ? { args } : {}),
     });
 
-    const progress = createProgressRenderer(process.stderr, { verbose: Boolean(flags.debug) });
+    const progress = createProgressRenderer(standardError(), { verbose: Boolean(flags.debug) });
     if (!flags.host && (flags.key || flags["session-id"])) throw new UsageError("Cannot use --key or --session-id without --host");
     if (flags.host && (flags.persist || flags.persistent)) {
       throw new UsageError("Cannot use --persist or --persistent with --host", "use --session-id for a persistent container on the server");
@@ -108,8 +110,8 @@ export default defineIsol8Command({
     const runOn = async (engine: Isol8): Promise<number> => {
       outFile ??= flags.out ? createWriteStream(flags.out) : undefined;
       const raw = Boolean(flags.raw);
-      const writeStdout = outFile ? outputWriter(outFile) : outputWriter(process.stdout, { raw });
-      const writeStderr = outputWriter(process.stderr, { raw });
+      const writeStdout = outFile ? outputWriter(outFile) : outputWriter(standardOutput(), { raw });
+      const writeStderr = outputWriter(standardError(), { raw });
       let summary: ExecutionSummary | undefined;
       if (flags.stream !== false && !flags.json) {
         for await (const event of engine.executeStream(request, { signal: abort.signal })) {
@@ -126,7 +128,7 @@ export default defineIsol8Command({
         if (flags.json) {
           const doc = `${JSON.stringify(result, null, 2)}\n`;
           if (outFile) outFile.write(doc);
-          else process.stdout.write(doc);
+          else standardOutput().write(doc);
         } else {
           writeStdout(result.stdout, result.stdoutBase64 === undefined ? undefined : outputBytes(result, "stdout"));
           writeStderr(result.stderr, result.stderrBase64 === undefined ? undefined : outputBytes(result, "stderr"));
@@ -135,7 +137,7 @@ export default defineIsol8Command({
       progress.done();
       if (!summary) throw new Isol8Error("Cannot run the program: the execution ended without a result");
       report(summary, sizeToBytes(request.maxOutputSize ?? config.defaults.maxOutputSize), Boolean(flags.persist));
-      if (flags.stats) process.stderr.write(`isol8: ${statsLine(summary)}\n`);
+      if (flags.stats) standardError().write(`isol8: ${statsLine(summary)}\n`);
       if (summary.files && Object.keys(summary.files).length) writeOutputFiles(summary.files, flags["output-dir"] ?? ".");
       return abort.signal.aborted ? 130 : exitCodeFor(summary);
     };
@@ -181,7 +183,7 @@ export default defineIsol8Command({
         log: debugLog ?? (() => {}),
         onImageProgress: progress,
         // stdout carries the program's output: audit destination "stdout" goes to stderr.
-        audit: { write: (line) => void process.stderr.write(line) },
+        audit: { write: (line) => standardError().write(line) },
       });
       /** The run ended with a result and was not interrupted: the container's removal is Docker's (AutoRemove). */
       let finished = false;
@@ -211,7 +213,7 @@ export default defineIsol8Command({
 
 /** One line on stderr for each thing the user should know about the run. */
 function report(summary: ExecutionSummary, maxOutput: number, persist: boolean): void {
-  const say = (line: string) => process.stderr.write(`isol8: ${line}\n`);
+  const say = (line: string) => standardError().write(`isol8: ${line}\n`);
   if (summary.truncated) say(`output truncated at ${maxOutput} bytes per stream (maxOutputSize)`);
   if (summary.timedOut) say(`timed out after ${summary.durationMs} ms (every process of the run was killed)`);
   if (summary.oomKilled) say("killed by the memory limit");

@@ -5,6 +5,7 @@ import { defineIsol8Command } from "../command";
 import { daemonPaths, prepareDaemonDir } from "../local-daemon";
 import { unlinkSync } from "node:fs";
 import type { Isol8Config } from "../../config/schema";
+import { nodeStream } from "../std-streams";
 
 /**
  * The local daemon's directory, key and socket path. Refused when a daemon already answers on
@@ -84,8 +85,10 @@ export default defineIsol8Command({
     const local = flags.local ? await claimDaemonDir(config) : undefined;
     const apiKeys = local ? [local.key] : resolveApiKeys(flags.key, process.env);
     const port = local ? 0 : resolvePort(flags.port, process.env);
-    // The server formats its own lines (server.logFormat: json | pretty): written as they are.
-    const log = (line: string) => void process.stderr.write(`${line}\n`);
+    // The server formats its own lines (server.logFormat: json | pretty): written as they are,
+    // through Node's streams (a server never waits for a slow reader of its logs; an audit log
+    // with destination stdout writes there too, and main.ts flushes both when the server ends).
+    const log = (line: string) => void nodeStream("stderr").write(`${line}\n`);
     // Signals are handled from the start: one that arrives while the server is starting
     // shuts it down as soon as it is up (never the default action, which would leave containers).
     let server: RunningServer | undefined;
@@ -109,7 +112,7 @@ export default defineIsol8Command({
         ...(local ? { unix: local.socket } : {}),
         log,
         debug: Boolean(flags.debug),
-        onListening: (url) => process.stdout.write(`isol8 ${url}\n`),
+        onListening: (url) => void nodeStream("stdout").write(`isol8 ${url}\n`),
         ...(process.env.ISOL8_SCOPE ? { scope: process.env.ISOL8_SCOPE } : {}),
       });
       server.log(`config: ${configSources.length ? configSources.join(" + ") : "(built-in defaults)"}`);

@@ -7,6 +7,7 @@ import { BUILTIN_RUNTIMES, createRuntimeRegistry, type RuntimeName } from "../..
 import { debugArgs, forceArgs } from "../arg-fragments";
 import { defineIsol8Command } from "../command";
 import { createProgressRenderer } from "../progress";
+import { standardError, standardOutput } from "../std-streams";
 
 /** Runtimes whose packages can be baked into an image. Every runtime gets a `--<runtime> a,b` flag; the others refuse it. */
 const BAKEABLE: readonly string[] = BUILTIN_RUNTIMES.filter((runtime) => "bake" in runtime).map((runtime) => runtime.name);
@@ -41,7 +42,7 @@ export default defineIsol8Command({
     const engine = new DockerIsol8({ config, docker, log: debugLog ?? (() => {}) });
     await engine.start();
     const started = performance.now();
-    const progress = createProgressRenderer(process.stderr, { verbose: Boolean(args.debug) });
+    const progress = createProgressRenderer(standardError(), { verbose: Boolean(args.debug) });
     try {
       const results = await engine.imageManager.setup(runtimes, { force: Boolean(args.force), onProgress: progress });
       // Images with packages baked in: config `dependencies`, plus --python/--node/--bun/--deno and --apt
@@ -63,13 +64,13 @@ export default defineIsol8Command({
           onLine: (line) => progress({ image, line }),
         });
         progress.done();
-        process.stderr.write(`${baked.ref}: ${baked.built ? "built" : "up to date"} (${[...packages, ...debs].join(" ")}, ${((performance.now() - t0) / 1000).toFixed(1)}s)\n`);
+        standardError().write(`${baked.ref}: ${baked.built ? "built" : "up to date"} (${[...packages, ...debs].join(" ")}, ${((performance.now() - t0) / 1000).toFixed(1)}s)\n`);
         results.push({ image: baked.ref, state: baked.built ? "built" : "up-to-date", ms: performance.now() - t0 });
       }
       progress.done();
       const built = results.filter((r) => r.state === "built").length;
       // The one line a script reads: on stdout (progress and details stay on stderr).
-      process.stdout.write(
+      standardOutput().write(
         `setup done in ${((performance.now() - started) / 1000).toFixed(1)}s: ${built} built, ${results.length - built} up to date\n`,
       );
       return 0;

@@ -3,6 +3,7 @@ import { basename, extname } from "node:path";
 import { UsageError } from "../../errors";
 import type { RuntimeRegistry } from "../../runtimes/registry";
 import type { Runtime } from "../../runtimes/registry";
+import type { InputSource } from "../std-streams";
 
 export interface CodeSource {
   code: string;
@@ -18,25 +19,19 @@ export interface CodeSourceInput {
   file?: string;
   evalCode?: string;
   runtime?: string;
-  stdin: NodeJS.ReadStream;
+  stdin: InputSource;
   runtimes: RuntimeRegistry;
 }
 
 /** A name the request's programFile accepts (see protocol/execution.ts). */
 const PROGRAM_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 /**
  * Where the program comes from: a file argument, `-e`, or standard input when neither
  * is given and stdin is not a terminal. The runtime comes from `-r`, else the file's
  * extension, else python.
  */
-export async function resolveCodeSource(input: CodeSourceInput): Promise<CodeSource> {
+export function resolveCodeSource(input: CodeSourceInput): CodeSource {
   const { file, evalCode, runtimes } = input;
   if (file !== undefined && evalCode !== undefined) {
     throw new UsageError("Cannot run both a file and -e code", "pass one of them");
@@ -65,5 +60,5 @@ export async function resolveCodeSource(input: CodeSourceInput): Promise<CodeSou
   if (input.stdin.isTTY) {
     throw new UsageError("Cannot run: no code given", 'pass a file, -e "code", or pipe code on standard input');
   }
-  return { code: await readAll(input.stdin), runtime, fileExtension: runtime.defaultExtension, fromStdin: true };
+  return { code: input.stdin.readAll().toString("utf8"), runtime, fileExtension: runtime.defaultExtension, fromStdin: true };
 }

@@ -1,22 +1,7 @@
 // What `isol8 run` gives the program besides its code: standard input and arguments.
-import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { UsageError } from "../../errors";
-
-/** Whether standard input carries data to read: a pipe, a file or a socket (never a terminal or /dev/null). */
-export function stdinHasData(fd = 0): boolean {
-  try {
-    const stat = fstatSync(fd);
-    return stat.isFIFO() || stat.isFile() || stat.isSocket();
-  } catch {
-    return false; // closed
-  }
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks);
-}
+import type { InputSource } from "../std-streams";
 
 export interface ProgramStdinInput {
   /** `--stdin <data>`. */
@@ -25,17 +10,15 @@ export interface ProgramStdinInput {
   file?: string;
   /** The code itself came from standard input (then it is not the program's too). */
   codeFromStdin: boolean;
-  /** isol8's own standard input, read when it is piped. */
-  stdin: NodeJS.ReadableStream;
-  /** Whether it is piped (default: fstat of fd 0). */
-  piped?: boolean;
+  /** isol8's own standard input, read when it carries data (a pipe, a file, a socket). */
+  stdin: InputSource;
 }
 
 /**
  * The program's standard input: `--stdin`, else `--stdin-file`, else isol8's own standard
  * input when it is piped and did not carry the code (exact bytes), else none.
  */
-export async function programStdin(input: ProgramStdinInput): Promise<string | Uint8Array | undefined> {
+export function programStdin(input: ProgramStdinInput): string | Uint8Array | undefined {
   if (input.text !== undefined && input.file !== undefined) {
     throw new UsageError("Cannot use --stdin and --stdin-file together", "pass one of them");
   }
@@ -44,8 +27,8 @@ export async function programStdin(input: ProgramStdinInput): Promise<string | U
     if (!existsSync(input.file) || statSync(input.file).isDirectory()) throw new UsageError(`Cannot use --stdin-file "${input.file}": file not found`);
     return readFileSync(input.file);
   }
-  if (input.codeFromStdin || !(input.piped ?? stdinHasData())) return undefined;
-  const data = await readAll(input.stdin);
+  if (input.codeFromStdin || !input.stdin.hasData) return undefined;
+  const data = input.stdin.readAll();
   return data.length ? data : undefined;
 }
 

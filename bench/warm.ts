@@ -27,8 +27,8 @@ const runtimes = arg("runtimes", "python,bash,node,bun,deno").split(",") as Runt
 const isolations = arg("isolation", "runc").split(",") as IsolationRuntime[];
 const aheadModes = arg("ahead", "on,off").split(",");
 /** The runtimes that start something ahead of an execution, and what their rows say when that is off. */
-const OFF_LABEL: Partial<Record<RuntimeName, string>> = { python: "no-zygote", node: "no-standby", bun: "no-standby" };
-/** Pause before each execution (both columns): the time an idle pooled container has to get ready (python's forked standby, node's and bun's standby program). */
+const OFF_LABEL: Partial<Record<RuntimeName, string>> = { python: "no-zygote", node: "no-standby", bun: "no-standby", deno: "no-standby" };
+/** Pause before each execution (both columns): the time an idle pooled container has to get ready (python's forked standby, the standby program of node, bun and deno). */
 const GAP_MS = Number(arg("gap", "0"));
 const PROGRAMS: Record<RuntimeName, { code: string; argv: string[] }> = {
   python: { code: "print('hello')", argv: ["python3", "-c", "print('hello')"] },

@@ -18,6 +18,7 @@ import bashContextDriver from "../embedded/contexts/bash.sh" with { type: "text"
 import pythonZygote from "../embedded/zygote.py" with { type: "text" };
 import nodeStandby from "../embedded/standby/node.cjs.txt" with { type: "text" };
 import bunStandby from "../embedded/standby/bun.mjs.txt" with { type: "text" };
+import denoStandby from "../embedded/standby/deno.mjs.txt" with { type: "text" };
 import standbyTakeSpec from "../embedded/standby/take-spec.cjs.txt" with { type: "text" };
 
 /** The strict seccomp profile (an allowlist), as JSON text for Docker's `seccomp=` option. */
@@ -67,5 +68,6 @@ export const PYTHON_ZYGOTE: string = pythonZygote;
 export const STANDBY_PROGRAMS: Readonly<Record<string, string>> = {
   "node.cjs": nodeStandby,
   "bun.mjs": bunStandby,
+  "deno.mjs": denoStandby,
   "take-spec.cjs": standbyTakeSpec,
 };

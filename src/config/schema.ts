@@ -156,8 +156,8 @@ export const ConfigSchema = section(
           standbyPrograms: v.optional(
             d(
               v.boolean(),
-              "Start the next node or bun program of a pooled container ahead, after each clean, as the sandbox user with the execution's posture; " +
-                "it waits for the execution's argv, env and working directory, then runs the program file. false: start node or bun per execution",
+              "Start the next node, bun or deno program of a pooled container ahead, after each clean, as the sandbox user with the execution's posture; " +
+                "it waits for the execution's argv, env and working directory, then runs the program file. false: start node, bun or deno per execution",
             ),
             true,
           ),

@@ -113,7 +113,7 @@ describe("prepareExecution: python zygote and one-shot removal in the spec", () 
     ["switched off", { runtime: "node" }, {}, { security: { standbyPrograms: false } }, false],
     ["one-shot", { runtime: "node" }, { oneShot: true }, {}, false],
     ["a custom image", { runtime: "node", image: "mine:node" }, {}, {}, false],
-    ["deno", { runtime: "deno" }, {}, {}, false],
+    ["deno, pooled", { runtime: "deno" }, {}, {}, true],
     ["python", {}, {}, {}, false],
   ])("standby program: %s → %p", (_name, request, extra, config, expected) => {
     expect(specOf(request, extra, config).standby !== undefined).toBe(expected);
@@ -124,6 +124,10 @@ describe("prepareExecution: python zygote and one-shot removal in the spec", () 
     ["node with its own NODE_OPTIONS", { runtime: "node", env: { NODE_OPTIONS: "--expose-gc" } }, false],
     ["node with LD_PRELOAD", { runtime: "node", env: { LD_PRELOAD: "/sandbox/x.so" } }, false],
     ["bun with NODE_ENV (its .env files)", { runtime: "bun", env: { NODE_ENV: "production" } }, false],
+    ["deno, its default program file", { runtime: "deno" }, true],
+    ["deno, a programFile of its own (deno started on main.mts)", { runtime: "deno", programFile: "tool.mts" }, false],
+    ["deno with its own DENO_V8_FLAGS", { runtime: "deno", env: { DENO_V8_FLAGS: "--expose-gc" } }, false],
+    ["deno with program arguments", { runtime: "deno", args: ["a"] }, false],
   ])("the execution goes to the standby program: %s → %p", (_name, request, expected) => {
     const prepared = prepareExecution({ code: "1", ...request }, context({}));
     expect(prepared.standby === true).toBe(expected);

@@ -323,7 +323,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     spec,
     key,
     builtinImage: customImage === undefined,
-    ...(standby && fitsStandby(standby, runtime, envEntries) ? { standby: true as const } : {}),
+    ...(standby && fitsStandby(standby, runtime, envEntries, { programPath: `${SANDBOX_DIR}/${codePath}`, args: request.args ?? [] }) ? { standby: true as const } : {}),
     ...(request.metadata ? { metadata: request.metadata } : {}),
   };
 }

@@ -16,6 +16,8 @@ export interface StandbyProgram {
   env: string[];
   /** Files under /sandbox the runtime reads as it starts: writing one discards the waiting program. */
   startupFiles: string[];
+  /** The program file it starts on (deno): it takes only executions of that file without arguments. */
+  file?: string;
 }
 
 export interface StandbyChoice {
@@ -54,16 +56,25 @@ export function standbyProgram(choice: StandbyChoice): StandbyProgram | undefine
       .filter(([name]) => startup.test(name))
       .map(([name, value]) => `${name}=${value}`),
     startupFiles: [...(standby.startupFiles ?? [])],
+    ...(standby.file ? { file: standby.file } : {}),
   };
 }
 
 /**
  * Whether an execution may be handed to the standby program: the environment entries the
  * runtime reads as it starts (NODE_OPTIONS, LD_*, ...) are exactly those it started with, so
- * the program starts as it would have with the execution's own environment. Pure.
+ * the program starts as it would have with the execution's own environment; and when the
+ * standby program started on a program file (deno), the execution runs that file without
+ * arguments. Pure.
  */
-export function fitsStandby(program: StandbyProgram, runtime: Pick<Runtime, "standby">, env: readonly string[]): boolean {
+export function fitsStandby(
+  program: StandbyProgram,
+  runtime: Pick<Runtime, "standby">,
+  env: readonly string[],
+  execution: { programPath: string; args: readonly string[] },
+): boolean {
   if (!runtime.standby) return false;
+  if (program.file !== undefined && (program.file !== execution.programPath || execution.args.length > 0)) return false;
   const startup = startupPattern(runtime.standby.startupEnv);
   const read = new Set(env.filter((entry) => startup.test(nameOf(entry))));
   return read.size === program.env.length && program.env.every((entry) => read.has(entry));

@@ -24,6 +24,19 @@ export const deno = {
   // Installed into a node_modules directory next to a deno.json that maps the names; both are
   // linked at / (found from /sandbox by Deno's config search). "manual" afterwards: at run time
   // Deno reads node_modules as it is and never asks the registry (DENO_DIR is an empty tmpfs).
+  // Deno fixes its main module and arguments as it starts: the standby program is `deno run` of
+  // the default program file, without arguments, with the standby script as --preload (run
+  // before the main module is loaded); it takes only executions of that file without arguments.
+  // It reads its own variables, the npm registry's, the proxies, Rust's, the dynamic loader's,
+  // the locale and colour switches as it starts, and the configuration files of its working
+  // directory (deno.json, package.json and what they name).
+  standby: {
+    argv: ["deno", "run", "--allow-all", "--quiet", "--preload", "/usr/local/lib/isol8/standby/deno.mjs", "/sandbox/main.mts"],
+    file: "/sandbox/main.mts",
+    startupEnv:
+      "^(DENO_.*|NPM_CONFIG_.*|npm_config_.*|HTTPS?_PROXY|https?_proxy|ALL_PROXY|all_proxy|NO_PROXY|no_proxy|SSL_CERT_.*|RUST_.*|LD_.*|MALLOC_.*|GLIBC_.*|LC_.*|LANG|LANGUAGE|TZ|HOME|XDG_.*|NO_COLOR|FORCE_COLOR|CLICOLOR_FORCE|TERM)$",
+    startupFiles: ["deno.json", "deno.jsonc", "package.json", "deno.lock", ".npmrc", "import_map.json"],
+  },
   bake: {
     workdir: "/opt/isol8-deps",
     before: [["deno", "eval", 'Deno.writeTextFileSync("deno.json", JSON.stringify({ nodeModulesDir: "auto" }))']],

@@ -70,6 +70,11 @@ export interface StandbyDefinition {
   startupEnv: string;
   /** Files in /sandbox the runtime reads as it starts; writing one discards the waiting program. */
   startupFiles?: readonly string[];
+  /**
+   * The program file `argv` starts on, for a runtime that fixes its main module and arguments
+   * as it starts (deno): only an execution of that file without arguments is handed to it.
+   */
+  file?: string;
 }
 
 export interface PackageInstall {

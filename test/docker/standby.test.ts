@@ -1,10 +1,12 @@
-// Real-Docker proof of the standby programs of node and bun (docs/SECURITY.md I16): a pooled
+// Real-Docker proof of the standby programs of node, bun and deno (docs/SECURITY.md I16): a pooled
 // container's supervisor starts the next program ahead, as the sandbox user with the posture of
 // any program, after each clean; it waits for its execution's argv, env and working directory.
-// It must run programs as `node <file>` / `bun run <file>` would, never share its container with
-// user code while it waits (every other program start discards it first), start only after
-// everything of the previous execution is gone, and give way whenever the runtime would read
-// something as it starts that it started without (NODE_OPTIONS, LD_PRELOAD, bunfig.toml, .env).
+// It must run programs as `node <file>` / `bun run <file>` / `deno run <file>` would, never share
+// its container with user code while it waits (every other program start discards it first),
+// start only after everything of the previous execution is gone, and give way whenever the
+// runtime would read something as it starts that it started without (NODE_OPTIONS, LD_PRELOAD,
+// bunfig.toml, .env, deno.json, DENO_V8_FLAGS), or (deno) the program file is not the one it
+// started on.
 // Every refusal has a "still works" twin where the standby program does run the execution.
 import { afterAll, describe, expect, test } from "bun:test";
 import type { DockerIsol8 } from "../../src/engine/engine";
@@ -27,8 +29,8 @@ afterAll(async () => {
   for (const e of engines) expect(await ownedContainers(e)).toEqual([]);
 });
 
-type Js = "node" | "bun";
-const RUNTIMES: Js[] = ["node", "bun"];
+type Js = "node" | "bun" | "deno";
+const RUNTIMES: Js[] = ["node", "bun", "deno"];
 
 /**
  * Waits long enough for the pooled container's standby program to be up (it starts after the
@@ -39,7 +41,7 @@ const settle = () => Bun.sleep(400);
 const run = (on: DockerIsol8, runtime: Js, code: string, extra: Partial<ExecutionRequest> = {}) =>
   on.execute({ runtime, timeoutMs: 20_000, code, ...extra });
 
-/** ESM (node's .mjs, bun's .ts) that says whether it runs in a standby program and which processes its uid has. */
+/** ESM (node's .mjs, bun's .ts, deno's .mts) that says whether it runs in a standby program and which processes its uid has. */
 const PROBE = String.raw`
 import { readFileSync, readdirSync } from "node:fs";
 const standby = readFileSync("/proc/self/cmdline", "utf8").includes("/usr/local/lib/isol8/standby/");
@@ -60,7 +62,7 @@ describe("standby programs: who runs the execution", () => {
   });
 });
 
-describe("standby programs: the same program as node <file> and bun run <file>", () => {
+describe("standby programs: the same program as node <file>, bun run <file> and deno run <file>", () => {
   const SEMANTICS = String.raw`
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 const stdin = readFileSync(0, "utf8");
@@ -70,14 +72,16 @@ const pipes = readdirSync("/proc/self/fd").filter((fd) => Number(fd) > 2).map((f
 console.log(JSON.stringify({
   argv: process.argv.slice(1), main, url: import.meta.url, execArgv: process.execArgv, cwd: process.cwd(),
   stdin, foo: process.env.FOO, tokenLength: (process.env.TOKEN ?? "").length,
-  // node's comes from NODE_OPTIONS (the container's memory limit); JavaScriptCore sizes bun's as it starts.
+  // node's comes from NODE_OPTIONS, deno's from DENO_V8_FLAGS (the container's memory limit); JavaScriptCore sizes bun's as it starts.
   heap: typeof Bun === "undefined" ? (await import("node:v8")).getHeapStatistics().heap_size_limit : 0,
   pipes, await: await Promise.resolve("top-level"),
 }));
 process.exitCode = 3;
 `;
-  test.each(RUNTIMES)("%s: argv, main module, stdin, env, secrets, node's heap limit, working directory, exit code; as many pipes beyond stdio as without (the spec pipe is closed)", async (runtime) => {
-    const request = { args: ["a b", "-c"], stdin: "in\n", env: { FOO: "bar" }, secrets: { TOKEN: "s3cr3t-token" }, memoryLimit: "256m" };
+  test.each(RUNTIMES)("%s: argv, main module, stdin, env, secrets, node's and deno's heap limit, working directory, exit code; as many pipes beyond stdio as without (the spec pipe is closed)", async (runtime) => {
+    // Deno starts on its program file without arguments: it is handed only executions without any (below).
+    const args = runtime === "deno" ? [] : ["a b", "-c"];
+    const request = { args, stdin: "in\n", env: { FOO: "bar" }, secrets: { TOKEN: "s3cr3t-token" }, memoryLimit: "256m" };
     await settle();
     const standby = await run(pooled, runtime, SEMANTICS, request);
     await settle();
@@ -86,7 +90,7 @@ process.exitCode = 3;
     expect(standby.stderr).toBe("");
     const seen = JSON.parse(standby.stdout);
     expect(seen).toEqual(JSON.parse(plain.stdout));
-    expect(seen).toMatchObject({ argv: [expect.stringMatching(/^\/sandbox\/main\./), "a b", "-c"], main: true, stdin: "in\n", foo: "bar", tokenLength: 12, cwd: "/sandbox", await: "top-level" });
+    expect(seen).toMatchObject({ argv: [expect.stringMatching(/^\/sandbox\/main\./), ...args], main: true, stdin: "in\n", foo: "bar", tokenLength: 12, cwd: "/sandbox", await: "top-level" });
   });
 
   test("node, CommonJS: require.main, __filename and module.parent are the program's", async () => {
@@ -172,11 +176,54 @@ console.log("left");
     expect(JSON.parse(result.stdout)).toEqual({ standby: false, dotenv: "session" });
   });
 
+  test("deno: an execution with arguments gets its own program (deno fixes Deno.args and process.argv as it starts); without, the standby program runs it as deno run would", async () => {
+    const code = `${PROBE}\nconsole.log(JSON.stringify({ standby, mine, args: Deno.args, argv: process.argv.slice(1), main: Deno.mainModule, same: Deno.args === Deno.args }))`;
+    await settle();
+    const withArgs = await run(pooled, "deno", code, { args: ["x", "--y"] });
+    expect(JSON.parse(withArgs.stdout)).toEqual({ standby: false, mine: [], args: ["x", "--y"], argv: ["/sandbox/main.mts", "x", "--y"], main: "file:///sandbox/main.mts", same: true });
+    await settle();
+    const standby = await run(pooled, "deno", code);
+    await settle();
+    const plain = await run(off, "deno", code);
+    expect(JSON.parse(standby.stdout)).toEqual({ standby: true, mine: [], args: [], argv: ["/sandbox/main.mts"], main: "file:///sandbox/main.mts", same: true });
+    expect({ ...JSON.parse(plain.stdout), standby: true }).toEqual(JSON.parse(standby.stdout));
+  });
+
+  test("deno: a program file of its own name (programFile) gets its own program (deno started on main.mts); the default name goes to the standby program", async () => {
+    const code = `${PROBE}\nconsole.log(JSON.stringify({ standby, mine, main: Deno.mainModule }))`;
+    await settle();
+    const named = await run(pooled, "deno", code, { programFile: "tool.mts" });
+    expect(JSON.parse(named.stdout)).toEqual({ standby: false, mine: [], main: "file:///sandbox/tool.mts" });
+    await settle();
+    const plain = await run(pooled, "deno", code);
+    expect(JSON.parse(plain.stdout)).toEqual({ standby: true, mine: [], main: "file:///sandbox/main.mts" });
+  });
+
+  test("deno: a deno.json among the request's files is read as deno starts (the standby program gives way); without it it runs the execution", async () => {
+    const files = { "deno.json": JSON.stringify({ imports: { "#answer": "./answer.ts" } }), "answer.ts": "export default 42;\n" };
+    const code = `${PROBE}\nconst answer = await import("#answer").then((m) => m.default, () => null);\nconsole.log(JSON.stringify({ standby, mine, answer }))`;
+    await settle();
+    const withConfig = await run(pooled, "deno", code, { files });
+    expect(JSON.parse(withConfig.stdout)).toEqual({ standby: false, mine: [], answer: 42 });
+    await settle();
+    const without = await run(pooled, "deno", code, { files: { "answer.ts": "export default 42;\n" } });
+    expect(JSON.parse(without.stdout)).toEqual({ standby: true, mine: [], answer: null });
+  });
+
+  test.each([
+    ["DENO_V8_FLAGS (its V8 flags)", { DENO_V8_FLAGS: "--expose-gc" }, "function"],
+    ["NO_COLOR (set as it starts)", { NO_COLOR: "1" }, "undefined"],
+  ])("deno: %s in the request's env: deno starts with it", async (_name, env, gc) => {
+    await settle();
+    const result = await run(pooled, "deno", `${PROBE}\nconsole.log(JSON.stringify({ standby, mine, gc: typeof globalThis.gc }))`, { env });
+    expect(JSON.parse(result.stdout)).toEqual({ standby: false, mine: [], gc });
+  });
+
   test.each(RUNTIMES)("%s: the standby scripts are read-only for the program (root-owned, read-only image); /sandbox still takes its files", async (runtime) => {
     const code = String.raw`
 import { writeFileSync } from "node:fs";
 const tryWrite = (path) => { try { writeFileSync(path, "poison"); return "written"; } catch (e) { return e.code; } };
-console.log(JSON.stringify(["/usr/local/lib/isol8/standby/node.cjs", "/usr/local/lib/isol8/standby/take-spec.cjs", "/sandbox/mine.txt"].map(tryWrite)));
+console.log(JSON.stringify(["/usr/local/lib/isol8/standby/" + (typeof Deno === "undefined" ? "node.cjs" : "deno.mjs"), "/usr/local/lib/isol8/standby/take-spec.cjs", "/sandbox/mine.txt"].map(tryWrite)));
 `;
     await settle();
     const result = await run(pooled, runtime, code);

@@ -9,6 +9,14 @@ export function createColdProvider(
   destroy: (sandbox: Sandbox) => Promise<void>,
 ): SandboxProvider {
   const live = new Set<Sandbox>();
+  /** Removals this provider makes itself, in flight: stop() waits for them. */
+  const removing = new Set<Promise<void>>();
+  const remove = (sandbox: Sandbox): Promise<void> => {
+    const removal = destroy(sandbox);
+    removing.add(removal);
+    void removal.finally(() => removing.delete(removal)).catch(() => {});
+    return removal;
+  };
   return {
     async acquire(prepared: PreparedExecution) {
       const sandbox = await create(prepared.spec, prepared.key);
@@ -19,12 +27,15 @@ export function createColdProvider(
       live.delete(sandbox);
       // A clean run's container removes itself (AutoRemove); any other is removed here.
       if (reusable && sandbox.autoRemove) await sandbox.letGo();
-      else await destroy(sandbox);
+      else await remove(sandbox);
     },
+    // Waits for every removal it makes (a frozen or broken container's, the live ones'), never
+    // for Docker's own (AutoRemove): a one-shot CLI exits at once after a clean run, and never
+    // before the removal of a container that could not remove itself was done.
     async stop() {
       const all = [...live];
       live.clear();
-      await Promise.allSettled(all.map(destroy));
+      await Promise.allSettled([...removing, ...all.map(remove)]);
     },
   };
 }

@@ -10,7 +10,8 @@
  *
  * `--before` times `isol8 run` of another build (e.g. one of an earlier commit) in the same
  * run, with the ratio of this build to it. Unless `--daemon off`, it then starts a local
- * daemon (`isol8 serve --local` in a scratch directory) and times `isol8 run` through it.
+ * daemon (`isol8 serve --local` in a scratch directory) and, once the daemon says it is ready
+ * and Docker has removed the one-shot runs' containers, times `isol8 run` through it.
  *
  * With several isolation runtimes each is timed in the same run (`isol8 run --isolation X`),
  * with its ratio to the first.
@@ -38,6 +39,21 @@ function time(args: string[], expect: string, command = BINARY, env: NodeJS.Proc
   const dt = performance.now() - t;
   if (r.status !== 0 || !r.stdout.includes(expect)) throw new Error(`isol8 ${args.join(" ")} failed: ${r.stderr}`);
   return dt;
+}
+
+/** Waits (at most 60 s) until the daemon at `socket` says it is ready and Docker holds no container that is exited or being removed. */
+async function settled(socket: string): Promise<void> {
+  const until = performance.now() + 60_000;
+  const ready = async () => {
+    try {
+      const answer = await fetch("http://localhost/ready", { unix: socket } as RequestInit);
+      return answer.ok;
+    } catch {
+      return false;
+    }
+  };
+  const quiet = () => spawnSync("docker", ["ps", "-aq", "--filter", "status=exited", "--filter", "status=removing", "--filter", "status=dead"], { encoding: "utf8" }).stdout.trim() === "";
+  while (performance.now() < until && !((await ready()) && quiet())) await Bun.sleep(200);
 }
 
 const isolations = arg("isolation", "runc").split(",");
@@ -84,6 +100,9 @@ if (DAEMON) {
   const env = { ...process.env, ISOL8_DAEMON_DIR: join(dir, "d") };
   const server = spawn(BINARY, ["serve", "--local"], { env, stdio: ["ignore", "pipe", "ignore"] });
   await listeningUrl(server);
+  // A warm daemon, as a user's running one is: measured once it is ready (its python pool
+  // filled) and Docker has finished removing the one-shot runs' containers above.
+  await settled(join(dir, "d", "serve.sock"));
   for (let i = 0; i < 3; i++) time(["run", "-e", "print(1)"], "1", BINARY, env);
   const viaDaemon: number[] = [];
   for (let i = 0; i < N; i++) viaDaemon.push(time(["run", "-e", "print(1)"], "1", BINARY, env));

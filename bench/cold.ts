@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { DEFAULT_IMAGE_REPOSITORY, imageNames } from "../src/engine/images/image-names";
 import { arg, ms, summary } from "./stats";
 import { listeningUrl } from "../test/e2e/server-process";
+import { unixFetch } from "../src/cli/local-daemon";
 
 const IMAGE = imageNames(process.env.ISOL8_IMAGE_REPOSITORY || DEFAULT_IMAGE_REPOSITORY).runtime("python");
 
@@ -46,7 +47,7 @@ async function settled(socket: string): Promise<void> {
   const until = performance.now() + 60_000;
   const ready = async () => {
     try {
-      const answer = await fetch("http://localhost/ready", { unix: socket } as RequestInit);
+      const answer = await unixFetch(socket)("http://localhost/ready");
       return answer.ok;
     } catch {
       return false;

@@ -4,6 +4,9 @@ import { RequestError } from "../errors";
 /** The user's directory in every container: the working directory and the only writable tree. */
 export const SANDBOX_DIR = "/sandbox";
 
+/** The default name of the program file (plus the runtime's extension): what tracebacks and listings of /sandbox show. */
+export const PROGRAM_BASENAME = "main";
+
 /** Longest file name (one path component) Linux accepts, in bytes. */
 const NAME_MAX = 255;
 /** Longest path accepted, in bytes (below the kernel's 4096 with room for the frame). */

@@ -8,7 +8,7 @@ import type { Runtime, RuntimeName } from "../runtimes/registry";
 import type { SandboxSpec, SeccompSetting } from "./container-options";
 import { isol8Labels, LABEL_BOOT, LABEL_OWNER, LABEL_PID, LABEL_PID_START, LABEL_RUNTIME, LABEL_SCOPE } from "./labels";
 import type { OwnerIdentity } from "./owner";
-import { SANDBOX_DIR, toSandboxPath } from "./paths";
+import { PROGRAM_BASENAME, SANDBOX_DIR, toSandboxPath } from "./paths";
 import { compileHostPolicy } from "./network/host-policy";
 import { proxyEnv } from "./network/sandbox-network";
 import { fitsStandby, standbyProgram } from "./standby";
@@ -146,9 +146,6 @@ function bytesOf(content: string | Uint8Array | { base64: string }): Buffer {
   return content instanceof Uint8Array ? Buffer.from(content) : Buffer.from(content.base64, "base64");
 }
 
-/** The default name of the program file: what tracebacks and listings of /sandbox show. */
-export const PROGRAM_BASENAME = "main";
-
 /**
  * The program file's name and extension: `programFile` when given (its extension, one of the
  * runtime's, decides how the runtime reads it), else `main` plus `fileExtension` or the
@@ -228,6 +225,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
   if (policy) compileHostPolicy(policy);
   const executionId = randomUUID();
   const codePath = program.name;
+  const programPath = `${SANDBOX_DIR}/${codePath}`;
   const secrets = { ...ctx.requestDefaults?.secrets, ...request.secrets };
   const memoryBytes = sizeToBytes(request.memoryLimit ?? defaults.memoryLimit);
   const constantEnv = { ...(runtime.env ?? {}), ...heapLimitEnv(runtime, memoryBytes) };
@@ -305,7 +303,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     runtime,
     code: request.code,
     codePath,
-    argv: [...runtime.command.map((part) => (part === "{file}" ? `${SANDBOX_DIR}/${codePath}` : part)), ...(request.args ?? [])],
+    argv: [...runtime.command.map((part) => (part === "{file}" ? programPath : part)), ...(request.args ?? [])],
     env: envEntries,
     secrets: Object.values(secrets),
     timeoutMs: request.timeoutMs ?? defaults.timeoutMs,
@@ -323,7 +321,7 @@ export function prepareExecution(request: ExecutionRequest, ctx: PrepareContext)
     spec,
     key,
     builtinImage: customImage === undefined,
-    ...(standby && fitsStandby(standby, runtime, envEntries, { programPath: `${SANDBOX_DIR}/${codePath}`, args: request.args ?? [] }) ? { standby: true as const } : {}),
+    ...(standby && fitsStandby(standby, runtime, envEntries, { programPath, args: request.args ?? [] }) ? { standby: true as const } : {}),
     ...(request.metadata ? { metadata: request.metadata } : {}),
   };
 }

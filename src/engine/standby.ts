@@ -1,4 +1,5 @@
 import type { Runtime } from "../runtimes/registry";
+import { PROGRAM_BASENAME, SANDBOX_DIR } from "./paths";
 
 /** The container environment variable that describes the standby program (supervisor.c, "standby program"). */
 export const STANDBY_ENV = "ISOL8_STANDBY";
@@ -23,7 +24,7 @@ export interface StandbyProgram {
 export interface StandbyChoice {
   /** security.standbyPrograms (the config switch). */
   enabled: boolean;
-  runtime: Pick<Runtime, "standby">;
+  runtime: Pick<Runtime, "standby" | "defaultExtension">;
   /** A custom image: it may not hold the standby scripts. */
   customImage: boolean;
   /** A container made for one execution (cold): nothing comes after it to start ahead for. */
@@ -50,13 +51,14 @@ export function standbyProgram(choice: StandbyChoice): StandbyProgram | undefine
   const standby = choice.runtime.standby;
   if (!choice.enabled || !standby || choice.customImage || choice.oneShot) return undefined;
   const startup = startupPattern(standby.startupEnv);
+  const file = standby.onDefaultProgram ? `${SANDBOX_DIR}/${PROGRAM_BASENAME}${choice.runtime.defaultExtension}` : undefined;
   return {
-    argv: [...standby.argv],
+    argv: [...standby.argv, ...(file ? [file] : [])],
     env: Object.entries(choice.constantEnv)
       .filter(([name]) => startup.test(name))
       .map(([name, value]) => `${name}=${value}`),
     startupFiles: [...(standby.startupFiles ?? [])],
-    ...(standby.file ? { file: standby.file } : {}),
+    ...(file ? { file } : {}),
   };
 }
 

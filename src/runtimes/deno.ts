@@ -31,8 +31,8 @@ export const deno = {
   // the locale and colour switches as it starts, and the configuration files of its working
   // directory (deno.json, package.json and what they name).
   standby: {
-    argv: ["deno", "run", "--allow-all", "--quiet", "--preload", "/usr/local/lib/isol8/standby/deno.mjs", "/sandbox/main.mts"],
-    file: "/sandbox/main.mts",
+    argv: ["deno", "run", "--allow-all", "--quiet", "--preload", "/usr/local/lib/isol8/standby/deno.mjs"],
+    onDefaultProgram: true,
     startupEnv:
       "^(DENO_.*|NPM_CONFIG_.*|npm_config_.*|HTTPS?_PROXY|https?_proxy|ALL_PROXY|all_proxy|NO_PROXY|no_proxy|SSL_CERT_.*|RUST_.*|LD_.*|MALLOC_.*|GLIBC_.*|LC_.*|LANG|LANGUAGE|TZ|HOME|XDG_.*|NO_COLOR|FORCE_COLOR|CLICOLOR_FORCE|TERM)$",
     startupFiles: ["deno.json", "deno.jsonc", "package.json", "deno.lock", ".npmrc", "import_map.json"],

@@ -71,10 +71,11 @@ export interface StandbyDefinition {
   /** Files in /sandbox the runtime reads as it starts; writing one discards the waiting program. */
   startupFiles?: readonly string[];
   /**
-   * The program file `argv` starts on, for a runtime that fixes its main module and arguments
-   * as it starts (deno): only an execution of that file without arguments is handed to it.
+   * For a runtime that fixes its main module and arguments as it starts (deno): `argv` goes on
+   * with the default program file (/sandbox/main plus the default extension), and only an
+   * execution of that file without arguments is handed to it.
    */
-  file?: string;
+  onDefaultProgram?: true;
 }
 
 export interface PackageInstall {

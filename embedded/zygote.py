@@ -34,6 +34,7 @@ import signal
 import socket
 import struct
 import time
+import weakref
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
@@ -180,8 +181,9 @@ def _exit_status(exc):
     return 1
 
 
-def _run_main(argv):
-    """`python3 <file> args...`: __main__, sys.argv, sys.path[0], exit status, finalization."""
+def _run_file(argv):
+    """Runs the program file as __main__; its exit status, and whether it was interrupted. No
+    reference to the program's module or frames outlives the call (finalization finds them)."""
     path = argv[1]
     sys.argv = list(argv[1:])
     sys.orig_argv = list(argv)
@@ -192,41 +194,106 @@ def _run_main(argv):
     main.__builtins__ = sys.modules["builtins"]
     main.__loader__ = sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", path)
     sys.modules["__main__"] = main
-    status, interrupted = 0, False
+    scope = main.__dict__
+    del main
     try:
         with open(path, "rb") as f:
             source = f.read()
-        exec(compile(source, path, "exec", dont_inherit=True), main.__dict__)
+        exec(compile(source, path, "exec", dont_inherit=True), scope)
     except SystemExit as exc:
-        status = _exit_status(exc)
+        return _exit_status(exc), False
     except BaseException as exc:
         tb = exc.__traceback__.tb_next if exc.__traceback__ else None
         exc.__traceback__ = tb
         sys.excepthook(type(exc), exc, tb)
-        status, interrupted = 1, isinstance(exc, KeyboardInterrupt)
+        return 1, isinstance(exc, KeyboardInterrupt)
+    return 0, False
+
+
+def _run_main(argv):
+    """`python3 <file> args...`: __main__, sys.argv, sys.path[0], exit status, finalization."""
+    status, interrupted = _run_file(argv)
     threading = sys.modules.get("threading")
     if threading is not None:
         try:
             threading._shutdown()
         except BaseException:
             pass
+    del threading
     try:
         import atexit
 
         atexit._run_exitfuncs()
     except BaseException:
         pass
+    if not _flush_std() and status == 0:
+        status = 120
+    _finalize_program()
+    if not _flush_std() and status == 0:
+        status = 120
+    if interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(status)
+
+
+def _flush_std():
+    """Flushes stdout and stderr as an exiting interpreter does; False when one cannot be."""
+    flushed = True
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
                 stream.flush()
         except BaseException:
-            if status == 0:
-                status = 120
-    if interrupted:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-    os._exit(status)
+            flushed = False
+    return flushed
+
+
+def _clear_module(module):
+    """CPython's _PyModule_ClearDict: names with one leading underscore become None first, then
+    every other name but __builtins__ (what a module's objects see in their __del__)."""
+    scope = getattr(module, "__dict__", None)
+    if not isinstance(scope, dict):
+        return
+    for single in (True, False):
+        for name in list(scope):
+            if not isinstance(name, str) or name == "__builtins__":
+                continue
+            if not single or (name[:1] == "_" and name[1:2] != "_"):
+                try:
+                    scope[name] = None
+                except BaseException:
+                    pass
+
+
+def _finalize_program():
+    """What a fresh interpreter's finalization does that a program can see, for what the
+    program made: the objects only its modules hold are finalized (__del__ methods, weakref
+    callbacks, generators' finally blocks, and buffered files left open are flushed and
+    closed). As CPython's finalize_modules: every module leaves sys.modules (an import from a
+    __del__ fails as it would), garbage is collected, the program's modules (__main__ and those
+    it imported) that are still alive are cleared in reverse import order, and garbage is
+    collected again. The zygote's own modules are not cleared: the process ends right after
+    (os._exit), and touching their objects would copy the zygote's pages for nothing."""
+    modules = sys.modules
+    alive = []
+    for name in list(modules):
+        if name == "__main__" or name not in _BASELINE:
+            try:
+                alive.append(weakref.ref(modules[name]))
+            except TypeError:
+                pass
+        modules[name] = None
+    try:
+        gc.collect()
+        for ref in reversed(alive):
+            module = ref()
+            if module is not None:
+                _clear_module(module)
+            del module
+        gc.collect()
+    except BaseException:
+        pass
 
 
 def _program(in_fd, out_fd, err_fd, spec_fd, fail):

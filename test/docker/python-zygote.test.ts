@@ -406,6 +406,35 @@ sys.exit(int(sys.argv[1]))
     }
   });
 
+  test("as python3 exits: files left open are flushed and closed, __del__ runs (module globals still seen, cycles, a module the program imported), generators' finally blocks run, an import from __del__ fails, exit status kept", async () => {
+    // Found in review: the zygote's child ended with os._exit after atexit, so a file written
+    // without close() came back empty and no __del__ ran. The order of finalizers at exit is
+    // CPython's gc order (unspecified): each case checks what ran, not in which order.
+    const files = { "helper_mod.py": 'class K:\n    def __del__(self): print("helper_mod K del")\nk = K()\nvalue = 41\n' };
+    const cases: Record<string, { code: string; stdout: string; file?: string; exitCode?: number }> = {
+      "open file": { code: 'import csv, json\nf = open("/sandbox/out.txt", "w", newline="")\ncsv.writer(f).writerow(["a", 1])\njson.dump({"k": 2}, f)\n', stdout: "", file: 'a,1\r\n{"k": 2}' },
+      "globals seen": { code: 'import sys\nhelper = "helper"\n_private = "private"\nclass C:\n    def __del__(self): print("sees", helper, _private, sys is not None)\nc = C()\n', stdout: "sees helper private True\n" },
+      cycle: { code: 'class N:\n    def __init__(self, n): self.n = n\n    def __del__(self): print("del", self.n)\na = N("a"); b = N("b"); a.other = b; b.other = a\n', stdout: "del a\ndel b\n" },
+      generator: { code: 'def gen():\n    try:\n        yield 1\n    finally:\n        print("generator finally")\ng = gen(); next(g)\n', stdout: "generator finally\n" },
+      "imported module": { code: "import helper_mod\nprint(helper_mod.value)\n", stdout: "41\nhelper_mod K del\n" },
+      "import in __del__": { code: 'class C:\n    def __del__(self):\n        try:\n            import json\n            print("imported")\n        except ImportError:\n            print("ImportError")\nc = C()\n', stdout: "ImportError\n" },
+      "sys.exit": { code: 'import sys\nclass D:\n    def __del__(self): print("del before exit")\nd = D()\nsys.exit(3)\n', stdout: "del before exit\n", exitCode: 3 },
+      "weakref dying with its referent": { code: "import weakref\nclass T: pass\nt = T()\nr = weakref.ref(t, lambda ref: print('callback'))\n", stdout: "" },
+    };
+    for (const [name, expected] of Object.entries(cases)) {
+      const seen = [];
+      for (const on of [session, pooled, off]) {
+        const result = await run(on, expected.code, { files, ...(expected.file ? { outputPaths: ["out.txt"] } : {}) });
+        const file = result.files?.["out.txt"];
+        seen.push({ name, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, file: file === undefined ? undefined : Buffer.from(file, "base64").toString() });
+      }
+      const [fromZygote, pooledZygote, fresh] = seen;
+      expect(fresh).toEqual({ name, exitCode: expected.exitCode ?? 0, stdout: expected.stdout, stderr: "", file: expected.file });
+      expect(fromZygote).toEqual(fresh);
+      expect(pooledZygote).toEqual(fresh);
+    }
+  });
+
   test("what the zygote cannot start like a fresh python3 (PYTHON* / LC_* / LANG entries) still behaves as one: python3 is exec'd after the same drop", async () => {
     const result = await run(session, "import sys; print(sys.flags.optimize, sys.flags.dont_write_bytecode)", { env: { PYTHONOPTIMIZE: "2" } });
     expect(result.stdout).toBe("2 1\n");

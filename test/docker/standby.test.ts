@@ -116,6 +116,33 @@ process.exitCode = 3;
       expect(result.stderr).not.toContain("/usr/local/lib/isol8");
     }
   });
+
+  // node's standby program creates process.stdout and process.stderr before its spec arrives
+  // (over the execution's own pipes): they must be the streams node would create, and hold
+  // nothing open that a program without output would wait on.
+  test.each(RUNTIMES)("%s: stdout and stderr are the pipes the runtime would make: the same kind, blocking writes, order, a 256 KiB write whole; a program without output ends", async (runtime) => {
+    const OUTPUT = String.raw`
+const kind = { isTTY: process.stdout.isTTY ?? null, errTTY: process.stderr.isTTY ?? null, fd: process.stdout.fd ?? null, writableLength: process.stdout.writableLength };
+process.stdout.write("a");
+console.log("b");
+process.stderr.write("e1 ");
+console.error("e2");
+const big = "x".repeat(1 << 18);
+const flushed = process.stdout.write(big);
+process.stdout.write("\n" + JSON.stringify({ ...kind, flushed }) + "\n");
+`;
+    await settle();
+    const standby = await run(pooled, runtime, OUTPUT);
+    await settle();
+    const plain = await run(off, runtime, OUTPUT);
+    expect(standby.stdout.length).toBe(2 + 1 + (1 << 18) + 1 + JSON.stringify(JSON.parse(plain.stdout.split("\n").at(-2)!)).length + 1);
+    expect({ out: standby.stdout.replace(/x+/, "X"), err: standby.stderr, exit: standby.exitCode }).toEqual({ out: plain.stdout.replace(/x+/, "X"), err: plain.stderr, exit: plain.exitCode });
+    expect(standby.stdout.startsWith("ab\n")).toBe(true);
+    expect(standby.stderr).toBe("e1 e2\n");
+    await settle();
+    const silent = await run(pooled, runtime, "const n = 1 + 1;", { timeoutMs: 5_000 });
+    expect({ exitCode: silent.exitCode, timedOut: silent.timedOut, stdout: silent.stdout }).toEqual({ exitCode: 0, timedOut: false, stdout: "" });
+  });
 });
 
 describe("standby programs: nothing of execution N in N+1, never beside user code", () => {

@@ -38,6 +38,7 @@ import weakref
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
+_PR_GET_DUMPABLE = 3
 _PR_SET_DUMPABLE = 4
 _PR_CAPBSET_DROP = 24
 _PR_SET_CHILD_SUBREAPER = 36
@@ -161,11 +162,17 @@ def _emulable(argv, env_keys):
         return False
     if not os.path.isfile(argv[1]) or os.path.islink(argv[1]):
         return False
+    return not os.path.isdir(_user_site())
+
+
+def _user_site():
+    """The user site directory a fresh interpreter would add for this environment (HOME,
+    PYTHONUSERBASE), computed anew."""
     import site
 
     site.USER_BASE = None
     site.USER_SITE = None
-    return not os.path.isdir(site.getusersitepackages())
+    return site.getusersitepackages()
 
 
 def _exit_status(exc):
@@ -356,9 +363,28 @@ def _rehearse(sock):
         if not waiting.poll(0):
             exec(code, scope)
             sys.stdout.flush()
+        if not waiting.poll(0):
+            _rehearse_steps()
     except Exception:
         pass
     scope.clear()
+
+
+def _rehearse_steps():
+    """The calls of _drop, _emulable and the exit steps that every program makes after its
+    request, made ahead with twins that change nothing and read nothing of an execution:
+    capget for capset, a prctl get for the sets, getrlimit for setrlimit, the user site of the
+    standby's own environment (_emulable computes it anew from the request's), stat calls on
+    "/", a collection of the standby's own garbage."""
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    _libc.capget(ctypes.byref(header), data)
+    _prctl(_PR_GET_DUMPABLE)
+    resource.getrlimit(resource.RLIMIT_CORE)
+    os.getuid(), os.geteuid(), os.getgid(), os.getgroups()
+    ctypes.set_errno(0)
+    os.path.isfile("/"), os.path.islink("/"), os.path.isdir(_user_site())
+    gc.collect()
 
 
 def _next_program(sock, to_zygote, zygote, fail):

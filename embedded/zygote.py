@@ -284,7 +284,10 @@ def _finalize_program():
     __del__ fails as it would), garbage is collected, the program's modules (__main__ and those
     it imported) that are still alive are cleared in reverse import order, and garbage is
     collected again. The zygote's own modules are not cleared: the process ends right after
-    (os._exit), and touching their objects would copy the zygote's pages for nothing."""
+    (os._exit), and touching their objects would copy the zygote's pages for nothing. Daemon
+    threads, which CPython stops from running Python code while it finalizes, are kept off the
+    interpreter as far as Python allows: no forced switch to them from here on."""
+    sys.setswitchinterval(1e6)
     modules = sys.modules
     alive = []
     for name in list(modules):

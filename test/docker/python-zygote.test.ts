@@ -406,7 +406,7 @@ sys.exit(int(sys.argv[1]))
     }
   });
 
-  test("as python3 exits: files left open are flushed and closed, __del__ runs (module globals still seen, cycles, a module the program imported), generators' finally blocks run, an import from __del__ fails, exit status kept", async () => {
+  test("as python3 exits: files left open are flushed and closed, __del__ runs (module globals still seen, cycles, a module the program imported), generators' finally blocks run, an import from __del__ fails, daemon threads stay quiet, exit status kept", async () => {
     // Found in review: the zygote's child ended with os._exit after atexit, so a file written
     // without close() came back empty and no __del__ ran. The order of finalizers at exit is
     // CPython's gc order (unspecified): each case checks what ran, not in which order.
@@ -419,6 +419,7 @@ sys.exit(int(sys.argv[1]))
       "imported module": { code: "import helper_mod\nprint(helper_mod.value)\n", stdout: "41\nhelper_mod K del\n" },
       "import in __del__": { code: 'class C:\n    def __del__(self):\n        try:\n            import json\n            print("imported")\n        except ImportError:\n            print("ImportError")\nc = C()\n', stdout: "ImportError\n" },
       "sys.exit": { code: 'import sys\nclass D:\n    def __del__(self): print("del before exit")\nd = D()\nsys.exit(3)\n', stdout: "del before exit\n", exitCode: 3 },
+      "a daemon thread still running": { code: 'import json, threading, time\ndata = {"k": list(range(100))}\ndef spin():\n    while True:\n        json.dumps(data)\nthreading.Thread(target=spin, daemon=True).start()\ntime.sleep(0.02)\nprint("main done")\n', stdout: "main done\n" },
       "weakref dying with its referent": { code: "import weakref\nclass T: pass\nt = T()\nr = weakref.ref(t, lambda ref: print('callback'))\n", stdout: "" },
     };
     for (const [name, expected] of Object.entries(cases)) {

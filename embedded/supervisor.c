@@ -1629,7 +1629,7 @@ static void handle_execute(unsigned char *p, uint32_t len) {
     struct refusal why = {.reason = "invalid-path", .detail = "malformed file entry"};
     if (parse_file(s.files[i], s.file_lens[i], path, &mode, &content, &clen) < 0 ||
         write_beneath(path, mode, content, clen, &why) < 0) {
-      send_text('E', "error=cannot write /sandbox/%s: %s (%s)\n", path, why.detail, why.reason);
+      send_text('E', "error=cannot write /sandbox/%s: %s (%s)\nrefused_file=%s\n", path, why.detail, why.reason, path);
       free_spec(&s);
       return;
     }

@@ -1,5 +1,4 @@
 import { ConflictError, SandboxError } from "../../errors";
-import { SANDBOX_DIR } from "../paths";
 import type { PreparedExecution } from "../prepare";
 import type { Sandbox } from "../sandbox";
 import type { ExitReport } from "../supervisor/protocol";
@@ -35,7 +34,7 @@ export function runProgram(
       { onStdout: (chunk) => streams.stdout.push(chunk), onStderr: (chunk) => streams.stderr.push(chunk) },
       handlers.signal,
     );
-    if (report.error?.startsWith(`cannot write ${SANDBOX_DIR}/${prepared.codePath}:`)) {
+    if (report.error && report.refusedFile === prepared.codePath) {
       // What a program of a session left at the program file's path (a directory): the caller's to fix, not a lost sandbox.
       throw new ConflictError(`Cannot write the program file: ${report.error.slice("cannot write ".length)}`, "remove it, or name the program file otherwise (programFile)");
     }

@@ -363,6 +363,7 @@ describe("parseExitReport", () => {
           "duration_us=123456",
           "clean=1",
           "error=setpriv failed: x=y",
+          "refused_file=main.py",
         ].join("\n"),
       ),
     );
@@ -382,6 +383,7 @@ describe("parseExitReport", () => {
       durationUs: 123456,
       clean: true,
       error: "setpriv failed: x=y",
+      refusedFile: "main.py",
     });
   });
 
@@ -393,6 +395,7 @@ describe("parseExitReport", () => {
     expect(report.truncatedStdout).toBe(false);
     expect(report.cpuUserUs).toBe(0);
     expect("error" in report).toBe(false);
+    expect("refusedFile" in report).toBe(false);
   });
 
   test("garbage numbers become 0; flags are true only for '1'", () => {

@@ -136,6 +136,8 @@ export interface ExitReport {
   /** False when processes of the run could not be proven gone: the container must not be reused. */
   clean: boolean;
   error?: string;
+  /** A file of the execute frame the supervisor could not write (with `error`): the program never started. */
+  refusedFile?: string;
 }
 
 export function parseKeyValues(text: string): Record<string, string> {
@@ -167,6 +169,7 @@ export function parseExitReport(payload: Buffer): ExitReport {
     durationUs: num("duration_us"),
     clean: kv.clean === undefined ? false : flag("clean"),
     ...(kv.error ? { error: kv.error } : {}),
+    ...(kv.refused_file ? { refusedFile: kv.refused_file } : {}),
   };
 }
 

@@ -79,6 +79,8 @@
 #define SANDBOX_DIR "/sandbox"
 #define UID_ENV "ISOL8_SANDBOX_UID"
 #define UID_MAX_ALLOWED 2147483646ULL
+/* Under gVisor only: the pidsLimit, applied as RLIMIT_NPROC to every program (see process_limit). */
+#define PROCESS_LIMIT_ENV "ISOL8_PROCESS_LIMIT"
 /* Written at start (a root-owned tmpfs the engine mounts); the image's own entries live in IMAGE_IDENTITY_DIR. */
 #define IDENTITY_DIR "/etc/isol8"
 #define IMAGE_IDENTITY_DIR "/usr/local/lib/isol8"
@@ -91,6 +93,11 @@ static const char *WIPE_DIRS[] = {"/sandbox", "/tmp", "/dev/shm", "/dev/mqueue",
 /* The uid (and gid) user programs run as in this container; set once at start from UID_ENV. */
 static uid_t sandbox_uid;
 static gid_t sandbox_gid;
+
+/* RLIMIT_NPROC of every program, or 0 for none. Set under gVisor, whose kernel counts each
+ * uid's processes against it (fork fails with EAGAIN, as at pids.max under runc), while the
+ * host's pids limit, which gVisor's own threads share, would stop the whole sandbox. */
+static rlim_t process_limit;
 
 /* ---------- small utilities ---------- */
 
@@ -1193,6 +1200,11 @@ static void drop_and_exec(struct exec_spec *s, uid_t uid, gid_t gid, mode_t mask
   }
   struct rlimit core = {0, 0};
   setrlimit(RLIMIT_CORE, &core);
+  struct rlimit nproc = {process_limit, process_limit};
+  if (process_limit && setrlimit(RLIMIT_NPROC, &nproc) < 0) {
+    dprintf(2, "isol8: cannot limit processes: %s\n", strerror(errno));
+    _exit(126);
+  }
   umask(mask);
   if (chdir(s->cwd ? s->cwd : SANDBOX_DIR) < 0) {
     dprintf(2, "isol8: cannot enter %s: %s\n", s->cwd ? s->cwd : SANDBOX_DIR, strerror(errno));
@@ -2598,6 +2610,19 @@ static int read_sandbox_uid(void) {
   return 0;
 }
 
+/* The process limit from the engine (absent: none); it leaves the environment programs inherit. */
+static int read_process_limit(void) {
+  const char *value = getenv(PROCESS_LIMIT_ENV);
+  if (!value) return 0;
+  char *end;
+  errno = 0;
+  unsigned long long limit = strtoull(value, &end, 10);
+  if (value[0] < '0' || value[0] > '9' || errno || *end || limit < 1 || limit > 4194304) return -1;
+  process_limit = (rlim_t)limit;
+  unsetenv(PROCESS_LIMIT_ENV);
+  return 0;
+}
+
 /* Whether an image's passwd/group line names "sandbox" or holds this id (the third field). */
 static int clashes(const char *line, unsigned id) {
   const char *c1 = strchr(line, ':');
@@ -2670,6 +2695,10 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   if (read_sandbox_uid() < 0) {
     logf_("isol8-supervisor: %s must be a uid from 1 to %llu", UID_ENV, UID_MAX_ALLOWED);
+    return 1;
+  }
+  if (read_process_limit() < 0) {
+    logf_("isol8-supervisor: %s must be a number of processes from 1 to 4194304", PROCESS_LIMIT_ENV);
     return 1;
   }
   load_standby_spec();

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { IsolationRuntime } from "../protocol/execution";
-import { type SandboxAttachments, type SandboxSpec, SUPERVISOR_CAPS, toContainerOptions as toOptions } from "./container-options";
+import { PROCESS_LIMIT_ENV, type SandboxAttachments, type SandboxSpec, SUPERVISOR_CAPS, toContainerOptions as toOptions } from "./container-options";
 
 const MiB = 1024 ** 2;
 const PROFILE = JSON.stringify({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] });
@@ -127,11 +127,11 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
     expect(host.NanoCpus).toBe(Math.round(s.cpu * 1e9));
   });
 
-  test.each(specs)("%s: labels passed through, no container logs, no environment but the uid", (_, s) => {
+  test.each(specs)("%s: labels passed through, no container logs, no environment but the uid (and gVisor's process limit)", (_, s) => {
     const options = toContainerOptions(s);
     expect(options.Labels).toEqual({ ...s.labels, "org.isol8.sandbox-uid": String(UID) });
     expect(options.HostConfig!.LogConfig?.Type).toBe("none");
-    expect(options.Env).toEqual([`ISOL8_SANDBOX_UID=${UID}`]);
+    expect(options.Env).toEqual([`ISOL8_SANDBOX_UID=${UID}`, ...(s.isolation === "gvisor" ? [`${PROCESS_LIMIT_ENV}=${s.pidsLimit}`] : [])]);
     expect(options.Image).toBe(s.image);
   });
 
@@ -165,11 +165,16 @@ describe("toContainerOptions: isolation runtime", () => {
     expect(toContainerOptions(spec({ isolation })).HostConfig!.Runtime).toBe(runtime);
   });
 
-  test("runc and gvisor containers of one spec differ only in the runtime and the host's pids limit", () => {
+  test("runc and gvisor containers of one spec differ only in the runtime, the host's pids limit and the process limit for the supervisor", () => {
     const runc = toContainerOptions(spec({ isolation: "runc" }));
     const gvisor = toContainerOptions(spec({ isolation: "gvisor" }));
-    const asRunc: typeof gvisor = { ...gvisor, HostConfig: { ...gvisor.HostConfig, Runtime: "runc", PidsLimit: 64 } };
+    const asRunc: typeof gvisor = {
+      ...gvisor,
+      Env: gvisor.Env!.filter((entry) => entry !== `${PROCESS_LIMIT_ENV}=64`),
+      HostConfig: { ...gvisor.HostConfig, Runtime: "runc", PidsLimit: 64 },
+    };
     expect(asRunc).toEqual(runc);
+    expect(gvisor.Env).toContain(`${PROCESS_LIMIT_ENV}=64`);
   });
 
   const pids: [number, IsolationRuntime, number][] = [

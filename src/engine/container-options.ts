@@ -9,6 +9,8 @@ import { zygoteEnv } from "./zygote";
 export const IDENTITY_DIR = "/etc/isol8";
 /** The container environment variable that gives the supervisor its sandbox uid. */
 export const SANDBOX_UID_ENV = "ISOL8_SANDBOX_UID";
+/** Under gVisor: the pidsLimit, which the supervisor sets as every program's RLIMIT_NPROC. */
+export const PROCESS_LIMIT_ENV = "ISOL8_PROCESS_LIMIT";
 
 /** Capabilities the root supervisor keeps; user programs get none of them (see supervisor.c). */
 export const SUPERVISOR_CAPS = ["SETUID", "SETGID", "SETPCAP", "KILL"] as const;
@@ -93,6 +95,9 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
     // the supervisor removes the uid entry from what programs inherit.
     Env: [
       `${SANDBOX_UID_ENV}=${uid}`,
+      // gVisor's kernel refuses a fork past each uid's RLIMIT_NPROC (EAGAIN, as pids.max does
+      // under runc); the host's pids limit, shared with gVisor's own threads, stops the sandbox.
+      ...(spec.isolation === "gvisor" ? [`${PROCESS_LIMIT_ENV}=${spec.pidsLimit}`] : []),
       ...(proxy ? [`ISOL8_PROXY_PORT=${proxy.port}`, `ISOL8_PROXY_SOCKET=${proxy.mount}/${proxy.socket}`] : []),
       // The supervisor takes it out of the environment programs inherit.
       ...(spec.zygote ? [zygoteEnv()] : []),

@@ -151,6 +151,35 @@ describe("B1/B2 process limits", () => {
     await expectHealthyFollowUp(result);
   }, 60_000);
 
+  // Under gVisor the supervisor sets RLIMIT_NPROC to pidsLimit, which gVisor's kernel counts per
+  // uid: a program that keeps its children alive gets EAGAIN at the limit, as at pids.max under
+  // runc, and the sandbox lives on. (Bombs whose processes die and fork again still use up
+  // gVisor's room under the host's pids limit: the tests above.)
+  test("children kept alive up to the limit: the next fork gets EAGAIN (pids.max under runc, RLIMIT_NPROC under gVisor) and the container stays", async () => {
+    const code = [
+      "import os, signal, time",
+      "children = []",
+      "try:",
+      "    while True:",
+      "        pid = os.fork()",
+      "        if pid == 0:",
+      "            time.sleep(60)",
+      "            os._exit(0)",
+      "        children.append(pid)",
+      "except OSError as err:",
+      "    print(len(children), err.errno)",
+      "for pid in children:",
+      "    os.kill(pid, signal.SIGKILL)",
+    ].join("\n");
+    const result = await run({ code, pidsLimit: 64, timeoutMs: 20_000 });
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, oomKilled: false, stderr: "" });
+    const [forked, errno] = result.stdout.trim().split(" ").map(Number);
+    expect(errno).toBe(11);
+    expect(forked).toBeGreaterThanOrEqual(56);
+    expect(forked).toBeLessThanOrEqual(64);
+    await expectHealthyFollowUp(result);
+  }, 60_000);
+
   test("the leftover probe is real: it counts live sandbox processes besides itself", async () => {
     const code = `import subprocess\nsleeper = subprocess.Popen(['sleep', '60'])\n${LEFTOVER_PROBE}\nsleeper.kill()`;
     const result = await run({ code });

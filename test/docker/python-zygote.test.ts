@@ -407,9 +407,9 @@ sys.exit(int(sys.argv[1]))
   });
 
   test("as python3 exits: files left open are flushed and closed, __del__ runs (module globals still seen, cycles, a module the program imported), generators' finally blocks run, an import from __del__ fails, daemon threads stay quiet, exit status kept", async () => {
-    // Found in review: the zygote's child ended with os._exit after atexit, so a file written
-    // without close() came back empty and no __del__ ran. The order of finalizers at exit is
-    // CPython's gc order (unspecified): each case checks what ran, not in which order.
+    // Found while timing the exit: the zygote's child ended with os._exit after atexit, so a
+    // file written without close() came back empty and no __del__ ran. The order of finalizers
+    // at exit is CPython's gc order (unspecified): each case checks what ran, not the order.
     const files = { "helper_mod.py": 'class K:\n    def __del__(self): print("helper_mod K del")\nk = K()\nvalue = 41\n' };
     const cases: Record<string, { code: string; stdout: string; file?: string; exitCode?: number }> = {
       "open file": { code: 'import csv, json\nf = open("/sandbox/out.txt", "w", newline="")\ncsv.writer(f).writerow(["a", 1])\njson.dump({"k": 2}, f)\n', stdout: "", file: 'a,1\r\n{"k": 2}' },

@@ -33,6 +33,8 @@ sleep 0.05; kill -STOP $! 2>/dev/null
 echo planted
 `;
 
+/** The reader's own program file: the one entry of /sandbox that is its own while it runs. */
+const READER_FILE = "soak-reader.py";
 // The reader builds the prefix at run time so its own source and argv never contain it.
 const READER = `
 C="${PREFIX.slice(0, 4)}"; C="${"$"}{C}${PREFIX.slice(4)}"
@@ -41,7 +43,7 @@ for p in /proc/[0-9]*; do grep -qa "$C" "$p/cmdline" 2>/dev/null && echo "proces
 [ "$(tail -n +2 /proc/sysvipc/shm | wc -l)$(tail -n +2 /proc/sysvipc/msg | wc -l)" = "00" ] || echo "ipc"
 env | grep -q "$C" && echo "env"
 python3 -c "import os; print(os.listxattr('/sandbox'))" | grep -q "user" && echo "xattr"
-ls -A /sandbox | grep -v '^\\.isol8-' | sed 's/^/entry /'
+ls -A /sandbox | grep -vx "${READER_FILE}" | sed 's/^/entry /'
 echo "host $(hostname)"
 `;
 
@@ -55,6 +57,7 @@ const runWriter = (engine: DockerIsol8, id: string) =>
 const runReader = (engine: DockerIsol8) =>
   engine.execute({
     runtime: "python",
+    programFile: READER_FILE,
     code: `import subprocess; print(subprocess.run(["bash","-c",${JSON.stringify(READER)}],capture_output=True,text=True).stdout)`,
   });
 const leaksIn = (stdout: string) => stdout.split("\n").filter((line) => line && !line.startsWith("host "));

@@ -21,9 +21,6 @@ export const deno = {
   // Deno's own native memory is larger than Node's: half the limit for the heap.
   heapLimit: { env: "DENO_V8_FLAGS", flag: "--max-old-space-size={mb}", share: 0.5 },
   outOfMemory: { exitCodes: [133, 134], stderr: "JavaScript heap out of memory|Fatal JavaScript out of memory" },
-  // Installed into a node_modules directory next to a deno.json that maps the names; both are
-  // linked at / (found from /sandbox by Deno's config search). "manual" afterwards: at run time
-  // Deno reads node_modules as it is and never asks the registry (DENO_DIR is an empty tmpfs).
   // Deno fixes its main module and arguments as it starts: the standby program is `deno run` of
   // the default program file, without arguments, with the standby script as --preload (run
   // before the main module is loaded); it takes only executions of that file without arguments.
@@ -37,6 +34,9 @@ export const deno = {
       "^(DENO_.*|NPM_CONFIG_.*|npm_config_.*|HTTPS?_PROXY|https?_proxy|ALL_PROXY|all_proxy|NO_PROXY|no_proxy|SSL_CERT_.*|RUST_.*|LD_.*|MALLOC_.*|GLIBC_.*|LC_.*|LANG|LANGUAGE|TZ|HOME|XDG_.*|NO_COLOR|FORCE_COLOR|CLICOLOR_FORCE|TERM)$",
     startupFiles: ["deno.json", "deno.jsonc", "package.json", "deno.lock", ".npmrc", "import_map.json"],
   },
+  // Installed into a node_modules directory next to a deno.json that maps the names; both are
+  // linked at / (found from /sandbox by Deno's config search). "manual" afterwards: at run time
+  // Deno reads node_modules as it is and never asks the registry (DENO_DIR is an empty tmpfs).
   bake: {
     workdir: "/opt/isol8-deps",
     before: [["deno", "eval", 'Deno.writeTextFileSync("deno.json", JSON.stringify({ nodeModulesDir: "auto" }))']],

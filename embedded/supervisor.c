@@ -81,6 +81,7 @@
 #define UID_MAX_ALLOWED 2147483646ULL
 /* Under gVisor only: the pidsLimit, applied as RLIMIT_NPROC to every program (see process_limit). */
 #define PROCESS_LIMIT_ENV "ISOL8_PROCESS_LIMIT"
+#define PROCESS_LIMIT_MAX 4194304ULL
 /* Written at start (a root-owned tmpfs the engine mounts); the image's own entries live in IMAGE_IDENTITY_DIR. */
 #define IDENTITY_DIR "/etc/isol8"
 #define IMAGE_IDENTITY_DIR "/usr/local/lib/isol8"
@@ -2596,31 +2597,36 @@ static void run_forwarder(int port, const char *socket_path, int ready_fd) {
 
 /* ---------- identity ---------- */
 
-/* The sandbox uid from the engine; it leaves the environment programs inherit. */
-static int read_sandbox_uid(void) {
-  const char *value = getenv(UID_ENV);
-  if (!value || value[0] < '0' || value[0] > '9') return -1;
+/* A whole decimal number from 1 to max in the environment entry `name`, taken out of the
+ * environment programs inherit: 1 with *out set, 0 when absent, -1 when malformed. */
+static int take_env_number(const char *name, unsigned long long max, unsigned long long *out) {
+  const char *value = getenv(name);
+  if (!value) return 0;
+  if (value[0] < '0' || value[0] > '9') return -1;
   char *end;
   errno = 0;
-  unsigned long long uid = strtoull(value, &end, 10);
-  if (errno || *end || uid < 1 || uid > UID_MAX_ALLOWED) return -1;
+  unsigned long long n = strtoull(value, &end, 10);
+  if (errno || *end || n < 1 || n > max) return -1;
+  *out = n;
+  unsetenv(name);
+  return 1;
+}
+
+/* The sandbox uid from the engine (required). */
+static int read_sandbox_uid(void) {
+  unsigned long long uid;
+  if (take_env_number(UID_ENV, UID_MAX_ALLOWED, &uid) != 1) return -1;
   sandbox_uid = (uid_t)uid;
   sandbox_gid = (gid_t)uid;
-  unsetenv(UID_ENV);
   return 0;
 }
 
-/* The process limit from the engine (absent: none); it leaves the environment programs inherit. */
+/* The process limit from the engine (absent: none). */
 static int read_process_limit(void) {
-  const char *value = getenv(PROCESS_LIMIT_ENV);
-  if (!value) return 0;
-  char *end;
-  errno = 0;
-  unsigned long long limit = strtoull(value, &end, 10);
-  if (value[0] < '0' || value[0] > '9' || errno || *end || limit < 1 || limit > 4194304) return -1;
-  process_limit = (rlim_t)limit;
-  unsetenv(PROCESS_LIMIT_ENV);
-  return 0;
+  unsigned long long limit;
+  int found = take_env_number(PROCESS_LIMIT_ENV, PROCESS_LIMIT_MAX, &limit);
+  if (found == 1) process_limit = (rlim_t)limit;
+  return found < 0 ? -1 : 0;
 }
 
 /* Whether an image's passwd/group line names "sandbox" or holds this id (the third field). */
@@ -2698,7 +2704,7 @@ int main(void) {
     return 1;
   }
   if (read_process_limit() < 0) {
-    logf_("isol8-supervisor: %s must be a number of processes from 1 to 4194304", PROCESS_LIMIT_ENV);
+    logf_("isol8-supervisor: %s must be a number of processes from 1 to %llu", PROCESS_LIMIT_ENV, PROCESS_LIMIT_MAX);
     return 1;
   }
   load_standby_spec();

@@ -45,6 +45,18 @@ export const systemIo: DescriptorIo = {
 
 const codeOf = (error: unknown) => (error as { code?: string }).code;
 
+/** One system call, made again after a short wait while it says EAGAIN (a descriptor another process left non-blocking). */
+function retryingEagain<T>(io: DescriptorIo, call: () => T): T {
+  for (;;) {
+    try {
+      return call();
+    } catch (error) {
+      if (codeOf(error) !== "EAGAIN") throw error;
+      io.wait(1);
+    }
+  }
+}
+
 /**
  * A sink writing every piece completely before it returns. A reader that went away (EPIPE,
  * as with `| head`) ends the writing silently; a descriptor left non-blocking is waited for.
@@ -66,13 +78,11 @@ export function descriptorSink(fd: number, io: DescriptorIo = systemIo, columns:
       let offset = 0;
       while (offset < bytes.length) {
         try {
-          offset += io.write(fd, bytes, offset);
+          offset += retryingEagain(io, () => io.write(fd, bytes, offset));
         } catch (error) {
-          if (codeOf(error) === "EAGAIN") io.wait(1);
-          else if (codeOf(error) === "EPIPE") {
-            closed = true;
-            return;
-          } else throw error;
+          if (codeOf(error) !== "EPIPE") throw error;
+          closed = true;
+          return;
         }
       }
     },
@@ -84,14 +94,7 @@ export function readToEnd(fd: number, io: DescriptorIo = systemIo): Buffer {
   const chunks: Buffer[] = [];
   for (;;) {
     const chunk = Buffer.allocUnsafe(64 * 1024);
-    let n: number;
-    try {
-      n = io.read(fd, chunk);
-    } catch (error) {
-      if (codeOf(error) !== "EAGAIN") throw error;
-      io.wait(1);
-      continue;
-    }
+    const n = retryingEagain(io, () => io.read(fd, chunk));
     if (n === 0) return Buffer.concat(chunks);
     chunks.push(chunk.subarray(0, n));
   }

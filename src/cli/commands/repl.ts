@@ -36,7 +36,10 @@ export default defineIsol8Command({
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new UsageError(`Cannot use --timeout "${flags.timeout}": not a number of ms`);
     if (flags["session-id"] && !flags.host) throw new UsageError("Cannot use --session-id without --host");
     const interactive = Boolean(standardInput().isTTY);
-    const progress = createProgressRenderer(nodeStream("stderr"), { verbose: Boolean(flags.debug) });
+    // Node's streams: readline needs them, and a cell's output is written as it comes.
+    const stdout = nodeStream("stdout");
+    const stderr = nodeStream("stderr");
+    const progress = createProgressRenderer(stderr, { verbose: Boolean(flags.debug) });
     const remote = flags.host
       ? new RemoteIsol8({ host: flags.host, ...(flags.key ? { apiKey: flags.key } : {}), sessionId: flags["session-id"] ?? `repl-${crypto.randomUUID()}` })
       : null;
@@ -54,25 +57,25 @@ export default defineIsol8Command({
       context = await engine.createContext({ runtime, ...(flags.image ? { image: flags.image } : {}) });
       progress.done();
       // Made once the context is ready: lines read before the loop below starts would be lost.
-      lines = createInterface({ input: nodeStream("stdin"), ...(interactive ? { output: nodeStream("stderr"), prompt: ">>> " } : {}), terminal: interactive });
+      lines = createInterface({ input: nodeStream("stdin"), ...(interactive ? { output: stderr, prompt: ">>> " } : {}), terminal: interactive });
       const input = lines;
       const iterator = input[Symbol.asyncIterator]();
       input.on("SIGINT", () => {
         if (running) running.abort();
-        else nodeStream("stderr").write("\n(:quit or Ctrl-D to leave)\n");
+        else stderr.write("\n(:quit or Ctrl-D to leave)\n");
         if (interactive) input.prompt();
       });
-      if (interactive) nodeStream("stderr").write(`isol8 repl: ${runtime} in a sandbox (:help for commands)\n`);
+      if (interactive) stderr.write(`isol8 repl: ${runtime} in a sandbox (:help for commands)\n`);
       const reader = new CellReader(cellSyntax(runtime));
       const runCell = async (code: string) => {
         if (code.trim() === ":quit" || code.trim() === ":exit") return false;
         if (code.trim() === ":help") {
-          nodeStream("stderr").write(HELP);
+          stderr.write(HELP);
           return true;
         }
         if (code.trim() === ":restart") {
           await context!.restart();
-          nodeStream("stderr").write("isol8: restarted\n");
+          stderr.write("isol8: restarted\n");
           return true;
         }
         running = new AbortController();
@@ -80,13 +83,13 @@ export default defineIsol8Command({
           const result = await context!.run(code, {
             ...(timeoutMs ? { timeoutMs } : {}),
             signal: running.signal,
-            onStdout: (text) => nodeStream("stdout").write(text),
-            onStderr: (text) => nodeStream("stderr").write(text),
-            onResult: (bundle) => nodeStream("stdout").write(renderBundle(bundle, ++saved, sink)),
+            onStdout: (text) => stdout.write(text),
+            onStderr: (text) => stderr.write(text),
+            onResult: (bundle) => stdout.write(renderBundle(bundle, ++saved, sink)),
           });
-          nodeStream("stderr").write(renderEnd(result));
+          stderr.write(renderEnd(result));
         } catch (error) {
-          nodeStream("stderr").write(`isol8: ${(error as Error).message}\n`);
+          stderr.write(`isol8: ${(error as Error).message}\n`);
         } finally {
           running = null;
         }

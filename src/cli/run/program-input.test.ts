@@ -4,9 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../errors";
 import { thrown } from "../../../test/thrown";
-import { programArgs, programStdin } from "./program-input";
-
 import type { InputSource } from "../std-streams";
+import { programArgs, programStdin } from "./program-input";
 
 /** isol8's stdin as a pipe carrying `bytes` (or a terminal: `hasData` false). */
 const piped = (bytes: number[], hasData = true): InputSource => ({ isTTY: !hasData, hasData, readAll: () => Buffer.from(bytes) });

@@ -3,18 +3,11 @@ import type { PreparedExecution } from "../prepare";
 import type { Sandbox } from "../sandbox";
 import { createColdProvider } from "./cold-provider";
 
-/** A controllable promise. */
-function later() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
 /** A provider whose containers are fakes; every removal and let-go waits until the test ends it. */
 function provider() {
   const events: string[] = [];
-  const removals = new Map<string, ReturnType<typeof later>>();
-  const lettingGo = new Map<string, ReturnType<typeof later>>();
+  const removals = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  const lettingGo = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   let made = 0;
   const cold = createColdProvider(
     async () => {
@@ -24,7 +17,7 @@ function provider() {
         autoRemove: true,
         letGo: () => {
           events.push(`let go ${id}`);
-          const done = later();
+          const done = Promise.withResolvers<void>();
           lettingGo.set(id, done);
           return done.promise;
         },
@@ -32,7 +25,7 @@ function provider() {
     },
     (sandbox) => {
       events.push(`remove ${sandbox.id}`);
-      const done = later();
+      const done = Promise.withResolvers<void>();
       removals.set(sandbox.id, done);
       return done.promise.then(() => void events.push(`removed ${sandbox.id}`));
     },

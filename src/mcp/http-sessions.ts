@@ -14,6 +14,8 @@ import { createMcpServer } from "./mcp-server";
 export interface McpHttpOptions {
   /** The backend of a new MCP session of this principal. */
   createBackend(principal: string, sessionId: string): McpBackend;
+  /** A new session's id (default: a UUID); with several instances it names the one holding the session. */
+  newSessionId?(): string;
   version: string;
   keepAliveMs: number;
   /** MCP sessions at once (every principal's); an initialize beyond it gets 429. */
@@ -26,6 +28,8 @@ export interface McpHttp {
   handle(request: Request, principal: string, body: unknown): Promise<Response>;
   /** Ends every session (server shutdown). */
   close(): Promise<void>;
+  /** Whether this session id is open here (whoever's it is). */
+  holds(id: string): boolean;
   /** Open sessions. */
   readonly size: number;
 }
@@ -72,7 +76,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
   };
 
   const open = async (principal: string): Promise<Entry> => {
-    const id = randomUUID();
+    const id = options.newSessionId?.() ?? randomUUID();
     const backend = options.createBackend(principal, id);
     const server = createMcpServer({ backend, version: options.version, mask: true, log: options.log });
     const entry: Entry = { id, principal, server, backend, active: 0, timer: undefined, ended: null } as Entry;
@@ -91,6 +95,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
     get size() {
       return sessions.size;
     },
+    holds: (id) => sessions.has(id),
     async handle(request, principal, body) {
       if (closing) return rpcError(503, "server shutting down", { "retry-after": "5" });
       const id = request.headers.get("mcp-session-id");

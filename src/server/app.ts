@@ -11,6 +11,7 @@ import { failureResponse } from "./failure-response";
 import { CLOSE, decodePathSegment, HttpError, json, readJson } from "./http";
 import { streamedJson } from "./json-response";
 import type { Slots } from "../lib/slots";
+import { onResponseEnd } from "../lib/response-end";
 import { applyServerPolicy, narrow, serverClamps } from "./policy";
 import {
   CleanupBodySchema,
@@ -162,7 +163,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
   // Stream ids name their instance, so another instance can forward a resume to it.
   const streams =
     deps.streams ??
-    createStreamBuffers(DEFAULT_STREAM_BUFFER_LIMITS, { now: () => performance.now(), newId: tenancy.newStreamId, later: (ms, run) => void setTimeout(run, ms).unref?.() });
+    createStreamBuffers(DEFAULT_STREAM_BUFFER_LIMITS, { now: () => performance.now(), newId: tenancy.newHeldId, later: (ms, run) => void setTimeout(run, ms).unref?.() });
   sessions.onRemoved((session) => void tenancy.forgetSession(session.owner, session.id));
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
   const resumeMs = config.server.streamResumeMs;
@@ -296,7 +297,7 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     const id = decodePathSegment(call.params.streamId!, "stream id");
     const feed = streams.get(call.principal, id);
     if (feed) return feed;
-    await tenancy.locateStream(id);
+    await tenancy.locateHeld(`stream "${id}"`, id);
     throw new HttpError(404, `stream "${id}" not found: it ended too long ago, or is not this key's`);
   };
 
@@ -428,6 +429,8 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
     clampsOf,
     executionTurn,
     runtimes: () => deps.runtimes?.() ?? Promise.resolve([]),
+    newSessionId: tenancy.newHeldId,
+    locate: (id) => tenancy.locateHeld(`MCP session "${id}"`, id),
     version: deps.version,
     log,
   });
@@ -534,9 +537,14 @@ export function createServerApp(deps: ServerAppDeps): ServerApp {
       }
     } catch (error) {
       if (error instanceof ElsewhereError) {
+        // The holder answers as slowly as its work takes (a silent execution, a quiet MCP
+        // stream): this connection waits without an idle timeout until that answer ends.
+        setIdleTimeout(0);
+        const back = () => setIdleTimeout(idleSeconds);
         try {
-          return await forwardRequest(request, error, tenancy.instance.id, body);
+          return onResponseEnd(await forwardRequest(request, error, tenancy.instance.id, body), back);
         } catch (refused) {
+          back();
           return failureResponse(refused, log);
         }
       }

@@ -123,7 +123,8 @@ describe("/mcp: tools", () => {
     expect((result.structuredContent as { exitCode: number }).exitCode).toBe(0);
     expect(seen[0]!.request).toEqual({ code: "print(1)", runtime: "python" });
     const [session] = sessions.list();
-    expect(session!.id).toMatch(/^mcp-[0-9a-f-]{36}-python$/);
+    // mcp-<MCP session id>-<runtime>; the MCP session id names this instance: <instance id>.<uuid>
+    expect(session!.id).toMatch(/^mcp-i-[0-9a-f]+\.[0-9a-f-]{36}-python$/);
     expect(seen[0]!.options.audit).toEqual({ principal: session!.owner, sessionId: session!.id, client: "claude-code" });
     await client.close();
   });

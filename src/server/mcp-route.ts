@@ -2,7 +2,9 @@
 // session). Admission is the app's (the key's principal, like every route); each MCP session's
 // sandboxes are the principal's server sessions (`mcp-<id>-<runtime>`, one per runtime used),
 // under the same policy, execution slots and session cap as the HTTP API, on the images
-// server.mcp.images names (the operator's choice: not a client option).
+// server.mcp.images names (the operator's choice: not a client option). With several instances
+// an MCP session's id names the instance holding it (newSessionId), and a request for it that
+// arrives elsewhere is forwarded there like a session's (locate throws ElsewhereError).
 import type { Isol8Config } from "../config/schema";
 import type { McpBackend } from "../mcp/backend";
 import { createMcpHttp, type McpHttp } from "../mcp/http-sessions";
@@ -10,7 +12,6 @@ import type { RuntimeInfo } from "../protocol/runtime-info";
 import { sizeToBytes } from "../protocol/sizes";
 import type { RuntimeName } from "../runtimes/registry";
 import { onResponseEnd } from "../lib/response-end";
-import { readJson } from "./http";
 import type { Caller } from "./key-service";
 import { applyServerPolicy, type Clamps, policyOffers } from "./policy";
 import type { Session, SessionManager } from "./sessions";
@@ -26,6 +27,10 @@ export interface McpRouteDeps {
   /** An execution's turn: the caller's quotas (concurrency, CPU day), then a slot (or the 429 to answer); the returned function ends it. */
   executionTurn(caller: Caller): Promise<(cpuTimeMs: number | null) => Promise<void>>;
   runtimes(): Promise<RuntimeInfo[]>;
+  /** A new MCP session's id, naming this instance. */
+  newSessionId(): string;
+  /** Throws ElsewhereError when the MCP session id names another live instance. */
+  locate(sessionId: string): Promise<void>;
   version: string;
   log(line: string): void;
 }
@@ -34,6 +39,8 @@ export interface McpRouteCall {
   principal: string;
   /** Who the key is: its policy and quotas hold for the MCP session's tool calls. */
   caller: Caller;
+  /** The JSON body (read once; kept for a forwarded request). */
+  body(): Promise<unknown>;
   working(): void;
   streaming(): () => void;
 }
@@ -75,9 +82,9 @@ export interface McpRoute {
 export function createMcpRoute(deps: McpRouteDeps): McpRoute {
   // The latest caller of each principal (one key: the same policy and quotas every request).
   const callers = new Map<string, Caller>();
-  const maxBody = sizeToBytes(deps.config.server.maxBodySize);
   const mcp = createMcpHttp({
     createBackend: (principal, id) => sessionBackend(deps, principal, id, () => callers.get(principal)!),
+    newSessionId: deps.newSessionId,
     version: deps.version,
     keepAliveMs: deps.config.server.mcp.keepAliveMs,
     maxSessions: deps.config.server.maxSessions,
@@ -87,7 +94,10 @@ export function createMcpRoute(deps: McpRouteDeps): McpRoute {
     mcp,
     close: () => mcp.close(),
     async handler(request, call) {
-      const body = request.method === "POST" ? await readJson(request, maxBody) : undefined;
+      // Another instance's session: forwarded there before anything is read here.
+      const sessionId = request.headers.get("mcp-session-id");
+      if (sessionId !== null && !mcp.holds(sessionId)) await deps.locate(sessionId);
+      const body = request.method === "POST" ? await call.body() : undefined;
       callers.set(call.principal, call.caller);
       // A tool call may be silent for minutes and the server's stream stays open: no idle timeout
       // until the answer is over.

@@ -20,12 +20,12 @@ export interface Tenancy {
   claimSession(caller: Caller, id: string): Promise<void>;
   /** Throws ElsewhereError when another live instance holds the owner's session. */
   locateSession(owner: string, id: string): Promise<void>;
-  /** Throws ElsewhereError when the stream's id names another live instance. */
-  locateStream(id: string): Promise<void>;
+  /** Throws ElsewhereError when an id of newHeldId names another live instance (`what` names the thing in the error). */
+  locateHeld(what: string, id: string): Promise<void>;
   /** A session of this instance is gone. */
   forgetSession(owner: string, id: string): Promise<void>;
-  /** A stream id of this instance (`<instance id>.<uuid>`, so any instance can tell where it runs). */
-  newStreamId(): string;
+  /** An id for something only this instance holds, an event stream or an MCP session: `<instance id>.<uuid>`, so any instance can tell where it lives. */
+  newHeldId(): string;
   /** Registers the instance and starts its heartbeat. */
   start(): Promise<void>;
   /** Deregisters the instance (its leases and sessions go) and closes the store. */
@@ -85,16 +85,16 @@ export function createTenancy(options: TenancyOptions): Tenancy {
       const place = await (await directory())?.locateSession(owner, id, instance.liveSince());
       if (place && place.instanceId !== instance.id) throw elsewhere(`session "${id}"`, place);
     },
-    async locateStream(id) {
+    async locateHeld(what, id) {
       const instanceId = id.slice(0, Math.max(0, id.indexOf(".")));
       if (!instanceId || instanceId === instance.id) return;
       const place = await (await directory())?.instance(instanceId, instance.liveSince());
-      if (place) throw elsewhere(`stream "${id}"`, place);
+      if (place) throw elsewhere(what, place);
     },
     async forgetSession(owner, id) {
       await (await directory())?.forgetSession(owner, id, instance.id).catch((error) => options.log(`key store: cannot forget session "${id}": ${(error as Error).message}`));
     },
-    newStreamId: () => `${instance.id}.${crypto.randomUUID()}`,
+    newHeldId: () => `${instance.id}.${crypto.randomUUID()}`,
     start,
     async close() {
       const db = await directory().catch(() => null);

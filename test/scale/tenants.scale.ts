@@ -1,8 +1,10 @@
 // The scale-out tier: PostgreSQL and nginx from Debian's packages on loopback, two `isol8 serve`
 // instances (the compiled binary) sharing the database, nginx in front with the configuration
-// of docs/scale-out.md. Keys, quotas, session affinity, forwarding, revocation and the loss of
-// an instance, against real containers.
+// of docs/scale-out.md. Keys, quotas, session affinity, forwarding (MCP sessions too),
+// revocation and the loss of an instance, against real containers.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { RemoteIsol8 } from "../../src/client/remote";
 import { createDockerClient } from "../../src/engine/docker";
 import { findContainers, ownerProcessGone, removeContainers } from "../../src/engine/cleanup";
@@ -47,7 +49,8 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, stepMs = 
 
 beforeAll(async () => {
   pg = await startPostgres();
-  const config = { server: { database: { url: pg.url } }, poolSize: 0 };
+  // A short idle timeout (3 s: Bun closes an idle connection after 3-4 s) that a silent forwarded call outlasts.
+  const config = { server: { database: { url: pg.url }, idleTimeoutMs: 3_000 }, poolSize: 0 };
   // Both start at once: the schema migration runs once (the other instance finds nothing to do).
   [a, b] = await Promise.all([servers.start({ keys: [ADMIN], config }), servers.start({ keys: [ADMIN], config })]);
   nginx = await startNginx((port, dir) => nginxConfig([portOf(a.url), portOf(b.url)], port, dir));
@@ -151,6 +154,43 @@ describe("scale-out: two instances sharing PostgreSQL behind nginx", () => {
     expect(looped.status).toBe(421);
     expect(looped.headers.get("location")).toBe(a.url);
     await onA.stop();
+  }, 90_000);
+
+  test("an MCP session opened through nginx answers on either instance: the other one forwards, a silent tool call past the idle timeout included", async () => {
+    const { key } = await createKey(a.url, { name: "mcp" });
+    const auth = { requestInit: { headers: { authorization: `Bearer ${key}` } } };
+    const opened = new StreamableHTTPClientTransport(new URL(`${nginx.url}/mcp`), auth);
+    const viaNginx = new Client({ name: "scale-mcp", version: "1.0.0" });
+    await viaNginx.connect(opened);
+    const sessionId = opened.sessionId!;
+    const idOf = async (base: string) => (await fetch(`${base}/usage`, { headers: headers(key) })).headers.get("x-isol8-instance")!;
+    const [idA, idB] = await Promise.all([idOf(a.url), idOf(b.url)]);
+    const holder = sessionId.startsWith(`${idA}.`) ? a : b;
+    const other = holder === a ? b : a;
+    expect(sessionId.startsWith(`${holder === a ? idA : idB}.`)).toBe(true);
+    // nginx spreads the session's requests (no affinity on Mcp-Session-Id): they all reach its sandbox.
+    const text = (result: Awaited<ReturnType<Client["callTool"]>>) => (result.content as { text: string }[]).map((part) => part.text).join("");
+    await viaNginx.callTool({ name: "run_code", arguments: { code: "open('/sandbox/mcp.txt', 'w').write('kept')" } });
+    for (let i = 0; i < 4; i++) expect(text(await viaNginx.callTool({ name: "run_code", arguments: { code: "print(open('/sandbox/mcp.txt').read())" } }))).toContain("kept");
+    // Straight to the other instance: forwarded, even a call silent for longer than the
+    // instances' idle timeout, which the forwarding instance must not cut.
+    const rejoined = new StreamableHTTPClientTransport(new URL(`${other.url}/mcp`), { ...auth, sessionId });
+    const viaOther = new Client({ name: "scale-mcp-other", version: "1.0.0" });
+    await viaOther.connect(rejoined);
+    const silent = await viaOther.callTool({ name: "run_code", arguments: { code: "import time; time.sleep(8); print(open('/sandbox/mcp.txt').read())", timeoutMs: 30_000 } });
+    expect(silent.isError).toBe(false);
+    expect(text(silent)).toContain("kept");
+    // Another key through the other instance: the same 404 as an unknown session.
+    const intruder = await fetch(`${other.url}/mcp`, {
+      method: "POST",
+      headers: headers((await createKey(a.url, { name: "mcp-intruder" })).key, { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18", accept: "application/json, text/event-stream" }),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(intruder.status).toBe(404);
+    // DELETE through the other instance ends it on its holder.
+    await rejoined.terminateSession();
+    const sessions = (await (await fetch(`${holder.url}/sessions`, { headers: headers(key) })).json()) as { sessions: { id: string }[] };
+    expect(sessions.sessions.map((session) => session.id)).toEqual([]);
   }, 90_000);
 
   test("revoking a key through A stops it on B within 1 s", async () => {

@@ -71,7 +71,7 @@ describe("/mcp on isol8 serve (streamable HTTP)", () => {
     // still works: the same request with a key starts a session
     const ok = await post({ authorization: `Bearer ${KEY}` });
     expect(ok.status).toBe(200);
-    expect(ok.headers.get("mcp-session-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ok.headers.get("mcp-session-id")).toMatch(/^i-[0-9a-f]+\.[0-9a-f-]{36}$/);
   });
 
   scenarioTests(scenario);

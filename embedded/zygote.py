@@ -15,9 +15,10 @@
 #
 # While the execution runs the zygote is its runner, as supervisor.c's run_runner is for a
 # program it forks: a child subreaper that reaps the program and everything it leaves behind and
-# reports "M <status>" and "U <user_us> <sys_us> <maxrss_kb>". Only once no process of the
-# execution is left does it fork the next standby: one fork per execution, and no standby
-# exists while user code runs.
+# reports "M <status>" and "U <user_us> <sys_us> <maxrss_kb>". The program's CPU time counts from
+# its request: the standby's own (its rehearsal, before any request) is taken off, as a program
+# the supervisor forks starts at zero. Only once no process of the execution is left does it
+# fork the next standby: one fork per execution, and no standby exists while user code runs.
 import sys
 
 _BASELINE = frozenset(sys.modules)
@@ -413,8 +414,11 @@ def _next_program(sock, to_zygote, zygote, fail):
         sock.send(struct.pack("=i", -1))
         os._exit(0)
     in_fd, out_fd, err_fd, rep_fd, spec_fd = fds
+    # The CPU time spent before the request (not the program's): the zygote takes it off.
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    spent = struct.pack("=qq", round(before.ru_utime * 1e6), round(before.ru_stime * 1e6))
     try:
-        to_zygote.sendmsg([b"r"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [rep_fd]))])
+        to_zygote.sendmsg([b"r" + spent], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [rep_fd]))])
     except OSError:
         # The zygote is gone: no one would report on this execution. The supervisor is told at
         # once (-1) and fails it.
@@ -433,23 +437,25 @@ def _write(fd, data):
         pass
 
 
-def _run_execution(program, rep_fd):
+def _run_execution(program, rep_fd, before=(0, 0)):
     """supervisor.c run_runner for one program: reaps it and everything it left behind (the
-    zygote is a child subreaper), then reports the usage of all of them."""
-    user = system = 0.0
+    zygote is a child subreaper), then reports the usage of all of them, less the program's
+    CPU time `before` its request (user, system; microseconds)."""
+    user = -before[0]
+    system = -before[1]
     maxrss = 0
     while True:
         try:
             pid, status, ru = os.wait4(-1, 0)
         except ChildProcessError:
             break
-        user += ru.ru_utime
-        system += ru.ru_stime
+        user += round(ru.ru_utime * 1e6)
+        system += round(ru.ru_stime * 1e6)
         maxrss = max(maxrss, ru.ru_maxrss)
         if pid == program and rep_fd >= 0:
             _write(rep_fd, b"M %d\n" % status)
     if rep_fd >= 0:
-        _write(rep_fd, b"U %d %d %d\n" % (round(user * 1e6), round(system * 1e6), maxrss))
+        _write(rep_fd, b"U %d %d %d\n" % (max(user, 0), max(system, 0), maxrss))
         os.close(rep_fd)
 
 
@@ -483,19 +489,19 @@ def _serve():
                 del sys.modules[name]
             _next_program(sock, theirs, zygote, fail)
         theirs.close()
-        msg, ancillary, _flags, _addr = mine.recvmsg(1, socket.CMSG_SPACE(4)) if pid > 0 else (b"", [], 0, None)
+        msg, ancillary, _flags, _addr = mine.recvmsg(17, socket.CMSG_SPACE(4)) if pid > 0 else (b"", [], 0, None)
         mine.close()
         fds = _descriptors(ancillary)
         if msg == b"q":
             os._exit(0)
-        if msg == b"r" and len(fds) == 1:
-            _run_execution(pid, fds[0])
+        if msg[:1] == b"r" and len(msg) == 17 and len(fds) == 1:
+            _run_execution(pid, fds[0], struct.unpack("=qq", msg[1:]))
             continue
         for fd in fds:
             os.close(fd)
         if pid > 0:
             _run_execution(pid, -1)  # a refused request or a standby that died: reaped, not reported
-        if msg != b"r":
+        if msg[:1] != b"r":
             time.sleep(0.05)  # it died before a request: not in a tight loop
 
 

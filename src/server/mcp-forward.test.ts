@@ -151,6 +151,29 @@ describe("/mcp with two instances", () => {
     await onA.close();
   });
 
+  test("the session's GET stream requested through B is A's: it ends when the session ends on A", async () => {
+    const opened = transportTo(a);
+    const onA = new Client({ name: "opener", version: "1.0.0" });
+    await onA.connect(opened);
+    const sessionId = opened.sessionId!;
+    // The SDK client may hold the one GET stream a session has: closed here, the stream is free.
+    await opened.close();
+    const headers = { authorization: `Bearer ${KEY}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" };
+    // A silent stream's answer starts with its first event (the SDK client does not wait for it either).
+    a.idle.length = 0;
+    const streamed = fetch(`${b.url}/mcp`, { headers: { ...headers, accept: "text/event-stream" } }).then(async (response) => ({
+      status: response.status,
+      type: response.headers.get("content-type"),
+      instance: response.headers.get(INSTANCE_HEADER),
+      body: await response.text(),
+    }));
+    // A's route lifts its idle timeout once it holds the stream: only then is it ended.
+    while (!a.idle.includes(0)) await Bun.sleep(5);
+    expect((await fetch(`${b.url}/mcp`, { method: "DELETE", headers })).status).toBe(200);
+    expect(await streamed).toEqual({ status: 200, type: "text/event-stream", instance: a.tenancy.instance.id, body: "" });
+    expect((await rawPost(a, KEY, sessionId)).status).toBe(404);
+  });
+
   test("DELETE through B ends the session on A and removes its sandboxes there", async () => {
     const opened = transportTo(a);
     const onA = new Client({ name: "opener", version: "1.0.0" });

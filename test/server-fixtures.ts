@@ -68,6 +68,20 @@ export function fakeEngine(options: { hold?: Promise<void> } = {}) {
   return engine;
 }
 
+/** A maker of session engines (makeApp's sessionEngine) that record what executeStream was asked (run_code, run_cell's runs). */
+export function recordingEngine(seen: { request: ExecutionRequest; options: ExecuteOptions }[]) {
+  return () => {
+    const engine = fakeEngine();
+    const stream = engine.executeStream;
+    return Object.assign(engine, {
+      executeStream(request: ExecutionRequest, options: ExecuteOptions = {}) {
+        seen.push({ request, options });
+        return stream(request);
+      },
+    });
+  };
+}
+
 export function makeApp(
   config: Isol8Config = defaultConfig(),
   engine = fakeEngine(),

@@ -6,8 +6,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { defaultConfig } from "../config/schema";
 import type { ExecutionRequest } from "../protocol/execution";
+import type { ExecuteOptions } from "../protocol/isol8";
 import { openKeyStore } from "../store/open-store";
-import { type App, fakeEngine, KEY, makeApp } from "../../test/server-fixtures";
+import { type App, fakeEngine, KEY, makeApp, recordingEngine } from "../../test/server-fixtures";
 import { INSTANCE_HEADER } from "./forward";
 import { createTenancy, type Tenancy } from "./tenancy";
 
@@ -18,8 +19,8 @@ interface Instance {
   app: App;
   tenancy: Tenancy;
   url: string;
-  /** The run_code requests its session engines received. */
-  ran: ExecutionRequest[];
+  /** What its session engines were asked to run (run_code). */
+  ran: { request: ExecutionRequest; options: ExecuteOptions }[];
   /** Every idle timeout the app set on a connection, in order (seconds; 0: lifted). */
   idle: number[];
   sessionIds(): string[];
@@ -27,7 +28,7 @@ interface Instance {
 }
 
 async function startInstance(): Promise<Instance> {
-  const ran: ExecutionRequest[] = [];
+  const ran: Instance["ran"] = [];
   const idle: number[] = [];
   let app: App | undefined;
   const server = Bun.serve({
@@ -38,17 +39,7 @@ async function startInstance(): Promise<Instance> {
   const url = `http://127.0.0.1:${server.port}`;
   const tenancy = createTenancy({ adminKeys: [KEY, OTHER], store, url, log: () => {} });
   await tenancy.start();
-  const sessionEngine = () => {
-    const engine = fakeEngine();
-    const stream = engine.executeStream;
-    return Object.assign(engine, {
-      executeStream(request: ExecutionRequest) {
-        ran.push(request);
-        return stream(request);
-      },
-    });
-  };
-  const made = makeApp(defaultConfig(), fakeEngine(), { tenancy, sessionEngine });
+  const made = makeApp(defaultConfig(), fakeEngine(), { tenancy, sessionEngine: recordingEngine(ran) });
   app = made.app;
   return {
     app,
@@ -109,7 +100,7 @@ describe("/mcp with two instances", () => {
     const { client: onB } = await rejoin(b, sessionId);
     const result = await onB.callTool({ name: "run_code", arguments: { code: "print('via B')" } });
     expect(result.isError).toBe(false);
-    expect(a.ran).toEqual([{ code: "print('via B')", runtime: "python" }]);
+    expect(a.ran.map((run) => run.request)).toEqual([{ code: "print('via B')", runtime: "python" }]);
     expect(b.ran).toEqual([]);
     expect(a.sessionIds()).toEqual([`mcp-${sessionId}-python`]);
     expect(b.sessionIds()).toEqual([]);

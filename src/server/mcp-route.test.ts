@@ -6,22 +6,8 @@ import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv
 import { defaultConfig, type Isol8Config } from "../config/schema";
 import type { ExecutionRequest } from "../protocol/execution";
 import type { ExecuteOptions } from "../protocol/isol8";
-import { type App, call, fakeEngine, KEY, makeApp } from "../../test/server-fixtures";
+import { type App, call, fakeEngine, KEY, makeApp, recordingEngine } from "../../test/server-fixtures";
 import { inMemoryTenancy } from "./tenancy";
-
-/** A session engine that records what run_code asked of it. */
-function recordingEngine(seen: { request: ExecutionRequest; options: ExecuteOptions }[]) {
-  return () => {
-    const engine = fakeEngine();
-    const stream = engine.executeStream;
-    return Object.assign(engine, {
-      executeStream(request: ExecutionRequest, options: ExecuteOptions = {}) {
-        seen.push({ request, options });
-        return stream(request);
-      },
-    });
-  };
-}
 
 function setup(config: Isol8Config = defaultConfig()) {
   const seen: { request: ExecutionRequest; options: ExecuteOptions }[] = [];

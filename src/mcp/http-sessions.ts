@@ -3,7 +3,6 @@
 // for it is answered as for an unknown session). A session ends on DELETE, or keepAliveMs after
 // its last request or stream ended (a client that went away without DELETE); its backend then
 // removes its sandboxes.
-import { randomUUID } from "node:crypto";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
@@ -14,8 +13,8 @@ import { createMcpServer } from "./mcp-server";
 export interface McpHttpOptions {
   /** The backend of a new MCP session of this principal. */
   createBackend(principal: string, sessionId: string): McpBackend;
-  /** A new session's id (default: a UUID); with several instances it names the one holding the session. */
-  newSessionId?(): string;
+  /** A new session's id: with several instances it names the one holding the session. */
+  newSessionId(): string;
   version: string;
   keepAliveMs: number;
   /** MCP sessions at once (every principal's); an initialize beyond it gets 429. */
@@ -76,7 +75,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
   };
 
   const open = async (principal: string): Promise<Entry> => {
-    const id = options.newSessionId?.() ?? randomUUID();
+    const id = options.newSessionId();
     const backend = options.createBackend(principal, id);
     const server = createMcpServer({ backend, version: options.version, mask: true, log: options.log });
     const entry: Entry = { id, principal, server, backend, active: 0, timer: undefined, ended: null } as Entry;

@@ -67,6 +67,11 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
+def _cap_args():
+    """capget/capset's arguments for this process, version 3 (two data words), all zero."""
+    return _CapHeader(0x20080522, 0), (_CapData * 2)()
+
+
 def _read_spec(fd):
     chunks = []
     while True:
@@ -127,8 +132,7 @@ def _drop(uid, fail):
             step()
         except OSError as err:
             fail = (what, err.errno)
-    header = _CapHeader(0x20080522, 0)
-    data = (_CapData * 2)()
+    header, data = _cap_args()
     if _capset(ctypes.byref(header), data) != 0:
         fail = ("cannot clear capabilities", ctypes.get_errno())
     e = _prctl(_PR_SET_NO_NEW_PRIVS, 1)
@@ -383,8 +387,7 @@ def _rehearse_steps():
     capget for capset, a prctl get for the sets, getrlimit for setrlimit, the user site of the
     standby's own environment (_emulable computes it anew from the request's), stat calls on
     "/", a collection of the standby's own garbage."""
-    header = _CapHeader(0x20080522, 0)
-    data = (_CapData * 2)()
+    header, data = _cap_args()
     _libc.capget(ctypes.byref(header), data)
     _prctl(_PR_GET_DUMPABLE)
     resource.getrlimit(resource.RLIMIT_CORE)

@@ -72,6 +72,11 @@ def _cap_args():
     return _CapHeader(0x20080522, 0), (_CapData * 2)()
 
 
+# The standby's hand-over to the zygote: b"r", then the CPU time it spent before its request
+# (user, system; microseconds), with the report pipe attached.
+_SPENT = struct.Struct("=qq")
+
+
 def _read_spec(fd):
     chunks = []
     while True:
@@ -406,6 +411,10 @@ def _next_program(sock, to_zygote, zygote, fail):
         os._exit(0)
     os.setsid()
     _rehearse(sock)
+    # The CPU time spent before the request is not the program's: the zygote takes it off.
+    # Read before waiting (which costs none), so it is off the execution's path.
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    spent = _SPENT.pack(round(before.ru_utime * 1e6), round(before.ru_stime * 1e6))
     msg, ancillary, _flags, _addr = sock.recvmsg(1, socket.CMSG_SPACE(_FDS * 4))
     if not msg:
         to_zygote.send(b"q")  # the supervisor is gone: so is the zygote
@@ -417,9 +426,6 @@ def _next_program(sock, to_zygote, zygote, fail):
         sock.send(struct.pack("=i", -1))
         os._exit(0)
     in_fd, out_fd, err_fd, rep_fd, spec_fd = fds
-    # The CPU time spent before the request (not the program's): the zygote takes it off.
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    spent = struct.pack("=qq", round(before.ru_utime * 1e6), round(before.ru_stime * 1e6))
     try:
         to_zygote.sendmsg([b"r" + spent], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [rep_fd]))])
     except OSError:
@@ -492,13 +498,13 @@ def _serve():
                 del sys.modules[name]
             _next_program(sock, theirs, zygote, fail)
         theirs.close()
-        msg, ancillary, _flags, _addr = mine.recvmsg(17, socket.CMSG_SPACE(4)) if pid > 0 else (b"", [], 0, None)
+        msg, ancillary, _flags, _addr = mine.recvmsg(1 + _SPENT.size, socket.CMSG_SPACE(4)) if pid > 0 else (b"", [], 0, None)
         mine.close()
         fds = _descriptors(ancillary)
         if msg == b"q":
             os._exit(0)
-        if msg[:1] == b"r" and len(msg) == 17 and len(fds) == 1:
-            _run_execution(pid, fds[0], struct.unpack("=qq", msg[1:]))
+        if msg[:1] == b"r" and len(msg) == 1 + _SPENT.size and len(fds) == 1:
+            _run_execution(pid, fds[0], _SPENT.unpack(msg[1:]))
             continue
         for fd in fds:
             os.close(fd)

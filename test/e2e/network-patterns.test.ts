@@ -2,8 +2,9 @@
 // with eight `(a+)+$` deny patterns in network.blacklist runs a filtered python execution
 // that fires CONNECTs at 30-character all-`a` hosts through its HTTPS_PROXY, while this
 // file measures GET /health. Each CONNECT is refused (403) and /health keeps answering
-// in < 100 ms (a backtracking matcher would take ~2^30 steps per CONNECT). The bound is
-// the property as docs/SECURITY.md D25 states it; unit tests carry no wall-clock bounds.
+// in < 100 ms, all probes but one, none near 1 s (a backtracking matcher would take ~2^30
+// steps per CONNECT: seconds). The bound is the property as docs/SECURITY.md D25 states it;
+// unit tests carry no wall-clock bounds.
 //
 // SAFETY: the only destination is a sink this file starts on 127.0.0.1; every name comes
 // from the server's static host table.
@@ -16,7 +17,7 @@ import { createDockerClient } from "../../src/engine/docker";
 import { LABEL_MANAGED, LABEL_PID } from "../../src/engine/labels";
 import { type HttpSink, startHttpSink } from "../docker/network-sinks";
 import { BINARY, TEST_SCOPE } from "../helpers";
-import { connectFloodProgram } from "./connect-flood";
+import { connectFloodProgram, expectHealthKeptAnswering } from "./connect-flood";
 import { listeningUrl } from "./server-process";
 
 const KEY = "e2e-patterns-key";
@@ -67,7 +68,7 @@ afterAll(async () => {
 });
 
 
-test("eight (a+)+$ deny patterns: CONNECTs to 30-character all-a hosts are refused and /health answers in < 100 ms throughout", async () => {
+test("eight (a+)+$ deny patterns: CONNECTs to 30-character all-a hosts are refused and /health answers in < 100 ms (all probes but one; none reaches 1 s)", async () => {
   const code = connectFloodProgram(`${HOST}:${sink.port}`, `sink.test:${sink.port}`, CONNECTS);
   const latencies: number[] = [];
   let running = true;
@@ -98,10 +99,5 @@ test("eight (a+)+$ deny patterns: CONNECTs to 30-character all-a hosts are refus
   expect(twin).toEqual({ twin: 200 }); // still works: a host the patterns do not match gets its tunnel
   expect(sink.connections).toBe(1); // the twin's; no denied CONNECT reached the sink
 
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  const max = sorted[sorted.length - 1]!;
-  console.log(`/health during the run: ${latencies.length} probes, median ${median.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
-  expect(latencies.length).toBeGreaterThan(10);
-  expect(max).toBeLessThan(100);
+  expectHealthKeptAnswering(latencies);
 }, 120_000);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { rmdirSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseConfig } from "../config/load";
 import type { Isol8Config, Isol8ConfigInput } from "../config/schema";
 import { ConfigError, ConflictError, FileError, formatError, Isol8Error, SandboxError, SessionLostError } from "../errors";
@@ -140,6 +141,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
   private readonly pending = new Set<Promise<unknown>>();
   /** Filtered networking (proxy and per-container sockets), created on first use. */
   private network: SandboxNetwork | null = null;
+  /** This engine's host directory for the sockets its containers reach (the proxy's), which Docker bind-mounts. */
+  private readonly runDir: string;
   /** This process, as recorded on every container it creates. */
   private readonly ownerProcess = currentOwner();
   private readonly observe: EngineObserver;
@@ -155,6 +158,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
 
   constructor(private readonly options: DockerIsol8Options = {}) {
     this.instanceId = options.owner ?? randomUUID().slice(0, 12);
+    // The engines of one owner (a server's, its sessions') each have their own: one engine's stop removes only its own sockets.
+    this.runDir = join(process.env.ISOL8_RUN_DIR ?? join(tmpdir(), "isol8"), this.instanceId, randomUUID().slice(0, 8));
     const resolved = resolveEngineOptions(options as unknown as Record<string, unknown>, options.config ?? {});
     this.requestDefaults = resolved.request;
     this.config = parseConfig(resolved.config, "(options)");
@@ -265,6 +270,10 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
     }
     await this.network?.close();
     this.network = null;
+    // The owner's directory, once its last engine is gone (rmdir refuses one that is not empty).
+    try {
+      rmdirSync(dirname(this.runDir));
+    } catch {}
   }
 
   /** Removes the pool's idle containers (the engine keeps working); returns how many. */
@@ -584,7 +593,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
 
   /** The engine's filtering proxy, started with the first filtered container. */
   private sandboxNetwork(): SandboxNetwork {
-    this.network ??= new SandboxNetwork(join(process.env.ISOL8_RUN_DIR ?? join(tmpdir(), "isol8"), this.instanceId), {
+    this.network ??= new SandboxNetwork(this.runDir, {
       hosts: this.config.network.hosts,
       allowedPorts: this.config.network.allowedPorts,
       allowedCidrs: this.config.network.allowedCidrs,

@@ -2,9 +2,10 @@
  * isol8-supervisor: the in-container helper that runs every execution.
  *
  * Runs as root (caps: SETUID, SETGID, SETPCAP, KILL only) under tini, and talks to
- * the engine over the container's attached stdin/stdout. User programs run as the
+ * the engine over its fds 0 and 1: the container's attached stdin/stdout, or the engine's
+ * direct channel (see "direct channel") put in their place at start. User programs run as the
  * sandbox uid with empty capability sets; they get their own pipes, never this
- * process's stdin/stdout, and cannot signal or ptrace it (different uid, no caps),
+ * process's fds 0 and 1, and cannot signal or ptrace it (different uid, no caps),
  * so the control channel cannot be read, forged or hijacked by user code.
  *
  * Frames in both directions: [u8 type][u32 big-endian length][payload].
@@ -2670,6 +2671,45 @@ static int write_identity(const char *file, unsigned id, const char *own_fmt) {
   return rc;
 }
 
+/* ---------- direct channel ----------
+ * When the engine names CHANNEL_ENV, it listens there for this supervisor: a unix socket in a
+ * root-only (0700) host directory of its own, bind-mounted read-only into this container only.
+ * The supervisor connects once, at start, before any other process of the container exists,
+ * and puts the connection in place of fds 0 and 1: every frame then goes straight to the
+ * engine, not through Docker's attach relay (dockerd and the container's shim copy each frame
+ * of the attach stream twice). The engine takes that one connection and removes the socket and
+ * its directory at once, so nothing can connect after it; the sandbox uid could not even reach
+ * the directory. Everything that keeps programs off fds 0 and 1 keeps them off the connection.
+ * Logs stay on fd 2 (the attach stream). When the connection cannot be made (an engine whose
+ * files Docker does not see, a runtime without host sockets), the attach stream serves, as
+ * without CHANNEL_ENV. */
+#define CHANNEL_ENV "ISOL8_CHANNEL_SOCKET"
+
+static int connect_direct_channel(void) {
+  const char *env = getenv(CHANNEL_ENV);
+  if (!env) return 0;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  int fd = -1;
+  const char *failed = NULL;
+  if (strlen(env) >= sizeof addr.sun_path) failed = "path too long";
+  else {
+    memcpy(addr.sun_path, env, strlen(env) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) failed = strerror(errno);
+  }
+  if (failed) {
+    logf_("isol8-supervisor: no direct channel (%s: %s): using the attach stream", env, failed);
+    if (fd >= 0) close(fd);
+  } else if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0) {
+    logf_("isol8-supervisor: cannot take the direct channel: %s", strerror(errno));
+    return -1; /* fds 0 and 1 may now be two channels: none is served */
+  } else if (fd > 1) {
+    close(fd);
+  }
+  unsetenv(CHANNEL_ENV);
+  return 0;
+}
+
 /* Starts the forwarder when the engine asked for filtered networking; waits until it listens. */
 static int start_forwarder(void) {
   const char *port = getenv("ISOL8_PROXY_PORT");
@@ -2723,6 +2763,7 @@ int main(void) {
     return 1;
   }
   detect_clone3();
+  if (connect_direct_channel() < 0) return 1;
   if (start_forwarder() < 0) return 1;
   start_zygote();
   send_text('R', "version=2\nuid=%u\npid=%d\n", (unsigned)sandbox_uid, getpid());

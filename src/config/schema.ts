@@ -161,8 +161,17 @@ export const ConfigSchema = section(
             ),
             true,
           ),
+          directChannel: v.optional(
+            d(
+              v.boolean(),
+              "Talk to each container's supervisor over a unix socket the engine bind-mounts read-only into it (a root-only host directory, removed once the " +
+                "supervisor connects at start) instead of through Docker's attach relay; false: the attach stream. Used only with a local Docker (a unix " +
+                "DOCKER_HOST) that sees the engine's run directory (ISOL8_RUN_DIR); where the supervisor cannot connect, the attach stream serves",
+            ),
+            true,
+          ),
         },
-        "Seccomp, isolation runtime, the sandbox user, the python zygote and the standby programs of executions",
+        "Seccomp, isolation runtime, the sandbox user, the python zygote, the standby programs of executions and the supervisor's channel",
       ),
       {},
     ),

@@ -62,6 +62,11 @@ export const SENSITIVE_KEYS: readonly SensitiveKey[] = [
     loosens: turnsOn,
     reason: "starts node and bun programs ahead of their executions, which your configuration turns off",
   },
+  {
+    key: "security.directChannel",
+    loosens: turnsOn,
+    reason: "bind-mounts a host directory holding the engine's control socket into every container, which your configuration turns off",
+  },
   { key: "security.customProfilePath", loosens: differs, reason: "names the seccomp profile executions run under" },
   {
     key: "defaults.network",

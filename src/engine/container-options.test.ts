@@ -215,6 +215,23 @@ describe("toContainerOptions: network", () => {
     expect(options.HostConfig!.Binds).toBeUndefined();
     expect(options.Env).toEqual([`ISOL8_SANDBOX_UID=${UID}`]);
   });
+
+  const channel = { hostDir: "/run/isol8/c", mount: "/run/isol8-channel", socket: "channel.sock" };
+  const attached: [string, Parameters<typeof toContainerOptions>[1], string[] | undefined, string[]][] = [
+    ["nothing", {}, undefined, []],
+    ["the direct channel", { channel }, ["/run/isol8/c:/run/isol8-channel:ro"], ["ISOL8_CHANNEL_SOCKET=/run/isol8-channel/channel.sock"]],
+    [
+      "the proxy and the direct channel",
+      { proxy, channel },
+      ["/run/isol8/x:/run/isol8-proxy:ro", "/run/isol8/c:/run/isol8-channel:ro"],
+      ["ISOL8_PROXY_PORT=8118", "ISOL8_PROXY_SOCKET=/run/isol8-proxy/proxy.sock", "ISOL8_CHANNEL_SOCKET=/run/isol8-channel/channel.sock"],
+    ],
+  ];
+  test.each(attached)("attached %s: read-only binds and env entries", (_, attachments, binds, env) => {
+    const options = toContainerOptions(spec({ network: "filtered" }), attachments);
+    expect(options.HostConfig!.Binds).toEqual(binds);
+    expect(options.Env).toEqual([`ISOL8_SANDBOX_UID=${UID}`, ...env]);
+  });
 });
 
 describe("toContainerOptions: resources", () => {

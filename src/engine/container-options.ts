@@ -11,6 +11,8 @@ export const IDENTITY_DIR = "/etc/isol8";
 export const SANDBOX_UID_ENV = "ISOL8_SANDBOX_UID";
 /** Under gVisor: the pidsLimit, which the supervisor sets as every program's RLIMIT_NPROC. */
 export const PROCESS_LIMIT_ENV = "ISOL8_PROCESS_LIMIT";
+/** The engine's direct channel socket, as the container sees it (supervisor.c CHANNEL_ENV). */
+export const CHANNEL_SOCKET_ENV = "ISOL8_CHANNEL_SOCKET";
 
 /** Capabilities the root supervisor keeps; user programs get none of them (see supervisor.c). */
 export const SUPERVISOR_CAPS = ["SETUID", "SETGID", "SETPCAP", "KILL"] as const;
@@ -73,6 +75,8 @@ export interface SandboxAttachments {
   uid: number;
   /** Filtered mode: host directory with the proxy's root-only socket, and the in-container port. */
   proxy?: { hostDir: string; mount: string; socket: string; port: number };
+  /** The engine's direct channel: host directory with its root-only socket (supervisor/direct-channel.ts). */
+  channel?: { hostDir: string; mount: string; socket: string };
 }
 
 /**
@@ -80,7 +84,8 @@ export interface SandboxAttachments {
  * Pure: the same spec always gives the same options (table-tested in container-options.test.ts).
  */
 export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttachments): Docker.ContainerCreateOptions {
-  const { uid, proxy } = attachments;
+  const { uid, proxy, channel } = attachments;
+  const binds = [...(proxy ? [`${proxy.hostDir}:${proxy.mount}:ro`] : []), ...(channel ? [`${channel.hostDir}:${channel.mount}:ro`] : [])];
   const securityOpt = ["no-new-privileges:true"];
   securityOpt.push(spec.seccomp.mode === "unconfined" ? "seccomp=unconfined" : `seccomp=${spec.seccomp.profile}`);
   return {
@@ -99,6 +104,8 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
       // under runc); the host's pids limit, shared with gVisor's own threads, stops the sandbox.
       ...(spec.isolation === "gvisor" ? [`${PROCESS_LIMIT_ENV}=${spec.pidsLimit}`] : []),
       ...(proxy ? [`ISOL8_PROXY_PORT=${proxy.port}`, `ISOL8_PROXY_SOCKET=${proxy.mount}/${proxy.socket}`] : []),
+      // The supervisor connects to it at start and takes it out of the environment programs inherit.
+      ...(channel ? [`${CHANNEL_SOCKET_ENV}=${channel.mount}/${channel.socket}`] : []),
       // The supervisor takes it out of the environment programs inherit.
       ...(spec.zygote ? [zygoteEnv()] : []),
       ...(spec.standby ? [standbyEnv(spec.standby)] : []),
@@ -131,7 +138,7 @@ export function toContainerOptions(spec: SandboxSpec, attachments: SandboxAttach
       // between the program and the host's.
       Runtime: DOCKER_RUNTIME_NAMES[spec.isolation],
       NetworkMode: spec.network === "host" ? "host" : "none",
-      ...(proxy ? { Binds: [`${proxy.hostDir}:${proxy.mount}:ro`] } : {}),
+      ...(binds.length ? { Binds: binds } : {}),
       IpcMode: "private",
       Memory: spec.memoryBytes,
       MemorySwap: spec.memoryBytes, // swap included: no swapping past the limit

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { rmdirSync } from "node:fs";
+import { rmdirSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseConfig } from "../config/load";
@@ -141,7 +141,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
   private readonly pending = new Set<Promise<unknown>>();
   /** Filtered networking (proxy and per-container sockets), created on first use. */
   private network: SandboxNetwork | null = null;
-  /** This engine's host directory for the sockets its containers reach (the proxy's), which Docker bind-mounts. */
+  /** This engine's host directory for the sockets its containers reach (proxy and direct channels), which Docker bind-mounts. */
   private readonly runDir: string;
   /** This process, as recorded on every container it creates. */
   private readonly ownerProcess = currentOwner();
@@ -180,6 +180,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
     });
     const uids = new SandboxUids(this.config.security.sandboxUids);
     this.uids = uids;
+    // Bind mounts name host paths: only a daemon on this machine sees the engine's directory.
+    const channelDir = this.config.security.directChannel && this.docker.endpoint?.startsWith("unix:") ? join(this.runDir, "channels") : undefined;
     const create = async (spec: SandboxSpec, key: string) => {
       const sandbox = await createSandbox({
         docker: this.docker,
@@ -189,6 +191,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
         log: this.log,
         attachProxy: () => this.sandboxNetwork().attach(),
         proxyPort: this.config.network.proxyPort,
+        ...(channelDir ? { channelDir } : {}),
       });
       this.observe({ type: "container-created", runtime: spec.labels[LABEL_RUNTIME] ?? "custom" });
       return sandbox;
@@ -270,6 +273,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
     }
     await this.network?.close();
     this.network = null;
+    // Channel directories go as their supervisors connect; what is left is of containers that never started.
+    rmSync(this.runDir, { recursive: true, force: true });
     // The owner's directory, once its last engine is gone (rmdir refuses one that is not empty).
     try {
       rmdirSync(dirname(this.runDir));
@@ -593,7 +598,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
 
   /** The engine's filtering proxy, started with the first filtered container. */
   private sandboxNetwork(): SandboxNetwork {
-    this.network ??= new SandboxNetwork(this.runDir, {
+    this.network ??= new SandboxNetwork(join(this.runDir, "proxy"), {
       hosts: this.config.network.hosts,
       allowedPorts: this.config.network.allowedPorts,
       allowedCidrs: this.config.network.allowedCidrs,

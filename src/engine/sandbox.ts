@@ -5,6 +5,7 @@ import { DOCKER_RUNTIME_NAMES, type SandboxAttachments, type SandboxSpec, toCont
 import { PROXY_MOUNT, PROXY_SOCKET_NAME, type ProxyAttachment } from "./network/sandbox-network";
 import type { SandboxUids } from "./sandbox-uids";
 import { SupervisorChannel } from "./supervisor/channel";
+import { CHANNEL_MOUNT, CHANNEL_SOCKET_NAME, type DirectChannelListener, listenForSupervisor } from "./supervisor/direct-channel";
 
 /**
  * One started sandbox container with its open control channel. Always disposed:
@@ -105,6 +106,12 @@ export async function whatBecameOf(docker: DockerClient, id: string): Promise<Sa
   const removed = said("it was removed from outside isol8 (docker rm, or an isol8 cleanup --all by another process)");
   try {
     let info = await docker.inspectContainer(id);
+    // Over the direct channel the supervisor's connection closes as it dies, a moment before
+    // Docker sees its container stop: Docker gets that moment.
+    for (let waited = 0; info?.State?.Running && !info.State.Paused && waited < 500; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      info = await docker.inspectContainer(id);
+    }
     // `docker rm -f` kills first: right after the kill the container may still be listed.
     if (info && !info.State?.Running) {
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -131,6 +138,11 @@ export interface CreateSandboxOptions {
   attachProxy?: () => Promise<ProxyAttachment>;
   /** Filtered mode: port of the forwarder inside the container. */
   proxyPort?: number;
+  /**
+   * Where the engine listens for the supervisor's direct channel (a host directory Docker can
+   * bind-mount: the engine and the daemon on one filesystem); none: the attach stream only.
+   */
+  channelDir?: string;
 }
 
 /** Creates, attaches and starts a container, then waits for its supervisor. */
@@ -138,6 +150,7 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
   const { docker, spec, key, uids, log = () => {} } = options;
   const uid = uids.take();
   let proxy: ProxyAttachment | undefined;
+  let direct: DirectChannelListener | undefined;
   let id: string | undefined;
   try {
     const attachments: SandboxAttachments = { uid };
@@ -146,11 +159,15 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
       proxy = await options.attachProxy();
       attachments.proxy = { hostDir: proxy.hostDir, mount: PROXY_MOUNT, socket: PROXY_SOCKET_NAME, port: options.proxyPort ?? 8118 };
     }
+    if (options.channelDir) {
+      direct = await listenForSupervisor(options.channelDir);
+      attachments.channel = { hostDir: direct.hostDir, mount: CHANNEL_MOUNT, socket: CHANNEL_SOCKET_NAME };
+    }
     id = await docker.createContainer(toContainerOptions(spec, attachments));
     // Attach before start so the supervisor's first frame cannot be missed.
     const stream = await docker.attach(id);
     await docker.start(id);
-    const channel = await SupervisorChannel.open(stream, log);
+    const channel = await SupervisorChannel.open(stream, log, direct);
     if (channel.sandboxUid !== uid) {
       channel.close();
       throw new ImageError(
@@ -158,7 +175,7 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
         "rebuild the image on the current isol8 base (isol8 setup; custom images: rebuild them FROM it)",
       );
     }
-    log(`container ${id.slice(0, 12)} ready (uid ${uid})`);
+    log(`container ${id.slice(0, 12)} ready (uid ${uid}, ${channel.transport} channel)`);
     return new Sandbox(id, channel, key, docker, uid, () => uids.release(uid), proxy, spec.autoRemove === true);
   } catch (error) {
     // Gone while starting (removed, killed): say so rather than pass on Docker's 404 or a closed stream.
@@ -172,6 +189,7 @@ export async function createSandbox(options: CreateSandboxOptions): Promise<Sand
       const created = id;
       await docker.remove(created).catch(() => void removeWithRetries(docker, created).catch(() => {}));
     }
+    direct?.close();
     await proxy?.close();
     uids.release(uid);
     if (why) throw new SandboxError(`Cannot start container "${id!.slice(0, 12)}": ${why}`, "run it again");

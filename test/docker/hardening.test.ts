@@ -194,7 +194,7 @@ describe("A9 host control sockets and host mounts", () => {
     expect(result.stdout).toBe("/var/run/docker.sock False\n/run/docker.sock False\n/run/containerd/containerd.sock False\n/etc/hostname True\n");
   }, 30_000);
 
-  test("the only host-backed mounts are Docker's read-only /etc binds", async () => {
+  test("the only host-backed mounts are Docker's read-only /etc binds and the engine's read-only channel directory", async () => {
     const result = await bash("cat /proc/self/mountinfo");
     expect(result.exitCode).toBe(0);
     const kernelOnly = new Set(["overlay", "proc", "tmpfs", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"]);
@@ -210,8 +210,10 @@ describe("A9 host control sockets and host mounts", () => {
     // Docker always binds /etc/hostname from the host: proves the parsing finds host mounts.
     expect(hostBacked.map((m) => m.mountPoint)).toContain("/etc/hostname");
     // Under gVisor the image's root filesystem itself reaches the sandbox through gVisor's
-    // file server (a read-only 9p mount); under runc it is an overlay.
-    const allowed = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", ...(gvisor ? ["/"] : [])];
+    // file server (a read-only 9p mount); under runc it is an overlay. /run/isol8-channel: the
+    // engine's direct channel (security.directChannel), root-only and emptied once the
+    // supervisor connected (direct-channel.test.ts shows user code cannot reach it).
+    const allowed = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/run/isol8-channel", ...(gvisor ? ["/"] : [])];
     for (const mount of hostBacked) {
       expect(allowed).toContain(mount.mountPoint);
       expect(mount.options.split(",")).toContain("ro");

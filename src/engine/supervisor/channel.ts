@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createGarbageMeter } from "../../lib/collect-garbage";
 import { SandboxError } from "../../errors";
@@ -17,6 +18,7 @@ import {
   parseFileRefusal,
   parseReadyReport,
 } from "./protocol";
+import type { DirectChannelListener } from "./direct-channel";
 import { fileOperationError } from "./file-errors";
 import { parseSandboxListing, type SandboxListing } from "./sandbox-listing";
 import {
@@ -62,31 +64,69 @@ export class SupervisorChannel {
   private queue: Promise<unknown> = Promise.resolve();
   /** The uid the supervisor runs programs as (from its ready frame; null when it did not say). */
   sandboxUid: number | null = null;
+  /** Where frames travel: the supervisor's direct connection, or the attach stream (see supervisor.c, "direct channel"). */
+  private direct: Socket | null = null;
 
   private constructor(
     private readonly stream: Duplex,
     private readonly log: (line: string) => void,
   ) {
-    // Large frames (files read back) are copied once as they arrive; collect the chunks left behind.
-    const parse = createFrameParser((frame) => this.handler?.(frame), { copied: createGarbageMeter() });
-    const demux = createDockerDemuxer(parse, (chunk) => {
-      for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) log(`supervisor: ${line}`);
-    });
+    // The attach stream carries the supervisor's log lines (stderr), and its frames (stdout)
+    // while it has no direct channel.
+    const parse = this.frameParser();
+    const demux = createDockerDemuxer(
+      (chunk) => this.direct === null && parse(chunk),
+      (chunk) => {
+        for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) log(`supervisor: ${line}`);
+      },
+    );
     stream.on("data", demux);
+    this.failWith(stream);
+  }
+
+  /** Frames parsed from one byte stream, for the request waiting on them. */
+  private frameParser(): (chunk: Buffer) => void {
+    // Large frames (files read back) are copied once as they arrive; collect the chunks left behind.
+    return createFrameParser((frame) => this.handler?.(frame), { copied: createGarbageMeter() });
+  }
+
+  /** The channel breaks when `stream` does: the container stopped, or the supervisor died. */
+  private failWith(stream: Duplex): void {
     stream.on("error", (error) => this.fail(new SandboxError(`Cannot talk to the sandbox: ${error.message}`)));
     stream.on("close", () => this.fail(new SandboxError("Cannot talk to the sandbox: the container stopped")));
     stream.on("end", () => this.fail(new SandboxError("Cannot talk to the sandbox: the container stopped")));
   }
 
-  /** Wraps an attached stream and waits for the supervisor's ready frame. */
-  static async open(stream: Duplex, log: (line: string) => void = () => {}): Promise<SupervisorChannel> {
+  /**
+   * Wraps an attached stream and waits for the supervisor's ready frame. With `direct`, the
+   * supervisor's connection to it carries every frame once made (it connects before its ready
+   * frame); the listener is closed once the channel is open or has failed.
+   */
+  static async open(stream: Duplex, log: (line: string) => void = () => {}, direct?: DirectChannelListener): Promise<SupervisorChannel> {
     const channel = new SupervisorChannel(stream, log);
-    await channel.request<void>(null, READY_TIMEOUT_MS, (frame, done) => {
-      if (frame.type !== "R") return;
-      channel.sandboxUid = parseReadyReport(frame.payload).uid;
-      done.resolve();
-    });
+    void direct?.connection.then((socket) => socket && channel.takeDirect(socket));
+    try {
+      await channel.request<void>(null, READY_TIMEOUT_MS, (frame, done) => {
+        if (frame.type !== "R") return;
+        channel.sandboxUid = parseReadyReport(frame.payload).uid;
+        done.resolve();
+      });
+    } finally {
+      direct?.close();
+    }
     return channel;
+  }
+
+  private takeDirect(socket: Socket): void {
+    if (this.failure) return void socket.destroy();
+    this.direct = socket;
+    socket.on("data", this.frameParser());
+    this.failWith(socket);
+  }
+
+  /** How frames travel: "direct" (the supervisor's own connection) or "attach" (Docker's attach relay). */
+  get transport(): "direct" | "attach" {
+    return this.direct ? "direct" : "attach";
   }
 
   get broken(): boolean {
@@ -216,14 +256,15 @@ export class SupervisorChannel {
     this.write(encodeFrame("H"));
   }
 
-  /** Ends the channel; the container's supervisor exits when its stdin closes. */
+  /** Ends the channel; the container's supervisor exits when its input (stdin, or the direct channel) closes. */
   close(): void {
     this.fail(new SandboxError("Cannot talk to the sandbox: the channel was closed"));
+    this.direct?.destroy();
     this.stream.destroy();
   }
 
   private write(data: Buffer): void {
-    if (!this.failure) this.stream.write(data);
+    if (!this.failure) (this.direct ?? this.stream).write(data);
   }
 
   private fail(error: Error): void {

@@ -3,7 +3,7 @@
  * the same run: the same program started with one `docker exec` per execution in an
  * already-running container of the same image.
  *
- *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno] [--isolation runc,gvisor] [--ahead on,off] [--gap 0]
+ *   bun bench/warm.ts [--n 40] [--runtimes python,bash,node,bun,deno] [--isolation runc,gvisor] [--ahead on,off] [--gap 0] [--channel direct]
  *
  * With several isolation runtimes each is measured in the same run; every row after the
  * first also gives its ratio to the first runtime's warm p50 (e.g. gVisor / runc). Python,
@@ -12,6 +12,8 @@
  * the same run, as rows "<isolation>/no-zygote" and "<isolation>/no-standby".
  * --gap pauses that long before each execution (both columns): back to back (0), a pooled
  * container's standby program may still be starting when its execution arrives.
+ * --channel direct,attach also measures the supervisor's other transport (security.directChannel)
+ * with everything else on, as rows "<isolation>/attach"; the first one named is that of every other row.
  */
 import { DockerIsol8 } from "../src/engine/engine";
 import Docker from "dockerode";
@@ -26,6 +28,7 @@ const N = Number(arg("n", "40"));
 const runtimes = arg("runtimes", "python,bash,node,bun,deno").split(",") as RuntimeName[];
 const isolations = arg("isolation", "runc").split(",") as IsolationRuntime[];
 const aheadModes = arg("ahead", "on,off").split(",");
+const [channel = "direct", ...otherChannels] = arg("channel", "direct").split(",");
 /** The runtimes that start something ahead of an execution, and what their rows say when that is off. */
 const OFF_LABEL: Partial<Record<RuntimeName, string>> = { python: "no-zygote", node: "no-standby", bun: "no-standby", deno: "no-standby" };
 /** Pause before each execution (both columns): the time an idle pooled container has to get ready (python's forked standby, the standby program of node, bun and deno). */
@@ -49,10 +52,16 @@ for (const isolation of isolations) {
   for (const mode of aheadModes) {
     const ahead = mode !== "off";
     if (!ahead && startsAhead.length === 0) continue;
-    const security = { runtime: isolation, pythonZygote: ahead, standbyPrograms: ahead };
+    const security = { runtime: isolation, pythonZygote: ahead, standbyPrograms: ahead, directChannel: channel === "direct" };
     const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security } });
     await engine.start({ prewarm: ahead ? runtimes : startsAhead });
     engines.set(ahead ? isolation : `${isolation}/off`, engine);
+  }
+  for (const other of otherChannels) {
+    const security = { runtime: isolation, directChannel: other === "direct" };
+    const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security } });
+    await engine.start({ prewarm: runtimes });
+    engines.set(`${isolation}/${other}`, engine);
   }
 }
 
@@ -82,21 +91,22 @@ for (const runtime of runtimes) {
   await docker.start(id);
   try {
     // Two blocks, not interleaved: a docker exec leaves dockerd busy for a while, which
-    // would otherwise land on the isol8 execution that follows it (and vice versa).
+    // would otherwise land on the isol8 execution that follows it (and vice versa). The
+    // engines take turns within theirs (the order turned around every round): the machine's
+    // speed drifts, and neither row gets the faster minutes.
     const warm = new Map<string, number[]>();
     const exec: number[] = [];
-    for (const [isolation, engine] of engines) {
-      if (isolation.endsWith("/off") && !OFF_LABEL[runtime]) continue;
-      const times: number[] = [];
-      for (let i = 0; i < N + 3; i++) {
+    const rows = [...engines].filter(([isolation]) => !isolation.endsWith("/off") || OFF_LABEL[runtime]);
+    for (const [isolation] of rows) warm.set(isolation.replace(/\/off$/, `/${OFF_LABEL[runtime]}`), []);
+    for (let i = 0; i < N + 3; i++) {
+      for (const [isolation, engine] of i % 2 === 0 ? rows : [...rows].reverse()) {
         if (GAP_MS > 0) await Bun.sleep(GAP_MS);
         const t = performance.now();
         const result = await engine.execute({ runtime, code: program.code });
         const dt = performance.now() - t;
         if (result.stdout !== "hello\n") throw new Error(`${runtime} (${isolation}): unexpected output ${JSON.stringify(result)}`);
-        if (i >= 3) times.push(dt);
+        if (i >= 3) warm.get(isolation.replace(/\/off$/, `/${OFF_LABEL[runtime]}`))!.push(dt);
       }
-      warm.set(isolation.replace(/\/off$/, `/${OFF_LABEL[runtime]}`), times);
     }
     for (let i = 0; i < N + 3; i++) {
       if (GAP_MS > 0) await Bun.sleep(GAP_MS);

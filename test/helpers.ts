@@ -28,11 +28,22 @@ export const TEST_ISOLATION: IsolationRuntime = process.env.ISOL8_TEST_ISOLATION
  */
 export const TEST_PYTHON_ZYGOTE = process.env.ISOL8_TEST_PYTHON_ZYGOTE !== "off";
 
+/**
+ * $ISOL8_TEST_DIRECT_CHANNEL=off runs the Docker tests over the attach stream
+ * (security.directChannel false) unless a test sets it.
+ */
+export const TEST_DIRECT_CHANNEL = process.env.ISOL8_TEST_DIRECT_CHANNEL !== "off";
+
 /** An engine whose containers carry the test scope label and run under TEST_ISOLATION. Stop it in afterAll. */
 export function testEngine(options: DockerIsol8Options = {}): DockerIsol8 {
   const config: Isol8ConfigInput = options.config ?? {};
-  const own = (config.security ?? {}) as { runtime?: IsolationRuntime; pythonZygote?: boolean };
-  const security = { ...own, runtime: own.runtime ?? TEST_ISOLATION, pythonZygote: own.pythonZygote ?? TEST_PYTHON_ZYGOTE };
+  const own = (config.security ?? {}) as { runtime?: IsolationRuntime; pythonZygote?: boolean; directChannel?: boolean };
+  const security = {
+    ...own,
+    runtime: own.runtime ?? TEST_ISOLATION,
+    pythonZygote: own.pythonZygote ?? TEST_PYTHON_ZYGOTE,
+    directChannel: own.directChannel ?? TEST_DIRECT_CHANNEL,
+  };
   return new DockerIsol8({ scope: TEST_SCOPE, ...options, config: { ...config, security } });
 }
 

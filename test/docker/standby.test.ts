@@ -135,8 +135,16 @@ process.stdout.write("\n" + JSON.stringify({ ...kind, flushed }) + "\n");
     const standby = await run(pooled, runtime, OUTPUT);
     await settle();
     const plain = await run(off, runtime, OUTPUT);
-    expect(standby.stdout.length).toBe(2 + 1 + (1 << 18) + 1 + JSON.stringify(JSON.parse(plain.stdout.split("\n").at(-2)!)).length + 1);
-    expect({ out: standby.stdout.replace(/x+/, "X"), err: standby.stderr, exit: standby.exitCode }).toEqual({ out: plain.stdout.replace(/x+/, "X"), err: plain.stderr, exit: plain.exitCode });
+    // The 256 KiB write arrives whole, between "b" and the last line.
+    expect(standby.stdout.length).toBe(2 + 1 + (1 << 18) + 1 + standby.stdout.split("\n").at(-2)!.length + 1);
+    // What bun's write returns depends on whether the pipe drained during it: a plain `bun run`
+    // gives true or false from one run to the next (measured: true in 1 of 20, over either
+    // channel), so for bun it is not compared.
+    const same = (stdout: string) => {
+      const out = stdout.replace(/x+/, "X");
+      return runtime === "bun" ? out.replace(/"flushed":(true|false)/, '"flushed":"either"') : out;
+    };
+    expect({ out: same(standby.stdout), err: standby.stderr, exit: standby.exitCode }).toEqual({ out: same(plain.stdout), err: plain.stderr, exit: plain.exitCode });
     expect(standby.stdout.startsWith("ab\n")).toBe(true);
     expect(standby.stderr).toBe("e1 e2\n");
     await settle();

@@ -2684,6 +2684,7 @@ static int write_identity(const char *file, unsigned id, const char *own_fmt) {
  * files Docker does not see, a runtime without host sockets), the attach stream serves, as
  * without CHANNEL_ENV. */
 #define CHANNEL_ENV "ISOL8_CHANNEL_SOCKET"
+#define CHANNEL_SEND_BUFFER (1 << 20)
 
 static int connect_direct_channel(void) {
   const char *env = getenv(CHANNEL_ENV);
@@ -2696,6 +2697,13 @@ static int connect_direct_channel(void) {
     memcpy(addr.sun_path, env, strlen(env) + 1);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) failed = strerror(errno);
+  }
+  if (!failed) {
+    /* Room for what a program writes while the engine is busy, as the attach relay's buffers
+     * gave: a full socket would stop this process draining the program's pipes (the kernel
+     * caps it at net.core.wmem_max). */
+    int room = CHANNEL_SEND_BUFFER;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &room, sizeof room);
   }
   if (failed) {
     logf_("isol8-supervisor: no direct channel (%s: %s): using the attach stream", env, failed);

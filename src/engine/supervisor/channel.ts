@@ -259,7 +259,9 @@ export class SupervisorChannel {
   /** Ends the channel; the container's supervisor exits when its input (stdin, or the direct channel) closes. */
   close(): void {
     this.fail(new SandboxError("Cannot talk to the sandbox: the channel was closed"));
-    this.direct?.destroy();
+    // Ended, not destroyed: what was written last (a hold frame) still reaches the supervisor.
+    const direct = this.direct;
+    direct?.end(() => direct.destroy());
     this.stream.destroy();
   }
 

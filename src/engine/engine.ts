@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { rmdirSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseConfig } from "../config/load";
 import type { Isol8Config, Isol8ConfigInput } from "../config/schema";
@@ -29,6 +29,7 @@ import { removeImages } from "./images/remove-images";
 import { toSandboxPath } from "./paths";
 import { SandboxUids } from "./sandbox-uids";
 import { fileOperationError } from "./supervisor/file-errors";
+import { claimRunDir, runDirBase } from "./run-dir";
 import type { RuntimeName } from "../runtimes/registry";
 import type { SandboxSpec } from "./container-options";
 import { type ExecutionRequest, validateRequest } from "../protocol/execution";
@@ -143,6 +144,12 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
   private network: SandboxNetwork | null = null;
   /** This engine's host directory for the sockets its containers reach (proxy and direct channels), which Docker bind-mounts. */
   private readonly runDir: string;
+  /** Where every engine's run directory is ($ISOL8_RUN_DIR as this engine was made, else <tmp>/isol8). */
+  private readonly runDirBase: string;
+  /** Why the run directories' base may not hold sockets (null: it may; undefined: not checked yet, it is on first use). */
+  private runDirChecked: string | null | undefined = undefined;
+  /** The debug log said once why the direct channel is not used. */
+  private attachOnlySaid = false;
   /** This process, as recorded on every container it creates. */
   private readonly ownerProcess = currentOwner();
   private readonly observe: EngineObserver;
@@ -159,7 +166,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
   constructor(private readonly options: DockerIsol8Options = {}) {
     this.instanceId = options.owner ?? randomUUID().slice(0, 12);
     // The engines of one owner (a server's, its sessions') each have their own: one engine's stop removes only its own sockets.
-    this.runDir = join(process.env.ISOL8_RUN_DIR ?? join(tmpdir(), "isol8"), this.instanceId, randomUUID().slice(0, 8));
+    this.runDirBase = runDirBase();
+    this.runDir = join(this.runDirBase, this.instanceId, randomUUID().slice(0, 8));
     const resolved = resolveEngineOptions(options as unknown as Record<string, unknown>, options.config ?? {});
     this.requestDefaults = resolved.request;
     this.config = parseConfig(resolved.config, "(options)");
@@ -180,9 +188,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
     });
     const uids = new SandboxUids(this.config.security.sandboxUids);
     this.uids = uids;
-    // Bind mounts name host paths: only a daemon on this machine sees the engine's directory.
-    const channelDir = this.config.security.directChannel && this.docker.endpoint?.startsWith("unix:") ? join(this.runDir, "channels") : undefined;
     const create = async (spec: SandboxSpec, key: string) => {
+      const channelDir = this.channelDir();
       const sandbox = await createSandbox({
         docker: this.docker,
         spec,
@@ -596,8 +603,35 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
     this.track(this.containers.release(sandbox, reusable));
   }
 
+  /** Why the base of the run directories may not hold this engine's sockets (runDirProblem), or null. */
+  private runDirProblem(): string | null {
+    if (this.runDirChecked === undefined) this.runDirChecked = claimRunDir(this.runDirBase);
+    return this.runDirChecked;
+  }
+
+  /**
+   * Where the supervisor's direct channel listens, when the engine may use one: the config
+   * allows it, Docker is on this machine (bind mounts name host paths) and the run directory
+   * is the user's own. Otherwise the attach stream serves (said once in the debug log).
+   */
+  private channelDir(): string | undefined {
+    if (!this.config.security.directChannel || !this.docker.endpoint?.startsWith("unix:")) return undefined;
+    const problem = this.runDirProblem();
+    if (problem === null) return join(this.runDir, "channels");
+    if (!this.attachOnlySaid) this.log(`direct channel not used: ${problem}; the attach stream serves (set ISOL8_RUN_DIR to a directory of your own)`);
+    this.attachOnlySaid = true;
+    return undefined;
+  }
+
   /** The engine's filtering proxy, started with the first filtered container. */
   private sandboxNetwork(): SandboxNetwork {
+    const problem = this.runDirProblem();
+    if (problem) {
+      throw new Isol8Error(
+        `Cannot use the run directory "${this.runDirBase}" for the filtered network's sockets: ${problem}`,
+        "remove it, or set ISOL8_RUN_DIR to a directory of your own that only you can write",
+      );
+    }
     this.network ??= new SandboxNetwork(join(this.runDir, "proxy"), {
       hosts: this.config.network.hosts,
       allowedPorts: this.config.network.allowedPorts,

@@ -5,7 +5,7 @@
 // /proc entries, or the engine's environment entry. Every "blocked" test has a "still works"
 // twin that shows the probe itself would see what it looks for.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDockerClient, type DockerClient } from "../../src/engine/docker";
@@ -218,6 +218,31 @@ describe("A17 the direct channel: still works, and the attach stream where it ca
     expect(r.stdout).toBe("over attach\n");
     expect(transports(made.logged)).toEqual(["attach"]);
     expect(made.logged.join("\n")).toMatch(/no direct channel \(\/run\/isol8-channel\/channel\.sock: No such file or directory\): using the attach stream/);
+  }, 60_000);
+});
+
+describe("A17 a run directory someone else could write is never used", () => {
+  // Another user who made the run directory first (a /tmp/isol8 of theirs) could swap in a
+  // socket of their own for the supervisor, or the filtered network's proxy, to connect to.
+  const spoiled: [string, (dir: string) => void, RegExp][] = [
+    ["another user's", (dir) => chownSync(dir, 4242, 4242), /belongs to uid 4242, not to this user/],
+    ["writable by everyone", (dir) => chmodSync(dir, 0o777), /is writable by its group and others \(mode 777\)/],
+  ];
+  test.each(spoiled)("%s: containers use the attach stream and say why; a filtered execution is refused with the reason", async (_, spoil, reason) => {
+    const made = engineIn();
+    spoil(made.runDir);
+    const r = await run("python", "print('still runs')", made.engine);
+    expect(r.stdout).toBe("still runs\n");
+    expect(transports(made.logged)).toEqual(["attach"]);
+    expect(made.logged.join("\n")).toMatch(reason);
+    const refused = await made.engine.execute({ runtime: "python", network: "filtered", code: "print(1)" }).then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(refused?.message).toMatch(reason);
+    expect(refused?.message).toStartWith(`Cannot use the run directory "${made.runDir}" for the filtered network's sockets`);
+    // Nothing of the engine's was made in it.
+    expect(tree(made.runDir)).toEqual([]);
   }, 60_000);
 });
 

@@ -82,7 +82,8 @@ def reach(what, path):
 /** Bash: how many of its own descriptors are sockets. */
 const BASH_SOCKETS = `for f in /proc/$$/fd/*; do readlink "$f"; done | grep -c '^socket:'`;
 
-describe("A17 the direct channel: user code cannot reach it", () => {
+// Under gVisor there is no direct channel (engine.ts says why): see the last test.
+describe.skipIf(gvisor)("A17 the direct channel: user code cannot reach it", () => {
   test("python cannot list the channel's directory, stat or connect to its socket (EACCES), and no environment entry names it", async () => {
     const r = await run(
       "python",
@@ -179,7 +180,8 @@ for p in found:
   }, 60_000);
 });
 
-describe("A17 the direct channel: still works, and the attach stream where it cannot serve", () => {
+// Under gVisor there is no direct channel (engine.ts says why): see the last test.
+describe.skipIf(gvisor)("A17 the direct channel: still works, and the attach stream where it cannot serve", () => {
   test("executions of every runtime travel over the direct channel", async () => {
     const { engine, logged } = engineIn();
     for (const [runtime, code, out] of [
@@ -234,7 +236,8 @@ describe("A17 a run directory someone else could write is never used", () => {
     const r = await run("python", "print('still runs')", made.engine);
     expect(r.stdout).toBe("still runs\n");
     expect(transports(made.logged)).toEqual(["attach"]);
-    expect(made.logged.join("\n")).toMatch(reason);
+    // (Under gVisor the engine does not look for a direct channel at all.)
+    if (!gvisor) expect(made.logged.join("\n")).toMatch(reason);
     const refused = await made.engine.execute({ runtime: "python", network: "filtered", code: "print(1)" }).then(
       () => null,
       (error: Error) => error,
@@ -246,9 +249,10 @@ describe("A17 a run directory someone else could write is never used", () => {
   }, 60_000);
 });
 
-// gVisor reaches a host socket through its file server (runsc --host-uds=open, as .ci/provision-gvisor.sh registers it).
-test.if(gvisor)("under gVisor too the executions travel over the direct channel", async () => {
-  const { engine, logged } = engineIn();
-  expect((await run("python", "print(1)", engine)).stdout).toBe("1\n");
-  expect(transports(logged)).toContain("direct");
+test.if(gvisor)("under gVisor the attach stream serves: no channel is mounted and the run directory stays empty", async () => {
+  const { engine, logged, runDir } = engineIn();
+  const r = await run("python", "print(open('/proc/self/mountinfo').read().count(' /run/isol8-channel '))", engine);
+  expect(r.stdout).toBe("0\n");
+  expect(new Set(transports(logged))).toEqual(new Set(["attach"]));
+  expect(tree(runDir).filter((path) => path.includes("channels/"))).toEqual([]);
 }, 60_000);

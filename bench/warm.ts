@@ -33,6 +33,8 @@ const [channel = "direct", ...otherChannels] = arg("channel", "direct").split(",
 const OFF_LABEL: Partial<Record<RuntimeName, string>> = { python: "no-zygote", node: "no-standby", bun: "no-standby", deno: "no-standby" };
 /** Pause before each execution (both columns): the time an idle pooled container has to get ready (python's forked standby, the standby program of node, bun and deno). */
 const GAP_MS = Number(arg("gap", "0"));
+/** Executions in a row on one engine before the next engine's turn (the first of each is not counted). */
+const BLOCK = 11;
 const PROGRAMS: Record<RuntimeName, { code: string; argv: string[] }> = {
   python: { code: "print('hello')", argv: ["python3", "-c", "print('hello')"] },
   bash: { code: "echo hello", argv: ["bash", "-c", "echo hello"] },
@@ -92,20 +94,31 @@ for (const runtime of runtimes) {
   try {
     // Two blocks, not interleaved: a docker exec leaves dockerd busy for a while, which
     // would otherwise land on the isol8 execution that follows it (and vice versa). The
-    // engines take turns within theirs (the order turned around every round): the machine's
-    // speed drifts, and neither row gets the faster minutes.
+    // engines take turns within theirs, in runs of BLOCK executions (the order turned around
+    // every round): the machine's speed drifts, and neither row gets the faster minutes.
+    // Within a run the executions follow each other as --gap says; the first of each run,
+    // which follows another engine's run (idle time for this one), is not counted.
     const warm = new Map<string, number[]>();
     const exec: number[] = [];
     const rows = [...engines].filter(([isolation]) => !isolation.endsWith("/off") || OFF_LABEL[runtime]);
-    for (const [isolation] of rows) warm.set(isolation.replace(/\/off$/, `/${OFF_LABEL[runtime]}`), []);
-    for (let i = 0; i < N + 3; i++) {
-      for (const [isolation, engine] of i % 2 === 0 ? rows : [...rows].reverse()) {
-        if (GAP_MS > 0) await Bun.sleep(GAP_MS);
-        const t = performance.now();
-        const result = await engine.execute({ runtime, code: program.code });
-        const dt = performance.now() - t;
-        if (result.stdout !== "hello\n") throw new Error(`${runtime} (${isolation}): unexpected output ${JSON.stringify(result)}`);
-        if (i >= 3) warm.get(isolation.replace(/\/off$/, `/${OFF_LABEL[runtime]}`))!.push(dt);
+    const label = (isolation: string) => isolation.replace(/\/off$/, `/${OFF_LABEL[runtime]}`);
+    for (const [isolation] of rows) warm.set(label(isolation), []);
+    const once = async (isolation: string, engine: DockerIsol8): Promise<number> => {
+      if (GAP_MS > 0) await Bun.sleep(GAP_MS);
+      const t = performance.now();
+      const result = await engine.execute({ runtime, code: program.code });
+      const dt = performance.now() - t;
+      if (result.stdout !== "hello\n") throw new Error(`${runtime} (${isolation}): unexpected output ${JSON.stringify(result)}`);
+      return dt;
+    };
+    for (const [isolation, engine] of rows) for (let i = 0; i < 3; i++) await once(isolation, engine);
+    for (let round = 0; warm.get(label(rows[0]![0]))!.length < N; round++) {
+      for (const [isolation, engine] of round % 2 === 0 ? rows : [...rows].reverse()) {
+        const times = warm.get(label(isolation))!;
+        for (let i = 0; i < BLOCK && times.length < N; i++) {
+          const dt = await once(isolation, engine);
+          if (i > 0) times.push(dt);
+        }
       }
     }
     for (let i = 0; i < N + 3; i++) {

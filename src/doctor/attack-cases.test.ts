@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { judgeAroundProxy, judgeCalls, judgeCanaries, judgeCapabilities, judgeCompatAbi, judgeProxy } from "./attack-cases";
+import { judgeAroundProxy, judgeCalls, judgeCanaries, judgeCapabilities, judgeCompatAbi, judgeProxy, refusedBy } from "./attack-cases";
 
 const EPERM: [number, number] = [-1, 1];
 const OK: [number, number] = [0, 0];
@@ -73,5 +73,25 @@ describe("judgeCompatAbi", () => {
     ["the native control did not run", { "native.getpid": 126, "i386.getpid": 159 }, "fail"],
   ])("%s", (_, statuses, status) => {
     expect(judgeCompatAbi(statuses).status).toBe(status);
+  });
+
+  test("the detail says what refused each call: the profile, or a kernel without a 32-bit ABI", () => {
+    const verdict = judgeCompatAbi({ "native.getpid": 200, "i386.getpid": 126, "i386.socket.AF_INET": 126, "compat.getpid": 139, "x32.getpid": 159, "x32.socket.AF_VSOCK": 1 });
+    expect(verdict.status).toBe("pass");
+    expect(verdict.detail).toBe(
+      "5 i386, compat (int 0x80) and x32 calls refused (2 not executable (the kernel has no 32-bit ABI), 1 faulted (int 0x80 without a 32-bit ABI), 1 killed by the profile (SIGSYS), 1 refused with EPERM), native control ran",
+    );
+  });
+});
+
+describe("refusedBy", () => {
+  test.each<[number, string]>([
+    [159, "killed by the profile (SIGSYS)"],
+    [126, "not executable (the kernel has no 32-bit ABI)"],
+    [139, "faulted (int 0x80 without a 32-bit ABI)"],
+    [1, "refused with EPERM"],
+    [38, "failed (exit 38)"],
+  ])("%d: %s", (status, what) => {
+    expect(refusedBy(status)).toBe(what);
   });
 });

@@ -84,7 +84,22 @@ export function judgeCompatAbi(statuses: Record<string, number>): Verdict {
   const foreign = Object.entries(statuses).filter(([name]) => !name.startsWith("native."));
   const succeeded = foreign.filter(([, status]) => status === SUCCEEDED).map(([name]) => name);
   if (succeeded.length) return fail(`32-bit calls succeeded: ${succeeded.join(", ")}`, 'keep security.seccomp "strict" (a custom profile must not list SCMP_ARCH_X86, X32 or ARM)');
-  return pass(`${foreign.length} i386, compat (int 0x80) and x32 calls refused (killed or failed), native control ran`);
+  const counts = new Map<string, number>();
+  for (const [, status] of foreign) counts.set(refusedBy(status), (counts.get(refusedBy(status)) ?? 0) + 1);
+  const how = [...counts].map(([what, n]) => `${n} ${what}`).join(", ");
+  return pass(`${foreign.length} i386, compat (int 0x80) and x32 calls refused (${how}), native control ran`);
+}
+
+/**
+ * What refused one foreign probe, from its exit status. A kernel without a 32-bit ABI (no
+ * IA32 emulation, or gVisor's) refuses before the profile could: the i386 program is not
+ * executable (126) and int 0x80 faults (SIGSEGV). Pure.
+ */
+export function refusedBy(status: number): string {
+  if (status === 128 + 31) return "killed by the profile (SIGSYS)";
+  if (status === 126) return "not executable (the kernel has no 32-bit ABI)";
+  if (status === 128 + 11) return "faulted (int 0x80 without a 32-bit ABI)";
+  return status === 1 ? "refused with EPERM" : `failed (exit ${status})`;
 }
 
 const parse = <T>(result: ExecutionResult): T => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { IsolationRuntime } from "../protocol/execution";
-import { PROCESS_LIMIT_ENV, type SandboxAttachments, type SandboxSpec, SUPERVISOR_CAPS, toContainerOptions as toOptions } from "./container-options";
+import { gvisorReuseProblem, PROCESS_LIMIT_ENV, type SandboxAttachments, type SandboxSpec, SUPERVISOR_CAPS, toContainerOptions as toOptions } from "./container-options";
 
 const MiB = 1024 ** 2;
 const PROFILE = JSON.stringify({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] });
@@ -123,7 +123,7 @@ describe("toContainerOptions: invariants that hold for every spec", () => {
 
   test.each(specs)("%s: pids and cpu limits", (_, s) => {
     const host = toContainerOptions(s).HostConfig!;
-    expect(host.PidsLimit).toBe(s.isolation === "gvisor" ? 64 + 8 * s.pidsLimit : s.pidsLimit);
+    expect(host.PidsLimit).toBe(s.isolation === "gvisor" ? 64 + 12 * s.pidsLimit : s.pidsLimit);
     expect(host.NanoCpus).toBe(Math.round(s.cpu * 1e9));
   });
 
@@ -181,11 +181,26 @@ describe("toContainerOptions: isolation runtime", () => {
     [64, "runc", 64],
     [1, "runc", 1],
     // gVisor's own threads and its per-process host stubs share the container's pids cgroup.
-    [64, "gvisor", 64 + 8 * 64],
-    [1, "gvisor", 72],
+    [64, "gvisor", 64 + 12 * 64],
+    [1, "gvisor", 76],
   ];
   test.each(pids)("pidsLimit %p under %s is a host pids limit of %p", (pidsLimit, isolation, host) => {
     expect(toContainerOptions(spec({ pidsLimit, isolation })).HostConfig!.PidsLimit).toBe(host);
+  });
+});
+
+describe("gvisorReuseProblem", () => {
+  const cases: [IsolationRuntime, number, number | null, string | null][] = [
+    ["runc", 64, 5_000, null],
+    ["gvisor", 64, null, null],
+    ["gvisor", 64, 60, null],
+    // Half of the room for sandbox processes: 64 + 12 * 64 / 2.
+    ["gvisor", 64, 448, null],
+    ["gvisor", 64, 449, "gVisor still holds 449 host tasks of its 832 (more than 448)"],
+    ["gvisor", 8, 113, "gVisor still holds 113 host tasks of its 160 (more than 112)"],
+  ];
+  test.each(cases)("%s, pidsLimit %p, %p host tasks: %p", (isolation, pidsLimit, tasks, problem) => {
+    expect(gvisorReuseProblem({ isolation, pidsLimit }, tasks)).toBe(problem);
   });
 });
 

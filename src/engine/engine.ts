@@ -31,7 +31,8 @@ import { SandboxUids } from "./sandbox-uids";
 import { fileOperationError } from "./supervisor/file-errors";
 import { claimRunDir, runDirBase } from "./run-dir";
 import type { RuntimeName } from "../runtimes/registry";
-import type { SandboxSpec } from "./container-options";
+import { gvisorReuseProblem, type SandboxSpec } from "./container-options";
+import { readHostTasks } from "./host-tasks";
 import { type ExecutionRequest, validateRequest } from "../protocol/execution";
 import type { ExecutionResult, ExecutionSummary, FileContent, FileEncoding, StreamEvent } from "../protocol/execution";
 import type { ExecuteOptions, Isol8 } from "../protocol/isol8";
@@ -223,6 +224,8 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
         maxAgeMs: this.config.cleanup.maxContainerAgeMs,
         create,
         destroy,
+        // gVisor keeps host stubs of ended processes: a container that holds too many is let go.
+        reuseProblem: async (sandbox, spec) => (spec.isolation === "gvisor" ? gvisorReuseProblem(spec, readHostTasks(sandbox.id)) : null),
         log: this.log,
       });
       this.containers = this.pool;

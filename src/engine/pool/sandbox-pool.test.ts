@@ -172,3 +172,47 @@ describe("SandboxPool: used containers are cleaned side by side, up to `cleaners
     await pool.stop();
   });
 });
+
+describe("SandboxPool: reuseProblem", () => {
+  function poolAsking(problem: string | null, strategy: "fast" | "secure") {
+    const destroyed: string[] = [];
+    const asked: string[] = [];
+    let n = 0;
+    const pool = new SandboxPool({
+      strategy,
+      clean: 1,
+      dirty: 1,
+      maxAgeMs: 60_000,
+      create: async () => fakeSandbox(`c${n++}`, async () => ({ ok: true })),
+      destroy: async (sandbox) => void destroyed.push(sandbox.id),
+      reuseProblem: async (sandbox) => (asked.push(sandbox.id), problem),
+    });
+    return { pool, destroyed, asked };
+  }
+
+  test.each(["fast", "secure"] as const)("%s: a cleaned container with a problem is destroyed, and the next caller gets another", async (strategy) => {
+    const { pool, destroyed, asked } = poolAsking("gVisor still holds 600 host tasks", strategy);
+    const first = await pool.acquire(prepared);
+    first.uses = 1;
+    await pool.release(first, true);
+    await pool.idle();
+    const second = await pool.acquire(prepared);
+    expect(second.id).not.toBe(first.id);
+    expect(asked).toEqual([first.id]);
+    expect(destroyed).toEqual([first.id]);
+    await pool.stop();
+  });
+
+  test.each(["fast", "secure"] as const)("still works (%s): without a problem the cleaned container serves again", async (strategy) => {
+    const { pool, destroyed, asked } = poolAsking(null, strategy);
+    const first = await pool.acquire(prepared);
+    first.uses = 1;
+    await pool.release(first, true);
+    await pool.idle();
+    const second = await pool.acquire(prepared);
+    expect(second.id).toBe(first.id);
+    expect(asked).toEqual([first.id]);
+    expect(destroyed).toEqual([]);
+    await pool.stop();
+  });
+});

@@ -17,6 +17,8 @@ export interface PoolOptions {
   cleaners?: number;
   create(spec: SandboxSpec, key: string): Promise<Sandbox>;
   destroy(sandbox: Sandbox): Promise<void>;
+  /** Why a container its clean left verified should still not serve again (null: it may); asked after every clean. */
+  reuseProblem?(sandbox: Sandbox, spec: SandboxSpec): Promise<string | null>;
   log?: (line: string) => void;
 }
 
@@ -88,7 +90,7 @@ export class SandboxPool implements SandboxProvider {
         await this.discard(sandbox, "expired or broken");
         continue;
       }
-      if (this.options.strategy === "secure" && sandbox.uses > 0 && !(await this.cleanOne(sandbox))) continue;
+      if (this.options.strategy === "secure" && sandbox.uses > 0 && !(await this.cleanOne(sandbox, bucket.spec))) continue;
       this.busy.add(sandbox);
       bucket.busy++;
       return sandbox;
@@ -309,7 +311,7 @@ export class SandboxPool implements SandboxProvider {
     let ok = false;
     try {
       if (this.stopped) await this.discard(sandbox, "pool stopped");
-      else ok = await this.cleanOne(sandbox);
+      else ok = await this.cleanOne(sandbox, bucket.spec);
     } finally {
       bucket.cleaning--;
     }
@@ -318,12 +320,17 @@ export class SandboxPool implements SandboxProvider {
     this.refill(bucket, key);
   }
 
-  /** Cleans and verifies a used container; destroys it when that fails. */
-  private async cleanOne(sandbox: Sandbox): Promise<boolean> {
+  /** Cleans and verifies a used container; destroys it when that fails or it should not serve again (reuseProblem). */
+  private async cleanOne(sandbox: Sandbox, spec: SandboxSpec): Promise<boolean> {
     try {
       const result = await sandbox.channel.clean();
-      if (result.ok) return true;
-      await this.discard(sandbox, `cleaning failed: ${result.detail}`);
+      if (!result.ok) {
+        await this.discard(sandbox, `cleaning failed: ${result.detail}`);
+        return false;
+      }
+      const problem = (await this.options.reuseProblem?.(sandbox, spec)) ?? null;
+      if (problem === null) return true;
+      await this.discard(sandbox, problem);
     } catch (error) {
       await this.discard(sandbox, `cleaning failed: ${(error as Error).message}`);
     }

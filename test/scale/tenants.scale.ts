@@ -211,6 +211,8 @@ describe("scale-out: two instances sharing PostgreSQL behind nginx", () => {
 
   test("killing instance B leaves A serving through nginx, and B's running execution stops counting against the quota", async () => {
     const { key } = await createKey(a.url, { name: "survivor", quotas: { maxConcurrent: 1 } });
+    // A session held by B: once B is gone, A answers its requests 502 (the owner did not answer).
+    await new RemoteIsol8({ host: b.url, apiKey: ADMIN, sessionId: "held-by-b" }).execute({ code: "print(1)" });
     const running = execute(b.url, key, "import time; time.sleep(60)").catch(() => null);
     await until(async () => (await usageOf(a.url, key)).usage.concurrent === 1, 30_000);
     expect((await execute(a.url, key, "print(1)")).status).toBe(429);
@@ -221,6 +223,21 @@ describe("scale-out: two instances sharing PostgreSQL behind nginx", () => {
       const response = await fetch(`${nginx.url}/health`);
       expect(response.status).toBe(200);
     }
+    // That 502 of A does not take A out of nginx (docs/scale-out.md: 502 is not a reason to try
+    // the next instance): the requests right after it are served.
+    const lost = await fetch(`${a.url}/execute`, {
+      method: "POST",
+      headers: headers(ADMIN, { "x-isol8-session": "held-by-b" }),
+      body: JSON.stringify({ request: { code: "print(1)" }, sessionId: "held-by-b" }),
+    });
+    expect(lost.status).toBe(502);
+    const viaNginx = await fetch(`${nginx.url}/execute`, {
+      method: "POST",
+      headers: headers(ADMIN, { "x-isol8-session": "held-by-b" }),
+      body: JSON.stringify({ request: { code: "print(1)" }, sessionId: "held-by-b" }),
+    });
+    expect(viaNginx.status).toBe(502);
+    for (let i = 0; i < 4; i++) expect((await fetch(`${nginx.url}/health`)).status).toBe(200);
     const remote = new RemoteIsol8({ host: nginx.url, apiKey: ADMIN, sessionId: "after-the-loss" });
     expect((await remote.execute({ code: "print('still serving')" })).stdout).toBe("still serving\n");
     await remote.stop();

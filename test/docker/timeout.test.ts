@@ -24,7 +24,9 @@ describe("timeout", () => {
     expect(hostProcessesMatching(PY_MARKER)).toEqual([]);
     const result = await engine.execute({
       runtime: "python",
-      timeoutMs: 1000,
+      // Room for the program to start its grandchild and print first: on a host where a fork
+      // costs milliseconds, a loaded CI run once took more than 1 s to get there.
+      timeoutMs: 5000,
       code: [
         "import subprocess, time",
         `subprocess.Popen(['sleep', '${PY_MARKER}'], start_new_session=True)`,

@@ -225,7 +225,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
         create,
         destroy,
         // gVisor keeps host stubs of ended processes: a container that holds too many is let go.
-        reuseProblem: async (sandbox, spec) => (spec.isolation === "gvisor" ? gvisorReuseProblem(spec, readHostTasks(sandbox.id)) : null),
+        reuseProblem: (sandbox, spec) => (spec.isolation === "gvisor" ? gvisorReuseProblem(spec, readHostTasks(sandbox.id)) : null),
         log: this.log,
       });
       this.containers = this.pool;
@@ -611,7 +611,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
   }
 
   /** Why the base of the run directories may not hold this engine's sockets (runDirProblem), or null. */
-  private runDirProblem(): string | null {
+  private checkedRunDir(): string | null {
     if (this.runDirChecked === undefined) this.runDirChecked = claimRunDir(this.runDirBase);
     return this.runDirChecked;
   }
@@ -623,7 +623,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
    */
   private channelDir(): string | undefined {
     if (!this.config.security.directChannel || !this.docker.endpoint?.startsWith("unix:")) return undefined;
-    const problem = this.runDirProblem();
+    const problem = this.checkedRunDir();
     if (problem === null) return join(this.runDir, "channels");
     if (!this.attachOnlySaid) this.log(`direct channel not used: ${problem}; the attach stream serves (set ISOL8_RUN_DIR to a directory of your own)`);
     this.attachOnlySaid = true;
@@ -632,7 +632,7 @@ export class DockerIsol8 implements Isol8, Isol8Contexts {
 
   /** The engine's filtering proxy, started with the first filtered container. */
   private sandboxNetwork(): SandboxNetwork {
-    const problem = this.runDirProblem();
+    const problem = this.checkedRunDir();
     if (problem) {
       throw new Isol8Error(
         `Cannot use the run directory "${this.runDirBase}" for the filtered network's sockets: ${problem}`,

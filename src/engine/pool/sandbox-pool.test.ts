@@ -185,7 +185,7 @@ describe("SandboxPool: reuseProblem", () => {
       maxAgeMs: 60_000,
       create: async () => fakeSandbox(`c${n++}`, async () => ({ ok: true })),
       destroy: async (sandbox) => void destroyed.push(sandbox.id),
-      reuseProblem: async (sandbox) => (asked.push(sandbox.id), problem),
+      reuseProblem: (sandbox) => (asked.push(sandbox.id), problem),
     });
     return { pool, destroyed, asked };
   }

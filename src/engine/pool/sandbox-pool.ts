@@ -18,7 +18,7 @@ export interface PoolOptions {
   create(spec: SandboxSpec, key: string): Promise<Sandbox>;
   destroy(sandbox: Sandbox): Promise<void>;
   /** Why a container its clean left verified should still not serve again (null: it may); asked after every clean. */
-  reuseProblem?(sandbox: Sandbox, spec: SandboxSpec): Promise<string | null>;
+  reuseProblem?(sandbox: Sandbox, spec: SandboxSpec): string | null;
   log?: (line: string) => void;
 }
 
@@ -328,7 +328,7 @@ export class SandboxPool implements SandboxProvider {
         await this.discard(sandbox, `cleaning failed: ${result.detail}`);
         return false;
       }
-      const problem = (await this.options.reuseProblem?.(sandbox, spec)) ?? null;
+      const problem = this.options.reuseProblem?.(sandbox, spec) ?? null;
       if (problem === null) return true;
       await this.discard(sandbox, problem);
     } catch (error) {

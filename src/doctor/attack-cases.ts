@@ -85,7 +85,7 @@ export function judgeCompatAbi(statuses: Record<string, number>): Verdict {
   const succeeded = foreign.filter(([, status]) => status === SUCCEEDED).map(([name]) => name);
   if (succeeded.length) return fail(`32-bit calls succeeded: ${succeeded.join(", ")}`, 'keep security.seccomp "strict" (a custom profile must not list SCMP_ARCH_X86, X32 or ARM)');
   const counts = new Map<string, number>();
-  for (const [, status] of foreign) counts.set(refusedBy(status), (counts.get(refusedBy(status)) ?? 0) + 1);
+  for (const what of foreign.map(([, status]) => refusedBy(status))) counts.set(what, (counts.get(what) ?? 0) + 1);
   const how = [...counts].map(([what, n]) => `${n} ${what}`).join(", ");
   return pass(`${foreign.length} i386, compat (int 0x80) and x32 calls refused (${how}), native control ran`);
 }

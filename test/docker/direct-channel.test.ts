@@ -81,6 +81,8 @@ def reach(what, path):
 
 /** Bash: how many of its own descriptors are sockets. */
 const BASH_SOCKETS = `for f in /proc/$$/fd/*; do readlink "$f"; done | grep -c '^socket:'`;
+/** Python: the kinds of the program's open descriptors ("pipe", "socket", paths), sorted. */
+const PY_FD_KINDS = `print(sorted(os.readlink(f"/proc/self/fd/{f}").split(":")[0] for f in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{f}")))`;
 
 // Under gVisor there is no direct channel (engine.ts says why): see the last test.
 describe.skipIf(gvisor)("A17 the direct channel: user code cannot reach it", () => {
@@ -123,7 +125,7 @@ s.on("error", (e) => console.log(e.code));`,
   }, 60_000);
 
   test("no descriptor a program starts with is a socket (python, node, bash: the zygote, standby and plain paths)", async () => {
-    const py = await run("python", `import os\nfd = os.listdir("/proc/self/fd")\nprint(sorted(os.readlink(f"/proc/self/fd/{f}").split(":")[0] for f in fd if os.path.exists(f"/proc/self/fd/{f}")))`);
+    const py = await run("python", `import os\n${PY_FD_KINDS}`);
     const node = await run("node", `import fs from "node:fs";\nconsole.log(fs.readdirSync("/proc/self/fd").map((f) => { try { return fs.readlinkSync("/proc/self/fd/" + f); } catch { return "gone"; } }).filter((l) => l.startsWith("socket:")).length);`);
     const sh = await run("bash", BASH_SOCKETS);
     expect(py.stdout).not.toContain("socket");
@@ -133,7 +135,7 @@ s.on("error", (e) => console.log(e.code));`,
   }, 60_000);
 
   test("still works: the same listings show a socket the program opened", async () => {
-    const py = await run("python", `import os, socket\na, b = socket.socketpair()\nprint(sorted(os.readlink(f"/proc/self/fd/{f}").split(":")[0] for f in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{f}")))`);
+    const py = await run("python", `import os, socket\na, b = socket.socketpair()\n${PY_FD_KINDS}`);
     expect(py.stdout).toContain("'socket'");
     // bash started with two sockets open, running the same listing.
     const sh = await run(

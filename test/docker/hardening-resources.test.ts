@@ -81,6 +81,24 @@ async function expectBombEndedUnderGvisor(execution: Promise<ExecutionResult>, w
   expect(next).toMatchObject({ exitCode: 0, stdout: "leftover 0\n", timedOut: false });
 }
 
+/** The spec the gVisor reuse tests run under: pidsLimit 64. */
+const GVISOR_64 = { isolation: "gvisor", pidsLimit: 64 } as const;
+
+/**
+ * Under gVisor, after `used` left its container holding `tasks` host tasks: the next
+ * execution (`code`, once the pool is idle) runs in the same container when gvisorReuseProblem
+ * lets it serve on, in another when it does not. Returns that execution.
+ */
+async function expectKeptOrLetGo(used: ExecutionResult, tasks: number | null, code: string, after: string): Promise<ExecutionResult> {
+  await engine.poolIdle();
+  const next = await run({ code, pidsLimit: 64 });
+  const letGo = gvisorReuseProblem(GVISOR_64, tasks) !== null;
+  console.log(`gVisor: ${tasks} host tasks after ${after}; the container was ${letGo ? "let go" : "kept"}`);
+  if (letGo) expect(next.containerId).not.toBe(used.containerId);
+  else expect(next.containerId).toBe(used.containerId);
+  return next;
+}
+
 /**
  * The next execution runs in the SAME container (the pool cleaned and reused it: proven by
  * its id) and finds no process of the bomb left. The probe is written in the bomb's runtime.
@@ -187,13 +205,8 @@ describe("B1/B2 process limits", () => {
     // (gvisorReuseProblem) the pool lets it go after its clean, below it the container serves on.
     const tasks = readHostTasks(result.containerId);
     expect(tasks).not.toBeNull();
-    await engine.poolIdle();
-    const next = await run({ code: LEFTOVER_PROBE, pidsLimit: 64 });
+    const next = await expectKeptOrLetGo(result, tasks, LEFTOVER_PROBE, `${forked} children`);
     expect(next).toMatchObject({ exitCode: 0, stdout: "leftover 0\n" });
-    const letGo = gvisorReuseProblem({ isolation: "gvisor", pidsLimit: 64 }, tasks) !== null;
-    console.log(`gVisor: ${tasks} host tasks after ${forked} children; the container was ${letGo ? "let go" : "kept"}`);
-    if (letGo) expect(next.containerId).not.toBe(result.containerId);
-    else expect(next.containerId).toBe(result.containerId);
   }, 60_000);
 
   test("gVisor: a container its programs' processes left holding more than half its host room is let go; one below serves on", async () => {
@@ -214,17 +227,12 @@ describe("B1/B2 process limits", () => {
     ].join("\n");
     const light = await run({ code: "print('light')", pidsLimit: 64 });
     await engine.poolIdle();
-    expect(gvisorReuseProblem({ isolation: "gvisor", pidsLimit: 64 }, readHostTasks(light.containerId))).toBeNull();
+    expect(gvisorReuseProblem(GVISOR_64, readHostTasks(light.containerId))).toBeNull();
     const heavy = await run({ code: churn, pidsLimit: 64 });
     expect(heavy).toMatchObject({ exitCode: 0, stdout: "ok\n" });
     expect(heavy.containerId).toBe(light.containerId); // still works: a light program's container served again
-    const tasks = readHostTasks(heavy.containerId);
-    await engine.poolIdle();
-    const next = await run({ code: "print('next')", pidsLimit: 64 });
+    const next = await expectKeptOrLetGo(heavy, readHostTasks(heavy.containerId), "print('next')", "2 x 60 children");
     expect(next.stdout).toBe("next\n");
-    if (gvisorReuseProblem({ isolation: "gvisor", pidsLimit: 64 }, tasks) !== null) expect(next.containerId).not.toBe(heavy.containerId);
-    else expect(next.containerId).toBe(heavy.containerId);
-    console.log(`gVisor: ${tasks} host tasks after 2 x 60 children`);
   }, 120_000);
 
   test("the leftover probe is real: it counts live sandbox processes besides itself", async () => {

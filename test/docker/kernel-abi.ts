@@ -4,11 +4,12 @@
 // The compat-ABI tests expect the profile's SIGSYS only where the kernel would run the call.
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { constants, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getpidProgram } from "../../src/doctor/compat-abi-probes";
+import { exitStatus } from "../../src/update/run-forwarding";
 
-/** Exit status of the i386 and the int 0x80 getpid probes run on this host: 200 where the call ran. */
+/** Exit status of the i386 and the int 0x80 getpid probes run on this host (as a shell gives it): 200 where the call ran. */
 export function hostCompatStatuses(): { i386: number; compat: number } {
   const dir = mkdtempSync(join(tmpdir(), "isol8-kernel-abi-"));
   try {
@@ -17,8 +18,9 @@ export function hostCompatStatuses(): { i386: number; compat: number } {
       writeFileSync(file, getpidProgram(abi));
       chmodSync(file, 0o700);
       const run = spawnSync(file);
+      // A program the kernel cannot execute: the shell's 126.
       if (run.error) return (run.error as NodeJS.ErrnoException).code === "ENOEXEC" ? 126 : -1;
-      return run.signal ? 128 + constants.signals[run.signal] : (run.status ?? -1);
+      return exitStatus(run.signal ? { signal: run.signal } : { code: run.status ?? -1 });
     };
     return { i386: status("i386"), compat: status("compat") };
   } finally {
@@ -26,8 +28,7 @@ export function hostCompatStatuses(): { i386: number; compat: number } {
   }
 }
 
-/** True when this host's kernel runs i386 programs and int 0x80 (both probes ran their call). */
-export function hostHas32BitAbi(): boolean {
-  const { i386, compat } = hostCompatStatuses();
-  return i386 === 200 && compat === 200;
+/** True when both probes ran their call (`statuses`: hostCompatStatuses()). */
+export function has32BitAbi(statuses: { i386: number; compat: number }): boolean {
+  return statuses.i386 === 200 && statuses.compat === 200;
 }

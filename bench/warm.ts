@@ -49,21 +49,22 @@ const docker = createDockerClient();
 const dockerode = new Docker();
 /** One engine per isolation runtime and mode: "<isolation>", and "<isolation>/off" with nothing started ahead. */
 const engines = new Map<string, DockerIsol8>();
+/** A started engine of the bench's pool size with `security`, its pool warm for `prewarm`. */
+async function startEngine(security: Record<string, unknown>, prewarm: RuntimeName[]): Promise<DockerIsol8> {
+  const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security } });
+  await engine.start({ prewarm });
+  return engine;
+}
 const startsAhead = runtimes.filter((runtime) => OFF_LABEL[runtime]);
 for (const isolation of isolations) {
   for (const mode of aheadModes) {
     const ahead = mode !== "off";
     if (!ahead && startsAhead.length === 0) continue;
     const security = { runtime: isolation, pythonZygote: ahead, standbyPrograms: ahead, directChannel: channel === "direct" };
-    const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security } });
-    await engine.start({ prewarm: ahead ? runtimes : startsAhead });
-    engines.set(ahead ? isolation : `${isolation}/off`, engine);
+    engines.set(ahead ? isolation : `${isolation}/off`, await startEngine(security, ahead ? runtimes : startsAhead));
   }
   for (const other of otherChannels) {
-    const security = { runtime: isolation, directChannel: other === "direct" };
-    const engine = new DockerIsol8({ scope: SCOPE, config: { poolSize: { clean: 2, dirty: 2 }, security } });
-    await engine.start({ prewarm: runtimes });
-    engines.set(`${isolation}/${other}`, engine);
+    engines.set(`${isolation}/${other}`, await startEngine({ runtime: isolation, directChannel: other === "direct" }, runtimes));
   }
 }
 
